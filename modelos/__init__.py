@@ -1,0 +1,32 @@
+"""Constructores de modelos de redes-keras y su guardado en HDF5.
+
+Ejemplo::
+
+    import modelos
+    red = modelos.build_xor()
+    red.fit(x, y, epochs=1000, verbose=0)
+    modelos.save(red, "pesos/xor.h5")
+    red2 = modelos.load("pesos/xor.h5")
+"""
+
+from modelos.clasificadores import build_cifar_cnn
+from modelos.clasificadores import build_mlp
+from modelos.clasificadores import build_sports_cnn
+from modelos.clasificadores import build_xor
+from modelos.guardado import load
+from modelos.guardado import load_metadata
+from modelos.guardado import save
+from modelos.registro import builder_names
+from modelos.registro import get_builder
+
+__all__ = [
+    "build_cifar_cnn",
+    "build_mlp",
+    "build_sports_cnn",
+    "build_xor",
+    "builder_names",
+    "get_builder",
+    "load",
+    "load_metadata",
+    "save",
+]
