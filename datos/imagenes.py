@@ -1,0 +1,396 @@
+"""Lectura de carpetas de imágenes con una subcarpeta por clase (como ``sportimages/``).
+
+Estructura esperada (la del artículo «Clasificación de imágenes» del blog)::
+
+    sportimages/
+        americano/  0001.jpg 0002.jpg ...
+        basket/     ...
+        ...
+
+Cada imagen se decodifica con Pillow llamando a ``.load()``: así un JPEG truncado
+(que ``cv2.imread`` acepta sin avisar, rellenando de gris) se detecta y se omite.
+Las imágenes ilegibles se omiten y se informan; nunca detienen la lectura.
+
+Referencia:
+    «Clasificación de imágenes en Python», Aprende Machine Learning.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+import numpy as np
+
+from datos.errores import ArgumentError
+from datos.errores import DataError
+from datos.errores import EmptyDataError
+
+logger = logging.getLogger("redes")
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"})
+# Cuántas rutas omitidas se listan en el aviso (todas quedan en ImageFolder.skipped).
+_MAX_LISTED = 50
+
+
+@dataclass
+class ImageFolder:
+    """Imágenes leídas de una carpeta con una subcarpeta por clase.
+
+    Attributes:
+        images: ``float32`` (N, alto, ancho, canales) en [0, 1].
+        labels: ``int64`` (N,), índice de la clase en ``class_names``.
+        class_names: nombres de las clases, en el orden de los índices.
+        paths: ruta de cada imagen, en el mismo orden que ``images``.
+        skipped: ``(ruta, motivo)`` de cada archivo que no se pudo leer.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+    paths: list[Path]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def num_classes(self) -> int:
+        """Número de clases."""
+        return len(self.class_names)
+
+    def one_hot(self) -> np.ndarray:
+        """Etiquetas en codificación *one-hot*.
+
+        Returns:
+            ``float32`` (N, num_classes).
+        """
+        return np.eye(self.num_classes, dtype=np.float32)[self.labels]
+
+
+def read_image_folder(
+    directory: str | Path,
+    image_size: tuple[int, int] = (21, 28),
+    channels: int = 3,
+    class_names: list[str] | None = None,
+    show_progress: bool | None = None,
+) -> ImageFolder:
+    """Lee una carpeta de imágenes con una subcarpeta por clase.
+
+    Se leen, en cada subcarpeta, los archivos con extensión jpg, jpeg, png, bmp,
+    tif o tiff (sin distinguir mayúsculas); los demás archivos (``.txt``,
+    ``.DS_Store``...) y las carpetas ocultas (``.ipynb_checkpoints``) se ignoran.
+    No se buscan imágenes en subcarpetas más profundas.
+
+    Args:
+        directory: carpeta raíz.
+        image_size: ``(alto, ancho)`` al que se redimensiona cada imagen. El valor
+            por defecto es el de ``sportimages`` en el artículo (21×28).
+        channels: 3 (RGB) o 1 (escala de grises).
+        class_names: clases esperadas, en el orden de sus índices (p. ej. las de un
+            modelo guardado). Las subcarpetas deben coincidir exactamente. Si es
+            ``None`` se usan las subcarpetas en orden alfabético.
+        show_progress: ``True``/``False`` fuerza la barra de progreso; ``None`` la
+            muestra solo en una terminal.
+
+    Returns:
+        Un :class:`ImageFolder`.
+
+    Raises:
+        ArgumentError: si ``image_size``, ``channels`` o ``class_names`` no son válidos.
+        DataError: si la carpeta no existe o sus subcarpetas no coinciden con
+            ``class_names``.
+        EmptyDataError: si no hay subcarpetas, si no hay imágenes o si una clase se
+            queda sin imágenes legibles (el mensaje nombra la carpeta).
+
+    Example:
+        >>> datos = read_image_folder("sportimages", image_size=(21, 28))
+        >>> x, y = datos.images, datos.one_hot()
+    """
+    from tqdm import tqdm
+
+    height, width = _check_image_size(image_size)
+    _check_channels(channels)
+    root = Path(directory)
+    if not root.exists():
+        raise DataError(f"La carpeta de imágenes {root} no existe")
+    if not root.is_dir():
+        raise DataError(f"{root} no es una carpeta: se esperaba una carpeta con una "
+                        "subcarpeta por clase")
+
+    class_dirs = {p.name: p for p in sorted(root.iterdir())
+                  if p.is_dir() and not p.name.startswith(".")}
+    if not class_dirs:
+        loose = [p for p in root.iterdir() if _is_image_file(p)]
+        hint = (f" (hay {len(loose)} imágenes sueltas: muévalas a una subcarpeta "
+                "con el nombre de su clase)") if loose else ""
+        raise EmptyDataError(
+            f"La carpeta {root} no tiene subcarpetas de clase: se esperaba una "
+            f"subcarpeta por clase, como sportimages/<clase>/*.jpg{hint}"
+        )
+    names = _resolve_class_names(root, sorted(class_dirs), class_names)
+
+    files_per_class = {name: sorted(p for p in class_dirs[name].iterdir()
+                                    if _is_image_file(p))
+                       for name in names}
+    total = sum(len(files) for files in files_per_class.values())
+    if total == 0:
+        raise EmptyDataError(
+            f"La carpeta {root} no contiene ninguna imagen "
+            f"({', '.join(sorted(IMAGE_EXTENSIONS))}) en sus {len(names)} subcarpetas"
+        )
+    for name, files in files_per_class.items():
+        if not files:
+            raise EmptyDataError(
+                f"La clase {name!r} no tiene imágenes: la carpeta {class_dirs[name]} "
+                "está vacía o no contiene archivos de imagen"
+            )
+
+    images = np.empty((total, height, width, channels), dtype=np.float32)
+    labels = np.empty(total, dtype=np.int64)
+    paths: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    n = 0
+    disable = None if show_progress is None else not show_progress
+    with tqdm(total=total, desc=f"Leyendo {root.name or root}", unit="img",
+              disable=disable) as bar:
+        for label, name in enumerate(names):
+            read_in_class = 0
+            for path in files_per_class[name]:
+                try:
+                    images[n] = _decode(path, height, width, channels)
+                except _DecodeFailure as exc:
+                    skipped.append((path, str(exc)))
+                else:
+                    labels[n] = label
+                    paths.append(path)
+                    n += 1
+                    read_in_class += 1
+                bar.update(1)
+            if read_in_class == 0:
+                raise EmptyDataError(
+                    f"La clase {name!r} no tiene imágenes legibles: los "
+                    f"{len(files_per_class[name])} archivos de {class_dirs[name]} "
+                    "están dañados o no son imágenes"
+                )
+
+    if skipped:
+        listed = "\n".join(f"  {p}: {reason}" for p, reason in skipped[:_MAX_LISTED])
+        more = (f"\n  ... y {len(skipped) - _MAX_LISTED} más (ver ImageFolder.skipped)"
+                if len(skipped) > _MAX_LISTED else "")
+        logger.warning("Se omitieron %d imágenes ilegibles de %s:\n%s%s",
+                       len(skipped), root, listed, more)
+    logger.info("Leídas %d imágenes de %d clases de %s", n, len(names), root)
+    return ImageFolder(images=images[:n], labels=labels[:n], class_names=list(names),
+                       paths=paths, skipped=skipped)
+
+
+def load_image(
+    path: str | Path,
+    image_size: tuple[int, int],
+    channels: int = 3,
+) -> np.ndarray:
+    """Lee una imagen igual que :func:`read_image_folder`.
+
+    Args:
+        path: archivo de imagen.
+        image_size: ``(alto, ancho)`` de salida.
+        channels: 3 (RGB) o 1 (escala de grises).
+
+    Returns:
+        ``float32`` (alto, ancho, canales) en [0, 1].
+
+    Raises:
+        ArgumentError: si ``image_size`` o ``channels`` no son válidos.
+        DataError: si el archivo no existe o no se puede decodificar (lo nombra).
+    """
+    height, width = _check_image_size(image_size)
+    _check_channels(channels)
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"La imagen {path} no existe o no es un archivo")
+    try:
+        return _decode(path, height, width, channels)
+    except _DecodeFailure as exc:
+        raise DataError(f"No se puede leer la imagen {path}: {exc}") from exc
+
+
+def split_indices(
+    labels,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    validation_fraction: float = 0.2,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Divide los índices en entrenamiento, validación y prueba, como el blog.
+
+    Primero se separa ``test_fraction`` para prueba (80/20) y del resto se separa
+    ``validation_fraction`` para validación (otra vez 80/20), estratificando por
+    clase. Si alguna clase es demasiado pequeña para estratificar se hace una
+    división aleatoria sin estratificar (con la misma semilla) y se avisa.
+
+    Args:
+        labels: etiquetas (N,), enteras o de cualquier tipo comparable.
+        seed: semilla; la misma semilla da la misma división.
+        test_fraction: fracción de prueba, en [0, 1).
+        validation_fraction: fracción de validación sobre lo que queda, en [0, 1).
+
+    Returns:
+        ``(train_idx, val_idx, test_idx)``: arreglos ``int64`` ordenados, disjuntos,
+        que juntos cubren ``range(N)``.
+
+    Raises:
+        ArgumentError: si las fracciones o la semilla no son válidas.
+        DataError: si hay tan pocas muestras que el entrenamiento quedaría vacío.
+
+    Example:
+        >>> train, val, test = split_indices(datos.labels, seed=13)
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ArgumentError(f"labels debe ser un vector (N,), llegó la forma {labels.shape}")
+    for name, value in (("test_fraction", test_fraction),
+                        ("validation_fraction", validation_fraction)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not 0 <= value < 1:
+            raise ArgumentError(f"{name} debe estar en [0, 1), llegó {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ArgumentError(f"seed debe ser un entero >= 0, llegó {seed!r}")
+
+    n = len(labels)
+    n_test = math.ceil(test_fraction * n)
+    n_val = math.ceil(validation_fraction * (n - n_test))
+    if n - n_test - n_val < 1:
+        raise DataError(
+            f"Hay solo {n} muestras: con test_fraction={test_fraction} y "
+            f"validation_fraction={validation_fraction} el entrenamiento quedaría vacío"
+        )
+    indices = np.arange(n, dtype=np.int64)
+    train_full, test = _split(indices, labels, test_fraction, seed, "prueba")
+    train, val = _split(train_full, labels[train_full], validation_fraction, seed,
+                        "validación")
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+def _split(indices, labels, fraction, seed, what):
+    """Separa ``fraction`` de ``indices``, estratificado si se puede."""
+    if fraction == 0:
+        return indices, indices[:0]
+    from sklearn.model_selection import train_test_split
+
+    try:
+        kept, held = train_test_split(indices, test_size=fraction, random_state=seed,
+                                      stratify=labels)
+    except ValueError as exc:
+        values, counts = np.unique(labels, return_counts=True)
+        smallest = values[np.argmin(counts)]
+        logger.warning(
+            "No se puede estratificar la división de %s (la clase %r tiene %d "
+            "muestras de %d; sklearn: %s); se usa una división aleatoria sin "
+            "estratificar con semilla %d",
+            what, smallest.item(), counts.min(), len(labels), exc, seed,
+        )
+        kept, held = train_test_split(indices, test_size=fraction, random_state=seed)
+    return np.asarray(kept, dtype=np.int64), np.asarray(held, dtype=np.int64)
+
+
+# === Decodificación ===
+
+class _DecodeFailure(Exception):
+    """Un archivo no se pudo decodificar; el mensaje es el motivo en castellano."""
+
+
+def _is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file() \
+        and not path.name.startswith(".")
+
+
+def _decode(path: Path, height: int, width: int, channels: int) -> np.ndarray:
+    """Decodifica, convierte a RGB/L y redimensiona; devuelve float32 en [0, 1]."""
+    from PIL import Image
+    from PIL import ImageOps
+    from PIL import UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            # .load() decodifica todo el archivo: aquí falla un JPEG truncado.
+            img.load()
+            img = ImageOps.exif_transpose(img)  # fotos de móvil giradas por EXIF
+            img = _to_8bit(img)
+            img = img.convert("RGB" if channels == 3 else "L")
+            if img.size != (width, height):
+                img = img.resize((width, height), Image.Resampling.LANCZOS)
+            array = np.asarray(img, dtype=np.float32)
+    except UnidentifiedImageError:
+        raise _DecodeFailure("no es una imagen reconocible (¿archivo vacío o de "
+                             "otro formato con extensión de imagen?)") from None
+    except (OSError, SyntaxError, ValueError, EOFError,
+            Image.DecompressionBombError) as exc:
+        raise _DecodeFailure(f"imagen dañada o truncada ({exc})") from None
+    if array.ndim == 2:
+        array = array[:, :, np.newaxis]  # (H, W) -> (H, W, 1)
+    return array / 255.0
+
+
+def _to_8bit(img):
+    """Pasa imágenes de 16 bits o float a 8 bits escalando (Pillow recortaría a 255)."""
+    from PIL import Image
+
+    if not (img.mode.startswith("I") or img.mode == "F"):
+        return img
+    array = np.asarray(img, dtype=np.float64)
+    if img.mode.startswith("I;16") or (img.mode == "I" and array.max() > 255):
+        array = array / 65535.0 * 255.0
+    elif img.mode == "F" and array.max() <= 1.0:
+        array = array * 255.0
+    return Image.fromarray(np.clip(array + 0.5, 0, 255).astype(np.uint8))
+
+
+# === Validación ===
+
+def _check_image_size(image_size) -> tuple[int, int]:
+    try:
+        height, width = image_size
+        ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
+                 for v in (height, width))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ArgumentError(
+            f"image_size debe ser (alto, ancho) con dos enteros positivos, "
+            f"llegó {image_size!r}"
+        )
+    return int(height), int(width)
+
+
+def _check_channels(channels) -> None:
+    if isinstance(channels, bool) or channels not in (1, 3):
+        raise ArgumentError(f"channels debe ser 1 (grises) o 3 (RGB), llegó {channels!r}")
+
+
+def _resolve_class_names(root: Path, found: list[str], class_names) -> list[str]:
+    """Comprueba ``class_names`` contra las subcarpetas y devuelve el orden a usar."""
+    if class_names is None:
+        return found
+    if isinstance(class_names, str) or not all(isinstance(c, str) for c in class_names):
+        raise ArgumentError(
+            f"class_names debe ser una lista de nombres de clase, llegó {class_names!r}"
+        )
+    class_names = list(class_names)
+    if not class_names or len(set(class_names)) != len(class_names):
+        raise ArgumentError(
+            f"class_names debe tener nombres distintos y al menos uno, "
+            f"llegó {class_names!r}"
+        )
+    missing = [c for c in class_names if c not in found]
+    extra = [c for c in found if c not in class_names]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"faltan las carpetas {missing}")
+        if extra:
+            parts.append(f"sobran las carpetas {extra}")
+        raise DataError(
+            f"Las subcarpetas de {root} no coinciden con las clases esperadas "
+            f"{class_names}: {'; '.join(parts)}"
+        )
+    return class_names
