@@ -62,6 +62,12 @@ def _weight_array(variable) -> np.ndarray:
     return array
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save(model, path, metadata: dict[str, Any] | None = None) -> Path:
     """Guarda ``model`` (de un constructor registrado) en un archivo HDF5.
 
@@ -113,6 +119,7 @@ def save(model, path, metadata: dict[str, Any] | None = None) -> Path:
                 dataset.attrs["path"] = variable.path
         with open(tmp_name, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp crea 0600; como un archivo normal
         os.replace(tmp_name, path)
     except BaseException as exc:
         Path(tmp_name).unlink(missing_ok=True)
