@@ -123,8 +123,8 @@ def _cmd_demo(args) -> int:
     _print_result("Dígitos manuscritos (load_digits, CNN de CIFAR): métricas", digits, None)
     print()
     print(format_table({
-        "XOR binary_accuracy": xor["metricas"]["binary_accuracy"],
-        "Dígitos exactitud en prueba": digits["metricas"]["test_accuracy"],
+        "XOR: exactitud binaria": xor["metricas"]["binary_accuracy"],
+        "Dígitos: exactitud en prueba": digits["metricas"]["test_accuracy"],
     }, title="Resumen de la demo"))
     if args.json:
         write_json(args.json, result)

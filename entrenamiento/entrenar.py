@@ -30,6 +30,7 @@ import logging
 import math
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -365,7 +366,8 @@ def train(
         strategy: ``None`` / ``"ninguna"`` o ``"mirrored"`` (``tf.distribute.MirroredStrategy``
             en todas las GPU, o en las CPU lógicas de ``REDES_CPUS_LOGICOS``).
         metadata: metadatos JSON que se guardan en modelo.h5 (clases, escalado...).
-        verbose: como en ``keras.Model.fit``.
+        verbose: como en ``keras.Model.fit``; ``"auto"`` es la barra de progreso en
+            una terminal y una línea por época si la salida va a un archivo.
         callbacks: callbacks de Keras adicionales; en cada época se ejecutan después del
             registro, el mejor modelo y la parada temprana, y antes del respaldo.
         shuffle: barajar los ejemplos en cada época.
@@ -468,6 +470,10 @@ def train(
         if isinstance(train_data, tuple):
             # El propio tf.data baraja; fit ignoraría (y avisaría de) shuffle=True.
             fit_kwargs = _repeated_dataset(*train_data, batch_size, shuffle, seed)
+        if verbose == "auto":
+            # La barra de Keras reescribe la línea; fuera de una terminal (CI, un
+            # registro redirigido) sería un muro de texto: una línea por época.
+            verbose = 1 if sys.stdout.isatty() else 2
         model.fit(
             **fit_kwargs,
             validation_data=validation_data,

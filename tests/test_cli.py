@@ -1,0 +1,185 @@
+"""La orden ``redes`` de principio a fin sobre datos pequeños generados."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from datos.sinteticos import make_image_folder
+from datos.sinteticos import write_corrupt_jpeg
+from entrenamiento.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Carpeta de colores (tamaños mezclados, un JPEG truncado) y un modelo entrenado."""
+    root = tmp_path_factory.mktemp("cli")
+    images = make_image_folder(root / "imagenes", n_per_class=20, seed=1)
+    write_corrupt_jpeg(images / "rojo" / "roto.jpg")
+    run = root / "run"
+    code = main(["clasificar", "entrenar", "--dir", str(images), "--modelo", "cifar",
+                 "--optimizador", "adam", "--epocas", "6", "--lote", "16",
+                 "--salida", str(run), "--json", str(root / "metricas.json")])
+    assert code == 0
+    return {"images": images, "run": run, "json": json.loads((root / "metricas.json").read_text())}
+
+
+def test_train_writes_everything_and_learns(trained, capsys):
+    metrics = trained["json"]["metricas"]
+    assert metrics["epocas"] == 6
+    assert metrics["test_accuracy"] >= 0.9  # tres colores: fácil si el camino funciona
+    for key in ("pesos", "registro", "curvas", "matriz_confusion"):
+        assert Path(trained["json"]["archivos"][key]).is_file()
+    assert Path(trained["json"]["archivos"]["curvas"]).read_bytes()[:8] == PNG_MAGIC
+    assert trained["json"]["omitidas"] == [str(trained["images"] / "rojo" / "roto.jpg")]
+    assert trained["json"]["division"] == {"entrenamiento": 38, "validacion": 10, "prueba": 12}
+    assert set(trained["json"]["informe"]["report"]) >= {"rojo", "verde", "azul"}
+
+
+def test_train_prints_the_final_table(tmp_path, capsys):
+    images = make_image_folder(tmp_path / "img", n_per_class=6, seed=2)
+    assert main(["clasificar", "entrenar", "--dir", str(images), "--epocas", "1",
+                 "--salida", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "Clasificador «deportes»: métricas finales" in out
+    assert "Exactitud (prueba)" in out and "Pérdida (validación)" in out
+    assert "Precisión" in out  # informe por clase
+
+
+def test_evaluate_on_the_test_split_matches_training(trained, tmp_path, capsys):
+    out_json = tmp_path / "eval.json"
+    assert main(["clasificar", "evaluar", "--pesos", str(trained["run"] / "modelo.h5"),
+                 "--dir", str(trained["images"]), "--particion", "prueba",
+                 "--salida", str(tmp_path), "--json", str(out_json)]) == 0
+    result = json.loads(out_json.read_text())
+    assert result["metricas"]["imagenes"] == 12
+    assert result["metricas"]["accuracy"] == pytest.approx(trained["json"]["metricas"]["test_accuracy"])
+    assert (tmp_path / "evaluacion_prueba.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_evaluate_whole_folder(trained, tmp_path):
+    out_json = tmp_path / "eval.json"
+    assert main(["clasificar", "evaluar", "--pesos", str(trained["run"] / "modelo.h5"),
+                 "--dir", str(trained["images"]), "--salida", str(tmp_path),
+                 "--json", str(out_json)]) == 0
+    assert json.loads(out_json.read_text())["metricas"]["imagenes"] == 60
+
+
+def test_predict_prints_class_and_probability(trained, tmp_path, capsys):
+    images = sorted((trained["images"] / "verde").iterdir())[:2]
+    out_json = tmp_path / "pred.json"
+    assert main(["clasificar", "predecir", "--pesos", str(trained["run"] / "modelo.h5"),
+                 *map(str, images), "--top", "2", "--json", str(out_json)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 2 and all(": verde (" in line for line in lines)
+    result = json.loads(out_json.read_text())
+    assert [r["clase"] for r in result] == ["verde", "verde"]
+    assert all(0.5 < r["probabilidad"] <= 1.0 and len(r["top"]) == 2 for r in result)
+
+
+def test_predict_with_a_corrupt_image_names_it(trained, capsys):
+    bad = trained["images"] / "rojo" / "roto.jpg"
+    assert main(["clasificar", "predecir", "--pesos", str(trained["run"] / "modelo.h5"),
+                 str(bad)]) == 2
+    assert "roto.jpg" in capsys.readouterr().err
+
+
+def test_evaluate_rejects_a_model_that_is_not_a_classifier(tmp_path, capsys):
+    assert main(["xor", "--epocas", "2", "--salida", str(tmp_path / "xor")]) == 0
+    images = make_image_folder(tmp_path / "img", n_per_class=3, seed=0)
+    assert main(["clasificar", "evaluar", "--pesos", str(tmp_path / "xor" / "modelo.h5"),
+                 "--dir", str(images)]) == 2
+    assert "no es un clasificador" in capsys.readouterr().err
+
+
+def test_xor_command_writes_json(tmp_path, capsys):
+    out_json = tmp_path / "xor.json"
+    assert main(["xor", "--epocas", "20", "--salida", str(tmp_path / "run"),
+                 "--json", str(out_json)]) == 0
+    result = json.loads(out_json.read_text())
+    assert result["metricas"]["epocas"] == 20
+    assert len(result["predicciones"]) == 4
+    out = capsys.readouterr().out
+    assert "XOR: predicciones" in out and "Exactitud binaria" in out
+
+
+@pytest.mark.parametrize("extra", [
+    ["--modelo", "mlp", "--tamanio", "8", "8", "--gris"],
+    ["--aumento", "--sin-volteo"],
+    ["--precision", "mixed_bfloat16"],
+    ["--estrategia", "mirrored"],
+    ["--paciencia", "1"],
+])
+def test_training_options_run_end_to_end(extra, tmp_path):
+    images = make_image_folder(tmp_path / "img", n_per_class=6, seed=3)
+    run = tmp_path / "run"
+    assert main(["clasificar", "entrenar", "--dir", str(images), "--epocas", "2",
+                 "--salida", str(run), *extra]) == 0
+    assert (run / "modelo.h5").is_file()
+    image = next((images / "azul").iterdir())
+    assert main(["clasificar", "predecir", "--pesos", str(run / "modelo.h5"), str(image)]) == 0
+
+
+@pytest.mark.parametrize("setup, args, message", [
+    (lambda p: None, ["--dir", "{p}/no_existe"], "no_existe"),
+    (lambda p: (make_image_folder(p / "img", n_per_class=3), (p / "img" / "vacia").mkdir()),
+     ["--dir", "{p}/img"], "vacia"),
+    (lambda p: (p / "nada" / "clase_a").mkdir(parents=True), ["--dir", "{p}/nada"],
+     "no contiene ninguna imagen"),
+    (lambda p: make_image_folder(p / "img", n_per_class=3), ["--dir", "{p}/img", "--modelo", "mlp",
+                                                              "--aumento"], "--aumento"),
+])
+def test_bad_input_gives_a_clear_error(setup, args, message, tmp_path, capsys):
+    setup(tmp_path)
+    argv = ["clasificar", "entrenar", *(a.format(p=tmp_path) for a in args),
+            "--epocas", "1", "--salida", str(tmp_path / "run")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+
+
+def test_help_and_argument_errors_are_in_spanish(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "uso: redes" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["clasificar", "entrenar"])
+    assert exit_info.value.code == 2
+    assert "faltan los argumentos obligatorios: --dir" in capsys.readouterr().err
+
+
+def _run_cli(args, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "REDES_VERBOSO")}
+    return subprocess.run([sys.executable, "-m", "entrenamiento.cli", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_tensorflow_start_up_noise_is_silenced_unless_verbose(tmp_path):
+    quiet = _run_cli(["xor", "--epocas", "2", "--salida", str(tmp_path / "a")], tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    for noise in ("oneDNN", "absl::InitializeLog", "cuInit", "cpu_feature_guard"):
+        assert noise not in quiet.stderr
+    loud = _run_cli(["--verbose", "xor", "--epocas", "2", "--salida", str(tmp_path / "b")], tmp_path)
+    assert loud.returncode == 0, loud.stderr
+    assert "oneDNN" in loud.stderr  # --verbose lo devuelve
+
+
+@pytest.mark.slow
+def test_demo_reaches_the_promised_figures(tmp_path, capsys):
+    out_json = tmp_path / "demo.json"
+    assert main(["demo", "--salida", str(tmp_path / "demo"), "--json", str(out_json)]) == 0
+    result = json.loads(out_json.read_text())
+    assert result["xor"]["metricas"]["binary_accuracy"] == 1.0
+    assert result["digitos"]["metricas"]["test_accuracy"] >= 0.975
+    assert result["digitos"]["division"]["prueba"] == 360
+    for path in (*result["xor"]["archivos"].values(), *result["digitos"]["archivos"].values()):
+        assert Path(path).is_file()
+    assert "Resumen de la demo" in capsys.readouterr().out
