@@ -1,5 +1,5 @@
 # Inicio rápido: `make demo` y `make test` crean .venv si falta, instalan y ejecutan.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.instalado
@@ -12,6 +12,7 @@ install: $(STAMP)
 # (opencv-python-headless 4.x): se desinstala opencv-python y se reinstala el
 # headless, porque ambos escriben en el mismo paquete cv2.
 $(STAMP): setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "redes-keras necesita Python >= 3.11"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
