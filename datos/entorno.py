@@ -23,7 +23,6 @@ import os
 import re
 import sys
 import tempfile
-import warnings
 
 _NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog"
@@ -82,7 +81,6 @@ def import_tensorflow():
         import tensorflow as tf
     tf.get_logger().setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module=r"keras\.src\.trainers.*")
     _done = True
     _split_cpu(tf)
     return tf

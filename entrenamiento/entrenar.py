@@ -28,10 +28,7 @@ import dataclasses
 import json
 import logging
 import math
-import os
-import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -43,6 +40,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import modelos  # noqa: E402
+from datos.archivos import atomic_write  # noqa: E402
 from datos.errores import ArgumentError, DataError, ModelFileError  # noqa: E402
 from entrenamiento.graficos import plot_history, read_history  # noqa: E402
 from modelos.registro import builder_spec  # noqa: E402
@@ -240,17 +238,12 @@ def _truncate_log(path: Path, epoch: int) -> None:
             return
         rows = [row for row in reader if len(row) == len(header) and row and _is_int(row[0])
                 and int(row[0]) < epoch]
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(rows)
-        os.chmod(tmp_name, stat.S_IMODE(path.stat().st_mode))  # mkstemp deja 0600
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    def write(handle) -> None:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+    atomic_write(path, write, text=True)
 
 
 def _is_int(text: str) -> bool:

@@ -14,15 +14,15 @@ from __future__ import annotations
 import csv
 import math
 import os
-import secrets
 from pathlib import Path
-from typing import BinaryIO, Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from datos.archivos import atomic_write
 from datos.errores import ArgumentError, DataError
 
 # Nombres legibles de las métricas habituales de Keras (sin el prefijo «val_»).
@@ -111,31 +111,9 @@ def _metric_groups(names: Sequence[str]) -> list[tuple[str, str | None, str | No
     return [(base, groups[base][0], groups[base][1]) for base in order]
 
 
-def _atomic_write(path, write: Callable[[BinaryIO], None]) -> Path:
-    """Escribe ``path`` con ``write(handle)`` en un temporal de la misma carpeta y ``os.replace``.
-
-    El temporal se crea con ``os.open(..., 0o666)`` para que sus permisos sigan la
-    umask como los de un archivo normal (``mkstemp`` los dejaría en 0600).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _save_figure(fig: Figure, path) -> Path:
     """Guarda ``fig`` en PNG de forma atómica y devuelve la ruta."""
-    return _atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=100))
+    return atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=100))
 
 
 def plot_history(history, path, title: str | None = None) -> Path:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -19,6 +18,7 @@ import numpy as np
 from sklearn.metrics import classification_report
 from sklearn.metrics import confusion_matrix
 
+from datos.archivos import atomic_write
 from datos.errores import ArgumentError, DataError
 
 # Filas agregadas de classification_report y su nombre en castellano.
@@ -267,20 +267,7 @@ def write_json(path, data: Any) -> Path:
         raise ArgumentError(
             f"write_json: no se puede escribir «{path}» en JSON: {exc}."
         ) from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Permisos según la umask, como un archivo normal (mkstemp los dejaría en 0600).
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda handle: handle.write(text + "\n"), text=True)
 
 
 def read_json(path) -> Any:

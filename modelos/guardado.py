@@ -15,8 +15,6 @@ escribe un temporal en la misma carpeta y se cambia de nombre con ``os.replace``
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ import h5py
 import keras
 import numpy as np
 
+from datos.archivos import atomic_path
 from datos.errores import ArgumentError, ModelFileError, WeightsMismatchError
 from modelos.registro import builder_spec, get_builder
 
@@ -62,12 +61,6 @@ def _weight_array(variable) -> np.ndarray:
     return array
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save(model, path, metadata: dict[str, Any] | None = None) -> Path:
     """Guarda ``model`` (de un constructor registrado) en un archivo HDF5.
 
@@ -101,11 +94,8 @@ def save(model, path, metadata: dict[str, Any] | None = None) -> Path:
         raise ArgumentError(f"Los metadatos deben ser JSON; no lo es un valor de tipo {exc}.") from None
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        with h5py.File(tmp_name, "w") as f:
+        with atomic_path(path) as tmp_name, h5py.File(tmp_name, "w") as f:
             f.attrs["format"] = FORMAT
             f.attrs["format_version"] = FORMAT_VERSION
             f.attrs["builder"] = spec.name
@@ -117,18 +107,11 @@ def save(model, path, metadata: dict[str, Any] | None = None) -> Path:
             for index, variable in enumerate(model.weights):
                 dataset = group.create_dataset(f"{index:06d}", data=_weight_array(variable))
                 dataset.attrs["path"] = variable.path
-        with open(tmp_name, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp crea 0600; como un archivo normal
-        os.replace(tmp_name, path)
-    except BaseException as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        if isinstance(exc, Exception):
-            raise ModelFileError(
-                f"No se pudo guardar el modelo en «{path}»: {exc}. "
-                "El archivo anterior, si existía, queda intacto."
-            ) from exc
-        raise
+    except Exception as exc:
+        raise ModelFileError(
+            f"No se pudo guardar el modelo en «{path}»: {exc}. "
+            "El archivo anterior, si existía, queda intacto."
+        ) from exc
     return path
 
 

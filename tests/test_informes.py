@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from datos import archivos
 from datos.errores import ArgumentError, DataError
 from entrenamiento.informes import classification_summary
 from entrenamiento.informes import format_classification_report
@@ -148,7 +149,7 @@ def test_write_json_interrupted_write_keeps_old_file(tmp_path, monkeypatch):
     def broken(*args):
         raise OSError("disco lleno")
 
-    monkeypatch.setattr(informes.os, "replace", broken)
+    monkeypatch.setattr(archivos.os, "replace", broken)
     with pytest.raises(OSError, match="disco lleno"):
         write_json(path, {"a": 2})
     assert read_json(path) == {"a": 1}
