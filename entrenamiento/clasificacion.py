@@ -73,6 +73,7 @@ def train_classifier(
     seed: int = 0,
     patience: int | None = None,
     augment: bool | dict[str, Any] = False,
+    workers: int = 1,
     precision: str = "float32",
     strategy: str | None = None,
     verbose: Any = "auto",
@@ -99,6 +100,7 @@ def train_classifier(
         augment: aumentar las imágenes de entrenamiento con imgaug; ``True`` usa
             los valores de :func:`datos.aumento.make_augmenter` y un diccionario los
             sustituye (p. ej. ``{"flip": 0.0}`` para dígitos o letras).
+        workers: hilos que preparan los lotes aumentados (``keras.utils.PyDataset``).
         precision: ``"float32"`` o ``"mixed_bfloat16"``.
         strategy: ``None``/``"ninguna"`` o ``"mirrored"``.
         verbose: barra de progreso de Keras.
@@ -111,6 +113,8 @@ def train_classifier(
     from entrenamiento.graficos import plot_confusion_matrix
     from entrenamiento.informes import classification_summary
 
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ArgumentError(f"--trabajadores debe ser un entero ≥ 1; recibido {workers!r}.")
     if model not in PRESETS:
         raise ArgumentError(f"--modelo debe ser uno de {sorted(PRESETS)}; recibido «{model}».")
     preset = PRESETS[model]
@@ -147,7 +151,8 @@ def train_classifier(
 
         settings = augment if isinstance(augment, dict) else {}
         train_data = ImageBatches(x[train_idx], y[train_idx], batch_size=batch_size,
-                                  augmenter=make_augmenter(seed=seed, **settings), seed=seed)
+                                  augmenter=make_augmenter(seed=seed, **settings), seed=seed,
+                                  workers=workers)
     validation = (x[val_idx], y[val_idx]) if len(val_idx) else None
 
     start = time.perf_counter()

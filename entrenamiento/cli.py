@@ -81,6 +81,7 @@ def _cmd_train(args) -> int:
         learning_rate=args.tasa, optimizer=args.optimizador, seed=args.semilla,
         patience=args.paciencia,
         augment={"flip": 0.0} if args.aumento and args.sin_volteo else args.aumento,
+        workers=args.trabajadores,
         precision=args.precision,
         strategy=args.estrategia,
     )
@@ -182,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     entrenar.add_argument("--aumento", action="store_true", help="aumento de datos con imgaug")
     entrenar.add_argument("--sin-volteo", action="store_true",
                           help="con --aumento, sin volteo horizontal (dígitos, letras)")
+    entrenar.add_argument("--trabajadores", type=int, default=1,
+                          help="hilos que preparan los lotes aumentados (por defecto 1)")
     entrenar.add_argument("--estrategia", choices=STRATEGIES, default="ninguna",
                           help="distribución: mirrored = tf.distribute.MirroredStrategy")
     _add_common(entrenar, run_default=None)
@@ -229,6 +232,14 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrumpido: vuelve a ejecutar la misma orden para reanudar desde la "
               "última época completa.", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - la última red: nada de trazas de TensorFlow
+        if args.verbose:
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"error inesperado ({type(exc).__name__}): {message}\n"
+              "Ejecuta la misma orden con «redes --verbose ...» para ver la traza completa.",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

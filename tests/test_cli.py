@@ -92,6 +92,28 @@ def test_predict_with_a_corrupt_image_names_it(trained, capsys):
     assert "roto.jpg" in capsys.readouterr().err
 
 
+def test_missing_weights_file_is_named(tmp_path, capsys):
+    image = make_image_folder(tmp_path / "img", n_per_class=1) / "rojo"
+    assert main(["clasificar", "predecir", "--pesos", str(tmp_path / "falta.h5"),
+                 str(next(image.iterdir()))]) == 2
+    assert "falta.h5" in capsys.readouterr().err
+
+
+def test_unexpected_errors_are_one_line_without_traceback(tmp_path, capsys, monkeypatch):
+    import entrenamiento.xor
+
+    def disk_full(**kwargs):
+        raise OSError(28, "No queda espacio en el dispositivo")
+
+    monkeypatch.setattr(entrenamiento.xor, "train_xor", disk_full)
+    assert main(["xor", "--salida", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "error inesperado (OSError)" in err and "No queda espacio" in err
+    assert "Traceback" not in err and "--verbose" in err
+    with pytest.raises(OSError):  # con --verbose, la traza completa
+        main(["--verbose", "xor", "--salida", str(tmp_path)])
+
+
 def test_evaluate_rejects_a_model_that_is_not_a_classifier(tmp_path, capsys):
     assert main(["xor", "--epocas", "2", "--salida", str(tmp_path / "xor")]) == 0
     images = make_image_folder(tmp_path / "img", n_per_class=3, seed=0)
@@ -113,7 +135,7 @@ def test_xor_command_writes_json(tmp_path, capsys):
 
 @pytest.mark.parametrize("extra", [
     ["--modelo", "mlp", "--tamanio", "8", "8", "--gris"],
-    ["--aumento", "--sin-volteo"],
+    ["--aumento", "--sin-volteo", "--trabajadores", "2"],
     ["--precision", "mixed_bfloat16"],
     ["--estrategia", "mirrored"],
     ["--paciencia", "1"],
