@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from datos.errores import ArgumentError
+from datos.validacion import check_int, check_number
 from datos.imgaug_compat import iaa
 
 logger = logging.getLogger("redes")
@@ -173,18 +174,18 @@ def make_augmenter(
     if seed is None:
         seed = int(np.random.default_rng().integers(0, _MAX_SEED))
     seed = _check_seed(seed)
-    _check_int(max_photometric, "max_photometric", minimum=0)
+    check_int(max_photometric, "max_photometric", minimum=0)
     _check_range(blur_sigma, "blur_sigma", minimum=0.0)
     _check_range(sharpen_alpha, "sharpen_alpha", minimum=0.0, maximum=1.0)
-    _check_fraction(noise_scale, "noise_scale")
+    check_number(noise_scale, "noise_scale", minimum=0, maximum=1)
     _check_range(dropout, "dropout", minimum=0.0, maximum=1.0)
     _check_range(add, "add", minimum=-255, maximum=255)
     _check_range(multiply, "multiply", minimum=0.0)
     _check_range(contrast, "contrast", minimum=0.0)
     _check_range(scale, "scale", minimum=1e-3)
-    _check_fraction(translate, "translate")
-    _check_fraction(flip, "flip")
-    _check_fraction(geometric_probability, "geometric_probability")
+    check_number(translate, "translate", minimum=0, maximum=1)
+    check_number(flip, "flip", minimum=0, maximum=1)
+    check_number(geometric_probability, "geometric_probability", minimum=0, maximum=1)
 
     steps = []
     if geometric:
@@ -245,21 +246,7 @@ def _check_shape(images: np.ndarray, name: str) -> None:
 
 
 def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ArgumentError(f"seed debe ser un entero o None, llegó {seed!r}")
-    if not 0 <= int(seed) <= _MAX_SEED:
-        raise ArgumentError(f"seed debe estar entre 0 y {_MAX_SEED}, llegó {seed!r}")
-    return int(seed)
-
-
-def _check_int(value, name: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ArgumentError(f"{name} debe ser un entero >= {minimum}, llegó {value!r}")
-
-
-def _check_fraction(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ArgumentError(f"{name} debe ser un número entre 0 y 1, llegó {value!r}")
+    return check_int(seed, "seed", minimum=0, maximum=_MAX_SEED)
 
 
 def _check_range(value, name: str, minimum: float, maximum: float | None = None) -> None:

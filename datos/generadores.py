@@ -19,6 +19,7 @@ import_tensorflow()
 import keras  # noqa: E402
 
 from datos.errores import ArgumentError  # noqa: E402
+from datos.validacion import check_int  # noqa: E402
 
 
 class ImageBatches(keras.utils.PyDataset):
@@ -66,13 +67,8 @@ class ImageBatches(keras.utils.PyDataset):
                     f"ImageBatches: x tiene {len(x)} imágenes pero y tiene {len(y)} "
                     "etiquetas"
                 )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size < 1:
-            raise ArgumentError(
-                f"batch_size debe ser un entero positivo, llegó {batch_size!r}"
-            )
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ArgumentError(f"seed debe ser un entero >= 0, llegó {seed!r}")
+        check_int(batch_size, "batch_size", where="ImageBatches")
+        check_int(seed, "seed", minimum=0, where="ImageBatches")
         if augmenter is not None and not callable(getattr(augmenter, "augment_batch", None)):
             raise ArgumentError(
                 f"augmenter debe tener un método augment_batch, llegó {augmenter!r}"

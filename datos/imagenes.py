@@ -28,6 +28,7 @@ import numpy as np
 from datos.errores import ArgumentError
 from datos.errores import DataError
 from datos.errores import EmptyDataError
+from datos.validacion import check_int, check_number
 
 logger = logging.getLogger("redes")
 
@@ -248,13 +249,10 @@ def split_indices(
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ArgumentError(f"labels debe ser un vector (N,), llegó la forma {labels.shape}")
-    for name, value in (("test_fraction", test_fraction),
-                        ("validation_fraction", validation_fraction)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not 0 <= value < 1:
-            raise ArgumentError(f"{name} debe estar en [0, 1), llegó {value!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ArgumentError(f"seed debe ser un entero >= 0, llegó {seed!r}")
+    check_number(test_fraction, "test_fraction", minimum=0, maximum=1, include_maximum=False)
+    check_number(validation_fraction, "validation_fraction", minimum=0, maximum=1,
+                 include_maximum=False)
+    check_int(seed, "seed", minimum=0)
 
     n = len(labels)
     n_test = math.ceil(test_fraction * n)

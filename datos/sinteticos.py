@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from datos.errores import ArgumentError
+from datos.validacion import check_int
 
 logger = logging.getLogger("redes")
 
@@ -44,7 +45,7 @@ def write_digits_folder(out_dir: str | Path, n_per_class: int | None = None) -> 
     from sklearn.datasets import load_digits
 
     if n_per_class is not None:
-        _check_positive_int(n_per_class, "n_per_class")
+        check_int(n_per_class, "n_per_class")
     out = Path(out_dir)
     digits = load_digits()
     # 0..16 -> 0..255, (1797, 8, 8)
@@ -102,7 +103,7 @@ def make_image_folder(
         raise ArgumentError(
             f"classes debe ser una lista de nombres de carpeta distintos, llegó {classes!r}"
         )
-    _check_positive_int(n_per_class, "n_per_class")
+    check_int(n_per_class, "n_per_class")
     sizes = [tuple(s) for s in sizes]
     if not sizes or not all(len(s) == 2 and all(isinstance(v, int) and v > 0 for v in s)
                             for s in sizes):
@@ -162,8 +163,3 @@ def write_corrupt_jpeg(path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data[: len(data) // 2])
     return path
-
-
-def _check_positive_int(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ArgumentError(f"{name} debe ser un entero positivo, llegó {value!r}")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from datos.errores import ArgumentError, ModelFileError
+from datos.validacion import check_int
 
 logger = logging.getLogger("redes")
 
@@ -113,8 +114,7 @@ def train_classifier(
     from entrenamiento.graficos import plot_confusion_matrix
     from entrenamiento.informes import classification_summary
 
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ArgumentError(f"--trabajadores debe ser un entero ≥ 1; recibido {workers!r}.")
+    check_int(workers, "--trabajadores")
     if model not in PRESETS:
         raise ArgumentError(f"--modelo debe ser uno de {sorted(PRESETS)}; recibido «{model}».")
     preset = PRESETS[model]

@@ -42,6 +42,7 @@ import numpy as np  # noqa: E402
 import modelos  # noqa: E402
 from datos.archivos import atomic_write  # noqa: E402
 from datos.errores import ArgumentError, DataError, ModelFileError  # noqa: E402
+from datos.validacion import check_int  # noqa: E402
 from entrenamiento.graficos import plot_history, read_history  # noqa: E402
 from modelos.registro import builder_spec  # noqa: E402
 
@@ -260,13 +261,6 @@ def _check_choice(name: str, value: Any, allowed: tuple) -> None:
         raise ArgumentError(f"train: «{name}» debe ser uno de {shown}; recibido {value!r}.")
 
 
-def _check_positive(name: str, value: Any, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ArgumentError(
-            f"train: «{name}» debe ser un entero ≥ {minimum}; recibido {value!r}."
-        )
-
-
 def _check_data(name: str, data: Any, required: bool):
     """Acepta ``(x, y)`` de numpy, un ``keras.utils.PyDataset`` o un ``tf.data.Dataset``."""
     if data is None:
@@ -387,11 +381,11 @@ def train(
             "train: «builder_kwargs» debe ser un diccionario; "
             f"recibido {type(builder_kwargs).__name__}."
         )
-    _check_positive("epochs", epochs)
-    _check_positive("batch_size", batch_size)
-    _check_positive("seed", seed, minimum=0)
+    check_int(epochs, "epochs", where="train")
+    check_int(batch_size, "batch_size", where="train")
+    check_int(seed, "seed", minimum=0, where="train")
     if patience is not None:
-        _check_positive("patience", patience, minimum=0)
+        check_int(patience, "patience", minimum=0, where="train")
     _check_choice("precision", precision, PRECISIONS)
     _check_choice("strategy", strategy, STRATEGIES)
     _check_choice("verbose", verbose, ("auto", 0, 1, 2))
@@ -485,8 +479,7 @@ def train(
             last = checkpoint.last_epoch if checkpoint.last_epoch is not None else epochs - 1
             checkpoint.set_model(model)
             checkpoint.save(last, None)
-        best = modelos.load(weights_path, compile=False)
-        model.set_weights(best.get_weights())
+        modelos.load_weights(model, weights_path)
         if checkpoint.best is not None:
             logger.info("Mejor modelo: época %d, «%s» = %.4f; pesos cargados desde «%s».",
                         checkpoint.best_epoch + 1, monitor, checkpoint.best, weights_path)

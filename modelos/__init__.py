@@ -15,6 +15,7 @@ from modelos.clasificadores import build_sports_cnn
 from modelos.clasificadores import build_xor
 from modelos.guardado import load
 from modelos.guardado import load_metadata
+from modelos.guardado import load_weights
 from modelos.guardado import save
 from modelos.registro import builder_names
 from modelos.registro import get_builder
@@ -28,5 +29,6 @@ __all__ = [
     "get_builder",
     "load",
     "load_metadata",
+    "load_weights",
     "save",
 ]

@@ -21,7 +21,7 @@ import_tensorflow()
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-from modelos import _validacion as check  # noqa: E402
+from datos.validacion import check_int, check_int_tuple  # noqa: E402
 from modelos.registro import register_builder  # noqa: E402
 
 
@@ -75,7 +75,7 @@ def build_xor(
         >>> modelo.count_params()
         65
     """
-    check.positive_int("build_xor", "hidden_units", hidden_units)
+    check_int(hidden_units, "hidden_units", where="build_xor")
     inputs = keras.Input(shape=(2,), name="entrada")
     x = layers.Dense(hidden_units, activation="relu", name="dense_1")(inputs)
     outputs = layers.Dense(1, activation="sigmoid", dtype="float32", name="salida")(x)
@@ -124,9 +124,9 @@ def build_mlp(
     Returns:
         ``keras.Model`` de entrada (None, input_dim) y salida (None, num_classes).
     """
-    check.positive_int("build_mlp", "input_dim", input_dim)
-    hidden = check.int_tuple("build_mlp", "hidden", hidden)
-    check.positive_int("build_mlp", "num_classes", num_classes)
+    check_int(input_dim, "input_dim", where="build_mlp")
+    hidden = check_int_tuple(hidden, "hidden", where="build_mlp")
+    check_int(num_classes, "num_classes", where="build_mlp")
     inputs = keras.Input(shape=(input_dim,), name="entrada")
     x = inputs
     for index, units in enumerate(hidden, start=1):
@@ -177,8 +177,8 @@ def build_sports_cnn(
     Returns:
         ``keras.Model`` de salida (None, num_classes).
     """
-    input_shape = check.int_tuple("build_sports_cnn", "input_shape", input_shape, length=3)
-    check.positive_int("build_sports_cnn", "num_classes", num_classes)
+    input_shape = check_int_tuple(input_shape, "input_shape", length=3, where="build_sports_cnn")
+    check_int(num_classes, "num_classes", where="build_sports_cnn")
     inputs = keras.Input(shape=input_shape, name="entrada")
     x = layers.Conv2D(32, 3, padding="same", activation="linear", name="conv_1")(inputs)
     x = layers.LeakyReLU(negative_slope=0.1, name="leaky_1")(x)
@@ -243,8 +243,8 @@ def build_cifar_cnn(
     Returns:
         ``keras.Model`` de salida (None, num_classes).
     """
-    input_shape = check.int_tuple("build_cifar_cnn", "input_shape", input_shape, length=3)
-    check.positive_int("build_cifar_cnn", "num_classes", num_classes)
+    input_shape = check_int_tuple(input_shape, "input_shape", length=3, where="build_cifar_cnn")
+    check_int(num_classes, "num_classes", where="build_cifar_cnn")
     inputs = keras.Input(shape=input_shape, name="entrada")
     x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv_1")(inputs)
     x = layers.Dropout(0.3, name="dropout_1")(x)

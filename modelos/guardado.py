@@ -185,17 +185,33 @@ def load(path, compile: bool = True):
     except ArgumentError as exc:
         raise ModelFileError(f"«{path}»: los argumentos guardados no son válidos: {exc}") from None
 
+    load_weights(model, path)
+    return model
+
+
+def load_weights(model, path) -> None:
+    """Carga en ``model`` los pesos de un archivo de :func:`save`, comprobando cada uno.
+
+    El modelo debe tener la misma arquitectura (p. ej. el mismo constructor con los
+    mismos argumentos); no se reconstruye nada.
+
+    Raises:
+        ModelFileError: archivo inexistente, no HDF5, truncado o ajeno.
+        WeightsMismatchError: número de variables o forma de alguna distinta.
+    """
+    path = Path(path)
     with _open(path) as handle:
         try:
             group = handle["weights"]
             stored = [(group[key].attrs.get("path", ""), group[key][()]) for key in sorted(group)]
         except (KeyError, OSError, RuntimeError) as exc:
             raise ModelFileError(f"«{path}»: no se pueden leer los pesos (¿archivo truncado?): {exc}") from None
+        builder = str(handle.attrs.get("builder", ""))
 
     variables = model.weights
     if len(stored) != len(variables):
         raise WeightsMismatchError(
-            f"«{path}» guarda {len(stored)} variables y el modelo «{info['builder']}» "
+            f"«{path}» guarda {len(stored)} variables y el modelo «{builder}» "
             f"reconstruido tiene {len(variables)}."
         )
     for variable, (stored_path, value) in zip(variables, stored):
@@ -206,4 +222,3 @@ def load(path, compile: bool = True):
             )
     for variable, (_, value) in zip(variables, stored):
         variable.assign(value)
-    return model

@@ -184,3 +184,15 @@ def test_failed_save_leaves_the_previous_file_intact(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["modelo.h5"]  # sin temporales
     x = RNG.random((4, 2), "float32")
     np.testing.assert_allclose(modelos.load(path).predict(x, verbose=0), original.predict(x, verbose=0))
+
+
+def test_load_weights_into_an_existing_model(tmp_path):
+    path = tmp_path / "w.h5"
+    source = _perturb(modelos.build_mlp(input_dim=12, hidden=(7,), num_classes=3))
+    modelos.save(source, path)
+    target = modelos.build_mlp(input_dim=12, hidden=(7,), num_classes=3)
+    modelos.load_weights(target, path)
+    for a, b in zip(source.get_weights(), target.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(WeightsMismatchError, match="w.h5"):
+        modelos.load_weights(modelos.build_mlp(input_dim=12, hidden=(8,), num_classes=3), path)
