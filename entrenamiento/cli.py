@@ -7,6 +7,7 @@ inmediato y ``--verbose`` puede decidir si se ve el ruido de arranque de TensorF
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -18,6 +19,12 @@ from entrenamiento import _argparse_es
 logger = logging.getLogger("redes")
 
 PRECISIONS = ("float32", "mixed_bfloat16")
+
+# Módulos que añaden sus propias órdenes: cada uno define ``add_commands(commands)``,
+# que recibe el objeto de ``add_subparsers`` de ``redes`` y añade sus órdenes con
+# ``set_defaults(func=...)``. Las funciones ``add_common_arguments``,
+# ``add_training_arguments`` y ``print_result`` de este módulo son para ellos.
+COMMAND_MODULES: tuple[str, ...] = ()
 STRATEGIES = ("ninguna", "mirrored")
 
 
@@ -37,7 +44,7 @@ def _label(key: str) -> str:
     return _EXTRA_LABELS.get(key, metric_label(key))
 
 
-def _print_result(title: str, result: dict[str, Any], json_path: str | None) -> None:
+def print_result(title: str, result: dict[str, Any], json_path: str | None) -> None:
     from entrenamiento.informes import format_classification_report, format_table, write_json
 
     print()
@@ -68,7 +75,7 @@ def _cmd_xor(args) -> int:
                        precision=args.precision)
     rows = [(f"{p['entrada']} → {p['esperado']}", p["prediccion"]) for p in result["predicciones"]]
     print(format_table(rows, title="XOR: predicciones", headers=("Entrada → esperado", "Salida")))
-    _print_result("XOR: métricas finales", result, args.json)
+    print_result("XOR: métricas finales", result, args.json)
     return 0
 
 
@@ -85,7 +92,7 @@ def _cmd_train(args) -> int:
         precision=args.precision,
         strategy=args.estrategia,
     )
-    _print_result(f"Clasificador «{args.modelo}»: métricas finales", result, args.json)
+    print_result(f"Clasificador «{args.modelo}»: métricas finales", result, args.json)
     return 0
 
 
@@ -93,7 +100,7 @@ def _cmd_evaluate(args) -> int:
     from entrenamiento.clasificacion import evaluate_classifier
 
     result = evaluate_classifier(args.pesos, args.dir, split=args.particion, run_dir=args.salida)
-    _print_result("Evaluación", result, args.json)
+    print_result("Evaluación", result, args.json)
     return 0
 
 
@@ -120,8 +127,8 @@ def _cmd_demo(args) -> int:
     print()
     print(format_table(rows, title="XOR (blog): predicciones",
                        headers=("Entrada → esperado", "Salida")))
-    _print_result("XOR (blog): métricas finales", xor, None)
-    _print_result("Dígitos manuscritos (load_digits, CNN de CIFAR): métricas", digits, None)
+    print_result("XOR (blog): métricas finales", xor, None)
+    print_result("Dígitos manuscritos (load_digits, CNN de CIFAR): métricas", digits, None)
     print()
     print(format_table({
         "XOR: exactitud binaria": xor["metricas"]["binary_accuracy"],
@@ -134,7 +141,7 @@ def _cmd_demo(args) -> int:
 
 # === Analizador ===
 
-def _add_common(parser: argparse.ArgumentParser, *, run_default: str | None) -> None:
+def add_common_arguments(parser: argparse.ArgumentParser, *, run_default: str | None) -> None:
     parser.add_argument("--semilla", type=int, default=0, help="semilla (por defecto 0)")
     parser.add_argument("--salida", default=run_default,
                         help="carpeta de la ejecución: pesos, registro CSV y gráficos"
@@ -142,7 +149,7 @@ def _add_common(parser: argparse.ArgumentParser, *, run_default: str | None) -> 
     parser.add_argument("--json", metavar="RUTA", help="escribe también las cifras en JSON")
 
 
-def _add_training(parser: argparse.ArgumentParser) -> None:
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default="float32",
                         help="precisión de cálculo (mixed_bfloat16 es más rápida en CPU con AMX)")
 
@@ -160,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     xor = commands.add_parser("xor", help="entrena la red XOR del blog (1000 épocas)")
     xor.add_argument("--epocas", type=int, default=1000, help="épocas (por defecto 1000)")
-    _add_common(xor, run_default="pesos/xor")
-    _add_training(xor)
+    add_common_arguments(xor, run_default="pesos/xor")
+    add_training_arguments(xor)
     xor.set_defaults(func=_cmd_xor)
 
     clasificar = commands.add_parser("clasificar", help="clasificación de imágenes por carpetas")
@@ -187,8 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="hilos que preparan los lotes aumentados (por defecto 1)")
     entrenar.add_argument("--estrategia", choices=STRATEGIES, default="ninguna",
                           help="distribución: mirrored = tf.distribute.MirroredStrategy")
-    _add_common(entrenar, run_default=None)
-    _add_training(entrenar)
+    add_common_arguments(entrenar, run_default=None)
+    add_training_arguments(entrenar)
     entrenar.set_defaults(func=_cmd_train)
 
     evaluar = tasks.add_parser("evaluar", help="exactitud, informe por clase y matriz de confusión")
@@ -208,8 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     predecir.set_defaults(func=_cmd_predict)
 
     demo = commands.add_parser("demo", help="XOR y dígitos manuscritos con datos incluidos")
-    _add_common(demo, run_default="pesos/demo")
+    add_common_arguments(demo, run_default="pesos/demo")
     demo.set_defaults(func=_cmd_demo)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(commands)
     return parser
 
 
