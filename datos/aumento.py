@@ -5,8 +5,11 @@ transformaciones fotométricas en orden aleatorio (un desenfoque de tres posible
 enfoque, ruido gaussiano, *dropout* de píxeles, brillo aditivo y multiplicativo,
 contraste) y, además, una parte geométrica (escala y desplazamiento con
 ``iaa.Affine`` y volteo horizontal). En keras-yolo2 la escala y el volteo se hacían a
-mano fuera de imgaug; aquí van dentro de la misma ``iaa.Sequential`` para que, cuando
-se añadan cajas, imgaug las transforme en la misma llamada que la imagen.
+mano fuera de imgaug; aquí van dentro de la misma ``iaa.Sequential`` e imgaug
+transforma las cajas (``BoundingBoxesOnImage``) en la misma llamada que la imagen:
+nunca se voltean ni se escalan cajas a mano al lado. Tras la transformación, las
+cajas que se salen en parte se recortan al borde y las que se quedan con muy poca
+área a la vista se descartan junto con su etiqueta.
 
 Referencia:
     «Detección de objetos con Python y YOLO», Aprende Machine Learning.
@@ -20,8 +23,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from datos.cajas import box_area
+from datos.cajas import clip_boxes
 from datos.errores import ArgumentError
 from datos.validacion import check_int, check_number
+from datos.imgaug_compat import ia
 from datos.imgaug_compat import iaa
 
 logger = logging.getLogger("redes")
@@ -35,36 +41,53 @@ class Augmenter:
 
     Se construye con :func:`make_augmenter`. La cadena de imgaug queda en el
     atributo ``sequential`` (una ``iaa.Sequential``) por si se quiere inspeccionar.
+    Con cajas (detección), imagen y cajas se transforman juntas en una sola llamada
+    a imgaug.
 
     Args:
         sequential: cadena de imgaug ya construida.
         seed: semilla con la que se sembró ``sequential``.
+        min_visible: fracción mínima del área de una caja transformada que debe
+            quedar dentro de la imagen para conservarla.
+        min_box_size: ancho y alto mínimos, en píxeles, de una caja ya recortada.
 
     Example:
         >>> aug = make_augmenter(seed=0)
         >>> salida = aug(np.zeros((32, 32, 3), np.uint8))
         >>> salida.shape
         (32, 32, 3)
+        >>> imagen, cajas, etiquetas = aug(np.zeros((32, 32, 3), np.uint8),
+        ...                                [[4, 4, 20, 20]], ["lego"])
     """
 
-    def __init__(self, sequential: iaa.Sequential, seed: int):
+    def __init__(self, sequential: iaa.Sequential, seed: int, *,
+                 min_visible: float = 0.25, min_box_size: float = 2.0):
         self.sequential = sequential
         self.seed = seed
+        self.min_visible = min_visible
+        self.min_box_size = min_box_size
 
     def __repr__(self) -> str:
         return f"Augmenter(seed={self.seed}, sequential={self.sequential.name!r})"
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
-        """Aumenta una imagen.
+    def __call__(self, image: np.ndarray, boxes=None, labels=None):
+        """Aumenta una imagen y, si se dan, sus cajas.
 
         Args:
             image: imagen ``uint8`` de forma (alto, ancho, canales), con 1 o 3 canales.
+            boxes: opcional, (N, 4) ``xmin, ymin, xmax, ymax`` en píxeles de ``image``.
+            labels: opcional (solo con ``boxes``), N etiquetas de cualquier tipo
+                (nombres o índices); se descartan junto con sus cajas.
 
         Returns:
-            La imagen aumentada, ``uint8`` y con la misma forma.
+            Sin ``boxes``, la imagen aumentada (``uint8``, misma forma). Con
+            ``boxes``, ``(imagen, cajas)``, y con ``labels`` también,
+            ``(imagen, cajas, etiquetas)``: cajas ``float32`` (K, 4) recortadas a la
+            imagen, K ≤ N, y las K etiquetas de las cajas conservadas.
 
         Raises:
-            ArgumentError: si la imagen no es ``uint8`` (H, W, C) con C = 1 o 3.
+            ArgumentError: si la imagen no es ``uint8`` (H, W, C) con C = 1 o 3, o si
+                las cajas o etiquetas no tienen la forma esperada.
         """
         image = np.asarray(image)
         if image.dtype != np.uint8:
@@ -73,7 +96,68 @@ class Augmenter:
                 "para imágenes float en [0, 1] use augment_batch"
             )
         _check_shape(image[np.newaxis], "image")
-        return self._run(image[np.newaxis])[0]
+        if boxes is None:
+            if labels is not None:
+                raise ArgumentError("Augmenter: «labels» necesita «boxes».")
+            return self._run(image[np.newaxis])[0]
+        images, out_boxes, out_labels = self.augment_with_boxes(
+            image[np.newaxis], [boxes], None if labels is None else [labels])
+        if labels is None:
+            return images[0], out_boxes[0]
+        return images[0], out_boxes[0], out_labels[0]
+
+    def augment_with_boxes(self, images: np.ndarray, boxes, labels=None,
+                           seed: int | None = None):
+        """Aumenta un lote de imágenes con sus cajas, en una sola llamada a imgaug.
+
+        Args:
+            images: lote (N, alto, ancho, canales), ``uint8`` o ``float`` en [0, 1].
+            boxes: N arreglos (n_i, 4) ``xyxy`` en píxeles.
+            labels: opcional, N secuencias de n_i etiquetas.
+            seed: como en :meth:`augment_batch`: si se da, el resultado depende solo
+                de ``seed``.
+
+        Returns:
+            ``(imágenes, cajas, etiquetas)``: el lote con el mismo dtype y forma, y
+            listas de N arreglos ``float32`` (k_i, 4) y de N listas de etiquetas
+            (``None`` si no se dieron) de las cajas que siguen a la vista.
+
+        Raises:
+            ArgumentError: si las formas no son las esperadas.
+        """
+        batch, restore = _to_uint8(images)
+        height, width = batch.shape[1:3]
+        boxes = [_check_boxes(b, i) for i, b in enumerate(boxes)]
+        if len(boxes) != len(batch):
+            raise ArgumentError(f"augment_with_boxes: {len(batch)} imágenes pero "
+                                f"{len(boxes)} conjuntos de cajas")
+        if labels is not None:
+            labels = [list(item) for item in labels]
+            if len(labels) != len(boxes) or any(len(l) != len(b) for l, b in
+                                                zip(labels, boxes)):
+                raise ArgumentError("augment_with_boxes: «labels» debe tener una etiqueta "
+                                    "por caja")
+        on_images = [ia.BoundingBoxesOnImage.from_xyxy_array(b, shape=batch.shape[1:])
+                     for b in boxes]
+        augmented, on_images = self._sequential(seed)(images=batch,
+                                                      bounding_boxes=on_images)
+        out_boxes, out_labels = [], []
+        for i, on_image in enumerate(on_images):
+            # imgaug conserva el orden y el número de cajas: se filtra aquí.
+            kept, keep = self._clean(on_image.to_xyxy_array(), width, height)
+            out_boxes.append(kept)
+            if labels is not None:
+                out_labels.append([label for label, k in zip(labels[i], keep) if k])
+        return restore(augmented), out_boxes, out_labels if labels is not None else None
+
+    def _clean(self, xyxy: np.ndarray, width: int, height: int):
+        """Recorta al borde y descarta las cajas con poca área a la vista."""
+        clipped = clip_boxes(xyxy, width, height)
+        full, inside = box_area(xyxy), box_area(clipped)
+        sides = clipped[:, 2:] - clipped[:, :2]
+        keep = ((full > 0) & (inside >= self.min_visible * full)
+                & (sides >= self.min_box_size).all(axis=1))
+        return clipped[keep].astype(np.float32), keep
 
     def augment_batch(self, images: np.ndarray, seed: int | None = None) -> np.ndarray:
         """Aumenta un lote de imágenes.
@@ -91,29 +175,20 @@ class Augmenter:
         Raises:
             ArgumentError: si la forma o el dtype no son los esperados.
         """
-        images = np.asarray(images)
-        _check_shape(images, "images")
-        if images.dtype == np.uint8:
-            batch = images
-        elif np.issubdtype(images.dtype, np.floating):
-            batch = (np.clip(images, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-        else:
-            raise ArgumentError(
-                f"augment_batch(images): se esperaba uint8 o float en [0, 1], "
-                f"llegó {images.dtype}"
-            )
-        augmented = self._run(batch, seed=seed)
-        if images.dtype == np.uint8:
-            return augmented
-        return (augmented.astype(np.float32) / 255.0).astype(images.dtype, copy=False)
+        batch, restore = _to_uint8(images)
+        return restore(self._run(batch, seed=seed))
+
+    def _sequential(self, seed: int | None) -> iaa.Sequential:
+        """La cadena propia o, con ``seed``, una copia sembrada (no avanza la propia)."""
+        if seed is None:
+            return self.sequential
+        sequential = self.sequential.deepcopy()
+        sequential.seed_(_check_seed(seed))
+        return sequential
 
     def _run(self, images: np.ndarray, seed: int | None = None) -> np.ndarray:
         """Pasa un lote uint8 (N, H, W, C) por la cadena de imgaug."""
-        sequential = self.sequential
-        if seed is not None:
-            sequential = sequential.deepcopy()
-            sequential.seed_(_check_seed(seed))
-        return sequential(images=images)
+        return self._sequential(seed)(images=images)
 
 
 def make_augmenter(
@@ -132,6 +207,8 @@ def make_augmenter(
     translate: float = 0.1,
     flip: float = 0.5,
     geometric_probability: float = 0.5,
+    min_visible: float = 0.25,
+    min_box_size: float = 2.0,
 ) -> Augmenter:
     """Construye el aumentador del artículo «Detección de objetos».
 
@@ -157,6 +234,9 @@ def make_augmenter(
         translate: desplazamiento máximo, como fracción del alto/ancho.
         flip: probabilidad de volteo horizontal (0 para dígitos o texto).
         geometric_probability: probabilidad de aplicar escala y desplazamiento.
+        min_visible: con cajas, fracción mínima de la caja transformada que debe
+            quedar dentro de la imagen; si no, se descarta con su etiqueta.
+        min_box_size: con cajas, ancho y alto mínimos (píxeles) tras recortar.
 
     Returns:
         Un :class:`Augmenter`.
@@ -186,6 +266,8 @@ def make_augmenter(
     check_number(translate, "translate", minimum=0, maximum=1)
     check_number(flip, "flip", minimum=0, maximum=1)
     check_number(geometric_probability, "geometric_probability", minimum=0, maximum=1)
+    check_number(min_visible, "min_visible", minimum=0, maximum=1)
+    check_number(min_box_size, "min_box_size", minimum=0, maximum=1e6)
 
     steps = []
     if geometric:
@@ -230,7 +312,7 @@ def make_augmenter(
     # generador global de imgaug y el resultado dependería de otros aumentadores.
     sequential.seed_(seed)
     logger.debug("Aumentador creado con semilla %d (geometric=%s)", seed, geometric)
-    return Augmenter(sequential, seed)
+    return Augmenter(sequential, seed, min_visible=min_visible, min_box_size=min_box_size)
 
 
 # === Validación ===
@@ -243,6 +325,35 @@ def _check_shape(images: np.ndarray, name: str) -> None:
             f"{name}: se esperaba forma {expected} con 1 o 3 canales, "
             f"llegó {tuple(shape)}"
         )
+
+
+def _to_uint8(images):
+    """Lote uint8 para imgaug y la función que devuelve el dtype original."""
+    images = np.asarray(images)
+    _check_shape(images, "images")
+    if images.dtype == np.uint8:
+        return images, lambda augmented: augmented
+    if not np.issubdtype(images.dtype, np.floating):
+        raise ArgumentError(
+            f"augment_batch(images): se esperaba uint8 o float en [0, 1], "
+            f"llegó {images.dtype}"
+        )
+    dtype = images.dtype
+    batch = (np.clip(images, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return batch, lambda augmented: (augmented.astype(np.float32) / 255.0).astype(
+        dtype, copy=False)
+
+
+def _check_boxes(boxes, index: int) -> np.ndarray:
+    array = np.asarray(boxes, dtype=np.float32)
+    if array.size == 0:
+        return array.reshape(0, 4)
+    if array.ndim != 2 or array.shape[1] != 4 or not np.isfinite(array).all():
+        raise ArgumentError(
+            f"boxes[{index}]: se esperaba un arreglo (N, 4) finito xmin, ymin, xmax, "
+            f"ymax; llegó forma {array.shape}"
+        )
+    return array
 
 
 def _check_seed(seed) -> int:

@@ -1,0 +1,498 @@
+"""Anotaciones Pascal-VOC (las de labelImg): lectura validada y escritura.
+
+Formato (uno por imagen, ``annotations/<nombre>.xml``)::
+
+    <annotation>
+      <filename>foto_001.jpg</filename>
+      <size><width>640</width><height>480</height><depth>3</depth></size>
+      <object>
+        <name>lego</name>
+        <bndbox><xmin>10</xmin><ymin>20</ymin><xmax>110</xmax><ymax>220</ymax></bndbox>
+      </object>
+    </annotation>
+
+Las coordenadas se leen tal cual, como píxeles continuos (``xmin = 0`` es el borde
+izquierdo; ver :mod:`datos.cajas`): es lo que hacían el artículo y keras-yolo2, y
+:func:`write_voc` escribe lo mismo que :func:`read_voc` lee. El XML se analiza con
+``defusedxml`` y se rechazan las entidades y los DTD.
+
+Nada de lo que traiga una carpeta detiene la lectura: cada anotación inválida se
+omite con su motivo, cada objeto inválido se descarta con el suyo y las cajas que se
+salen de la imagen se recortan; todo queda en el informe ``images.report``
+(:class:`VocReport`) y se resume en un único aviso del registro ``redes``.
+
+Referencia:
+    «Detección de objetos con Python y YOLO», Aprende Machine Learning
+    (``leer_annotations``); experiencor/keras-yolo2, ``preprocessing.parse_annotation``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from pathlib import PurePosixPath
+
+import numpy as np
+
+from datos.archivos import atomic_write
+from datos.errores import ArgumentError
+from datos.errores import DataError
+from datos.errores import EmptyDataError
+from datos.imagenes import IMAGE_EXTENSIONS
+
+logger = logging.getLogger("redes")
+
+# Cuántos motivos se listan en el aviso (todos quedan en el informe).
+_MAX_LISTED = 20
+_COORDINATES = ("xmin", "ymin", "xmax", "ymax")
+
+
+@dataclass
+class VocImage:
+    """Una imagen anotada.
+
+    Attributes:
+        path: ruta de la imagen.
+        width: ancho real de la imagen en píxeles (el de su cabecera).
+        height: alto real en píxeles.
+        boxes: ``float32`` (N, 4) ``xmin, ymin, xmax, ymax`` en píxeles, dentro de
+            la imagen y con área positiva.
+        labels: los N nombres de clase, en el orden de ``boxes``.
+        annotation: ruta del XML del que sale.
+    """
+
+    path: Path
+    width: int
+    height: int
+    boxes: np.ndarray
+    labels: list[str]
+    annotation: Path | None = None
+
+
+@dataclass
+class VocReport:
+    """Lo que :func:`read_voc` omitió, descartó o corrigió, con el motivo de cada cosa.
+
+    Attributes:
+        skipped: ``(xml, motivo)`` de cada anotación omitida entera (XML mal formado
+            o con entidades/DTD, imagen ausente, dañada, fuera de la carpeta o de
+            tamaño distinto al anotado...).
+        dropped_objects: ``(xml, motivo)`` de cada objeto descartado (etiqueta no
+            pedida, caja vacía o invertida, coordenada que no es un número...).
+        clipped: ``(xml, motivo)`` de cada caja recortada a los bordes de la imagen.
+        empty: anotaciones que se quedaron sin ningún objeto (la imagen no se usa).
+    """
+
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    dropped_objects: list[tuple[Path, str]] = field(default_factory=list)
+    clipped: list[tuple[Path, str]] = field(default_factory=list)
+    empty: list[Path] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Una línea con los totales, en castellano."""
+        return (f"{len(self.skipped)} anotaciones omitidas, {len(self.empty)} sin objetos, "
+                f"{len(self.dropped_objects)} objetos descartados, "
+                f"{len(self.clipped)} cajas recortadas")
+
+    def __bool__(self) -> bool:
+        return bool(self.skipped or self.dropped_objects or self.clipped or self.empty)
+
+
+class VocImages(list):
+    """Lista de :class:`VocImage` con el informe de la lectura en ``.report``.
+
+    Se comporta como una lista normal (``len``, índices, iteración); un corte
+    (``images[:10]``) da una ``list`` sin informe.
+    """
+
+    def __init__(self, items=(), report: VocReport | None = None):
+        super().__init__(items)
+        self.report = report if report is not None else VocReport()
+
+
+class _Skip(Exception):
+    """La anotación entera se omite; el mensaje es el motivo en castellano."""
+
+
+def read_voc(
+    ann_dir: str | Path,
+    img_dir: str | Path,
+    labels: Sequence[str] | None = None,
+    *,
+    check_images: bool = True,
+) -> tuple[VocImages, dict[str, int]]:
+    """Lee una carpeta de anotaciones Pascal-VOC y comprueba sus imágenes.
+
+    Equivale a ``leer_annotations(ann_dir, img_dir, labels)`` del artículo. Se leen
+    los ``*.xml`` de ``ann_dir`` (sin subcarpetas, en orden alfabético); cada
+    ``<filename>`` se busca dentro de ``img_dir`` (si falta, o no existe y no tiene
+    extensión, se prueba ``<nombre del xml>.jpg/.png/...``).
+
+    El tamaño de cada imagen se toma de su cabecera (sin decodificarla entera) y
+    debe coincidir con ``<size>`` si la anotación lo trae. Con ``check_images`` se
+    decodifica además cada imagen (los JPEG a 1/8 de resolución, que recorre todo
+    el archivo pero cuesta poco) para detectar archivos truncados o dañados antes
+    de entrenar, nunca a mitad de una época. Las imágenes se usan con la
+    orientación en que están guardadas (sin aplicar la etiqueta EXIF), la misma en
+    que se anotaron con labelImg.
+
+    Args:
+        ann_dir: carpeta de los XML.
+        img_dir: carpeta de las imágenes.
+        labels: si se da, solo se conservan los objetos de estas clases; las
+            imágenes que se quedan sin objetos se descartan (van a
+            ``images.report.empty``).
+        check_images: decodificar cada imagen para detectar las dañadas.
+
+    Returns:
+        ``(images, label_counts)``: ``images`` es una :class:`VocImages` (una lista
+        de :class:`VocImage` con el informe de lo omitido en ``images.report``) y
+        ``label_counts`` cuenta cada etiqueta vista en las anotaciones válidas,
+        también las que ``labels`` descarta (como en el artículo), ordenadas por
+        nombre.
+
+    Raises:
+        ArgumentError: si ``labels`` no es una lista de nombres distintos.
+        DataError: si alguna de las carpetas no existe.
+        EmptyDataError: si no hay ningún XML o ninguna anotación utilizable (el
+            mensaje da los primeros motivos).
+
+    Example:
+        >>> images, counts = read_voc("lego/annotations", "lego/images", ["lego"])
+        >>> images[0].boxes.shape, images[0].labels     # (N, 4) y N nombres
+        >>> images.report.summary()   # lo omitido, descartado o recortado, con motivos
+    """
+    wanted = _check_labels(labels)
+    ann_root = _existing_dir(ann_dir, "anotaciones")
+    img_root = _existing_dir(img_dir, "imágenes")
+    files = sorted(p for p in ann_root.iterdir()
+                   if p.suffix.lower() == ".xml" and p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise EmptyDataError(
+            f"La carpeta de anotaciones {ann_root} no contiene ningún archivo .xml "
+            "(Pascal-VOC, como los que escribe labelImg)"
+        )
+
+    report = VocReport()
+    counts: Counter[str] = Counter()
+    images = VocImages(report=report)
+    for xml_path in files:
+        try:
+            record, names = _read_one(xml_path, img_root, wanted, report, check_images)
+        except _Skip as exc:
+            report.skipped.append((xml_path, str(exc)))
+            continue
+        counts.update(names)
+        if len(record.labels) == 0:
+            report.empty.append(xml_path)
+        else:
+            images.append(record)
+
+    _log_report(report, ann_root)
+    if not images:
+        reasons = [f"{p.name}: {r}" for p, r in report.skipped[:3]]
+        if report.empty:
+            which = f" de las clases {list(wanted)}" if wanted else ""
+            reasons.append(f"{len(report.empty)} anotaciones sin ningún objeto{which}")
+        raise EmptyDataError(
+            f"Ninguna de las {len(files)} anotaciones de {ann_root} es utilizable: "
+            + "; ".join(reasons)
+        )
+    if wanted:
+        missing = [name for name in wanted if counts[name] == 0]
+        if missing:
+            logger.warning("Las clases %s no aparecen en ninguna anotación de %s",
+                           missing, ann_root)
+    logger.info("Leídas %d imágenes anotadas de %s (%s)", len(images), ann_root,
+                report.summary())
+    return images, dict(sorted(counts.items()))
+
+
+def write_voc(
+    xml_path: str | Path,
+    filename: str,
+    width: int,
+    height: int,
+    boxes,
+    labels: Sequence[str],
+    *,
+    depth: int = 3,
+) -> Path:
+    """Escribe una anotación Pascal-VOC que :func:`read_voc` lee igual (de forma atómica).
+
+    Las coordenadas enteras se escriben como enteros (como labelImg) y las demás con
+    dos decimales.
+
+    Args:
+        xml_path: archivo a escribir (se crean las carpetas que falten).
+        filename: nombre de la imagen relativo a su carpeta (sin ``..`` ni ruta
+            absoluta).
+        width: ancho de la imagen en píxeles.
+        height: alto de la imagen en píxeles.
+        boxes: (N, 4) ``xmin, ymin, xmax, ymax`` en píxeles.
+        labels: los N nombres de clase.
+        depth: canales de la imagen.
+
+    Returns:
+        La ruta escrita.
+
+    Raises:
+        ArgumentError: si algún argumento no es válido (el mensaje lo nombra).
+
+    Example:
+        >>> write_voc("annotations/0001.xml", "0001.jpg", 416, 416,
+        ...           [[10, 20, 110, 220]], ["lego"])
+    """
+    try:
+        _safe_relative(filename)
+    except _Skip as exc:
+        raise ArgumentError(f"write_voc: {exc}.") from None
+    for value, name in ((width, "width"), (height, "height"), (depth, "depth")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ArgumentError(f"write_voc: «{name}» debe ser un entero ≥ 1; "
+                                f"recibido {value!r}.")
+    boxes = np.asarray(boxes, dtype=np.float64)
+    if boxes.size == 0:
+        boxes = boxes.reshape(0, 4)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ArgumentError(f"write_voc: «boxes» debe tener forma (N, 4); recibida "
+                            f"{boxes.shape}.")
+    labels = list(labels)
+    if len(labels) != len(boxes) or not all(isinstance(n, str) and n.strip() for n in labels):
+        raise ArgumentError(
+            f"write_voc: «labels» debe tener un nombre no vacío por caja ({len(boxes)} "
+            f"cajas); recibido {labels!r}."
+        )
+    if not np.isfinite(boxes).all():
+        raise ArgumentError("write_voc: «boxes» contiene valores no finitos.")
+
+    root = ET.Element("annotation")
+    ET.SubElement(root, "folder").text = "images"
+    ET.SubElement(root, "filename").text = filename
+    size = ET.SubElement(root, "size")
+    for name, value in (("width", width), ("height", height), ("depth", depth)):
+        ET.SubElement(size, name).text = str(int(value))
+    for box, label in zip(boxes, labels):
+        obj = ET.SubElement(root, "object")
+        ET.SubElement(obj, "name").text = label
+        ET.SubElement(obj, "pose").text = "Unspecified"
+        ET.SubElement(obj, "truncated").text = "0"
+        ET.SubElement(obj, "difficult").text = "0"
+        bndbox = ET.SubElement(obj, "bndbox")
+        for name, value in zip(_COORDINATES, box):
+            ET.SubElement(bndbox, name).text = _format_number(value)
+    ET.indent(root)
+    data = ET.tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"
+    return atomic_write(xml_path, lambda handle: handle.write(data))
+
+
+# === Lectura de una anotación ===
+
+def _read_one(xml_path: Path, img_root: Path, wanted, report: VocReport,
+              check_images: bool) -> tuple[VocImage, list[str]]:
+    """Lee un XML; devuelve el registro (quizá sin objetos) y las etiquetas vistas."""
+    root = _parse_xml(xml_path)
+    image_path = _find_image(xml_path, root, img_root)
+    width, height = _image_size(image_path, check_images)
+    _check_declared_size(root, width, height, image_path)
+
+    boxes, names, seen = [], [], []
+    for number, obj in enumerate(root.iter("object"), start=1):
+        where = f"objeto {number}"
+        name = (obj.findtext("name") or "").strip()
+        if not name:
+            report.dropped_objects.append((xml_path, f"{where}: sin <name>"))
+            continue
+        seen.append(name)
+        where = f"objeto {number} ({name!r})"
+        if wanted is not None and name not in wanted:
+            report.dropped_objects.append(
+                (xml_path, f"{where}: etiqueta desconocida (se pidieron {list(wanted)})"))
+            continue
+        try:
+            box = _read_box(obj)
+        except _Skip as exc:
+            report.dropped_objects.append((xml_path, f"{where}: {exc}"))
+            continue
+        xmin, ymin, xmax, ymax = box
+        if xmin >= xmax or ymin >= ymax:
+            report.dropped_objects.append(
+                (xml_path, f"{where}: caja vacía o invertida (xmin={xmin:g}, "
+                           f"xmax={xmax:g}, ymin={ymin:g}, ymax={ymax:g})"))
+            continue
+        clipped = (max(xmin, 0.0), max(ymin, 0.0), min(xmax, float(width)),
+                   min(ymax, float(height)))
+        if clipped != box:
+            if clipped[0] >= clipped[2] or clipped[1] >= clipped[3]:
+                report.dropped_objects.append(
+                    (xml_path, f"{where}: caja {_format_box(box)} fuera de la imagen "
+                               f"de {width}×{height}"))
+                continue
+            report.clipped.append(
+                (xml_path, f"{where}: caja {_format_box(box)} recortada a "
+                           f"{_format_box(clipped)} (imagen de {width}×{height})"))
+        boxes.append(clipped)
+        names.append(name)
+    record = VocImage(
+        path=image_path, width=width, height=height,
+        boxes=np.asarray(boxes, dtype=np.float32).reshape(-1, 4),
+        labels=names, annotation=xml_path,
+    )
+    return record, seen
+
+
+def _parse_xml(xml_path: Path) -> ET.Element:
+    import defusedxml
+    import defusedxml.ElementTree as SafeET
+
+    try:
+        root = SafeET.parse(xml_path, forbid_dtd=True).getroot()
+    except defusedxml.DefusedXmlException as exc:
+        raise _Skip(f"el XML declara un DTD o entidades, que no se admiten por "
+                    f"seguridad ({type(exc).__name__})") from None
+    except ET.ParseError as exc:
+        raise _Skip(f"XML mal formado ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Skip(f"no se puede leer el archivo ({exc})") from None
+    if root.tag != "annotation":
+        raise _Skip(f"la raíz del XML es <{root.tag}>, se esperaba <annotation> "
+                    "(Pascal-VOC)")
+    return root
+
+
+def _safe_relative(filename: str) -> PurePosixPath:
+    """Comprueba que ``filename`` es una ruta relativa que no sale de su carpeta."""
+    if not isinstance(filename, str) or not filename.strip():
+        raise ArgumentError(f"El nombre de imagen debe ser un texto no vacío; recibido "
+                            f"{filename!r}.")
+    normalized = filename.strip().replace("\\", "/")
+    relative = PurePosixPath(normalized)
+    if relative.is_absolute() or (len(normalized) > 1 and normalized[1] == ":"):
+        raise _Skip(f"<filename> {filename!r} es una ruta absoluta: debe ser un nombre "
+                    "dentro de la carpeta de imágenes")
+    if ".." in relative.parts:
+        raise _Skip(f"<filename> {filename!r} intenta salir de la carpeta de imágenes")
+    return relative
+
+
+def _find_image(xml_path: Path, root: ET.Element, img_root: Path) -> Path:
+    filename = (root.findtext("filename") or "").strip()
+    candidates = []
+    if filename:
+        candidates.append(img_root / _safe_relative(filename))
+    if not filename or not PurePosixPath(filename).suffix:
+        stem = PurePosixPath(filename).name if filename else xml_path.stem
+        candidates += [img_root / f"{stem}{ext}" for ext in sorted(IMAGE_EXTENSIONS)]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    shown = filename if filename else f"(sin <filename>; se probó {xml_path.stem}.jpg, ...)"
+    raise _Skip(f"la imagen {shown} no existe en {img_root}")
+
+
+def _image_size(path: Path, check: bool) -> tuple[int, int]:
+    """Ancho y alto de la cabecera; con ``check``, decodifica para detectar daños."""
+    from PIL import Image
+    from PIL import UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            if check:
+                if img.format == "JPEG":
+                    # Decodificar a 1/8 recorre todo el flujo (detecta el truncado)
+                    # con una fracción del coste.
+                    img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
+                img.load()
+    except UnidentifiedImageError:
+        raise _Skip(f"{path.name} no es una imagen reconocible") from None
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise _Skip(f"imagen {path.name} dañada o truncada ({exc})") from None
+    return int(width), int(height)
+
+
+def _check_declared_size(root: ET.Element, width: int, height: int, path: Path) -> None:
+    size = root.find("size")
+    if size is None:
+        return
+    declared = []
+    for name in ("width", "height"):
+        text = (size.findtext(name) or "").strip()
+        try:
+            declared.append(int(float(text)) if text else 0)
+        except ValueError:
+            raise _Skip(f"<size>/<{name}> = {text!r} no es un número") from None
+    if 0 in declared:  # algunas herramientas escriben 0 o nada: vale el tamaño real
+        return
+    if tuple(declared) != (width, height):
+        hint = (" (¿foto girada por la etiqueta EXIF de orientación?)"
+                if tuple(declared) == (height, width) else "")
+        raise _Skip(f"la anotación dice {declared[0]}×{declared[1]} pero la imagen "
+                    f"{path.name} mide {width}×{height}{hint}")
+
+
+def _read_box(obj: ET.Element) -> tuple[float, float, float, float]:
+    bndbox = obj.find("bndbox")
+    if bndbox is None:
+        raise _Skip("sin <bndbox>")
+    values = []
+    for name in _COORDINATES:
+        text = (bndbox.findtext(name) or "").strip()
+        try:
+            value = float(text)
+        except ValueError:
+            raise _Skip(f"<{name}> = {text!r} no es un número") from None
+        if not math.isfinite(value):
+            raise _Skip(f"<{name}> = {text!r} no es un número finito")
+        values.append(value)
+    return tuple(values)
+
+
+# === Ayudas ===
+
+def _check_labels(labels) -> tuple[str, ...] | None:
+    if labels is None:
+        return None
+    if not isinstance(labels, str):
+        labels = list(labels)
+    if isinstance(labels, str) or not all(isinstance(n, str) and n for n in labels) \
+            or not labels or len(set(labels)) != len(labels):
+        raise ArgumentError(
+            f"«labels» debe ser una lista de nombres de clase distintos, p. ej. "
+            f"['lego']; recibido {labels!r}."
+        )
+    return tuple(labels)
+
+
+def _existing_dir(path, what: str) -> Path:
+    path = Path(path)
+    if not path.is_dir():
+        raise DataError(f"La carpeta de {what} {path} no existe o no es una carpeta")
+    return path
+
+
+def _format_number(value: float) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:.2f}"
+
+
+def _format_box(box) -> str:
+    return "(" + ", ".join(_format_number(v) for v in box) + ")"
+
+
+def _log_report(report: VocReport, root: Path) -> None:
+    if not report:
+        return
+    lines = [f"  {p.name}: {r}" for p, r in
+             (report.skipped + report.dropped_objects + report.clipped)[:_MAX_LISTED]]
+    total = len(report.skipped) + len(report.dropped_objects) + len(report.clipped)
+    more = f"\n  ... y {total - _MAX_LISTED} más (ver images.report)" \
+        if total > _MAX_LISTED else ""
+    logger.warning("Anotaciones de %s: %s\n%s%s", root, report.summary(),
+                   "\n".join(lines), more)
