@@ -41,3 +41,7 @@ class WeightsMismatchError(ModelFileError):
 
 class EnvironmentSetupError(RedesError, RuntimeError):
     """El entorno instalado no es el esperado (p. ej. dos paquetes de OpenCV)."""
+
+
+class DownloadError(RedesError, OSError):
+    """Una descarga pedida por el usuario no se pudo completar (sin conexión, HTTP...)."""

@@ -19,10 +19,12 @@ from modelos.guardado import load_weights
 from modelos.guardado import save
 from modelos.registro import builder_names
 from modelos.registro import get_builder
+from modelos.ventas import build_sales_mlp
 
 __all__ = [
     "build_cifar_cnn",
     "build_mlp",
+    "build_sales_mlp",
     "build_sports_cnn",
     "build_xor",
     "builder_names",

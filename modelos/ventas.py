@@ -1,0 +1,177 @@
+"""Los tres perceptrones de series temporales del blog: ST1, STMV y STE.
+
+Todos reciben los ``steps`` retardos ya escalados a [-1, 1] y predicen el valor
+escalado del día siguiente con una salida ``tanh``; se compilan como el blog: pérdida
+MAE, Adam y MSE como métrica.
+
+=========  =====================================================  ==================
+variante   entrada                                                forma de la entrada
+=========  =====================================================  ==================
+``st1``    los 7 retardos (como el blog, con forma (1, 7))        ``(1, steps)``
+``stmv``   retardos + día de la semana + mes, como números        ``(steps + 2,)``
+``ste``    retardos + embeddings del día (2) y del mes (4)        ``(steps + 2,)``
+=========  =====================================================  ==================
+
+En ``stmv`` y ``ste`` las dos últimas columnas son el día de la semana (0–6) y el mes
+(1–12) del día objetivo, sin escalar: el modelo los convierte dentro del grafo (así
+el mismo vector sirve para las dos variantes y no hay nada que guardar aparte).
+
+El cuaderno del blog declaraba en STE la entrada de retardos pero no la conectaba: el
+modelo solo veía el calendario. ``build_sales_mlp("ste", blog_ste=True)`` reproduce esa
+variante (ignora las columnas de retardos) para poder compararla; la nuestra las usa.
+
+Referencia: «Pronóstico de Series Temporales con Redes Neuronales en Python» (ST1) y
+«Pronóstico de Ventas con Redes Neuronales – Parte 2» (STMV y STE), Aprende Machine
+Learning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datos.entorno import import_tensorflow
+
+import_tensorflow()
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import layers  # noqa: E402
+from keras import ops  # noqa: E402
+
+from datos.errores import ArgumentError  # noqa: E402
+from datos.validacion import check_int, check_number  # noqa: E402
+from modelos.registro import register_builder  # noqa: E402
+
+VARIANTS = ("st1", "stmv", "ste")
+# Profundidad de los embeddings del blog: 2 para los 7 días, 4 para los 12 meses.
+DAY_EMBEDDING = 2
+MONTH_EMBEDDING = 4
+
+
+def _calendar_columns(inputs, steps: int):
+    """Separa ``(B, steps + 2)`` en retardos ``(B, steps)``, día ``(B, 1)`` y mes ``(B, 1)``."""
+    return inputs[:, :steps], inputs[:, steps:steps + 1], inputs[:, steps + 1:steps + 2]
+
+
+@register_builder("ventas")
+def build_sales_mlp(
+    variant: str = "st1",
+    steps: int = 7,
+    *,
+    hidden_units: int | None = None,
+    day_embedding: int = DAY_EMBEDDING,
+    month_embedding: int = MONTH_EMBEDDING,
+    blog_ste: bool = False,
+    learning_rate: float = 1e-3,
+    compile: bool = True,
+    optimizer: Any = None,
+    loss: Any = None,
+    metrics: Any = None,
+) -> keras.Model:
+    """Perceptrón de pronóstico de ventas del blog, en una de sus tres variantes.
+
+    - ``st1``: ``Dense(steps, tanh)`` sobre la entrada ``(1, steps)`` → ``Flatten`` →
+      ``Dense(1, tanh)``; 64 parámetros con ``steps=7``, como el blog.
+    - ``stmv``: retardos + día (0–6 → [-1, 1]) + mes (1–12 → [-1, 1]) como números →
+      ``Dense(steps, tanh)`` → ``Dense(1, tanh)``.
+    - ``ste``: ``Embedding(7, 2)`` del día y ``Embedding(12, 4)`` del mes concatenados
+      con los retardos → ``Dense(steps, tanh)`` → ``Dense(1, tanh)``. Con
+      ``blog_ste=True``, los retardos no se conectan (el modelo del cuaderno del blog).
+
+    Args:
+        variant: ``"st1"``, ``"stmv"`` o ``"ste"``.
+        steps: retardos de entrada (``PASOS = 7`` en el blog).
+        hidden_units: neuronas de la capa oculta (por defecto ``steps``, como el blog).
+        day_embedding: profundidad del embedding del día de la semana (``ste``).
+        month_embedding: profundidad del embedding del mes (``ste``).
+        blog_ste: en ``ste``, reproducir el modelo del blog sin la entrada de retardos.
+        learning_rate: tasa de Adam (la de Keras por defecto, 1e-3, como el blog).
+        compile: compilar con MAE, Adam y MSE como el blog.
+        optimizer: sustituye al optimizador.
+        loss: sustituye a la pérdida.
+        metrics: sustituye a las métricas.
+
+    Returns:
+        ``keras.Model`` de salida ``(None, 1)`` (valor escalado del día objetivo).
+
+    Raises:
+        ArgumentError: variante desconocida o argumentos no válidos.
+
+    Example:
+        >>> build_sales_mlp("st1").count_params()
+        64
+    """
+    where = "build_sales_mlp"
+    if variant not in VARIANTS:
+        raise ArgumentError(
+            f"{where}: «variant» debe ser uno de {', '.join(VARIANTS)}; recibido {variant!r}."
+        )
+    steps = check_int(steps, "steps", where=where)
+    hidden = check_int(steps if hidden_units is None else hidden_units, "hidden_units",
+                       where=where)
+    check_int(day_embedding, "day_embedding", where=where)
+    check_int(month_embedding, "month_embedding", where=where)
+    check_number(learning_rate, "learning_rate", minimum=0.0, maximum=10.0, where=where)
+    if not isinstance(blog_ste, bool):
+        raise ArgumentError(f"{where}: «blog_ste» debe ser True o False; recibido {blog_ste!r}.")
+    if blog_ste and variant != "ste":
+        raise ArgumentError(f"{where}: «blog_ste» solo tiene sentido con variant='ste'.")
+
+    if variant == "st1":
+        # El blog da a cada ejemplo la forma (1, PASOS): de ahí el Flatten.
+        inputs = keras.Input(shape=(1, steps), name="retardos")
+        x = layers.Dense(hidden, activation="tanh", name="oculta")(inputs)  # (B, 1, hidden)
+        x = layers.Flatten(name="aplanado")(x)  # (B, hidden)
+    else:
+        inputs = keras.Input(shape=(steps + 2,), name="retardos_calendario")
+        lags, day, month = _calendar_columns(inputs, steps)
+        if variant == "stmv":
+            # Números en [-1, 1] con rangos fijos (0–6 y 1–12): nada que ajustar ni guardar.
+            day_value = ops.subtract(ops.divide(day, 3.0), 1.0)
+            month_value = ops.subtract(ops.divide(ops.subtract(month, 1.0), 5.5), 1.0)
+            x = layers.Concatenate(name="entrada")([lags, day_value, month_value])
+        else:
+            day_vector = layers.Embedding(7, day_embedding, name="embedding_dia")(day)  # (B, 1, 2)
+            month_vector = layers.Embedding(12, month_embedding, name="embedding_mes")(
+                ops.subtract(month, 1.0))  # (B, 1, 4); mes 1–12 → índice 0–11
+            parts = [layers.Flatten(name="dia")(day_vector),
+                     layers.Flatten(name="mes")(month_vector)]
+            if not blog_ste:
+                parts.append(lags)
+            x = layers.Concatenate(name="entrada")(parts)  # (B, 6) o (B, 6 + steps)
+        x = layers.Dense(hidden, activation="tanh", name="oculta")(x)
+    outputs = layers.Dense(1, activation="tanh", dtype="float32", name="salida")(x)
+
+    name = f"ventas_{variant}" + ("_blog" if blog_ste else "")
+    model = keras.Model(inputs, outputs, name=name)
+    if compile:
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate) if optimizer is None else optimizer,
+            loss="mean_absolute_error" if loss is None else loss,
+            metrics=["mse"] if metrics is None else metrics,
+        )
+    return model
+
+
+def input_shape(variant: str, steps: int) -> tuple[int, ...]:
+    """Forma de un ejemplo de entrada de ``variant`` (sin el lote)."""
+    return (1, steps) if variant == "st1" else (steps + 2,)
+
+
+def sales_inputs(variant: str, lags, weekday, month):
+    """Ordena retardos escalados y calendario como la entrada de ``variant``.
+
+    Args:
+        variant: ``"st1"``, ``"stmv"`` o ``"ste"``.
+        lags: ``(N, steps)`` retardos escalados.
+        weekday: ``(N,)`` día de la semana del día objetivo (0–6).
+        month: ``(N,)`` mes del día objetivo (1–12).
+
+    Returns:
+        ``float32`` de forma ``(N, 1, steps)`` (st1) o ``(N, steps + 2)``.
+    """
+    lags = np.asarray(lags, dtype=np.float32)
+    if variant == "st1":
+        return lags[:, None, :]  # (N, 1, steps), como el blog
+    calendar = np.stack([np.asarray(weekday), np.asarray(month)], axis=1).astype(np.float32)
+    return np.concatenate([lags, calendar], axis=1)  # (N, steps + 2)

@@ -1,0 +1,180 @@
+"""Perceptrones de ventas (ST1, STMV, STE), aprendizaje, guardado y pronóstico recursivo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import modelos
+from datos.errores import ArgumentError, ModelFileError
+from datos.ventas import make_sales_series
+from datos.ventas import prepare_sales
+from entrenamiento import ventas
+from modelos.ventas import build_sales_mlp
+from modelos.ventas import sales_inputs
+from tests.helpers import run_model_saving_test
+
+STEPS = 7
+
+
+def _batch(variant, n=5, seed=0):
+    rng = np.random.default_rng(seed)
+    lags = rng.uniform(-1, 1, (n, STEPS))
+    return sales_inputs(variant, lags, rng.integers(0, 7, n), rng.integers(1, 13, n))
+
+
+# === Arquitecturas ===
+
+@pytest.mark.parametrize("variant, blog, input_shape, params", [
+    ("st1", False, (None, 1, 7), 64),        # el blog: Dense(7) 56 + Dense(1) 8
+    ("stmv", False, (None, 9), 78),          # 9·7 + 7 + 8
+    ("ste", False, (None, 9), 168),          # 7·2 + 12·4 + (6 + 7)·7 + 7 + 8
+    ("ste", True, (None, 9), 119),           # sin retardos: 14 + 48 + 6·7 + 7 + 8
+])
+def test_variant_shapes_and_parameter_counts(variant, blog, input_shape, params):
+    model = build_sales_mlp(variant, blog_ste=blog)
+    assert model.input_shape == input_shape
+    assert model.output_shape == (None, 1)
+    assert model.count_params() == params
+    out = model.predict(_batch(variant), verbose=0)
+    assert out.shape == (5, 1) and np.all(np.abs(out) < 1)  # salida tanh
+
+
+def test_st1_is_the_blogs_net():
+    model = build_sales_mlp("st1")
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "InputLayer", "Dense", "Flatten", "Dense"]
+    assert [layer.activation.__name__ for layer in model.layers if hasattr(layer, "activation")] \
+        == ["tanh", "tanh"]
+    assert model.loss == "mean_absolute_error"
+    assert type(model.optimizer).__name__ == "Adam"
+    assert build_sales_mlp("st1", steps=14).count_params() == 14 * 14 + 14 + 15
+
+
+def test_ste_uses_the_lags_and_the_blog_variant_does_not():
+    x = _batch("ste")
+    other = x.copy()
+    other[:, :STEPS] = -other[:, :STEPS]  # otros retardos, mismo calendario
+    ours = build_sales_mlp("ste")
+    blog = build_sales_mlp("ste", blog_ste=True)
+    assert not np.allclose(ours.predict(x, verbose=0), ours.predict(other, verbose=0))
+    np.testing.assert_allclose(blog.predict(x, verbose=0), blog.predict(other, verbose=0))
+    embeddings = {layer.name: layer for layer in ours.layers if "embedding" in layer.name}
+    assert embeddings["embedding_dia"].embeddings.shape == (7, 2)
+    assert embeddings["embedding_mes"].embeddings.shape == (12, 4)
+
+
+def test_builder_errors_are_spanish():
+    with pytest.raises(ArgumentError,
+                       match="«variant» debe ser uno de st1, stmv, ste; recibido 'lstm'"):
+        build_sales_mlp("lstm")
+    with pytest.raises(ArgumentError, match="«steps» debe ser un entero ≥ 1"):
+        build_sales_mlp("st1", steps=0)
+    with pytest.raises(ArgumentError, match="solo tiene sentido con variant='ste'"):
+        build_sales_mlp("st1", blog_ste=True)
+
+
+@pytest.mark.parametrize("variant", ["st1", "ste"])
+def test_save_load_round_trip(variant, tmp_path):
+    model = build_sales_mlp(variant, blog_ste=False)
+    restored = run_model_saving_test(model, _batch(variant), tmp_path / "m.h5")
+    assert restored.name == model.name
+
+
+# === Entrenamiento, aprendizaje y pronóstico ===
+
+@pytest.fixture(scope="module")
+def weekday_series():
+    """Serie con un fuerte patrón semanal, ruido del 10 % y días que faltan, sin pico de verano.
+
+    Sin cambio de nivel en la validación, lo que hay que aprender es el patrón semanal:
+    el ingenuo estacional repite el ruido de hace una semana (≈ √2 veces el ruido).
+    """
+    return make_sales_series(days=420, seed=11, noise=0.1, summer=0.0)
+
+
+@pytest.mark.slow
+def test_trained_ste_beats_seasonal_naive(weekday_series):
+    result = ventas.compare(weekday_series, seeds=[0], epochs=25,
+                            models=(("STE", "ste", False),), baselines=True)
+    rows = {row["modelo"]: row for row in result["filas"]}
+    naive = rows["Ingenuo estacional (t−7)"]["val_loss"]
+    assert rows["STE"]["val_loss"] < 0.85 * naive
+    assert rows["STE"]["val_mae_unidades"] < rows["Ingenuo estacional (t−7)"]["val_mae_unidades"]
+    assert rows["Último valor"]["val_loss"] > naive  # el patrón semanal domina
+    assert "a un paso" in result["protocolo"]
+
+
+@pytest.fixture(scope="module")
+def trained(weekday_series, tmp_path_factory):
+    run = tmp_path_factory.mktemp("ventas")
+    result = ventas.train_sales(weekday_series, "ste", epochs=3, validation=30,
+                                run_dir=run / "ste")
+    return result
+
+
+def test_train_sales_reports_and_writes_everything(trained, weekday_series):
+    metrics = trained["metricas"]
+    for key in ("loss", "val_loss", "mse", "val_mse", "val_mae_unidades", "val_rmse_unidades"):
+        assert np.isfinite(metrics[key])
+    assert metrics["val_loss"] < 0.5
+    for key in ("pesos", "registro", "curvas", "validacion"):
+        path = trained["archivos"][key]
+        assert open(path, "rb").read(4)  # existe y no está vacío
+    assert len(trained["validacion"]) == 30
+    assert trained["validacion"][-1]["fecha"] == str(weekday_series.dates[-1])
+    stored = modelos.load_metadata(trained["archivos"]["pesos"])
+    assert stored["builder"] == "ventas" and stored["kwargs"]["variant"] == "ste"
+    data = prepare_sales(weekday_series, 7, 30)
+    assert stored["metadata"]["escalador"] == data.scaler.to_json()  # solo entrenamiento
+    assert stored["metadata"]["mejor"]["monitor"] == "loss"  # nunca se elige por validación
+
+
+def test_forecast_after_load_is_identical_and_continues_the_calendar(trained, weekday_series,
+                                                                     tmp_path):
+    weights = trained["archivos"]["pesos"]
+    result = ventas.forecast(weights, weekday_series, days=8, out_dir=tmp_path)
+    # El mismo pronóstico recursivo con el modelo recargado por separado.
+    model = modelos.load(weights)
+    data = prepare_sales(weekday_series, 7, 30)
+    dates = np.array([row["fecha"] for row in result["pronostico"]], "datetime64[D]")
+    again = ventas.recursive_forecast(model, data.scaler, "ste", 7, weekday_series, dates)
+    np.testing.assert_array_equal(again, [row["unidades"] for row in result["pronostico"]])
+    assert dates[0] > weekday_series.dates[-1]
+    assert 6 not in ventas.calendar_features(dates)[0]  # los domingos casi nunca abre
+    assert len(dates) == 8 and np.all(np.diff(dates).astype(int) >= 1)
+    csv_lines = (tmp_path / "pronostico.csv").read_text().splitlines()
+    assert csv_lines[0] == "fecha,unidades" and len(csv_lines) == 9
+    assert (tmp_path / "pronostico.png").read_bytes()[:4] == b"\x89PNG"
+    everyday = ventas.forecast(weights, weekday_series, days=7, out_dir=tmp_path, all_days=True)
+    assert len({ventas.calendar_features([row["fecha"]])[0][0]
+                for row in everyday["pronostico"]}) == 7
+
+
+def test_forecast_rejects_other_models(tmp_path):
+    path = modelos.save(modelos.build_xor(), tmp_path / "xor.h5")
+    with pytest.raises(ModelFileError, match="no es un modelo de ventas"):
+        ventas.forecast(path, make_sales_series(days=60), days=3)
+
+
+def test_next_dates_and_open_weekdays():
+    dates = ventas.next_dates(np.datetime64("2018-11-30"), 3, weekdays=range(6))
+    assert dates.astype(str).tolist() == ["2018-12-01", "2018-12-03", "2018-12-04"]
+    series = make_sales_series(days=200, seed=2)
+    assert ventas.open_weekdays(series.dates).tolist() == [0, 1, 2, 3, 4, 5]
+
+
+def test_compare_with_rolling_origin_and_its_table(weekday_series, tmp_path):
+    result = ventas.compare(weekday_series, seeds=2, folds=2, epochs=1,
+                            models=(("ST1", "st1", False),), out_dir=tmp_path)
+    rows = {row["modelo"]: row for row in result["filas"]}
+    assert rows["ST1"]["corridas"] == 2 and len(rows["ST1"]["pliegues_val_loss"]) == 2
+    assert rows["ST1"]["backtest_mae"] == pytest.approx(np.mean(rows["ST1"]["pliegues_val_loss"]))
+    # ST1, la media de sus 2 semillas y 4 referencias (statsmodels está en el extra de pruebas).
+    assert len(rows) == 6 and rows["ST1 (media de 2 semillas)"]["tipo"] == "conjunto"
+    table = ventas.format_comparison(result)
+    assert "Protocolo: pronóstico a un paso" in table and "origen móvil (2 bloques)" in table
+    assert "± " in table
+    assert (tmp_path / "comparacion.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ArgumentError, match="«folds» debe ser un entero ≥ 1"):
+        ventas.compare(weekday_series, folds=0)
