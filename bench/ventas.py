@@ -1,7 +1,8 @@
 """Comparativa de pronóstico de ventas sobre el CSV real del blog, frente a sus cifras.
 
 Ejecuta en una sola corrida ``train_sales`` (la mejor red) y ``compare`` (ST1, STMV, STE
-nuestra y del blog, y las referencias clásicas) con 5 semillas sobre
+nuestra y del blog, la STE con dropout elegida por origen móvil en bloques anteriores a la
+validación final, y las referencias clásicas) con 5 semillas sobre
 ``../shared/datasets/ventas/time_series.csv`` (no se copia al proyecto) y comprueba los
 objetivos del issue:
 

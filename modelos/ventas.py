@@ -62,6 +62,8 @@ def build_sales_mlp(
     day_embedding: int = DAY_EMBEDDING,
     month_embedding: int = MONTH_EMBEDDING,
     blog_ste: bool = False,
+    l2: float = 0.0,
+    dropout: float = 0.0,
     learning_rate: float = 1e-3,
     compile: bool = True,
     optimizer: Any = None,
@@ -85,6 +87,8 @@ def build_sales_mlp(
         day_embedding: profundidad del embedding del día de la semana (``ste``).
         month_embedding: profundidad del embedding del mes (``ste``).
         blog_ste: en ``ste``, reproducir el modelo del blog sin la entrada de retardos.
+        l2: penalización L2 de los pesos de la capa oculta (0: ninguna, como el blog).
+        dropout: fracción de *dropout* tras la capa oculta (0: ninguno, como el blog).
         learning_rate: tasa de Adam (la de Keras por defecto, 1e-3, como el blog).
         compile: compilar con MAE, Adam y MSE como el blog.
         optimizer: sustituye al optimizador.
@@ -112,15 +116,20 @@ def build_sales_mlp(
     check_int(day_embedding, "day_embedding", where=where)
     check_int(month_embedding, "month_embedding", where=where)
     check_number(learning_rate, "learning_rate", minimum=0.0, maximum=10.0, where=where)
+    check_number(l2, "l2", minimum=0.0, maximum=1.0, where=where)
+    check_number(dropout, "dropout", minimum=0.0, maximum=1.0, include_maximum=False,
+                 where=where)
     if not isinstance(blog_ste, bool):
         raise ArgumentError(f"{where}: «blog_ste» debe ser True o False; recibido {blog_ste!r}.")
     if blog_ste and variant != "ste":
         raise ArgumentError(f"{where}: «blog_ste» solo tiene sentido con variant='ste'.")
 
+    regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
     if variant == "st1":
         # El blog da a cada ejemplo la forma (1, PASOS): de ahí el Flatten.
         inputs = keras.Input(shape=(1, steps), name="retardos")
-        x = layers.Dense(hidden, activation="tanh", name="oculta")(inputs)  # (B, 1, hidden)
+        x = layers.Dense(hidden, activation="tanh", name="oculta",
+                         kernel_regularizer=regularizer)(inputs)  # (B, 1, hidden)
         x = layers.Flatten(name="aplanado")(x)  # (B, hidden)
     else:
         inputs = keras.Input(shape=(steps + 2,), name="retardos_calendario")
@@ -139,7 +148,10 @@ def build_sales_mlp(
             if not blog_ste:
                 parts.append(lags)
             x = layers.Concatenate(name="entrada")(parts)  # (B, 6) o (B, 6 + steps)
-        x = layers.Dense(hidden, activation="tanh", name="oculta")(x)
+        x = layers.Dense(hidden, activation="tanh", name="oculta",
+                         kernel_regularizer=regularizer)(x)
+    if dropout > 0:
+        x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(1, activation="tanh", dtype="float32", name="salida")(x)
 
     name = f"ventas_{variant}" + ("_blog" if blog_ste else "")

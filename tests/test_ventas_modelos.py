@@ -64,6 +64,25 @@ def test_ste_uses_the_lags_and_the_blog_variant_does_not():
     assert embeddings["embedding_mes"].embeddings.shape == (12, 4)
 
 
+def test_optional_regularisation_keeps_the_blog_default():
+    plain = build_sales_mlp("ste")
+    assert not [layer for layer in plain.layers if type(layer).__name__ == "Dropout"]
+    wide = build_sales_mlp("ste", steps=14, hidden_units=16, dropout=0.2, l2=1e-3)
+    assert wide.input_shape == (None, 16)
+    # Dropout y L2 no añaden parámetros: 14 + 48 + (6 + 14)·16 + 16 + 17.
+    assert wide.count_params() == 14 + 48 + 20 * 16 + 16 + 17
+    assert "Dropout" in [type(layer).__name__ for layer in wide.layers]
+    x = sales_inputs("ste", np.zeros((3, 14)), [0, 1, 2], [1, 2, 3])
+    assert len(wide.losses) == 1 and float(wide.losses[0]) > 0  # penalización L2
+    # El dropout solo actúa al entrenar: la predicción es determinista.
+    np.testing.assert_allclose(wide.predict(x, verbose=0), wide(x, training=False), rtol=1e-5)
+    assert not np.allclose(wide(x, training=False), wide(x, training=True))
+    with pytest.raises(ArgumentError, match="«dropout» debe ser un número en"):
+        build_sales_mlp("ste", dropout=1.0)
+    with pytest.raises(ArgumentError, match="«l2» debe ser un número en"):
+        build_sales_mlp("ste", l2=-0.1)
+
+
 def test_builder_errors_are_spanish():
     with pytest.raises(ArgumentError,
                        match="«variant» debe ser uno de st1, stmv, ste; recibido 'lstm'"):
@@ -178,3 +197,17 @@ def test_compare_with_rolling_origin_and_its_table(weekday_series, tmp_path):
     assert (tmp_path / "comparacion.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ArgumentError, match="«folds» debe ser un entero ≥ 1"):
         ventas.compare(weekday_series, folds=0)
+
+
+def test_compare_row_with_its_own_settings(weekday_series):
+    wide = ("STE ancha", "ste", False, {"steps": 14, "hidden_units": 16, "dropout": 0.2})
+    result = ventas.compare(weekday_series, seeds=1, epochs=1, baselines=False,
+                            models=(("STE", "ste", False), wide))
+    rows = {row["modelo"]: row for row in result["filas"]}
+    assert set(rows) == {"STE", "STE ancha"}  # mismos 30 días de validación para las dos
+    assert rows["STE"]["val_loss"] != rows["STE ancha"]["val_loss"]
+    with pytest.raises(ArgumentError, match="cada modelo debe ser"):
+        ventas.compare(weekday_series, models=(("STE", "ste"),))
+    with pytest.raises(ArgumentError, match="«dropout» debe ser un número en"):
+        ventas.compare(weekday_series, seeds=1, epochs=1, baselines=False,
+                       models=(("X", "ste", False, {"dropout": 2.0}),))
