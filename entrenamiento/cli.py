@@ -24,7 +24,8 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 # que recibe el objeto de ``add_subparsers`` de ``redes`` y añade sus órdenes con
 # ``set_defaults(func=...)``. Las funciones ``add_common_arguments``,
 # ``add_training_arguments`` y ``print_result`` de este módulo son para ellos.
-COMMAND_MODULES: tuple[str, ...] = ("entrenamiento.cli_yolo", "entrenamiento.cli_ventas")
+COMMAND_MODULES: tuple[str, ...] = ("entrenamiento.cli_yolo", "entrenamiento.cli_ventas",
+                                     "entrenamiento.cli_transformer")
 STRATEGIES = ("ninguna", "mirrored")
 
 

@@ -19,13 +19,17 @@ from modelos.guardado import load_weights
 from modelos.guardado import save
 from modelos.registro import builder_names
 from modelos.registro import get_builder
+from modelos.transformer import build_decoder_lm, build_encoder_classifier, build_transformer
 from modelos.ventas import build_sales_mlp
 
 __all__ = [
     "build_cifar_cnn",
+    "build_decoder_lm",
+    "build_encoder_classifier",
     "build_mlp",
     "build_sales_mlp",
     "build_sports_cnn",
+    "build_transformer",
     "build_xor",
     "builder_names",
     "get_builder",

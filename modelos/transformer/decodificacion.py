@@ -1,0 +1,330 @@
+"""Decodificar con los Transformers ya entrenados y mirar dentro de ellos.
+
+- :func:`translate`: búsqueda voraz (``beam_size=1``) o en haz, token a token.
+- :func:`generate`: texto con un modelo de lenguaje (estilo GPT): voraz o muestreo
+  con temperatura y ``top_k``, con semilla.
+- :func:`attention_maps`: los pesos de atención de cada capa y cabeza.
+
+Con ``use_cache=True`` (por defecto) cada token nuevo cuesta un paso del
+decodificador: las claves y valores de los tokens anteriores quedan en una caché
+``(B, H, max_len, dk)`` por capa y los de la atención cruzada se calculan una sola
+vez por frase. Con ``use_cache=False`` se vuelve a ejecutar el modelo entero sobre
+el prefijo en cada paso (la forma ingenua; sirve de referencia en las pruebas y en
+``bench/transformer.py``). Ambas dan los mismos tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import keras
+import numpy as np
+from keras import ops
+
+from datos.errores import ArgumentError
+from datos.validacion import check_int, check_number
+
+PAD_ID = 0
+BOS_ID = 2
+EOS_ID = 3
+
+
+# === Piezas del modelo ===
+
+def _compiled(fn: Callable) -> Callable:
+    """Compila ``fn`` como grafo con TensorFlow (un trazado por forma de entrada)."""
+    if keras.backend.backend() == "tensorflow":
+        from datos.entorno import import_tensorflow
+
+        return import_tensorflow().function(fn, reduce_retracing=True)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.jit(fn)
+    return fn
+
+
+def _layer(model, name: str, where: str):
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        raise ArgumentError(
+            f"{where}: el modelo «{model.name}» no tiene la capa «{name}»; se esperaba un "
+            "modelo de build_transformer / build_decoder_lm.") from None
+
+
+class _Parts:
+    """Las capas de un modelo de los constructores y sus funciones compiladas."""
+
+    def __init__(self, model, where: str, seq2seq: bool):
+        self.model = model
+        self.seq2seq = seq2seq
+        names = {layer.name: layer for layer in model.layers}
+        self.decoder = _layer(model, "decodificador", where)
+        self.target_embedding = _layer(model, "embedding_destino" if seq2seq else "embedding",
+                                       where)
+        if seq2seq:
+            self.encoder = _layer(model, "codificador", where)
+            self.source_embedding = names.get("embedding_origen", self.target_embedding)
+        self.output_layer = names.get("logits")
+        self.max_positions = self.target_embedding.max_len
+        attention = self.decoder.blocks[0].self_attention
+        self.cache_shape = (attention.num_heads, attention.key_dim)
+        self.cache_dtype = attention.key_dense.compute_dtype
+        self.step = _compiled(self._step)
+        self.encode = _compiled(self._encode)
+        self.forward = _compiled(lambda *inputs: model(list(inputs) if seq2seq else inputs[0],
+                                                        training=False))
+
+    def logits(self, hidden):
+        if self.output_layer is None:
+            return self.target_embedding(hidden, reverse=True)
+        return self.output_layer(hidden)
+
+    def _encode(self, source):
+        mask = ops.not_equal(source, PAD_ID)                               # (N, S)
+        memory = self.encoder(self.source_embedding(source), padding_mask=mask)
+        return self.decoder.memory_key_value(memory), mask
+
+    def _step(self, tokens, index, caches, memory_caches, memory_mask, parents):
+        """Un token por fila: ``tokens`` (N, 1) en la posición ``index`` → log-probabilidades."""
+        if parents is not None:  # búsqueda en haz: cada fila sigue a su haz padre
+            caches = [(ops.take(k, parents, axis=0), ops.take(v, parents, axis=0))
+                      for k, v in caches]
+        x = self.target_embedding(tokens, start_index=index)               # (N, 1, d)
+        hidden, caches = self.decoder.call_with_cache(x, caches, index, memory_caches,
+                                                      memory_mask)
+        logits = self.logits(hidden)[:, 0, :]                              # (N, V)
+        return ops.log_softmax(ops.cast(logits, "float32"), axis=-1), caches
+
+    def empty_caches(self, rows: int, length: int):
+        shape = (rows, *self.cache_shape[:1], length, self.cache_shape[1])  # (N, H, L, dk)
+        return [(ops.zeros(shape, self.cache_dtype), ops.zeros(shape, self.cache_dtype))
+                for _ in self.decoder.blocks]
+
+
+def _parts(model, where: str, seq2seq: bool) -> _Parts:
+    parts = getattr(model, "_redes_decoding", None)
+    if parts is None or parts.seq2seq != seq2seq:
+        parts = _Parts(model, where, seq2seq)
+        object.__setattr__(model, "_redes_decoding", parts)  # fuera del rastreo de Keras
+    return parts
+
+
+def _as_batch(ids, name: str, where: str) -> np.ndarray:
+    array = np.asarray(ids)
+    if array.ndim == 1:
+        array = array[None]
+    if array.ndim != 2 or array.shape[1] == 0 or not np.issubdtype(array.dtype, np.integer):
+        raise ArgumentError(f"{where}: «{name}» debe ser una lista de ids enteros (T,) o una "
+                            f"matriz (B, T); recibida forma {array.shape} de tipo {array.dtype}.")
+    return array.astype("int32")
+
+
+# === Traducción ===
+
+class _CachedScorer:
+    """Log-probabilidades del siguiente token con caché de claves/valores."""
+
+    def __init__(self, parts: _Parts, source: np.ndarray | None, rows: int, max_len: int):
+        self.parts = parts
+        self.memory_caches = self.memory_mask = None
+        if source is not None:
+            self.memory_caches, self.memory_mask = parts.encode(ops.convert_to_tensor(source))
+        self.caches = parts.empty_caches(rows, max_len)
+
+    def __call__(self, tokens, index, parents):
+        parents = None if parents is None else ops.convert_to_tensor(parents, "int32")
+        log_probs, self.caches = self.parts.step(
+            ops.convert_to_tensor(tokens[:, None], "int32"), ops.convert_to_tensor(index, "int32"),
+            self.caches, self.memory_caches, self.memory_mask, parents)
+        return ops.convert_to_numpy(log_probs)
+
+
+class _UncachedScorer:
+    """Lo mismo ejecutando el modelo entero sobre todo el prefijo en cada paso."""
+
+    def __init__(self, parts: _Parts, source: np.ndarray | None, rows: int, max_len: int):
+        self.parts = parts
+        self.source = None if source is None else ops.convert_to_tensor(source)
+        self.prefix = np.zeros((rows, 0), "int32")
+
+    def __call__(self, tokens, index, parents):
+        if parents is not None:
+            self.prefix = self.prefix[parents]
+        self.prefix = np.concatenate([self.prefix, tokens[:, None].astype("int32")], axis=1)
+        inputs = (self.source, self.prefix) if self.parts.seq2seq else (self.prefix,)
+        logits = ops.convert_to_numpy(self.parts.forward(*inputs))[:, -1, :]
+        logits = logits.astype(np.float64)
+        return logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
+
+
+def translate(model, source_ids, max_len: int, beam_size: int = 1, *, bos_id: int = BOS_ID,
+              eos_id: int = EOS_ID, length_penalty: float = 0.6, use_cache: bool = True
+              ) -> list[list[int]]:
+    """Traduce con un modelo de :func:`build_transformer`, token a token.
+
+    Args:
+        model: el modelo codificador-decodificador entrenado.
+        source_ids: ids de origen ``(S,)`` o ``(B, S)`` (relleno 0 al final).
+        max_len: tokens de salida como máximo (incluido ``</s>``).
+        beam_size: 1 = voraz; K > 1 = búsqueda en haz con K hipótesis por frase.
+        bos_id: id de ``<s>`` con el que empieza el destino.
+        eos_id: id de ``</s>``, que termina una hipótesis.
+        length_penalty: α de la normalización por longitud ``((5 + n) / 6)^α`` al elegir
+            la mejor hipótesis final del haz (0.6 como en el artículo; 0 = ninguna).
+        use_cache: caché de claves/valores (un paso por token); ``False`` re-ejecuta
+            el modelo sobre el prefijo entero en cada paso.
+
+    Returns:
+        Una lista de ids por frase, sin ``<s>`` ni ``</s>``.
+
+    Example:
+        >>> translate(modelo, [[7, 12, 9, 0]], max_len=20, beam_size=4)  # doctest: +SKIP
+        [[15, 4, 22]]
+    """
+    where = "translate"
+    source = _as_batch(source_ids, "source_ids", where)
+    parts = _parts(model, where, seq2seq=True)
+    check_int(max_len, "max_len", maximum=parts.max_positions, where=where)
+    beam = check_int(beam_size, "beam_size", where=where)
+    check_number(length_penalty, "length_penalty", minimum=0.0, maximum=10.0, where=where)
+    scorer_class = _CachedScorer if use_cache else _UncachedScorer
+    scorer = scorer_class(parts, np.repeat(source, beam, axis=0), len(source) * beam, max_len)
+    return _beam_search(scorer, len(source), beam, max_len, bos_id, eos_id, length_penalty)
+
+
+def _beam_search(scorer, batch: int, beam: int, max_len: int, bos_id: int, eos_id: int,
+                 length_penalty: float) -> list[list[int]]:
+    """Búsqueda en haz sobre ``batch`` frases (con ``beam == 1`` es la voraz)."""
+    rows = batch * beam
+    scores = np.zeros((batch, beam))
+    scores[:, 1:] = -np.inf           # al principio solo el primer haz está vivo
+    finished = np.zeros((batch, beam), bool)
+    lengths = np.zeros((batch, beam))
+    tokens = np.full(rows, bos_id, "int32")
+    parents = None
+    history = []                      # (tokens (B, K), haz padre (B, K)) por paso
+    for index in range(max_len):
+        log_probs = scorer(tokens, index, parents).reshape(batch, beam, -1)  # (B, K, V)
+        vocab = log_probs.shape[-1]
+        # El relleno nunca es un token generado; una hipótesis terminada solo se
+        # alarga con relleno, sin coste.
+        log_probs[..., PAD_ID] = -np.inf
+        log_probs[finished] = -np.inf
+        log_probs[finished, PAD_ID] = 0.0
+        candidates = (scores[:, :, None] + log_probs).reshape(batch, beam * vocab)
+        best = np.argsort(-candidates, axis=1, kind="stable")[:, :beam]   # (B, K)
+        parent, token = best // vocab, best % vocab
+        scores = np.take_along_axis(candidates, best, axis=1)
+        was_finished = np.take_along_axis(finished, parent, axis=1)
+        lengths = np.take_along_axis(lengths, parent, axis=1) + ~was_finished
+        finished = was_finished | (token == eos_id)
+        history.append((token, parent))
+        tokens = token.reshape(rows).astype("int32")
+        parents = None if beam == 1 else (np.arange(batch)[:, None] * beam + parent).reshape(rows)
+        if finished.all():
+            break
+    penalty = ((5.0 + lengths) / 6.0) ** length_penalty
+    choice = np.argmax(scores / penalty, axis=1)                          # (B,)
+    results = []
+    for b in range(batch):
+        k, sequence = choice[b], []
+        for token, parent in reversed(history):
+            sequence.append(int(token[b, k]))
+            k = parent[b, k]
+        sequence.reverse()
+        if eos_id in sequence:
+            sequence = sequence[: sequence.index(eos_id)]
+        results.append([t for t in sequence if t != PAD_ID])
+    return results
+
+
+# === Generación (modelo de lenguaje) ===
+
+def generate(lm, prompt_ids, max_len: int, temperature: float = 1.0, top_k: int | None = None,
+             seed: int | None = None, *, use_cache: bool = True) -> np.ndarray:
+    """Continúa ``prompt_ids`` con un modelo de :func:`build_decoder_lm`.
+
+    Args:
+        lm: el modelo de lenguaje.
+        prompt_ids: ids ``(P,)`` o ``(B, P)`` sin relleno.
+        max_len: longitud total de la salida (comienzo incluido), ≤ ``max_len`` del modelo.
+        temperature: 0 = voraz (argmax); > 0 divide los logits antes de muestrear.
+        top_k: muestrear solo entre los ``top_k`` tokens más probables.
+        seed: semilla del muestreo (misma semilla, mismos tokens).
+        use_cache: caché de claves/valores; ``False`` re-ejecuta el prefijo entero.
+
+    Returns:
+        Matriz ``(B, max_len)`` de ids: el comienzo seguido de lo generado.
+    """
+    where = "generate"
+    prompt = _as_batch(prompt_ids, "prompt_ids", where)
+    if (prompt == PAD_ID).any():
+        raise ArgumentError(f"{where}: «prompt_ids» no puede contener el relleno (id {PAD_ID}).")
+    parts = _parts(lm, where, seq2seq=False)
+    check_int(max_len, "max_len", minimum=prompt.shape[1] + 1, maximum=parts.max_positions,
+              where=where)
+    check_number(temperature, "temperature", minimum=0.0, maximum=1e3, where=where)
+    if top_k is not None:
+        check_int(top_k, "top_k", where=where)
+    rng = np.random.default_rng(seed)
+    scorer = (_CachedScorer if use_cache else _UncachedScorer)(parts, None, len(prompt), max_len)
+    sequence = prompt
+    for index in range(max_len - 1):
+        log_probs = scorer(sequence[:, index], index, None)                # (B, V)
+        if index + 1 < prompt.shape[1]:
+            continue  # aún dentro del comienzo: solo se llena la caché
+        chosen = _sample(log_probs, temperature, top_k, rng)
+        sequence = np.concatenate([sequence, chosen[:, None]], axis=1)
+    return sequence
+
+
+def _sample(log_probs: np.ndarray, temperature: float, top_k: int | None,
+            rng: np.random.Generator) -> np.ndarray:
+    """Un token por fila: argmax con temperatura 0; si no, Gumbel-max sobre logits / T."""
+    log_probs = log_probs.astype(np.float64)
+    log_probs[:, PAD_ID] = -np.inf  # el relleno nunca se genera
+    if temperature == 0:
+        return np.argmax(log_probs, axis=-1).astype("int32")
+    logits = log_probs / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = np.sort(logits, axis=-1)[:, -top_k][:, None]
+        logits = np.where(logits < kth, -np.inf, logits)
+    noise = rng.gumbel(size=logits.shape)
+    return np.argmax(logits + noise, axis=-1).astype("int32")
+
+
+# === Mirar dentro ===
+
+def attention_maps(model, source, target) -> dict[str, Any]:
+    """Pesos de atención de cada capa y cabeza de un modelo de :func:`build_transformer`.
+
+    Args:
+        model: el modelo codificador-decodificador.
+        source: ids de origen ``(S,)`` o ``(B, S)``.
+        target: ids del destino desplazado (empieza por ``<s>``), ``(T,)`` o ``(B, T)``.
+
+    Returns:
+        ``{"encoder": [...], "decoder_self": [...], "decoder_cross": [...]}``: una matriz
+        numpy por capa, ``(B, H, S, S)``, ``(B, H, T, T)`` y ``(B, H, T, S)``; cada fila
+        suma 1 (las columnas de relleno valen 0).
+    """
+    where = "attention_maps"
+    source = _as_batch(source, "source", where)
+    target = _as_batch(target, "target", where)
+    if len(source) != len(target):
+        raise ArgumentError(f"{where}: «source» tiene {len(source)} frases y «target» "
+                            f"{len(target)}; deben ser las mismas.")
+    parts = _parts(model, where, seq2seq=True)
+    source_mask = ops.not_equal(source, PAD_ID)
+    memory, encoder_maps = parts.encoder(parts.source_embedding(source), padding_mask=source_mask,
+                                         return_attention=True)
+    _, decoder_maps = parts.decoder(parts.target_embedding(target), memory,
+                                    padding_mask=ops.not_equal(target, PAD_ID),
+                                    memory_mask=source_mask, return_attention=True)
+    return {
+        "encoder": [ops.convert_to_numpy(w) for w in encoder_maps],
+        "decoder_self": [ops.convert_to_numpy(w) for w, _ in decoder_maps],
+        "decoder_cross": [ops.convert_to_numpy(w) for _, w in decoder_maps],
+    }
