@@ -130,10 +130,25 @@ def _cmd_demo(args) -> int:
                        headers=("Entrada → esperado", "Salida")))
     print_result("XOR (blog): métricas finales", xor, None)
     print_result("Dígitos manuscritos (load_digits, CNN de CIFAR): métricas", digits, None)
+
+    sales = result["ventas"]
+    print()
+    print(format_table([(row["fecha"], row["unidades"]) for row in sales["pronostico"]],
+                       title="Ventas sintéticas (STE del blog): pronóstico de la semana siguiente",
+                       headers=("Fecha", "Unidades")))
+    translation = result["traduccion"]
+    print()
+    print(format_table([(row["origen"], row["prediccion"]) for row in translation["traducciones"]],
+                       title="Transformer: números en palabras, español → inglés (no vistos)",
+                       headers=("Español", "Inglés")))
     print()
     print(format_table({
         "XOR: exactitud binaria": xor["metricas"]["binary_accuracy"],
         "Dígitos: exactitud en prueba": digits["metricas"]["test_accuracy"],
+        "Ventas: MAE de validación (unidades), STE": sales["metricas"]["val_mae_unidades"],
+        "Ventas: MAE de validación (unidades), ingenuo t−7":
+            sales["metricas"]["val_mae_unidades_ingenuo"],
+        "Traducción: acierto exacto en prueba": translation["metricas"]["test_exact_match"],
     }, title="Resumen de la demo"))
     if args.json:
         write_json(args.json, result)
@@ -215,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     predecir.add_argument("--json", metavar="RUTA", help="escribe también las predicciones en JSON")
     predecir.set_defaults(func=_cmd_predict)
 
-    demo = commands.add_parser("demo", help="XOR y dígitos manuscritos con datos incluidos")
+    demo = commands.add_parser(
+        "demo", help="XOR, dígitos manuscritos, ventas y traducción con datos incluidos")
     add_common_arguments(demo, run_default="pesos/demo")
     demo.set_defaults(func=_cmd_demo)
 

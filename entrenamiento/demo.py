@@ -4,6 +4,10 @@
 2. Dígitos manuscritos reales de scikit-learn (``load_digits``, 1797 imágenes de 8×8)
    escritos como carpeta de PNG y clasificados con la CNN de CIFAR por el mismo camino
    que ``redes clasificar entrenar``.
+3. Ventas diarias sintéticas (patrón semanal, pico de verano, días sin ventas): la STE
+   del blog con los últimos 30 días aparte y un pronóstico de la semana siguiente.
+4. Traducción de números escritos en palabras del español al inglés con un
+   Transformer pequeño (números generados por el proyecto).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ def run_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = "auto") -> d
     """
     from datos.sinteticos import write_digits_folder
     from entrenamiento.clasificacion import train_classifier
+    from entrenamiento.transformer import run_translation_demo
+    from entrenamiento.ventas import run_sales_demo
     from entrenamiento.xor import train_xor
 
     out_dir = Path(out_dir)
@@ -44,4 +50,6 @@ def run_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = "auto") -> d
     images = write_digits_folder(out_dir / "digitos_imagenes")
     digits = train_classifier(images, run_dir=out_dir / "digitos", seed=seed,
                               verbose=verbose, **DIGITS_SETTINGS)
-    return {"xor": xor, "digitos": digits}
+    sales = run_sales_demo(out_dir, seed=seed)
+    translation = run_translation_demo(out_dir / "transformer", seed=seed)
+    return {"xor": xor, "digitos": digits, "ventas": sales, "traduccion": translation}

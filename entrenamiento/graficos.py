@@ -40,6 +40,8 @@ METRIC_LABELS = {
     "rmse": "Raíz del error cuadrático medio",
     "root_mean_squared_error": "Raíz del error cuadrático medio",
     "learning_rate": "Tasa de aprendizaje",
+    "masked_accuracy": "Exactitud por token",
+    "exact_match": "Acierto exacto",
 }
 
 

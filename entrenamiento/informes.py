@@ -115,13 +115,24 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text.rstrip("%"))
+    except ValueError:
+        return False
+    return True
+
+
 def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]], title: str | None) -> str:
-    """Tabla de texto: primera columna a la izquierda, el resto a la derecha."""
+    """Tabla de texto: primera columna a la izquierda; las demás, a la derecha si son
+    números y a la izquierda si son texto (p. ej. traducciones)."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    numeric = [all(_is_number(str(row[i])) for row in rows) for i in range(len(widths))]
 
     def line(cells):
         parts = [str(cells[0]).ljust(widths[0])]
-        parts += [str(cell).rjust(width) for cell, width in zip(cells[1:], widths[1:])]
+        parts += [str(cell).rjust(width) if is_number else str(cell).ljust(width)
+                  for cell, width, is_number in zip(cells[1:], widths[1:], numeric[1:])]
         return "  ".join(parts).rstrip()
 
     rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
