@@ -32,7 +32,9 @@ STRATEGIES = ("ninguna", "mirrored")
 # === Formato de salida ===
 
 _EXTRA_LABELS = {"epocas": "Épocas", "segundos": "Segundos", "modelo": "Modelo",
-                 "imagenes": "Imágenes"}
+                 "imagenes": "Imágenes", "numeros_prueba": "Números de prueba",
+                 "segundos_entrenamiento": "Segundos de entrenamiento",
+                 "segundos_evaluacion": "Segundos de evaluación"}
 
 
 def _label(key: str) -> str:
