@@ -286,7 +286,7 @@ def _check_data(name: str, data: Any, required: bool):
     )
 
 
-def _repeated_dataset(x, y, batch_size: int, shuffle: bool, seed: int) -> dict[str, Any]:
+def repeated_dataset(x, y, batch_size: int, shuffle: bool, seed: int) -> dict[str, Any]:
     """``(x, y)`` de numpy como un ``tf.data`` infinito con ``steps_per_epoch``.
 
     Con arreglos de numpy, ``fit`` vuelve a crear el iterador de datos en cada época
@@ -456,7 +456,7 @@ def train(
         fit_kwargs: dict[str, Any] = {"x": train_data, "shuffle": shuffle}
         if isinstance(train_data, tuple):
             # El propio tf.data baraja; fit ignoraría (y avisaría de) shuffle=True.
-            fit_kwargs = _repeated_dataset(*train_data, batch_size, shuffle, seed)
+            fit_kwargs = repeated_dataset(*train_data, batch_size, shuffle, seed)
         if verbose == "auto":
             # La barra de Keras reescribe la línea; fuera de una terminal (CI, un
             # registro redirigido) sería un muro de texto: una línea por época.

@@ -113,7 +113,7 @@ def _metric_groups(names: Sequence[str]) -> list[tuple[str, str | None, str | No
     return [(base, groups[base][0], groups[base][1]) for base in order]
 
 
-def _save_figure(fig: Figure, path) -> Path:
+def save_figure(fig: Figure, path) -> Path:
     """Guarda ``fig`` en PNG de forma atómica y devuelve la ruta."""
     return atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=100))
 
@@ -173,7 +173,7 @@ def plot_history(history, path, title: str | None = None) -> Path:
         ax.set_ylabel(metric_label(base))
         ax.grid(True, alpha=0.3)
         ax.legend()
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_confusion_matrix(
@@ -238,4 +238,4 @@ def plot_confusion_matrix(
             ax.text(col, row, text, ha="center", va="center",
                     color="white" if value > threshold else "black",
                     fontsize=9 if n <= 15 else 6)
-    return _save_figure(fig, path)
+    return save_figure(fig, path)

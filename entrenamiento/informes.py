@@ -123,7 +123,8 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]], title: str | None) -> str:
+def format_columns(header: Sequence[str], rows: Sequence[Sequence[str]],
+                   title: str | None) -> str:
     """Tabla de texto: primera columna a la izquierda; las demás, a la derecha si son
     números y a la izquierda si son texto (p. ej. traducciones)."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
@@ -174,7 +175,7 @@ def format_table(rows, title: str | None = None,
                 "(nombre, valor)."
             ) from None
     body = [(str(name), _format_value(value)) for name, value in items]
-    return _aligned(tuple(headers), body, title)
+    return format_columns(tuple(headers), body, title)
 
 
 def format_classification_report(summary: Mapping[str, Any]) -> str:
@@ -217,13 +218,13 @@ def format_classification_report(summary: Mapping[str, Any]) -> str:
     parts = [
         f"Exactitud: {float(summary['accuracy']):.4f} ({total} ejemplos)",
         "",
-        _aligned(header, class_rows + average_rows, None),
+        format_columns(header, class_rows + average_rows, None),
     ]
     names = [row[0] for row in class_rows]
     if len(names) == len(matrix):
         body = [[name, *(str(int(count)) for count in counts)]
                 for name, counts in zip(names, matrix)]
-        parts += ["", _aligned(["real \\ predicha"] + names, body,
+        parts += ["", format_columns(["real \\ predicha"] + names, body,
                                "Matriz de confusión (filas: clase real; columnas: predicha)")]
     return "\n".join(parts)
 

@@ -294,7 +294,7 @@ def plot_attention(maps: dict[str, list[np.ndarray]], source_tokens: Sequence[st
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from entrenamiento.graficos import _save_figure
+    from entrenamiento.graficos import save_figure
 
     kinds = (("encoder", "codificador", "Auto-atención del codificador", source_tokens,
               source_tokens),
@@ -319,7 +319,7 @@ def plot_attention(maps: dict[str, list[np.ndarray]], source_tokens: Sequence[st
                 ax.set_yticks(range(len(rows)), rows, fontsize=7)
                 ax.set_title(f"capa {layer + 1}, cabeza {head + 1}", fontsize=8)
         fig.suptitle(title)
-        paths.append(_save_figure(fig, Path(out_dir) / f"atencion_{name}.png"))
+        paths.append(save_figure(fig, Path(out_dir) / f"atencion_{name}.png"))
     return paths
 
 

@@ -124,9 +124,9 @@ def _figure(width: float = 10, height: float = 4):
 
 
 def _save_png(fig, path) -> Path:
-    from entrenamiento.graficos import _save_figure
+    from entrenamiento.graficos import save_figure
 
-    return _save_figure(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_series(path, title: str, lines: Sequence[tuple[Any, Any, str, str]],
@@ -503,7 +503,7 @@ def _fit_in_memory(variant: str, blog_ste: bool, prepared: SalesData, *, epochs:
     """
     import keras
 
-    from entrenamiento.entrenar import _repeated_dataset
+    from entrenamiento.entrenar import repeated_dataset
     from modelos.ventas import build_sales_mlp
 
     keras.utils.set_random_seed(seed)
@@ -514,7 +514,7 @@ def _fit_in_memory(variant: str, blog_ste: bool, prepared: SalesData, *, epochs:
         extra["optimizer"] = keras.optimizers.Adam(schedule)
     model = build_sales_mlp(variant, prepared.steps, learning_rate=learning_rate,
                             blog_ste=blog_ste, **extra)
-    fit_kwargs = _repeated_dataset(_inputs(variant, prepared.train),
+    fit_kwargs = repeated_dataset(_inputs(variant, prepared.train),
                                    prepared.train.target[:, None].astype(np.float32),
                                    batch_size, True, seed)
     model.steps_per_execution = fit_kwargs["steps_per_epoch"]  # una llamada por época
@@ -724,7 +724,7 @@ def _summary_row(name: str, kind: str, fold_runs: list[list[dict[str, float]]]) 
 
 def format_comparison(result: dict[str, Any]) -> str:
     """Tabla de texto de :func:`compare`, ordenada por MAE de validación."""
-    from entrenamiento.informes import _aligned
+    from entrenamiento.informes import format_columns
 
     with_folds = result["pliegues"] > 1
     header = ["Modelo", "val MAE (escalado)", "val MSE (escalado)", "MAE (unid.)",
@@ -747,7 +747,7 @@ def format_comparison(result: dict[str, Any]) -> str:
     title = (f"Comparación en los últimos {result['validacion']} días "
              f"(redes: media ± desviación sobre {seeds} semilla{'s' if seeds != 1 else ''}, "
              f"{result['epocas']} épocas, lotes de {result['lote']})")
-    lines = [_aligned(header, body, title), f"Protocolo: {result['protocolo']}."]
+    lines = [format_columns(header, body, title), f"Protocolo: {result['protocolo']}."]
     if with_folds:
         lines.append(f"Origen móvil: media ± desviación del MAE escalado de {result['pliegues']} "
                      f"bloques consecutivos de {result['validacion']} días (cada uno con su "

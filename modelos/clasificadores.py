@@ -25,7 +25,7 @@ from datos.validacion import check_int, check_int_tuple  # noqa: E402
 from modelos.registro import register_builder  # noqa: E402
 
 
-def _finish(
+def finish_model(
     inputs,
     outputs,
     *,
@@ -79,7 +79,7 @@ def build_xor(
     inputs = keras.Input(shape=(2,), name="entrada")
     x = layers.Dense(hidden_units, activation="relu", name="dense_1")(inputs)
     outputs = layers.Dense(1, activation="sigmoid", dtype="float32", name="salida")(x)
-    return _finish(
+    return finish_model(
         inputs,
         outputs,
         name="xor",
@@ -132,7 +132,7 @@ def build_mlp(
     for index, units in enumerate(hidden, start=1):
         x = layers.Dense(units, activation="relu", name=f"dense_{index}")(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="salida")(x)
-    return _finish(
+    return finish_model(
         inputs,
         outputs,
         name="mlp",
@@ -197,7 +197,7 @@ def build_sports_cnn(
         )
         return keras.optimizers.Adagrad(learning_rate=schedule)
 
-    return _finish(
+    return finish_model(
         inputs,
         outputs,
         name="deportes_cnn",
@@ -254,7 +254,7 @@ def build_cifar_cnn(
     x = layers.Dense(512, activation="relu", name="dense_1")(x)
     x = layers.Dropout(0.5, name="dropout_2")(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="salida")(x)
-    return _finish(
+    return finish_model(
         inputs,
         outputs,
         name="cifar_cnn",

@@ -31,7 +31,7 @@ from keras import ops  # noqa: E402
 
 from datos.errores import ArgumentError  # noqa: E402
 from datos.validacion import check_int, check_number  # noqa: E402
-from modelos.clasificadores import _finish  # noqa: E402
+from modelos.clasificadores import finish_model  # noqa: E402
 from modelos.registro import register_builder  # noqa: E402
 from modelos.transformer.capas import Decoder  # noqa: E402
 from modelos.transformer.capas import Encoder  # noqa: E402
@@ -81,7 +81,7 @@ def _output_logits(embedding: TokenAndPositionEmbedding, x, tie_output: bool):
 
 def _compile_sequence_model(inputs, outputs, *, name, compile, optimizer, loss, metrics,
                             d_model, warmup_steps, label_smoothing) -> keras.Model:
-    return _finish(
+    return finish_model(
         inputs, outputs, name=name, compile=compile, optimizer=optimizer, loss=loss,
         metrics=metrics,
         default_optimizer=lambda: paper_optimizer(d_model, warmup_steps),
@@ -296,7 +296,7 @@ def build_encoder_classifier(
     pooled = layers.Dropout(dropout, name="dropout_agrupacion")(pooled)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="salida")(
         pooled)
-    return _finish(
+    return finish_model(
         tokens, outputs, name="transformer_clasificador", compile=compile, optimizer=optimizer,
         loss=loss, metrics=metrics,
         default_optimizer=lambda: paper_optimizer(d_model, warmup_steps),
