@@ -125,15 +125,14 @@ def _is_number(text: str) -> bool:
 
 def format_columns(header: Sequence[str], rows: Sequence[Sequence[str]],
                    title: str | None) -> str:
-    """Tabla de texto: primera columna a la izquierda; las demás, a la derecha si son
-    números y a la izquierda si son texto (p. ej. traducciones)."""
+    """Tabla de texto: primera columna a la izquierda; en las demás, los números a la
+    derecha y el texto (p. ej. traducciones) a la izquierda."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    numeric = [all(_is_number(str(row[i])) for row in rows) for i in range(len(widths))]
 
     def line(cells):
         parts = [str(cells[0]).ljust(widths[0])]
-        parts += [str(cell).rjust(width) if is_number else str(cell).ljust(width)
-                  for cell, width, is_number in zip(cells[1:], widths[1:], numeric[1:])]
+        parts += [str(cell).rjust(width) if _is_number(str(cell)) else str(cell).ljust(width)
+                  for cell, width in zip(cells[1:], widths[1:])]
         return "  ".join(parts).rstrip()
 
     rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
