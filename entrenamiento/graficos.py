@@ -113,6 +113,13 @@ def _metric_groups(names: Sequence[str]) -> list[tuple[str, str | None, str | No
     return [(base, groups[base][0], groups[base][1]) for base in order]
 
 
+def new_figure(width: float, height: float) -> Figure:
+    """Figura de ``width`` × ``height`` pulgadas con su lienzo Agg, sin ``pyplot``."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def save_figure(fig: Figure, path) -> Path:
     """Guarda ``fig`` en PNG de forma atómica y devuelve la ruta."""
     return atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=100))
@@ -155,8 +162,7 @@ def plot_history(history, path, title: str | None = None) -> Path:
     groups = _metric_groups(list(series))
     ncols = min(len(groups), 3)
     nrows = math.ceil(len(groups) / ncols)
-    fig = Figure(figsize=(5 * ncols, 3.8 * nrows), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(5 * ncols, 3.8 * nrows)
     fig.suptitle(title or "Curvas de entrenamiento")
     for index, (base, train_key, val_key) in enumerate(groups):
         ax = fig.add_subplot(nrows, ncols, index + 1)
@@ -219,8 +225,7 @@ def plot_confusion_matrix(
 
     n = len(names)
     side = max(4.0, 0.6 * n + 2.5)
-    fig = Figure(figsize=(side + 1, side), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(side + 1, side)
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else None)
     fig.colorbar(image, ax=ax, label="Proporción" if normalize else "Ejemplos")

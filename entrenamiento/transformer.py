@@ -291,10 +291,7 @@ def plot_attention(maps: dict[str, list[np.ndarray]], source_tokens: Sequence[st
         Las rutas de ``atencion_codificador.png``, ``atencion_decodificador.png`` y
         ``atencion_cruzada.png``.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from entrenamiento.graficos import save_figure
+    from entrenamiento.graficos import new_figure, save_figure
 
     kinds = (("encoder", "codificador", "Auto-atención del codificador", source_tokens,
               source_tokens),
@@ -307,8 +304,7 @@ def plot_attention(maps: dict[str, list[np.ndarray]], source_tokens: Sequence[st
         weights = maps[key]
         layers, heads = len(weights), weights[0].shape[1]
         size = 0.3 * max(len(rows), len(cols)) + 1.2
-        fig = Figure(figsize=(size * heads, size * layers + 0.6), constrained_layout=True)
-        FigureCanvasAgg(fig)
+        fig = new_figure(size * heads, size * layers + 0.6)
         axes = fig.subplots(layers, heads, squeeze=False)
         for layer in range(layers):
             for head in range(heads):

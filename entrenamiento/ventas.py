@@ -114,21 +114,6 @@ def _scaled_errors(real, predicted) -> dict[str, float]:
     return {"mae": float(np.mean(np.abs(error))), "mse": float(np.mean(error ** 2))}
 
 
-def _figure(width: float = 10, height: float = 4):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save_png(fig, path) -> Path:
-    from entrenamiento.graficos import save_figure
-
-    return save_figure(fig, path)
-
-
 def plot_series(path, title: str, lines: Sequence[tuple[Any, Any, str, str]],
                 ylabel: str = "Unidades") -> Path:
     """Dibuja varias series fecha → valor en un PNG (atómico).
@@ -139,7 +124,9 @@ def plot_series(path, title: str, lines: Sequence[tuple[Any, Any, str, str]],
         lines: ``(fechas, valores, etiqueta, estilo)`` por serie.
         ylabel: etiqueta del eje vertical.
     """
-    fig = _figure()
+    from entrenamiento.graficos import new_figure, save_figure
+
+    fig = new_figure(10, 4)
     ax = fig.add_subplot()
     for dates, values, label, style in lines:
         ax.plot(np.asarray(dates, dtype="datetime64[D]"), values, style, markersize=3, label=label)
@@ -149,7 +136,7 @@ def plot_series(path, title: str, lines: Sequence[tuple[Any, Any, str, str]],
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.autofmt_xdate()
-    return _save_png(fig, path)
+    return save_figure(fig, path)
 
 
 # === Entrenar ===
@@ -760,7 +747,9 @@ def format_comparison(result: dict[str, Any]) -> str:
 def plot_comparison(result: dict[str, Any], path) -> Path:
     """Barras del MAE escalado de validación (con la desviación de las redes)."""
     rows = sorted(result["filas"], key=lambda r: r["val_loss"])
-    fig = _figure(9, 0.5 * len(rows) + 1.5)
+    from entrenamiento.graficos import new_figure, save_figure
+
+    fig = new_figure(9, 0.5 * len(rows) + 1.5)
     ax = fig.add_subplot()
     positions = np.arange(len(rows))
     colors = ["tab:gray" if row["tipo"] == "referencia" else "tab:blue" for row in rows]
@@ -771,7 +760,7 @@ def plot_comparison(result: dict[str, Any], path) -> Path:
     ax.set_xlabel("MAE de validación (escala [-1, 1]); azul: redes, gris: referencias")
     ax.set_title(f"Últimos {result['validacion']} días, a un paso")
     ax.grid(True, axis="x", alpha=0.3)
-    return _save_png(fig, path)
+    return save_figure(fig, path)
 
 
 # === Demo ===
