@@ -21,6 +21,7 @@ from modelos.registro import builder_names
 from modelos.registro import get_builder
 from modelos.transformer import build_decoder_lm, build_encoder_classifier, build_transformer
 from modelos.ventas import build_sales_mlp
+from modelos.yolo import build_yolo
 
 __all__ = [
     "build_cifar_cnn",
@@ -31,6 +32,7 @@ __all__ = [
     "build_sports_cnn",
     "build_transformer",
     "build_xor",
+    "build_yolo",
     "builder_names",
     "get_builder",
     "load",

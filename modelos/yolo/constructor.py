@@ -1,0 +1,189 @@
+"""``build_yolo``: YOLOv2 (Darknet-19 o tiny) compilado con su pérdida, listo para ``fit``.
+
+La red es el extractor de darknet (:func:`modelos.darknet.build_darknet19`) con su
+convolución final 1×1 de ``A·(5 + C)`` filtros, y la salida se ordena como
+``(S_h, S_w, A, 5 + C)``: por ancla ``tx, ty, tw, th``, el logit de objeto y los
+logits de las clases, sin activar (el orden de canales de la capa ``[region]`` de
+darknet, así que los pesos ``.weights`` de darknet sirven tal cual). La pérdida
+(:class:`modelos.yolo.perdida.YoloLoss`) y la decodificación
+(:func:`modelos.yolo.decodificacion.decode`) leen ese formato.
+
+``build_yolo()`` sin argumentos es la configuración del artículo: etiquetas
+``["lego"]``, entrada 416×416 (rejilla 13×13), 5 anclas, a lo sumo 5 cajas por
+imagen, Adam con tasa 1e-4. Así, como en el blog::
+
+    modelo = build_yolo()
+    modelo.fit(YoloDataset(imagenes, ["lego"], augmenter=True, train_times=5), epochs=7)
+
+Con 20 clases y las anclas de VOC el número de parámetros es el de darknet:
+50.676.061 (Darknet-19) y 15.867.885 (tiny).
+
+Referencias:
+    Redmon y Farhadi, «YOLO9000: Better, Faster, Stronger» (2016), y los archivos
+    ``yolov2-voc.cfg`` / ``yolov2-tiny-voc.cfg`` de darknet; experiencor/keras-yolo2;
+    «Detección de objetos con Python y YOLO», Aprende Machine Learning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from datos.entorno import import_tensorflow
+
+import_tensorflow()
+
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+from datos.cajas import STRIDE  # noqa: E402
+from datos.cajas import as_size  # noqa: E402
+from datos.errores import ArgumentError  # noqa: E402
+from datos.validacion import check_int  # noqa: E402
+from datos.validacion import check_number  # noqa: E402
+from datos.yolo import VOC_ANCHORS  # noqa: E402
+from datos.yolo import as_anchors  # noqa: E402
+from modelos.clasificadores import finish_model  # noqa: E402
+from modelos.darknet import build_darknet19  # noqa: E402
+from modelos.registro import builder_spec  # noqa: E402
+from modelos.registro import register_builder  # noqa: E402
+from modelos.yolo.perdida import YoloLoss  # noqa: E402
+
+BACKBONES = {"darknet19": "full", "tiny": "tiny"}
+
+# Los valores del artículo (keras-yolo2 con la configuración del blog).
+BLOG_LABELS = ("lego",)
+BLOG_INPUT_SIZE = 416
+BLOG_MAX_BOXES = 5
+BLOG_LEARNING_RATE = 1e-4
+
+
+@register_builder("yolo")
+def build_yolo(
+    labels: Sequence[str] = BLOG_LABELS,
+    anchors=VOC_ANCHORS,
+    input_size=BLOG_INPUT_SIZE,
+    backbone: str = "darknet19",
+    max_boxes: int = BLOG_MAX_BOXES,
+    *,
+    learning_rate: float = BLOG_LEARNING_RATE,
+    object_scale: float = 5.0,
+    no_object_scale: float = 1.0,
+    coord_scale: float = 1.0,
+    class_scale: float = 1.0,
+    ignore_thresh: float = 0.6,
+    warmup_batches: int = 0,
+    reorg_order: str = "darknet",
+    bn_epsilon: float = 1e-3,
+    compile: bool = True,
+    optimizer: Any = None,
+    loss: Any = None,
+    metrics: Any = None,
+) -> keras.Model:
+    """YOLOv2 compilado: imagen ``[0, 1]`` → ``(S_h, S_w, A, 5 + C)`` sin activar.
+
+    Args:
+        labels: nombres de las clases (``["lego"]`` en el blog).
+        anchors: (A, 2) ancho y alto en celdas, o la lista plana de keras-yolo2
+            (por defecto las 5 anclas de VOC de darknet).
+        input_size: lado de la entrada, o ``(alto, ancho)``; múltiplo de 32
+            (416 → rejilla 13×13).
+        backbone: ``"darknet19"`` (``yolov2-voc.cfg``) o ``"tiny"``
+            (``yolov2-tiny-voc.cfg``).
+        max_boxes: cajas verdaderas por imagen que guardan los lotes (5 en el blog).
+            La pérdida lee el tamaño real del objetivo, así que sirve de valor por
+            defecto para :class:`datos.yolo.YoloDataset` y la CLI.
+        learning_rate: tasa de Adam (1e-4 en keras-yolo2; para entrenar desde
+            cero conviene 1e-3).
+        object_scale, no_object_scale, coord_scale, class_scale, ignore_thresh,
+        warmup_batches: hiperparámetros de :class:`YoloLoss` (los de ``[region]``).
+        reorg_order: ``"darknet"`` (el orden exacto de darknet) o
+            ``"space_to_depth"`` (el de keras-yolo2) en el paso de reorganización.
+        bn_epsilon: épsilon de BatchNormalization.
+        compile: compilar con YoloLoss y Adam.
+        optimizer: sustituye a Adam(``learning_rate``).
+        loss: sustituye a YoloLoss.
+        metrics: métricas (por defecto ninguna: se evalúa con mAP al final).
+
+    Returns:
+        ``keras.Model`` de entrada ``(None, alto, ancho, 3)`` y salida ``float32``
+        ``(None, alto/32, ancho/32, A, 5 + C)``.
+
+    Raises:
+        ArgumentError: etiquetas vacías o repetidas, anclas no válidas, tamaño que no
+            es múltiplo de 32, ``backbone`` desconocido...
+
+    Example:
+        >>> modelo = build_yolo(["perro", "gato"], input_size=320, backbone="tiny")
+        >>> modelo.output_shape
+        (None, 10, 10, 5, 7)
+    """
+    where = "build_yolo"
+    names = _check_labels(labels)
+    anchor_array = as_anchors(anchors)
+    height, width = as_size(input_size, "input_size")
+    if height % STRIDE or width % STRIDE:
+        raise ArgumentError(f"{where}: «input_size» ({height}×{width}) debe ser múltiplo de "
+                            f"{STRIDE}; p. ej. 224, 320, 416 o 608.")
+    if backbone not in BACKBONES:
+        raise ArgumentError(f"{where}: «backbone» debe ser uno de {sorted(BACKBONES)}; "
+                            f"recibido {backbone!r}.")
+    check_int(max_boxes, "max_boxes", where=where)
+    check_number(learning_rate, "learning_rate", minimum=1e-12, maximum=10.0, where=where)
+    loss_kwargs = dict(object_scale=object_scale, no_object_scale=no_object_scale,
+                       coord_scale=coord_scale, class_scale=class_scale,
+                       ignore_thresh=ignore_thresh, warmup_batches=warmup_batches)
+
+    n_anchors, depth = len(anchor_array), 5 + len(names)
+    grid_h, grid_w = height // STRIDE, width // STRIDE
+    darknet = build_darknet19((height, width, 3), variant=BACKBONES[backbone],
+                              num_outputs=n_anchors * depth, reorg_order=reorg_order,
+                              bn_epsilon=bn_epsilon, name=f"darknet_{backbone}")
+    # Las capas del extractor se usan directamente (no como submodelo): los nombres
+    # conv_N / norm_N quedan en el nivel superior, como en darknet y keras-yolo2.
+    inputs = darknet.inputs[0]
+    x = layers.Reshape((grid_h, grid_w, n_anchors, depth), name="rejilla")(darknet.outputs[0])
+    outputs = layers.Activation("linear", dtype="float32", name="salida")(x)
+    return finish_model(
+        inputs, outputs, name=f"yolov2_{backbone}", compile=compile,
+        optimizer=optimizer, loss=loss, metrics=metrics,
+        default_optimizer=lambda: keras.optimizers.Adam(learning_rate),
+        default_loss=YoloLoss(anchor_array.tolist(), **loss_kwargs),
+        default_metrics=[],
+    )
+
+
+def yolo_config(model) -> dict[str, Any]:
+    """Configuración de un modelo de :func:`build_yolo` (también tras ``modelos.load``).
+
+    Returns:
+        ``{"labels", "anchors", "input_size": (alto, ancho), "grid": (S_h, S_w),
+        "backbone", "max_boxes"}``.
+
+    Raises:
+        ArgumentError: si el modelo no viene de :func:`build_yolo`.
+    """
+    spec = builder_spec(model)
+    if spec is None or spec.name != "yolo":
+        raise ArgumentError("Se esperaba un modelo de build_yolo (o un modelo.h5 de "
+                            "«redes yolo entrenar»); este es "
+                            f"«{spec.name if spec else type(model).__name__}».")
+    kwargs = spec.kwargs
+    height, width = model.input_shape[1:3]
+    return {
+        "labels": _check_labels(kwargs.get("labels", BLOG_LABELS)),
+        "anchors": as_anchors(kwargs.get("anchors", VOC_ANCHORS)).tolist(),
+        "input_size": (height, width),
+        "grid": tuple(model.output_shape[1:3]),
+        "backbone": kwargs.get("backbone", "darknet19"),
+        "max_boxes": kwargs.get("max_boxes", BLOG_MAX_BOXES),
+    }
+
+
+def _check_labels(labels) -> list[str]:
+    names = [labels] if isinstance(labels, str) else list(labels or ())
+    if not names or not all(isinstance(n, str) and n.strip() for n in names) \
+            or len(set(names)) != len(names):
+        raise ArgumentError(f"build_yolo: «labels» debe ser una lista de nombres de clase "
+                            f"distintos y no vacíos; recibido {labels!r}.")
+    return names
