@@ -27,7 +27,7 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: install
-	for b in clasificacion ventas aumento transformer; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in clasificacion ventas aumento transformer yolo; do $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

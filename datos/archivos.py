@@ -16,11 +16,13 @@ from typing import IO, Callable, Iterator
 
 
 @contextlib.contextmanager
-def atomic_path(path) -> Iterator[Path]:
+def atomic_path(path, *, keep_suffix: bool = False) -> Iterator[Path]:
     """Da una ruta temporal junto a ``path``; al salir sin error la sincroniza y la renombra.
 
     Para bibliotecas que abren el archivo por su nombre (h5py). Si el bloque lanza una
-    excepción, el temporal se borra y ``path`` no se toca.
+    excepción, el temporal se borra y ``path`` no se toca. Con ``keep_suffix`` el
+    temporal termina en la extensión de ``path`` (OpenCV elige el formato de vídeo
+    por la extensión).
 
     Example:
         >>> with atomic_path("pesos/modelo.h5") as tmp:  # doctest: +SKIP
@@ -29,7 +31,8 @@ def atomic_path(path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+                         + (path.suffix if keep_suffix else ""))
     try:
         yield tmp
         with open(tmp, "rb+") as handle:

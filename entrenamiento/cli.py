@@ -34,6 +34,8 @@ STRATEGIES = ("ninguna", "mirrored")
 _EXTRA_LABELS = {"epocas": "Épocas", "segundos": "Segundos", "modelo": "Modelo",
                  "imagenes": "Imágenes", "numeros_prueba": "Números de prueba",
                  "segundos_entrenamiento": "Segundos de entrenamiento",
+                 "map_50": "mAP@0.5 (VOC)", "map_30": "mAP@0.3 (la cifra del blog)",
+                 "mejor_epoca": "Mejor época", "parada_por_tiempo": "Parada por tiempo",
                  "segundos_evaluacion": "Segundos de evaluación"}
 
 
@@ -143,6 +145,13 @@ def _cmd_demo(args) -> int:
     print(format_table([(row["origen"], row["prediccion"]) for row in translation["traducciones"]],
                        title="Transformer: números en palabras, español → inglés (no vistos)",
                        headers=("Español", "Inglés")))
+    detection = result["deteccion"]
+    print()
+    print(format_table([(d["etiqueta"], f"{d['puntuacion']:.2f}  "
+                         + ", ".join(f"{v:.0f}" for v in d["caja"]))
+                        for d in detection["detecciones"]],
+                       title=f"YOLOv2 tiny (figuras): {detection['archivos']['detectada']}",
+                       headers=("Clase", "Puntuación  caja")))
     print()
     print(format_table({
         "XOR: exactitud binaria": xor["metricas"]["binary_accuracy"],
@@ -151,6 +160,7 @@ def _cmd_demo(args) -> int:
         "Ventas: MAE de validación (unidades), ingenuo t−7":
             sales["metricas"]["val_mae_unidades_ingenuo"],
         "Traducción: acierto exacto en prueba": translation["metricas"]["test_exact_match"],
+        "Detección: mAP@0.5 en figuras de prueba": detection["metricas"]["prueba_map_50"],
     }, title="Resumen de la demo"))
     if args.json:
         write_json(args.json, result)
@@ -233,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     predecir.set_defaults(func=_cmd_predict)
 
     demo = commands.add_parser(
-        "demo", help="XOR, dígitos manuscritos, ventas y traducción con datos incluidos")
+        "demo", help="XOR, dígitos, ventas, traducción y detección con datos incluidos")
     add_common_arguments(demo, run_default="pesos/demo")
     demo.set_defaults(func=_cmd_demo)
 

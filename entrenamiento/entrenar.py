@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -59,6 +60,64 @@ BACKUP_NAME = "respaldo"
 _MAX_HINTS = ("acc", "auc", "precision", "recall", "f1", "iou")
 
 
+class TimeLimit(keras.callbacks.Callback):
+    """Para el entrenamiento tras ``seconds`` segundos (al acabar el lote en curso)."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.start = None
+        self.stopped = False
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.perf_counter() - self.start > self.seconds:
+            self.model.stop_training = True
+            self.stopped = True
+
+
+class CosineLearningRate(keras.callbacks.Callback):
+    """Tasa de aprendizaje en coseno, de ``initial`` a ``initial · minimum`` al final.
+
+    El avance es la fracción de pasos hechos (``total_steps``, leído del contador del
+    optimizador, así que sigue bien tras reanudar) o la de tiempo transcurrido
+    (``seconds``, para entrenamientos con tope de tiempo), la mayor de las dos.
+
+    Args:
+        initial: tasa inicial.
+        total_steps: pasos de todo el entrenamiento, o ``None``.
+        seconds: duración prevista en segundos, o ``None``.
+        minimum: fracción de ``initial`` al final (0.01).
+    """
+
+    def __init__(self, initial: float, *, total_steps: int | None = None,
+                 seconds: float | None = None, minimum: float = 0.01):
+        super().__init__()
+        if total_steps is None and seconds is None:
+            raise ArgumentError("CosineLearningRate: indique «total_steps» o «seconds».")
+        self.initial, self.total_steps, self.seconds = initial, total_steps, seconds
+        self.minimum = minimum
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def progress(self) -> float:
+        done = 0.0
+        if self.total_steps:
+            done = int(self.model.optimizer.iterations) / self.total_steps
+        if self.seconds:
+            done = max(done, (time.perf_counter() - self.start) / self.seconds)
+        return min(done, 1.0)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        cosine = 0.5 * (1.0 + math.cos(math.pi * self.progress()))
+        rate = self.initial * (self.minimum + (1.0 - self.minimum) * cosine)
+        self.model.optimizer.learning_rate.assign(rate)
+
+
 @dataclasses.dataclass
 class TrainResult:
     """Lo que devuelve :func:`train`.
@@ -68,7 +127,7 @@ class TrainResult:
         history: historial completo leído de ``registro.csv`` (métrica → valores por
             época), incluidas las épocas anteriores a una reanudación.
         run_dir: carpeta del entrenamiento.
-        weights_path: ``run_dir / "modelo.h5"``.
+        weights_path: el mejor modelo (por defecto ``run_dir / "modelo.h5"``).
         log_path: ``run_dir / "registro.csv"``.
         plot_path: ``run_dir / "curvas.png"``.
         initial_epoch: 0, o el índice de época en que empezó una ejecución reanudada.
@@ -332,6 +391,7 @@ def train(
     callbacks=(),
     shuffle: bool = True,
     backup: bool = True,
+    weights_path=None,
 ) -> TrainResult:
     """Construye, entrena y guarda un modelo registrado, con reanudación tras un corte.
 
@@ -360,6 +420,8 @@ def train(
         shuffle: barajar los ejemplos en cada época.
         backup: respaldar cada época en ``run_dir/respaldo`` para poder reanudar
             (cuesta ~20 ms por época; XOR, de 1000 épocas de un paso, lo desactiva).
+        weights_path: dónde guardar el mejor modelo (por defecto ``run_dir/modelo.h5``;
+            p. ej. ``pesos/red_lego.h5`` como el ``saved_weights_name`` del blog).
 
     Returns:
         Un :class:`TrainResult` con el modelo (mejores pesos cargados) y las rutas.
@@ -407,7 +469,8 @@ def train(
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    weights_path = run_dir / WEIGHTS_NAME
+    weights_path = run_dir / WEIGHTS_NAME if weights_path is None else Path(weights_path)
+    weights_path.parent.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / LOG_NAME
     plot_path = run_dir / PLOT_NAME
 

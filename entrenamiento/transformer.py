@@ -82,24 +82,6 @@ class NumberBatches(keras.utils.PyDataset):
         return (pairs.source[rows], pairs.target_in[rows]), pairs.target_out[rows]
 
 
-class TimeLimit(keras.callbacks.Callback):
-    """Para el entrenamiento tras ``seconds`` segundos (al acabar el lote en curso)."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds = seconds
-        self.start = None
-        self.stopped = False
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if time.perf_counter() - self.start > self.seconds:
-            self.model.stop_training = True
-            self.stopped = True
-
-
 def exact_match(model, pairs: EncodedPairs, target_tokenizer: WordTokenizer, *,
                 beam_size: int = 1, batch_size: int = 500) -> tuple[float, list[str]]:
     """Fracción de frases traducidas exactamente igual que la referencia, y las traducciones."""
@@ -159,7 +141,7 @@ def train_numbers(
         ``{"metricas", "archivos", "ejemplos", "division", "modelo"}``; ``metricas``
         incluye ``test_exact_match`` (acierto exacto de frases de prueba).
     """
-    from entrenamiento.entrenar import train
+    from entrenamiento.entrenar import TimeLimit, train
 
     where = "train_numbers"
     check_int(beam_size, "beam_size", where=where)

@@ -170,14 +170,20 @@ class Reorg(layers.Layer):
 
 
 # === Constructores ===
-def _conv_block(x, index: int, filters: int, size: int, bn_epsilon: float):
+def _scaled(filters: int, width: float) -> int:
+    """Filtros multiplicados por ``width`` (al menos 8); con 1.0, los de darknet."""
+    return filters if width == 1.0 else max(8, int(round(filters * width)))
+
+
+def _conv_block(x, index: int, filters: int, size: int, bn_epsilon: float,
+                width: float = 1.0):
     """conv_N (sin sesgo, 'same') → norm_N → leaky_N: un [convolutional] con batch_normalize."""
-    x = layers.Conv2D(filters, size, padding="same", use_bias=False, name=f"conv_{index}")(x)
+    x = layers.Conv2D(_scaled(filters, width), size, padding="same", use_bias=False, name=f"conv_{index}")(x)
     x = layers.BatchNormalization(epsilon=bn_epsilon, name=f"norm_{index}")(x)
     return layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"leaky_{index}")(x)
 
 
-def _stack(x, table, bn_epsilon: float, keep: int | None = None):
+def _stack(x, table, bn_epsilon: float, keep: int | None = None, width: float = 1.0):
     """Aplica una tabla de capas; devuelve la salida, el último índice y la salida ``keep``."""
     index, pools, kept = 0, 0, None
     for entry in table:
@@ -189,7 +195,7 @@ def _stack(x, table, bn_epsilon: float, keep: int | None = None):
             x = layers.MaxPooling2D(2, strides=stride, padding="same", name=f"pool_{pools}")(x)
             continue
         index += 1
-        x = _conv_block(x, index, *entry, bn_epsilon)
+        x = _conv_block(x, index, *entry, bn_epsilon, width)
         if index == keep:
             kept = x
     return x, index, kept
@@ -202,6 +208,7 @@ def build_darknet19(
     num_outputs: int | None = None,
     reorg_order: str = "darknet",
     bn_epsilon: float = 1e-3,
+    width_multiplier: float = 1.0,
     name: str | None = None,
 ) -> keras.Model:
     """El extractor de YOLOv2 de darknet, sin compilar: ``yolov2-voc.cfg`` o su versión tiny.
@@ -235,6 +242,9 @@ def build_darknet19(
         reorg_order: orden de canales del reorg, ``"darknet"`` (exacto, necesario para
             sus pesos) o ``"space_to_depth"`` (el de keras-yolo2). Solo en full.
         bn_epsilon: epsilon de cada BatchNormalization.
+        width_multiplier: multiplica los filtros de cada convolución (como el ``alpha``
+            de MobileNet; mínimo 8). 1.0 es la red de darknet; p. ej. 0.25 da una red
+            ~16 veces más barata para pruebas rápidas (sus pesos ya no son los de darknet).
         name: nombre del modelo (``darknet19`` / ``darknet19_tiny`` por defecto).
 
     Returns:
@@ -269,20 +279,24 @@ def build_darknet19(
             f"recibido {reorg_order!r}."
         )
     bn_epsilon = check_number(bn_epsilon, "bn_epsilon", minimum=1e-12, maximum=1.0, where=where)
+    width = check_number(width_multiplier, "width_multiplier", minimum=0.01, maximum=4.0,
+                         where=where)
 
     inputs = keras.Input(shape=input_shape, name="entrada")
     if variant == "tiny":
-        x, last, _ = _stack(inputs, TINY_LAYERS, bn_epsilon)
+        x, last, _ = _stack(inputs, TINY_LAYERS, bn_epsilon, width=width)
     else:
         # === Darknet-19 y cabeza ===
-        x, last, skip = _stack(inputs, DARKNET19_LAYERS, bn_epsilon, keep=PASSTHROUGH_SOURCE)
+        x, last, skip = _stack(inputs, DARKNET19_LAYERS, bn_epsilon, keep=PASSTHROUGH_SOURCE,
+                               width=width)
         # === Passthrough: rasgos finos de 26×26 apilados en 13×13 ===
         last += 1
-        skip = _conv_block(skip, last, PASSTHROUGH_FILTERS, 1, bn_epsilon)  # (B, 26, 26, 64)
+        # (B, 26, 26, 64)
+        skip = _conv_block(skip, last, PASSTHROUGH_FILTERS, 1, bn_epsilon, width)
         skip = Reorg(2, order=reorg_order, name="reorg")(skip)              # (B, 13, 13, 256)
         x = layers.Concatenate(name="concat")([skip, x])                     # (B, 13, 13, 1280)
         last += 1
-        x = _conv_block(x, last, FINAL_FILTERS, 3, bn_epsilon)
+        x = _conv_block(x, last, FINAL_FILTERS, 3, bn_epsilon, width)
     if num_outputs is not None:
         x = layers.Conv2D(num_outputs, 1, padding="same", name=f"conv_{last + 1}")(x)
     default_name = "darknet19" if variant == "full" else "darknet19_tiny"

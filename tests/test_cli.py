@@ -204,4 +204,7 @@ def test_demo_reaches_the_promised_figures(tmp_path, capsys):
     assert result["digitos"]["division"]["prueba"] == 360
     for path in (*result["xor"]["archivos"].values(), *result["digitos"]["archivos"].values()):
         assert Path(path).is_file()
+    detected = Path(result["deteccion"]["archivos"]["detectada"])
+    assert detected.name.endswith("_detected.png") and detected.is_file()
+    assert result["deteccion"]["metricas"]["prueba_map_50"] >= 0.3
     assert "Resumen de la demo" in capsys.readouterr().out

@@ -75,6 +75,7 @@ def build_yolo(
     warmup_batches: int = 0,
     reorg_order: str = "darknet",
     bn_epsilon: float = 1e-3,
+    width_multiplier: float = 1.0,
     compile: bool = True,
     optimizer: Any = None,
     loss: Any = None,
@@ -99,7 +100,10 @@ def build_yolo(
         warmup_batches: hiperparámetros de :class:`YoloLoss` (los de ``[region]``).
         reorg_order: ``"darknet"`` (el orden exacto de darknet) o
             ``"space_to_depth"`` (el de keras-yolo2) en el paso de reorganización.
-        bn_epsilon: épsilon de BatchNormalization.
+        bn_epsilon: épsilon de BatchNormalization (``modelos.darknet.DARKNET_BN_EPSILON``
+            para cargar pesos de darknet).
+        width_multiplier: multiplica los filtros del extractor (1.0 = darknet; 0.25 da
+            una red ~16 veces más barata para pruebas y demos).
         compile: compilar con YoloLoss y Adam.
         optimizer: sustituye a Adam(``learning_rate``).
         loss: sustituye a YoloLoss.
@@ -138,7 +142,8 @@ def build_yolo(
     grid_h, grid_w = height // STRIDE, width // STRIDE
     darknet = build_darknet19((height, width, 3), variant=BACKBONES[backbone],
                               num_outputs=n_anchors * depth, reorg_order=reorg_order,
-                              bn_epsilon=bn_epsilon, name=f"darknet_{backbone}")
+                              bn_epsilon=bn_epsilon, width_multiplier=width_multiplier,
+                              name=f"darknet_{backbone}")
     # Las capas del extractor se usan directamente (no como submodelo): los nombres
     # conv_N / norm_N quedan en el nivel superior, como en darknet y keras-yolo2.
     inputs = darknet.inputs[0]

@@ -223,7 +223,7 @@ def detect_batch(model, images, anchors=None, obj_threshold: float = 0.3,
         chunk = images[start:start + batch_size]
         x = np.stack([_resize(image, height, width) for image in chunk])
         x = x.astype(np.float32) / 255.0                          # (b, alto, ancho, 3)
-        netouts = _as_netout(model(x, training=False), rank=5)
+        netouts = _as_netout(model.predict_on_batch(x), rank=5)
         for image, netout in zip(chunk, netouts):
             found = decode(netout, anchors, obj_threshold, nms_threshold)
             rows, cols = image.shape[:2]

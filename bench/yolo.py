@@ -1,0 +1,169 @@
+"""Velocidad de YOLOv2 completo (Darknet-19, 416×416, lotes de 8) en float32 y mixed_bfloat16.
+
+En una sola ejecución y lado a lado:
+
+1. **Pico de multiplicación de matrices** de esta máquina en cada precisión
+   (``tf.matmul`` de 2048×2048, la mejor de varias rondas): la referencia de lo que
+   el hardware puede dar.
+2. **Entrenamiento**: imágenes por segundo de ``train_on_batch`` con la pérdida de
+   YOLOv2 y objetivos reales (8 imágenes de figuras generadas), sin contar la carga
+   de datos (ver ``bench/aumento.py``: el generador va de 33× a 76× más rápido).
+3. **Inferencia**: imágenes por segundo de ``model.predict_on_batch(x)`` (la función
+   compilada de Keras) y, aparte, de la llamada directa ``model(x, training=False)``
+   (la que usa ``detect``).
+
+Los GFLOP por imagen se cuentan capa a capa (2 · multiplicaciones-sumas de cada
+convolución; darknet da 29.37 BFLOPs para ``yolov2-voc.cfg`` a 416) y el
+entrenamiento cuenta 3× el pase hacia delante (delante + gradientes de entradas y
+pesos). El porcentaje es GFLOP/s logrados frente al pico medido en la misma
+precisión. Las medidas de las dos precisiones se intercalan y se toma la mejor
+ronda, para que la carga de la máquina afecte a ambas por igual.
+
+Uso: ``python bench/yolo.py [--rapido] [--lote 8] [--tamanio 416] [--backbone darknet19]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from datos.entorno import import_tensorflow  # noqa: E402
+
+tf = import_tensorflow()
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from datos.anotaciones import read_voc  # noqa: E402
+from datos.sinteticos import make_shapes_dataset  # noqa: E402
+from datos.yolo import YoloDataset  # noqa: E402
+from modelos.yolo import build_yolo  # noqa: E402
+
+PRECISIONS = ("float32", "mixed_bfloat16")
+LABELS = ["circulo", "cuadrado", "triangulo"]
+
+
+def conv_gflops(model) -> float:
+    """GFLOP de un pase hacia delante por imagen: 2 · k_h · k_w · C_in · C_out · H · W."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            kh, kw, cin, cout = layer.kernel.shape
+            _, h, w, _ = layer.output.shape
+            total += 2 * kh * kw * cin * cout * h * w
+    return total / 1e9
+
+
+def matmul_peak(dtype: str, n: int = 2048, rounds: int = 5) -> float:
+    """GFLOP/s de ``tf.matmul`` n×n en ``dtype`` (la mejor de ``rounds``)."""
+    a = tf.random.normal((n, n), dtype=tf.float32)
+    b = tf.random.normal((n, n), dtype=tf.float32)
+    if dtype == "bfloat16":
+        a, b = tf.cast(a, tf.bfloat16), tf.cast(b, tf.bfloat16)
+
+    @tf.function
+    def run(x, y):
+        return tf.matmul(x, y)
+
+    run(a, b).numpy()
+    best = 0.0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(3):
+            out = run(a, b)
+        out.numpy()
+        best = max(best, 3 * 2 * n ** 3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def build(precision: str, size: int, backbone: str, jit):
+    keras.mixed_precision.set_dtype_policy(precision)
+    keras.utils.set_random_seed(0)
+    model = build_yolo(LABELS, input_size=size, backbone=backbone, learning_rate=1e-4)
+    if jit is not None:
+        model.compile(optimizer=keras.optimizers.Adam(1e-4), loss=model.loss, jit_compile=jit)
+    keras.mixed_precision.set_dtype_policy("float32")
+    return model
+
+
+def timed(fn, steps: int) -> float:
+    """Segundos por paso (la media de ``steps`` pasos tras uno de calentamiento)."""
+    fn()
+    start = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    return (time.perf_counter() - start) / steps
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rapido", action="store_true", help="pocos pasos (comprobación)")
+    parser.add_argument("--lote", type=int, default=8)
+    parser.add_argument("--tamanio", type=int, default=416)
+    parser.add_argument("--backbone", default="darknet19")
+    parser.add_argument("--rondas", type=int, default=3)
+    parser.add_argument("--jit", choices=("auto", "si", "no"), default="auto",
+                        help="XLA en el paso de entrenamiento (auto: lo que decida Keras)")
+    args = parser.parse_args(argv)
+    steps = 1 if args.rapido else 4
+    rounds = 1 if args.rapido else args.rondas
+    jit = {"auto": None, "si": True, "no": False}[args.jit]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_shapes_dataset(tmp, n_images=args.lote, classes=LABELS, seed=0)
+        images, _ = read_voc(root / "annotations", root / "images")
+        x, y = YoloDataset(images, LABELS, image_size=args.tamanio, batch_size=args.lote,
+                           shuffle=False)[0]
+
+    print(f"YOLOv2 {args.backbone} {args.tamanio}×{args.tamanio}, lote {args.lote}, "
+          f"{len(LABELS)} clases; {steps} pasos por medida, mejor de {rounds} rondas")
+    peaks = {p: matmul_peak("bfloat16" if p == "mixed_bfloat16" else "float32",
+                            rounds=2 if args.rapido else 5) for p in PRECISIONS}
+    models = {p: build(p, args.tamanio, args.backbone, jit) for p in PRECISIONS}
+    gflops = conv_gflops(models["float32"])
+    train = {p: float("inf") for p in PRECISIONS}
+    infer = {p: float("inf") for p in PRECISIONS}
+    eager = {p: float("inf") for p in PRECISIONS}
+    for _ in range(rounds):
+        for p, model in models.items():
+            train[p] = min(train[p], timed(lambda m=model: m.train_on_batch(x, y), steps))
+            infer[p] = min(infer[p], timed(lambda m=model: m.predict_on_batch(x), steps))
+            eager[p] = min(eager[p], timed(
+                lambda m=model: np.asarray(m(x, training=False)), steps))
+
+    print(f"\nGFLOP por imagen (pase hacia delante): {gflops:.2f}; entrenamiento ×3 = "
+          f"{3 * gflops:.2f}")
+    header = (f"{'precisión':<16}{'pico matmul':>14}{'entren. img/s':>15}{'GFLOP/s':>10}"
+              f"{'% pico':>8}{'infer. img/s':>14}{'GFLOP/s':>10}{'% pico':>8}")
+    print(header)
+    print("-" * len(header))
+    rows = {}
+    for p in PRECISIONS:
+        train_ips = args.lote / train[p]
+        infer_ips = args.lote / infer[p]
+        train_gf, infer_gf = 3 * gflops * train_ips, gflops * infer_ips
+        rows[p] = (train_ips, infer_ips)
+        print(f"{p:<16}{peaks[p]:>10.0f} GF/s{train_ips:>15.2f}{train_gf:>10.0f}"
+              f"{100 * train_gf / peaks[p]:>7.0f}%{infer_ips:>14.2f}{infer_gf:>10.0f}"
+              f"{100 * infer_gf / peaks[p]:>7.0f}%")
+    for p in PRECISIONS:
+        print(f"{p}: llamada directa model(x) {args.lote / eager[p]:.2f} img/s "
+              f"({infer[p] / eager[p]:.2f}× predict_on_batch)")
+    ratio_train = rows["mixed_bfloat16"][0] / rows["float32"][0]
+    ratio_infer = rows["mixed_bfloat16"][1] / rows["float32"][1]
+    print(f"\nmixed_bfloat16 / float32: entrenamiento {ratio_train:.2f}×, "
+          f"inferencia {ratio_infer:.2f}×")
+    print(f"Objetivos en mixed_bfloat16: ≥ 4 img/s entrenando ({rows['mixed_bfloat16'][0]:.2f}) "
+          f"y ≥ 20 img/s infiriendo ({rows['mixed_bfloat16'][1]:.2f}).")
+    print(f"jit_compile del modelo: {models['float32'].jit_compile}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

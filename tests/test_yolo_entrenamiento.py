@@ -1,0 +1,231 @@
+"""``redes yolo entrenar / evaluar / detectar`` de principio a fin sobre figuras generadas.
+
+La prueba de calidad es la versión reducida de ``bench/yolo_calidad.py``: YOLOv2 tiny
+(con un cuarto de los filtros) desde cero en imágenes de 160×160 de 2 clases durante
+~2 minutos, y mAP@0.5 ≥ 0.5 en 100 imágenes generadas aparte (medido aquí: 0.69). Una pérdida o una decodificación rotas no la pasan. El
+modelo entrenado sirve después para las pruebas de detección en imágenes y vídeo.
+"""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+import modelos
+from datos.errores import DataError
+from datos.sinteticos import make_shapes_dataset
+from entrenamiento import deteccion
+from entrenamiento.cli import main
+from entrenamiento.yolo import ground_truths
+from entrenamiento.yolo import split_records
+
+CLASSES = ["circulo", "cuadrado"]
+SIZE = 160
+# Versión reducida del experimento de calidad (≈ 2 minutos en 2 núcleos): 800 imágenes
+# de 160×160 con 1-2 figuras, tiny con ancho 0.25, 35 épocas, tasa en coseno.
+TRAIN_ARGS = ["--tamanio", str(SIZE), "--backbone", "tiny", "--ancho", "0.25",
+              "--anclas", "auto", "--epocas", "35", "--repeticiones", "1", "--lote", "16",
+              "--tasa", "2e-3", "--coseno", "--calentamiento", "1", "--paciencia", "0",
+              "--precision", "mixed_bfloat16"]
+
+
+def _voc(root):
+    return ["--anotaciones", str(root / "annotations"), "--imagenes", str(root / "images")]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    base = tmp_path_factory.mktemp("yolo")
+    train = make_shapes_dataset(base / "entrenamiento", n_images=800, image_size=(SIZE, SIZE),
+                                classes=CLASSES, max_objects=2, seed=0)
+    test = make_shapes_dataset(base / "prueba", n_images=100, image_size=(SIZE, SIZE),
+                               classes=CLASSES, max_objects=2, seed=100)
+    return base, train, test
+
+
+@pytest.fixture(scope="module")
+def trained(data):
+    base, train, _ = data
+    weights = base / "pesos" / "red_figuras.h5"
+    summary = base / "resumen.json"
+    code = main(["yolo", "entrenar", *_voc(train), "--etiquetas", *CLASSES, *TRAIN_ARGS,
+                 "--pesos", str(weights), "--json", str(summary)])
+    assert code == 0
+    return weights, json.loads(summary.read_text())
+
+
+@pytest.mark.slow
+def test_training_writes_everything_and_learns(trained):
+    weights, summary = trained
+    assert weights.is_file()
+    run_dir = weights.with_suffix("")
+    for name in ("registro.csv", "curvas.png", "precision_recall_circulo.png",
+                 "precision_recall_cuadrado.png"):
+        assert (run_dir / name).is_file(), name
+    assert not (run_dir / "respaldo").exists()
+    metrics = summary["metricas"]
+    assert summary["division"] == {"entrenamiento": 640, "validacion": 160,
+                                   "cajas_validacion": summary["division"]["cajas_validacion"]}
+    assert set(summary["ap_por_clase"]) == set(CLASSES)
+    assert len(summary["anclas"]) == 5
+    # La pérdida baja y el mAP de validación es el de un detector que funciona.
+    history = np.genfromtxt(run_dir / "registro.csv", delimiter=",", names=True)
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    assert metrics["map_50"] >= 0.5
+    assert metrics["map_30"] >= metrics["map_50"]
+
+
+@pytest.mark.slow
+def test_evaluate_on_held_out_set_reaches_map(trained, data, tmp_path, capsys):
+    _, _, test = data
+    out = tmp_path / "eval.json"
+    assert main(["yolo", "evaluar", "--pesos", str(trained[0]), *_voc(test),
+                 "--salida", str(tmp_path), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    printed = capsys.readouterr().out
+    assert "AP por clase" in printed and "mAP@0.5 (VOC)" in printed
+    assert result["imagenes"] == 100
+    assert result["metricas"]["map_50"] >= 0.5, result
+    assert (tmp_path / "precision_recall_cuadrado.png").stat().st_size > 5000
+
+
+def test_detect_images_draws_green_boxes(trained, data, tmp_path, capsys):
+    _, _, test = data
+    images = sorted((test / "images").glob("*.jpg"))[:2]
+    out = tmp_path / "det.json"
+    assert main(["yolo", "detectar", "--pesos", str(trained[0]), *map(str, images),
+                 "--salida", str(tmp_path), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    printed = capsys.readouterr().out
+    for item, path in zip(result, images):
+        drawn = tmp_path / f"{path.stem}_detected.png"
+        assert item["salida"] == str(drawn) and drawn.is_file()
+        assert f"{path}: " in printed
+        pixels = deteccion.read_rgb(drawn)
+        green = (pixels[..., 1] == 255) & (pixels[..., 0] == 0) & (pixels[..., 2] == 0)
+        if item["detecciones"]:
+            assert green.sum() > 20
+            det = item["detecciones"][0]
+            assert det["etiqueta"] in CLASSES and 0.3 <= det["puntuacion"] <= 1
+            assert f"  {det['etiqueta']} {det['puntuacion']:.2f}" in printed
+    assert sum(len(item["detecciones"]) for item in result) > 0
+
+
+def _write_video(path, images, fps=5):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (SIZE, SIZE))
+    for image in images:
+        writer.write(cv2.imread(str(image)))
+    writer.release()
+    return path
+
+
+def _count_frames(path):
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    return count
+
+
+def test_detect_video_writes_detected_mp4(trained, data, tmp_path, capsys):
+    _, _, test = data
+    video = _write_video(tmp_path / "figuras.mp4", sorted((test / "images").glob("*.jpg"))[:9])
+    assert main(["yolo", "detectar", "--pesos", str(trained[0]), "--video", str(video)]) == 0
+    out = tmp_path / "figuras_detected.mp4"
+    assert out.is_file() and _count_frames(out) == 9
+    assert "9 fotogramas" in capsys.readouterr().out
+    assert not list(tmp_path.glob(".*.tmp*"))
+
+
+class _FakeWindow:
+    """Ventana de prueba: «pulsa q» al mostrar el tercer fotograma."""
+
+    shown: list = []
+
+    def __init__(self):
+        _FakeWindow.shown = []
+
+    def show(self, frame):
+        _FakeWindow.shown.append(frame.shape)
+        return len(_FakeWindow.shown) < 3
+
+    def close(self):
+        pass
+
+
+def test_camera_path_shows_frames_and_quits_on_q(trained, data, tmp_path, monkeypatch, capsys):
+    _, _, test = data
+    video = _write_video(tmp_path / "camara.mp4", sorted((test / "images").glob("*.jpg"))[:8])
+    monkeypatch.setattr(deteccion, "FrameWindow", _FakeWindow)
+    assert main(["yolo", "detectar", "--pesos", str(trained[0]), "--camara", str(video)]) == 0
+    assert _FakeWindow.shown == [(SIZE, SIZE, 3)] * 3
+    printed = capsys.readouterr().out
+    assert "3 fotogramas" in printed and "interrumpido con q" in printed
+
+
+def test_camera_without_display_is_a_clear_error(trained, capsys):
+    assert main(["yolo", "detectar", "--pesos", str(trained[0]), "--camara", "0"]) == 2
+    assert "No hay ventana" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], "indique imágenes, --video o --camara"),
+    (["x.jpg", "--video", "v.mp4"], "una sola de las tres"),
+    (["no_existe.jpg"], "no existe"),
+    (["--video", "no_existe.mp4"], "no existe"),
+])
+def test_detect_errors_are_one_spanish_line(trained, tmp_path, capsys, extra, message):
+    assert main(["yolo", "detectar", "--pesos", str(trained[0]), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and message in err[-1]
+
+
+def test_not_a_yolo_model_is_refused(tmp_path, data, capsys):
+    _, _, test = data
+    modelos.save(modelos.build_xor(), tmp_path / "xor.h5")
+    assert main(["yolo", "evaluar", "--pesos", str(tmp_path / "xor.h5"), *_voc(test)]) == 2
+    assert "build_yolo" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--anclas", "1", "x"], "--anclas"),
+    (["--tamanio", "100"], "múltiplo de 32"),
+    (["--backbone", "tiny", "--anclas", "auto", "--etiquetas", "estrella"], "ningún objeto"),
+])
+def test_train_errors(data, tmp_path, capsys, extra, message):
+    _, train, _ = data
+    code = main(["yolo", "entrenar", *_voc(train), "--epocas", "1", "--salida",
+                 str(tmp_path), *extra])
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_split_and_ground_truths(data):
+    from datos.anotaciones import read_voc
+
+    _, _, test = data
+    images, _ = read_voc(test / "annotations", test / "images", CLASSES)
+    train, val = split_records(images, 0.2, seed=3)
+    assert len(train) == 80 and len(val) == 20
+    assert not {r.path for r in train} & {r.path for r in val}
+    assert [r.path for r in split_records(images, 0.2, seed=3)[1]] == [r.path for r in val]
+    truths = ground_truths(val, CLASSES)
+    for record, rows in zip(val, truths):
+        assert rows.shape == (len(record.boxes), 5)
+        np.testing.assert_allclose(rows[:, :4], record.boxes)
+        assert [CLASSES[int(c)] for c in rows[:, 4]] == record.labels
+    with pytest.raises(DataError, match="al menos 2"):
+        split_records(images[:1])
+
+
+def test_draw_boxes_marks_the_box_edges():
+    image = np.zeros((100, 120, 3), np.uint8)
+    drawn = deteccion.draw_boxes(image, np.array([[10, 20, 60, 80, 0.9, 1]]), CLASSES)
+    assert image.sum() == 0  # la entrada no cambia
+    assert tuple(drawn[50, 10]) == (0, 255, 0) and tuple(drawn[80, 40]) == (0, 255, 0)
+    assert tuple(drawn[50, 35]) == (0, 0, 0)  # el interior queda libre
+    assert deteccion.detected_path("a/b/foto.jpg").as_posix() == "a/b/foto_detected.png"
