@@ -397,10 +397,11 @@ def evaluate_yolo(weights, ann_dir, img_dir, out_dir=None, *,
 
 # La demo: figuras de 2 clases a 160×160 y YOLOv2 tiny (un cuarto de los filtros) desde
 # cero durante ~1 minuto (la prueba de calidad de la batería usa 35 épocas).
+# Se dibuja la primera de las 10 primeras imágenes de prueba con alguna detección.
 DEMO_SETTINGS = {
     "classes": ("circulo", "cuadrado"), "n_images": 800, "image_size": 160,
     "max_objects": 2, "train": {"backbone": "tiny", "width_multiplier": 0.25,
-                                "anchors": "auto", "epochs": 18, "train_times": 1,
+                                "anchors": "auto", "epochs": 30, "train_times": 1,
                                 "batch_size": 16, "learning_rate": 2e-3, "cosine": True,
                                 "warmup_epochs": 1, "patience": None,
                                 "precision": "mixed_bfloat16"},
@@ -412,7 +413,8 @@ def run_detection_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = 2)
 
     Genera un conjunto VOC de figuras y otro aparte de prueba, entrena YOLOv2 tiny
     desde cero con :func:`train_yolo`, mide el mAP en la prueba y dibuja las cajas de
-    una imagen de prueba en ``..._detected.png``.
+    una imagen de prueba (la primera de las 10 primeras con alguna detección) en
+    ``..._detected.png``.
 
     Returns:
         ``{"metricas": {"map_50", "map_30", "prueba_map_50"}, "detecciones", "archivos"}``.
@@ -420,6 +422,7 @@ def run_detection_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = 2)
     import modelos
     from datos.sinteticos import make_shapes_dataset
     from entrenamiento.deteccion import detect_images
+    from modelos.yolo.decodificacion import detect_batch
 
     out_dir = Path(out_dir) / "deteccion"
     settings = DEMO_SETTINGS
@@ -436,7 +439,10 @@ def run_detection_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = 2)
     model = modelos.load(summary["archivos"]["pesos"])
     images, _ = _read_test(test_dir, settings["classes"])
     test = evaluate_records(model, images, list(settings["classes"]), progress=False)
-    detected = detect_images(model, [images[0].path], out_dir=out_dir)[0]
+    candidates = [record.path for record in images[:10]]
+    found = detect_batch(model, candidates)
+    shown = next((path for path, rows in zip(candidates, found) if len(rows)), candidates[0])
+    detected = detect_images(model, [shown], out_dir=out_dir)[0]
     return {
         "metricas": {**{k: summary["metricas"][k] for k in ("map_50", "map_30", "epocas")},
                      "prueba_map_50": test["map"]["0.5"]},
