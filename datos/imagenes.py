@@ -216,6 +216,25 @@ def load_image(
         raise DataError(f"No se puede leer la imagen {path}: {exc}") from exc
 
 
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Lee una imagen entera a su tamaño, como ``uint8`` (alto, ancho, 3) RGB.
+
+    Mismo decodificador que :func:`load_image` (girada por EXIF, 16 bits escalados a 8,
+    archivo truncado detectado), sin redimensionar ni pasar a [0, 1]: para dibujar
+    sobre ella o detectar objetos en píxeles de la original.
+
+    Raises:
+        DataError: si el archivo no existe o no se puede decodificar (lo nombra).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"La imagen {path} no existe o no es un archivo")
+    try:
+        return np.asarray(_open_8bit(path, 3))
+    except _DecodeFailure as exc:
+        raise DataError(f"No se puede leer la imagen {path}: {exc}") from exc
+
+
 def split_indices(
     labels,
     seed: int = 0,
@@ -302,8 +321,12 @@ def _is_image_file(path: Path) -> bool:
         and not path.name.startswith(".")
 
 
-def _decode(path: Path, height: int, width: int, channels: int) -> np.ndarray:
-    """Decodifica, convierte a RGB/L y redimensiona; devuelve float32 en [0, 1]."""
+def _open_8bit(path: Path, channels: int):
+    """Decodifica entera (con ``.load()``), gira por EXIF y pasa a 8 bits RGB o L.
+
+    Raises:
+        _DecodeFailure: con el motivo en castellano.
+    """
     from PIL import Image
     from PIL import ImageOps
     from PIL import UnidentifiedImageError
@@ -313,17 +336,23 @@ def _decode(path: Path, height: int, width: int, channels: int) -> np.ndarray:
             # .load() decodifica todo el archivo: aquí falla un JPEG truncado.
             img.load()
             img = ImageOps.exif_transpose(img)  # fotos de móvil giradas por EXIF
-            img = _to_8bit(img)
-            img = img.convert("RGB" if channels == 3 else "L")
-            if img.size != (width, height):
-                img = img.resize((width, height), Image.Resampling.LANCZOS)
-            array = np.asarray(img, dtype=np.float32)
+            return _to_8bit(img).convert("RGB" if channels == 3 else "L")
     except UnidentifiedImageError:
         raise _DecodeFailure("no es una imagen reconocible (¿archivo vacío o de "
                              "otro formato con extensión de imagen?)") from None
     except (OSError, SyntaxError, ValueError, EOFError,
             Image.DecompressionBombError) as exc:
         raise _DecodeFailure(f"imagen dañada o truncada ({exc})") from None
+
+
+def _decode(path: Path, height: int, width: int, channels: int) -> np.ndarray:
+    """Decodifica, convierte a RGB/L y redimensiona; devuelve float32 en [0, 1]."""
+    from PIL import Image
+
+    img = _open_8bit(path, channels)
+    if img.size != (width, height):
+        img = img.resize((width, height), Image.Resampling.LANCZOS)
+    array = np.asarray(img, dtype=np.float32)
     if array.ndim == 2:
         array = array[:, :, np.newaxis]  # (H, W) -> (H, W, 1)
     return array / 255.0

@@ -371,7 +371,6 @@ def load_resized(record, image_size) -> np.ndarray:
     Raises:
         DataError: si la imagen ya no se puede leer o cambió de tamaño (la nombra).
     """
-    import cv2
     from PIL import Image
 
     height, width = image_size
@@ -388,7 +387,19 @@ def load_resized(record, image_size) -> np.ndarray:
     if pixels is None:
         raise DataError(f"La imagen {record.path} mide {size[0]}×{size[1]} pero se leyó "
                         f"como {record.width}×{record.height}: ¿cambió el archivo?")
-    if pixels.shape[:2] != (height, width):
-        pixels = cv2.resize(pixels, (width, height), interpolation=cv2.INTER_AREA
-                            if pixels.shape[0] > height else cv2.INTER_LINEAR)
-    return pixels
+    return resize_image(pixels, (height, width))
+
+
+def resize_image(pixels: np.ndarray, image_size) -> np.ndarray:
+    """Redimensiona (H, W, 3) a ``(alto, ancho)``: área al reducir, bilineal al ampliar.
+
+    Es el del entrenamiento; :func:`modelos.yolo.decodificacion.detect` usa el mismo.
+    """
+    import cv2
+
+    height, width = image_size
+    if pixels.shape[:2] == (height, width):
+        return pixels
+    shrink = pixels.shape[0] > height
+    return cv2.resize(pixels, (width, height),
+                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)

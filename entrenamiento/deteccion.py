@@ -23,31 +23,13 @@ import numpy as np
 from datos.errores import ArgumentError
 from datos.errores import DataError
 from datos.errores import EnvironmentSetupError
+from datos.imagenes import read_rgb
 from datos.validacion import check_int
 
 logger = logging.getLogger("redes")
 
 GREEN = (0, 255, 0)
 SUFFIX = "_detected"
-
-
-def read_rgb(path) -> np.ndarray:
-    """Lee una imagen como ``uint8`` (alto, ancho, 3) RGB, girada según su EXIF.
-
-    Raises:
-        DataError: si no existe o no se puede decodificar (nombra el archivo).
-    """
-    from PIL import Image
-    from PIL import ImageOps
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"La imagen {path} no existe o no es un archivo.")
-    try:
-        with Image.open(path) as img:
-            return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise DataError(f"No se puede leer la imagen {path}: {exc}") from exc
 
 
 def draw_boxes(image: np.ndarray, detections, labels: Sequence[str]) -> np.ndarray:

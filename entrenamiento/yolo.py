@@ -29,7 +29,6 @@ from datos.entorno import import_tensorflow
 import_tensorflow()
 
 from datos.cajas import as_size  # noqa: E402
-from datos.cajas import clip_boxes  # noqa: E402
 from datos.cajas import grid_size  # noqa: E402
 from datos.errores import ArgumentError  # noqa: E402
 from datos.errores import DataError  # noqa: E402
@@ -44,6 +43,8 @@ DEFAULT_RUN = "pesos/yolo"
 # Umbral de puntuación para el mAP: bajo, para recorrer toda la curva (darknet usa .005).
 MAP_SCORE_THRESHOLD = 0.01
 IOU_THRESHOLDS = (0.5, 0.3)
+# Puntuación mínima para dibujar una detección (obj_threshold del blog).
+DRAW_THRESHOLD = 0.3
 
 
 def split_records(records, validation: float = 0.2, seed: int = 0):
@@ -90,14 +91,9 @@ def resolve_anchors(anchors, records, input_size, *, k: int = 5, seed: int = 0):
 def ground_truths(records, labels: Sequence[str]) -> list[np.ndarray]:
     """Cajas verdaderas de cada registro como ``(M, 5)`` ``xmin, ymin, xmax, ymax, clase``."""
     index = {name: i for i, name in enumerate(labels)}
-    result = []
-    for record in records:
-        classes = np.array([index[name] for name in record.labels if name in index], np.float32)
-        keep = np.array([name in index for name in record.labels], bool)
-        boxes = np.asarray(record.boxes, np.float32).reshape(-1, 4)[keep] if len(keep) \
-            else np.zeros((0, 4), np.float32)
-        result.append(np.concatenate([boxes, classes.reshape(-1, 1)], axis=1))
-    return result
+    return [np.array([(*box, index[name]) for box, name in zip(record.boxes, record.labels)
+                      if name in index], np.float32).reshape(-1, 5)
+            for record in records]
 
 
 def predict_records(model, records, *, batch_size: int = 8,
@@ -116,6 +112,7 @@ def predict_records(model, records, *, batch_size: int = 8,
     from datos.yolo import load_resized
     from modelos.yolo.constructor import yolo_config
     from modelos.yolo.decodificacion import decode_batch
+    from modelos.yolo.decodificacion import to_pixels
 
     config = yolo_config(model)
     height, width = config["input_size"]
@@ -129,12 +126,8 @@ def predict_records(model, records, *, batch_size: int = 8,
         netouts = model.predict_on_batch(images.astype(np.float32) / 255.0)
         decoded = decode_batch(netouts, config["anchors"], obj_threshold=obj_threshold,
                                nms_threshold=nms_threshold)
-        for record, rows in zip(chunk, decoded):
-            rows = np.array(rows, np.float32).reshape(-1, 6)
-            rows[:, [0, 2]] *= record.width
-            rows[:, [1, 3]] *= record.height
-            rows[:, :4] = clip_boxes(rows[:, :4], record.width, record.height)
-            results.append(rows)
+        results += [to_pixels(rows, record.width, record.height)
+                    for record, rows in zip(chunk, decoded)]
     return results
 
 
@@ -146,8 +139,9 @@ def evaluate_records(model, records, labels: Sequence[str], *,
 
     Returns:
         ``{"map": {umbral: mAP}, "ap": {umbral: {clase: AP}}, "curvas": {umbral:
-        {índice: PrecisionRecall}}, "imagenes", "cajas", "detecciones"}``; las
-        clases sin cajas verdaderas tienen AP ``nan`` y no cuentan en el mAP.
+        {índice: PrecisionRecall}}, "predicciones": [(N, 6) por registro], "imagenes",
+        "cajas", "detecciones"}``; las clases sin cajas verdaderas tienen AP ``nan`` y no
+        cuentan en el mAP.
     """
     from entrenamiento.metricas import precision_recall_curves
 
@@ -159,7 +153,8 @@ def evaluate_records(model, records, labels: Sequence[str], *,
     if n_boxes == 0:
         raise DataError("No hay ninguna caja verdadera de las clases del modelo "
                         f"({', '.join(labels)}): el mAP no está definido.")
-    result: dict[str, Any] = {"map": {}, "ap": {}, "curvas": {}, "imagenes": len(records),
+    result: dict[str, Any] = {"map": {}, "ap": {}, "curvas": {}, "predicciones": detections,
+                              "imagenes": len(records),
                               "cajas": n_boxes,
                               "detecciones": int(sum(len(d) for d in detections))}
     for threshold in iou_thresholds:
@@ -420,9 +415,9 @@ def run_detection_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = 2)
         ``{"metricas": {"map_50", "map_30", "prueba_map_50"}, "detecciones", "archivos"}``.
     """
     import modelos
+    from datos.anotaciones import read_voc
     from datos.sinteticos import make_shapes_dataset
     from entrenamiento.deteccion import detect_images
-    from modelos.yolo.decodificacion import detect_batch
 
     out_dir = Path(out_dir) / "deteccion"
     settings = DEMO_SETTINGS
@@ -437,21 +432,16 @@ def run_detection_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = 2)
                          list(settings["classes"]), run_dir=out_dir, input_size=size,
                          seed=seed, verbose=verbose, **settings["train"])
     model = modelos.load(summary["archivos"]["pesos"])
-    images, _ = _read_test(test_dir, settings["classes"])
+    images, _ = read_voc(test_dir / "annotations", test_dir / "images",
+                         list(settings["classes"]))
     test = evaluate_records(model, images, list(settings["classes"]), progress=False)
-    candidates = [record.path for record in images[:10]]
-    found = detect_batch(model, candidates)
-    shown = next((path for path, rows in zip(candidates, found) if len(rows)), candidates[0])
-    detected = detect_images(model, [shown], out_dir=out_dir)[0]
+    shown = next((record.path for record, rows in zip(images[:10], test["predicciones"])
+                  if (rows[:, 4] >= DRAW_THRESHOLD).any()), images[0].path)
+    detected = detect_images(model, [shown], out_dir=out_dir,
+                             obj_threshold=DRAW_THRESHOLD)[0]
     return {
         "metricas": {**{k: summary["metricas"][k] for k in ("map_50", "map_30", "epocas")},
                      "prueba_map_50": test["map"]["0.5"]},
         "detecciones": detected["detecciones"],
         "archivos": {**summary["archivos"], "detectada": detected["salida"]},
     }
-
-
-def _read_test(root, classes):
-    from datos.anotaciones import read_voc
-
-    return read_voc(root / "annotations", root / "images", list(classes))

@@ -31,10 +31,10 @@ from datos.cajas import box_iou
 from datos.cajas import clip_boxes
 from datos.cajas import cxcywh_to_xyxy
 from datos.errores import ArgumentError
-from datos.errores import DataError
 from datos.validacion import check_int
 from datos.validacion import check_number
 from datos.yolo import as_anchors
+from datos.yolo import resize_image
 
 # Mismo límite de |tw|, |th| que la pérdida: evita desbordar exp con logits enormes.
 LOG_WH_LIMIT = 16.0
@@ -221,15 +221,25 @@ def detect_batch(model, images, anchors=None, obj_threshold: float = 0.3,
     results = []
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
-        x = np.stack([_resize(image, height, width) for image in chunk])
+        x = np.stack([resize_image(image, (height, width)) for image in chunk])
         x = x.astype(np.float32) / 255.0                          # (b, alto, ancho, 3)
         netouts = _as_netout(model.predict_on_batch(x), rank=5)
         for image, netout in zip(chunk, netouts):
             found = decode(netout, anchors, obj_threshold, nms_threshold)
-            rows, cols = image.shape[:2]
-            found[:, :4] = clip_boxes(found[:, :4] * [cols, rows, cols, rows], cols, rows)
-            results.append(found)
+            results.append(to_pixels(found, image.shape[1], image.shape[0]))
     return results
+
+
+def to_pixels(detections: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Pasa las cajas relativas de :func:`decode` a píxeles de una imagen y las recorta.
+
+    Args:
+        detections: (N, 6) de :func:`decode` (se modifica y se devuelve).
+        width, height: tamaño de la imagen original en píxeles.
+    """
+    detections[:, :4] = clip_boxes(detections[:, :4] * [width, height, width, height],
+                                   width, height)
+    return detections
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -252,14 +262,13 @@ def _as_netout(netout, rank: int) -> np.ndarray:
 
 
 def _model_anchors(model) -> np.ndarray:
-    from datos.yolo import VOC_ANCHORS
-    from modelos.registro import builder_spec
+    from modelos.yolo.constructor import yolo_config
 
-    spec = builder_spec(model)
-    if spec is None or spec.name != "yolo":
+    try:
+        return as_anchors(yolo_config(model)["anchors"])
+    except ArgumentError:
         raise ArgumentError("detect: el modelo no viene de build_yolo; indique sus anclas "
-                            "con «anchors» ((A, 2) ancho y alto en celdas).")
-    return as_anchors(spec.kwargs.get("anchors", VOC_ANCHORS))
+                            "con «anchors» ((A, 2) ancho y alto en celdas).") from None
 
 
 def _input_size(model) -> tuple[int, int]:
@@ -273,13 +282,9 @@ def _input_size(model) -> tuple[int, int]:
 def _as_image(image) -> np.ndarray:
     """Imagen ``uint8`` RGB (H, W, 3) desde un arreglo o una ruta."""
     if isinstance(image, (str, Path)):
-        from PIL import Image
+        from datos.imagenes import read_rgb
 
-        try:
-            with Image.open(image) as img:
-                return np.asarray(img.convert("RGB"))
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise DataError(f"No se puede leer la imagen {image}: {exc}") from exc
+        return read_rgb(image)
     array = np.asarray(image)
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
@@ -288,14 +293,3 @@ def _as_image(image) -> np.ndarray:
         raise ArgumentError(f"detect: la imagen debe ser un arreglo uint8 RGB (alto, ancho, "
                             f"3) o una ruta; recibido {array.dtype} de forma {array.shape}.")
     return array
-
-
-def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Redimensiona como :func:`datos.yolo.load_resized` (área al reducir)."""
-    import cv2
-
-    if image.shape[:2] == (height, width):
-        return image
-    shrink = image.shape[0] > height
-    return cv2.resize(image, (width, height),
-                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
