@@ -3,9 +3,10 @@
 TensorFlow 2.21 escribe en el descriptor 2 (desde C++) mensajes de arranque como
 «oneDNN custom operations are on» *antes* de leer ``TF_CPP_MIN_LOG_LEVEL``, así que
 la variable de entorno no basta (sí sirve, a nivel 3, para lo que TensorFlow escribe
-después, como «failed call to cuInit» en una máquina sin GPU). Durante el ``import tensorflow`` redirigimos el
-descriptor 2 a un archivo temporal y al terminar reescribimos en stderr todo lo que
-no sea ese ruido conocido: un error real de importación nunca se pierde.
+después, como «failed call to cuInit» en una máquina sin GPU). Durante el
+``import tensorflow`` redirigimos el descriptor 2 a un archivo temporal y al terminar
+reescribimos en stderr todo lo que no sea ese ruido conocido: un error real de
+importación nunca se pierde.
 
 Con ``REDES_VERBOSO=1`` (lo pone ``redes --verbose``) no se filtra nada.
 

@@ -23,17 +23,17 @@ logger = logging.getLogger("redes")
 
 _OPENCV_FIX = (
     'pip uninstall -y opencv-python opencv-python-headless && pip install '
-    '"opencv-python-headless>=4.10,<5"'
+    '"opencv-python>=4.10,<5"'
 )
 
 
 def _check_opencv() -> None:
     """Comprueba que ``cv2`` es OpenCV 4.x y que solo hay un paquete de OpenCV.
 
-    imgaug declara ``opencv-python`` como dependencia, pero el proyecto usa solo
-    ``opencv-python-headless`` 4.x (sin libGL; 4.x conserva
-    ``cv2.dnn.readNetFromDarknet``). Los dos paquetes escriben en el mismo
-    directorio ``cv2``, así que tenerlos a la vez deja una mezcla imprevisible.
+    imgaug declara ``opencv-python`` sin versión; el proyecto pide la misma
+    distribución con ``<5``, así que pip instala un único ``cv2`` 4.x (4.x conserva
+    ``cv2.dnn.readNetFromDarknet``, que 5.0 quitó). ``opencv-python-headless`` escribe
+    en el mismo directorio ``cv2``: tener los dos a la vez deja una mezcla imprevisible.
 
     Raises:
         EnvironmentSetupError: si ``cv2`` no se puede importar o no es la versión 4.

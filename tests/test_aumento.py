@@ -123,7 +123,7 @@ def test_opencv_major_version_checked(monkeypatch):
     monkeypatch.setitem(sys.modules, "cv2", types.SimpleNamespace(__version__="5.0.0"))
     with pytest.raises(EnvironmentSetupError, match="5.0.0") as info:
         imgaug_compat._check_opencv()
-    assert "opencv-python-headless>=4.10,<5" in str(info.value)
+    assert "opencv-python>=4.10,<5" in str(info.value)
 
 
 def test_opencv_missing(monkeypatch):

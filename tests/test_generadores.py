@@ -7,7 +7,7 @@ from datos.aumento import make_augmenter
 from datos.errores import ArgumentError
 from datos.generadores import ImageBatches
 
-import keras  # noqa: E402  (ya importado sin ruido por datos.generadores)
+import keras
 
 N = 10
 

@@ -144,7 +144,6 @@ def test_write_json_failure_keeps_old_file(tmp_path):
 
 def test_write_json_interrupted_write_keeps_old_file(tmp_path, monkeypatch):
     path = write_json(tmp_path / "datos.json", {"a": 1})
-    import entrenamiento.informes as informes
 
     def broken(*args):
         raise OSError("disco lleno")

@@ -16,7 +16,8 @@ from modelos.guardado import _split_kwargs
     test_fraction=st.floats(0.0, 0.5),
     validation_fraction=st.floats(0.0, 0.5),
 )
-def test_split_is_a_disjoint_cover_and_reproducible(labels, seed, test_fraction, validation_fraction):
+def test_split_is_a_disjoint_cover_and_reproducible(labels, seed, test_fraction,
+                                                     validation_fraction):
     first = split_indices(labels, seed=seed, test_fraction=test_fraction,
                           validation_fraction=validation_fraction)
     joined = np.concatenate(first)
