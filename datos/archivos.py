@@ -9,10 +9,12 @@ temporal. El temporal se crea con permisos según la umask, como un archivo norm
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
 from pathlib import Path
-from typing import IO, Callable, Iterator
+from typing import IO
+from collections.abc import Callable, Iterator
 
 
 @contextlib.contextmanager
@@ -31,6 +33,7 @@ def atomic_path(path, *, keep_suffix: bool = False) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
                          + (path.suffix if keep_suffix else ""))
     try:
@@ -41,6 +44,40 @@ def atomic_path(path, *, keep_suffix: bool = False) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # existe, pero es de otro usuario
+        return True
+    return True
+
+
+def remove_stale_temporaries(path) -> list[Path]:
+    """Borra los temporales de ``path`` que dejó un proceso ya muerto (p. ej. ``kill -9``).
+
+    Solo toca archivos ``.<nombre>.<pid>.<hex>.tmp[.ext]`` junto a ``path`` cuyo proceso
+    ya no existe; los de un proceso vivo (otra escritura en curso) se respetan.
+
+    Returns:
+        Las rutas borradas.
+    """
+    path = Path(path)
+    removed = []
+    prefix = f".{path.name}."
+    if not path.parent.is_dir():
+        return removed
+    for candidate in path.parent.glob(f".{glob.escape(path.name)}.*.tmp*"):
+        parts = candidate.name[len(prefix):].split(".")
+        if len(parts) < 3 or not parts[0].isdigit() or parts[2] != "tmp":
+            continue
+        if int(parts[0]) != os.getpid() and not _process_alive(int(parts[0])):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
 
 
 def atomic_write(path, write: Callable[[IO], None], *, text: bool = False) -> Path:
@@ -60,3 +97,50 @@ def atomic_write(path, write: Callable[[IO], None], *, text: bool = False) -> Pa
         with os.fdopen(fd, mode, encoding=encoding, newline="" if text else None) as handle:
             write(handle)
     return Path(path)
+
+
+def check_output_path(path, name: str, *, folder: bool = False) -> Path:
+    """Comprueba, sin escribir nada que quede, que se podrá escribir ``path``.
+
+    Se llama antes de un trabajo largo (entrenar), para no perder el resultado al final
+    por una ruta imposible.
+
+    Args:
+        path: archivo (o carpeta, con ``folder=True``) que se escribirá después.
+        name: la opción o argumento que dio la ruta (``--json``), para el mensaje.
+        folder: ``path`` es una carpeta que se creará si falta.
+
+    Returns:
+        ``path`` como ``Path``.
+
+    Raises:
+        ArgumentError: si ``path`` es una carpeta (o un archivo, con ``folder``), si una
+            carpeta de la ruta es un archivo, o si no se puede escribir allí.
+    """
+    import tempfile
+
+    from datos.errores import ArgumentError
+
+    path = Path(path)
+    if str(path).strip() == "":
+        raise ArgumentError(f"{name}: la ruta está vacía.")
+    if folder and path.exists() and not path.is_dir():
+        raise ArgumentError(f"{name}: «{path}» es un archivo; se esperaba una carpeta.")
+    if not folder and path.is_dir():
+        raise ArgumentError(f"{name}: «{path}» es una carpeta; se esperaba la ruta de un "
+                            "archivo.")
+    existing = path if folder else path.parent
+    existing = existing.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ArgumentError(f"{name}: no se puede escribir «{path}»: «{existing}» es un "
+                            "archivo, no una carpeta.")
+    try:
+        # Un temporal que se borra al cerrarse: prueba real de escritura (/proc, solo lectura).
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise ArgumentError(f"{name}: no se puede escribir en «{existing}» "
+                            f"({exc.strerror or exc}).") from None
+    return path

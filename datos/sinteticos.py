@@ -7,7 +7,6 @@ nunca el generador global.
 from __future__ import annotations
 
 import colorsys
-import io
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -138,31 +137,6 @@ def make_image_folder(
     logger.info("Escritas %d imágenes sintéticas de %d clases en %s",
                 n_per_class * len(classes), len(classes), out)
     return out
-
-
-def write_corrupt_jpeg(path: str | Path) -> Path:
-    """Escribe un JPEG truncado: uno válido de 64×64 cortado por la mitad.
-
-    La cabecera está intacta, así que el archivo se abre, pero falla al decodificar
-    los datos (Pillow con ``.load()``). Sirve para ver cómo el lector lo omite.
-
-    Args:
-        path: archivo a escribir (se crean las carpetas que falten).
-
-    Returns:
-        La ruta escrita.
-    """
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
-    data = buffer.getvalue()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data[: len(data) // 2])
-    return path
 
 
 # === Detección: figuras sobre fondos con textura ===

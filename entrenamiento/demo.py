@@ -18,10 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from entrenamiento.resultado import TaskResult
+
 # La CNN del tutorial de CIFAR con Adam en lugar de SGD (SGD lr 1e-3 necesitaría
-# muchas más épocas) y aumento geométrico sin volteo (un dígito volteado es otro).
-# Medido aquí con semillas 0, 1 y 2: 0.969-0.983 en prueba sin aumento (40 épocas),
-# 0.994-1.000 con este aumento (60 épocas).
+# muchas más épocas) y aumento geométrico sin volteo (un dígito volteado es otro);
+# las cifras medidas con y sin aumento están en bench/RESULTS.md.
 DIGITS_SETTINGS = {
     "model": "cifar",
     "image_size": (8, 8),
@@ -34,13 +35,18 @@ DIGITS_SETTINGS = {
 }
 
 
-def run_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = "auto") -> dict[str, Any]:
-    """Ejecuta la demo completa y devuelve las cifras de cada parte.
+def run_demo(out_dir="pesos/demo", *, seed: int = 0,
+             verbose: Any = "auto") -> dict[str, TaskResult]:
+    """Ejecuta la demo completa y devuelve el resultado de cada parte y un resumen.
 
     Args:
         out_dir: carpeta donde se escriben pesos, registros y gráficos.
         seed: semilla de todo.
         verbose: barra de progreso de Keras para los dígitos.
+
+    Returns:
+        ``{"xor", "digitos", "ventas", "traduccion", "deteccion", "resumen"}`` →
+        :class:`~entrenamiento.resultado.TaskResult`, en ese orden.
     """
     from datos.sinteticos import write_digits_folder
     from entrenamiento.clasificacion import train_classifier
@@ -50,12 +56,23 @@ def run_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = "auto") -> d
     from entrenamiento.yolo import run_detection_demo
 
     out_dir = Path(out_dir)
-    xor = train_xor(run_dir=out_dir / "xor", seed=seed)
+    parts = {"xor": train_xor(run_dir=out_dir / "xor", seed=seed)}
     images = write_digits_folder(out_dir / "digitos_imagenes")
-    digits = train_classifier(images, run_dir=out_dir / "digitos", seed=seed,
-                              verbose=verbose, **DIGITS_SETTINGS)
-    sales = run_sales_demo(out_dir, seed=seed)
-    translation = run_translation_demo(out_dir / "transformer", seed=seed)
-    detection = run_detection_demo(out_dir, seed=seed)
-    return {"xor": xor, "digitos": digits, "ventas": sales, "traduccion": translation,
-            "deteccion": detection}
+    parts["digitos"] = train_classifier(images, run_dir=out_dir / "digitos", seed=seed,
+                                        verbose=verbose, **DIGITS_SETTINGS)
+    parts["ventas"] = run_sales_demo(out_dir, seed=seed)
+    parts["traduccion"] = run_translation_demo(out_dir / "transformer", seed=seed)
+    parts["deteccion"] = run_detection_demo(out_dir, seed=seed)
+    parts["resumen"] = TaskResult(title="Resumen de la demo", metrics={
+        "XOR: exactitud binaria": parts["xor"].metrics["binary_accuracy"],
+        "Dígitos: exactitud en prueba": parts["digitos"].metrics["test_accuracy"],
+        "Ventas: MAE de validación (unidades), STE":
+            parts["ventas"].metrics["val_mae_unidades"],
+        "Ventas: MAE de validación (unidades), ingenuo t−7":
+            parts["ventas"].metrics["val_mae_unidades_ingenuo"],
+        "Traducción: acierto exacto en prueba":
+            parts["traduccion"].metrics["test_exact_match"],
+        "Detección: mAP@0.5 en figuras de prueba":
+            parts["deteccion"].metrics["prueba_map_50"],
+    })
+    return parts

@@ -11,7 +11,9 @@ estrategia de distribución ya aplicadas), lo entrena con ``fit`` y deja en
       respaldo/      estado de la última época (BackupAndRestore); se borra al terminar
 
 Si el proceso muere (incluso con SIGKILL), repetir la misma llamada reanuda el
-entrenamiento en la época siguiente a la última completada.
+entrenamiento en la época siguiente a la última completada. Con ``run_dir=None`` el
+entrenamiento es en memoria: no escribe nada y devuelve el modelo con los pesos de la
+mejor época (las comparaciones de muchas semillas lo usan).
 
 Ejemplo::
 
@@ -23,15 +25,13 @@ Ejemplo::
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
-import json
 import logging
 import math
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from datos.entorno import import_tensorflow
 
@@ -41,81 +41,25 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import modelos  # noqa: E402
-from datos.archivos import atomic_write  # noqa: E402
-from datos.errores import ArgumentError, DataError, ModelFileError  # noqa: E402
+from datos.errores import ArgumentError, DataError  # noqa: E402
 from datos.validacion import check_int  # noqa: E402
+from entrenamiento.callbacks import BackupCallback  # noqa: E402
+from entrenamiento.callbacks import BestModelCheckpoint  # noqa: E402
+from entrenamiento.callbacks import CosineLearningRate  # noqa: E402, F401 (API pública)
+from entrenamiento.callbacks import InMemoryBest  # noqa: E402
+from entrenamiento.callbacks import ResumeState  # noqa: E402
+from entrenamiento.callbacks import TimeLimit  # noqa: E402, F401 (API pública)
+from entrenamiento.callbacks import monitor_mode  # noqa: E402, F401 (API pública)
 from entrenamiento.graficos import plot_history, read_history  # noqa: E402
+from entrenamiento.opciones import check_choice, check_strategy, resolve_precision  # noqa: E402
 from modelos.registro import builder_spec  # noqa: E402
 
 logger = logging.getLogger("redes")
 
-PRECISIONS = ("float32", "mixed_bfloat16")
-STRATEGIES = (None, "ninguna", "mirrored")
 WEIGHTS_NAME = "modelo.h5"
 LOG_NAME = "registro.csv"
 PLOT_NAME = "curvas.png"
 BACKUP_NAME = "respaldo"
-
-# Fragmentos de nombres de métricas que se maximizan; el resto (pérdidas, errores) se minimiza.
-_MAX_HINTS = ("acc", "auc", "precision", "recall", "f1", "iou")
-
-
-class TimeLimit(keras.callbacks.Callback):
-    """Para el entrenamiento tras ``seconds`` segundos (al acabar el lote en curso)."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds = seconds
-        self.start = None
-        self.stopped = False
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if time.perf_counter() - self.start > self.seconds:
-            self.model.stop_training = True
-            self.stopped = True
-
-
-class CosineLearningRate(keras.callbacks.Callback):
-    """Tasa de aprendizaje en coseno, de ``initial`` a ``initial · minimum`` al final.
-
-    El avance es la fracción de pasos hechos (``total_steps``, leído del contador del
-    optimizador, así que sigue bien tras reanudar) o la de tiempo transcurrido
-    (``seconds``, para entrenamientos con tope de tiempo), la mayor de las dos.
-
-    Args:
-        initial: tasa inicial.
-        total_steps: pasos de todo el entrenamiento, o ``None``.
-        seconds: duración prevista en segundos, o ``None``.
-        minimum: fracción de ``initial`` al final (0.01).
-    """
-
-    def __init__(self, initial: float, *, total_steps: int | None = None,
-                 seconds: float | None = None, minimum: float = 0.01):
-        super().__init__()
-        if total_steps is None and seconds is None:
-            raise ArgumentError("CosineLearningRate: indique «total_steps» o «seconds».")
-        self.initial, self.total_steps, self.seconds = initial, total_steps, seconds
-        self.minimum = minimum
-        self.start = None
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def progress(self) -> float:
-        done = 0.0
-        if self.total_steps:
-            done = int(self.model.optimizer.iterations) / self.total_steps
-        if self.seconds:
-            done = max(done, (time.perf_counter() - self.start) / self.seconds)
-        return min(done, 1.0)
-
-    def on_train_batch_begin(self, batch, logs=None):
-        cosine = 0.5 * (1.0 + math.cos(math.pi * self.progress()))
-        rate = self.initial * (self.minimum + (1.0 - self.minimum) * cosine)
-        self.model.optimizer.learning_rate.assign(rate)
 
 
 @dataclasses.dataclass
@@ -124,200 +68,46 @@ class TrainResult:
 
     Attributes:
         model: el modelo entrenado, con los pesos del mejor ``modelo.h5`` cargados.
-        history: historial completo leído de ``registro.csv`` (métrica → valores por
-            época), incluidas las épocas anteriores a una reanudación.
-        run_dir: carpeta del entrenamiento.
+        history: historial completo (métrica → valores por época); con archivos se lee de
+            ``registro.csv`` e incluye las épocas anteriores a una reanudación.
+        run_dir: carpeta del entrenamiento (``None`` en memoria).
         weights_path: el mejor modelo (por defecto ``run_dir / "modelo.h5"``).
         log_path: ``run_dir / "registro.csv"``.
         plot_path: ``run_dir / "curvas.png"``.
         initial_epoch: 0, o el índice de época en que empezó una ejecución reanudada.
+        best_epoch: índice (desde 0) de la época cuyos pesos tiene ``model``, o ``None``
+            si se conservó un modelo anterior mejor.
     """
 
     model: keras.Model
     history: dict[str, list[float]]
-    run_dir: Path
-    weights_path: Path
-    log_path: Path
-    plot_path: Path
+    run_dir: Path | None
+    weights_path: Path | None
+    log_path: Path | None
+    plot_path: Path | None
     initial_epoch: int
+    best_epoch: int | None = None
 
 
-def monitor_mode(monitor: str) -> str:
-    """``"max"`` para aciertos (accuracy, auc...); ``"min"`` para pérdidas y errores."""
-    name = monitor.lower().removeprefix("val_")
-    return "max" if any(hint in name for hint in _MAX_HINTS) else "min"
+@dataclasses.dataclass
+class _Run:
+    """Rutas y ajustes ya validados de una llamada a :func:`train`."""
 
-
-class BestModelCheckpoint(keras.callbacks.Callback):
-    """Guarda el modelo con :func:`modelos.save` cada vez que ``monitor`` mejora.
-
-    El mejor valor se guarda en los metadatos del archivo como
-    ``metadata["mejor"] = {"monitor", "valor", "epoca"}`` (``epoca`` es el índice
-    desde 0, como la columna ``epoch`` de registro.csv). Si ``monitor`` no aparece
-    en los registros de la época (p. ej. ``val_loss`` sin datos de validación), se
-    guarda cada época: la última cuenta como la mejor.
-
-    Args:
-        path: archivo HDF5 de destino.
-        monitor: métrica vigilada (``"val_loss"``, ``"val_accuracy"``...).
-        metadata: metadatos JSON que se guardan junto al mejor valor.
-        mode: ``"min"``, ``"max"`` o ``None`` para deducirlo de ``monitor``.
-    """
-
-    def __init__(self, path, monitor: str, metadata: Mapping[str, Any] | None = None, mode=None):
-        super().__init__()
-        self.path = Path(path)
-        self.monitor = monitor
-        self.mode = mode or monitor_mode(monitor)
-        self.metadata = dict(metadata or {})
-        self.best: float | None = None
-        self.best_epoch: int | None = None
-        self.last_epoch: int | None = None
-        self._warned_missing = False
-
-    def restore_best(self) -> None:
-        """Recupera el mejor valor de un ``modelo.h5`` existente (al reanudar)."""
-        try:
-            stored = modelos.load_metadata(self.path)["metadata"].get("mejor")
-        except ModelFileError as exc:
-            logger.warning("No se pudo leer el mejor valor anterior (%s); se empieza de cero.", exc)
-            return
-        if isinstance(stored, dict) and stored.get("monitor") == self.monitor:
-            value = stored.get("valor")
-            self.best = None if value is None else float(value)
-            self.best_epoch = stored.get("epoca")
-            if self.best is not None:
-                logger.info("Mejor «%s» anterior: %.4f (época %d).",
-                            self.monitor, self.best, self.best_epoch + 1)
-
-    def _improved(self, value: float) -> bool:
-        if math.isnan(value):
-            return False
-        if self.best is None:
-            return True
-        return value < self.best if self.mode == "min" else value > self.best
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.last_epoch = epoch
-        if self.monitor not in logs:
-            if not self._warned_missing:
-                logger.warning(
-                    "«%s» no está en las métricas de la época (%s): se guarda el modelo "
-                    "de cada época y el último cuenta como el mejor.",
-                    self.monitor,
-                    ", ".join(sorted(logs)) or "ninguna",
-                )
-                self._warned_missing = True
-            self.save(epoch, None)
-            return
-        value = float(logs[self.monitor])
-        if not self._improved(value):
-            return
-        previous = self.best
-        self.save(epoch, value)
-        if previous is None:
-            logger.debug("Época %d: «%s» = %.4f; modelo guardado en «%s».",
-                        epoch + 1, self.monitor, value, self.path)
-        else:
-            logger.debug("Época %d: «%s» mejoró de %.4f a %.4f; modelo guardado en «%s».",
-                        epoch + 1, self.monitor, previous, value, self.path)
-
-    def save(self, epoch: int, value: float | None) -> None:
-        """Guarda el modelo como el mejor, con ``value`` de ``monitor`` en la época ``epoch``."""
-        self.best, self.best_epoch = value, epoch
-        metadata = dict(self.metadata)
-        metadata["mejor"] = {"monitor": self.monitor, "valor": value, "epoca": epoch}
-        modelos.save(self.model, self.path, metadata=metadata)
-
-
-class _Backup(keras.callbacks.BackupAndRestore):
-    """``BackupAndRestore`` que restaura cuando se lo pide :class:`_ResumeState`.
-
-    Así el respaldo puede ir el último en la lista (se guarda después de escribir la
-    fila del CSV y el mejor modelo) y aun así restaurarse antes que nada.
-    """
-
-    def on_train_begin(self, logs=None):
-        pass
-
-    def restore(self) -> None:
-        super().on_train_begin()
-
-
-class _ResumeState(keras.callbacks.Callback):
-    """Primer callback: restaura el respaldo y prepara registro y mejor valor."""
-
-    def __init__(self, backup: _Backup | None, csv_logger, checkpoint: BestModelCheckpoint,
-                 log_path: Path, epochs: int):
-        super().__init__()
-        self.backup = backup
-        self.csv_logger = csv_logger
-        self.checkpoint = checkpoint
-        self.log_path = log_path
-        self.epochs = epochs
-        self.initial_epoch = 0
-
-    def on_train_begin(self, logs=None):
-        if self.backup is None:
-            return
-        try:
-            self.backup.restore()
-        except (OSError, ValueError) as exc:
-            raise ModelFileError(
-                f"La copia de respaldo «{self.backup.backup_dir}» no se puede cargar en "
-                f"este modelo ({exc}). Si cambiaste el modelo o los datos, bórrala para "
-                "empezar de cero."
-            ) from exc
-        metadata_path = Path(self.backup.backup_dir) / "training_metadata.json"
-        if metadata_path.is_file():
-            # BackupAndRestore deja aquí la época que acaba de restaurar.
-            self.initial_epoch = int(json.loads(metadata_path.read_text())["epoch"])
-        resuming = self.initial_epoch > 0
-        self.csv_logger.append = resuming
-        if resuming:
-            logger.info("Reanudando el entrenamiento en la época %d/%d desde «%s».",
-                        self.initial_epoch + 1, self.epochs, self.backup.backup_dir)
-            _truncate_log(self.log_path, self.initial_epoch)
-            if self.checkpoint.path.is_file():
-                self.checkpoint.restore_best()
-
-
-def _truncate_log(path: Path, epoch: int) -> None:
-    """Deja en el CSV solo las filas completas de épocas < ``epoch`` (atómico).
-
-    Si el proceso murió tras escribir la fila de una época pero antes de respaldarla,
-    esa época se repite y su fila no debe quedar duplicada.
-    """
-    if not path.is_file():
-        return
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            return
-        rows = [row for row in reader if len(row) == len(header) and row and _is_int(row[0])
-                and int(row[0]) < epoch]
-    def write(handle) -> None:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-    atomic_write(path, write, text=True)
-
-
-def _is_int(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _check_choice(name: str, value: Any, allowed: tuple) -> None:
-    if value not in allowed:
-        shown = ", ".join(repr(option) for option in allowed)
-        raise ArgumentError(f"train: «{name}» debe ser uno de {shown}; recibido {value!r}.")
+    run_dir: Path | None
+    weights_path: Path | None
+    log_path: Path | None
+    plot_path: Path | None
+    epochs: int
+    batch_size: int
+    seed: int
+    monitor: str
+    patience: int | None
+    precision: str
+    strategy: str
+    verbose: Any
+    shuffle: bool
+    backup: bool
+    steps_per_execution: Any
 
 
 def _check_data(name: str, data: Any, required: bool):
@@ -348,10 +138,10 @@ def _check_data(name: str, data: Any, required: bool):
 def repeated_dataset(x, y, batch_size: int, shuffle: bool, seed: int) -> dict[str, Any]:
     """``(x, y)`` de numpy como un ``tf.data`` infinito con ``steps_per_epoch``.
 
-    Con arreglos de numpy, ``fit`` vuelve a crear el iterador de datos en cada época
-    (~40 ms aquí): en XOR, 1000 épocas de un paso tardaban 37 s. Un único iterador
-    infinito, rebarajado en cada pasada con la semilla, da las mismas épocas (mismos
-    lotes de ``batch_size``, el último incompleto) y tarda 3 s.
+    Con arreglos de numpy, ``fit`` vuelve a crear el iterador de datos en cada época, un
+    coste fijo que domina cuando la época es de un paso (XOR: ver bench/RESULTS.md). Un
+    único iterador infinito, rebarajado en cada pasada con la semilla, da las mismas
+    épocas (mismos lotes de ``batch_size``, el último incompleto).
     """
     count = len(x)
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
@@ -370,6 +160,152 @@ def _resolve_builder(builder) -> Callable[..., keras.Model]:
         f"train: «builder» debe ser el nombre de un constructor "
         f"({', '.join(modelos.builder_names())}) o una función; recibido {builder!r}."
     )
+
+
+def _check_arguments(builder_kwargs, *, epochs, batch_size, seed, monitor, patience,
+                     precision, strategy, verbose, callbacks, steps_per_execution) -> list:
+    """Valida los ajustes de :func:`train`; devuelve ``callbacks`` como lista."""
+    if builder_kwargs is not None and not isinstance(builder_kwargs, Mapping):
+        raise ArgumentError(
+            "train: «builder_kwargs» debe ser un diccionario; "
+            f"recibido {type(builder_kwargs).__name__}."
+        )
+    check_int(epochs, "epochs", where="train")
+    check_int(batch_size, "batch_size", where="train")
+    check_int(seed, "seed", minimum=0, where="train")
+    if patience is not None:
+        check_int(patience, "patience", minimum=0, where="train")
+    resolve_precision(precision, where="train")
+    check_strategy(strategy, where="train")
+    check_choice(verbose, "verbose", ("auto", 0, 1, 2), where="train")
+    if steps_per_execution not in (None, "epoch"):
+        check_int(steps_per_execution, "steps_per_execution", where="train")
+    if not isinstance(monitor, str) or not monitor:
+        raise ArgumentError(
+            f"train: «monitor» debe ser el nombre de una métrica; recibido {monitor!r}."
+        )
+    if isinstance(callbacks, keras.callbacks.Callback):
+        callbacks = [callbacks]
+    callbacks = list(callbacks or ())
+    bad = [c for c in callbacks if not isinstance(c, keras.callbacks.Callback)]
+    if bad:
+        raise ArgumentError(
+            f"train: «callbacks» debe ser una lista de keras.callbacks.Callback; "
+            f"recibido {type(bad[0]).__name__}."
+        )
+    return callbacks
+
+
+def _prepare_run(run_dir, weights_path, **settings) -> _Run:
+    """Crea la carpeta de la ejecución (si la hay) y fija las rutas de sus archivos."""
+    if run_dir is None:
+        if weights_path is not None:
+            raise ArgumentError("train: «weights_path» necesita «run_dir» (sin run_dir el "
+                                "entrenamiento es en memoria y no escribe nada).")
+        return _Run(None, None, None, None, **settings)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    weights_path = run_dir / WEIGHTS_NAME if weights_path is None else Path(weights_path)
+    weights_path.parent.mkdir(parents=True, exist_ok=True)
+    return _Run(run_dir, weights_path, run_dir / LOG_NAME, run_dir / PLOT_NAME, **settings)
+
+
+def _build_model(build, builder_kwargs, run: _Run):
+    """Construye el modelo (en el ámbito de la estrategia) y comprueba que se puede guardar."""
+    distribution = tf.distribute.MirroredStrategy() if run.strategy == "mirrored" else None
+    scope = distribution.scope() if distribution else contextlib.nullcontext()
+    with scope:
+        model = build(**dict(builder_kwargs or {}))
+    if builder_spec(model) is None:
+        raise ArgumentError(
+            "train: «builder» debe ser un constructor registrado de modelos "
+            "(modelos.save necesita reconstruirlo)."
+        )
+    if not model.compiled:
+        raise ArgumentError(
+            "train: el constructor devolvió un modelo sin compilar (compile=False)."
+        )
+    replicas = distribution.num_replicas_in_sync if distribution else 1
+    # En memoria (muchas corridas cortas, p. ej. una comparación) solo con --verbose.
+    log = logger.info if run.run_dir is not None else logger.debug
+    log(
+        "Entrenando «%s» %d épocas%s (lote %d, precisión %s, %d réplica%s).",
+        builder_spec(model).name, run.epochs,
+        f" en «{run.run_dir}»" if run.run_dir else " en memoria", run.batch_size,
+        run.precision, replicas, "" if replicas == 1 else "s",
+    )
+    return model
+
+
+def _callbacks(model, run: _Run, metadata, extra: list):
+    """La lista de callbacks en su orden, el que guarda el mejor modelo y el de reanudar.
+
+    Orden en ``on_epoch_end``: primero el CSV y el mejor modelo, luego la parada
+    temprana y los del usuario, y el respaldo al final (una época respaldada tiene
+    siempre su fila y su modelo escritos).
+    """
+    early = None
+    if run.patience is not None:
+        early = keras.callbacks.EarlyStopping(monitor=run.monitor, patience=run.patience)
+    tail = [*([early] if early else []), *extra]
+    if run.run_dir is None:
+        best = InMemoryBest(run.monitor)
+        return [best, *tail], best, None, early
+    run_metadata = dict(metadata or {})
+    run_metadata["entrenamiento"] = {
+        "epocas": run.epochs, "lote": run.batch_size, "semilla": run.seed,
+        "precision": run.precision, "estrategia": run.strategy,
+    }
+    checkpoint = BestModelCheckpoint(run.weights_path, run.monitor, run_metadata)
+    csv_logger = keras.callbacks.CSVLogger(str(run.log_path), append=False)
+    backup = BackupCallback(str(run.run_dir / BACKUP_NAME), double_checkpoint=True)
+    resume = ResumeState(backup if run.backup else None, csv_logger, checkpoint, run.log_path,
+                         run.epochs, spec=builder_spec(model))
+    return ([resume, csv_logger, checkpoint, *tail, *([backup] if run.backup else [])],
+            checkpoint, resume, early)
+
+
+def _fit(model, train_data, validation_data, run: _Run, callback_list):
+    """Llama a ``model.fit`` con los datos preparados; devuelve el ``History`` de Keras."""
+    fit_kwargs: dict[str, Any] = {"x": train_data, "shuffle": run.shuffle}
+    if isinstance(train_data, tuple):
+        # El propio tf.data baraja; fit ignoraría (y avisaría de) shuffle=True.
+        fit_kwargs = repeated_dataset(*train_data, run.batch_size, run.shuffle, run.seed)
+    if run.steps_per_execution == "epoch":
+        if "steps_per_epoch" not in fit_kwargs:
+            raise ArgumentError("train: steps_per_execution=\"epoch\" necesita datos (x, y).")
+        model.steps_per_execution = fit_kwargs["steps_per_epoch"]
+    elif run.steps_per_execution is not None:
+        model.steps_per_execution = run.steps_per_execution
+    verbose = run.verbose
+    if verbose == "auto":
+        # La barra de Keras reescribe la línea; fuera de una terminal (CI, un
+        # registro redirigido) sería un muro de texto: una línea por época.
+        verbose = 1 if sys.stdout.isatty() else 2
+    return model.fit(**fit_kwargs, validation_data=validation_data, epochs=run.epochs,
+                     verbose=verbose, callbacks=callback_list)
+
+
+def _keep_best(model, run: _Run, best) -> None:
+    """Deja en ``model`` los pesos de la mejor época (o del mejor modelo anterior)."""
+    if run.run_dir is None:
+        best.restore()
+        return
+    if best.best_epoch is None and best.kept_previous is not None:
+        logger.info("Esta ejecución no mejoró «%s» = %.4f del modelo ya guardado en «%s»: "
+                    "se conserva ese modelo.", run.monitor, best.kept_previous,
+                    run.weights_path)
+    elif best.best_epoch is None:
+        # Ninguna época mejoró (p. ej. siempre NaN): se guarda el modelo final.
+        logger.warning("«%s» nunca mejoró; se guarda el modelo final en «%s».",
+                       run.monitor, run.weights_path)
+        last = best.last_epoch if best.last_epoch is not None else run.epochs - 1
+        best.set_model(model)
+        best.save(last, None)
+    modelos.load_weights(model, run.weights_path)
+    if best.best is not None and best.best_epoch is not None:
+        logger.info("Mejor modelo: época %d, «%s» = %.4f; pesos cargados desde «%s».",
+                    best.best_epoch + 1, run.monitor, best.best, run.weights_path)
 
 
 def train(
@@ -392,6 +328,7 @@ def train(
     shuffle: bool = True,
     backup: bool = True,
     weights_path=None,
+    steps_per_execution=None,
 ) -> TrainResult:
     """Construye, entrena y guarda un modelo registrado, con reanudación tras un corte.
 
@@ -401,16 +338,18 @@ def train(
         builder_kwargs: argumentos del constructor (p. ej. ``{"input_dim": 8}``).
         train_data: ``(x, y)`` de numpy o un ``keras.utils.PyDataset``.
         validation_data: lo mismo para validación, u ``None``.
-        run_dir: carpeta de resultados (modelo.h5, registro.csv, curvas.png, respaldo/).
+        run_dir: carpeta de resultados (modelo.h5, registro.csv, curvas.png, respaldo/), o
+            ``None`` para entrenar en memoria sin escribir nada.
         epochs: número total de épocas (también al reanudar).
         batch_size: tamaño de lote global para ``(x, y)``; un PyDataset trae el suyo.
         seed: semilla de ``keras.utils.set_random_seed`` (Python, numpy y TensorFlow).
         monitor: métrica que decide el mejor modelo (y la parada temprana); se
             minimiza salvo que sea de acierto (accuracy, auc...).
         patience: épocas sin mejora antes de parar (``EarlyStopping``); ``None``, sin parada.
-        precision: ``"float32"`` o ``"mixed_bfloat16"``; la política global anterior
-            se restaura al terminar.
-        strategy: ``None`` / ``"ninguna"`` o ``"mirrored"`` (``tf.distribute.MirroredStrategy``
+        precision: ``"float32"``, ``"mixed_bfloat16"`` o ``"auto"`` (la más rápida en
+            esta máquina: :func:`entrenamiento.opciones.resolve_precision`); la política
+            global anterior se restaura al terminar.
+        strategy: ``None`` / ``"none"`` o ``"mirrored"`` (``tf.distribute.MirroredStrategy``
             en todas las GPU, o en las CPU lógicas de ``REDES_CPUS_LOGICOS``).
         metadata: metadatos JSON que se guardan en modelo.h5 (clases, escalado...).
         verbose: como en ``keras.Model.fit``; ``"auto"`` es la barra de progreso en
@@ -418,13 +357,16 @@ def train(
         callbacks: callbacks de Keras adicionales; en cada época se ejecutan después del
             registro, el mejor modelo y la parada temprana, y antes del respaldo.
         shuffle: barajar los ejemplos en cada época.
-        backup: respaldar cada época en ``run_dir/respaldo`` para poder reanudar
-            (cuesta ~20 ms por época; XOR, de 1000 épocas de un paso, lo desactiva).
+        backup: respaldar cada época en ``run_dir/respaldo`` para poder reanudar (XOR,
+            de 1000 épocas de un paso, lo desactiva: el respaldo cuesta más que la época).
         weights_path: dónde guardar el mejor modelo (por defecto ``run_dir/modelo.h5``;
             p. ej. ``pesos/red_lego.h5`` como el ``saved_weights_name`` del blog).
+        steps_per_execution: pasos por llamada al grafo compilado; ``"epoch"`` hace toda
+            la época de ``(x, y)`` en una sola llamada (para modelos diminutos).
 
     Returns:
-        Un :class:`TrainResult` con el modelo (mejores pesos cargados) y las rutas.
+        Un :class:`TrainResult` con el modelo (mejores pesos cargados) y las rutas
+        (``None`` en un entrenamiento en memoria).
 
     Raises:
         ArgumentError: argumentos no válidos (nombra el argumento y los valores posibles).
@@ -438,128 +380,47 @@ def train(
         True
     """
     build = _resolve_builder(builder)
-    if builder_kwargs is not None and not isinstance(builder_kwargs, Mapping):
-        raise ArgumentError(
-            "train: «builder_kwargs» debe ser un diccionario; "
-            f"recibido {type(builder_kwargs).__name__}."
-        )
-    check_int(epochs, "epochs", where="train")
-    check_int(batch_size, "batch_size", where="train")
-    check_int(seed, "seed", minimum=0, where="train")
-    if patience is not None:
-        check_int(patience, "patience", minimum=0, where="train")
-    _check_choice("precision", precision, PRECISIONS)
-    _check_choice("strategy", strategy, STRATEGIES)
-    _check_choice("verbose", verbose, ("auto", 0, 1, 2))
-    if not isinstance(monitor, str) or not monitor:
-        raise ArgumentError(
-            f"train: «monitor» debe ser el nombre de una métrica; recibido {monitor!r}."
-        )
-    if isinstance(callbacks, keras.callbacks.Callback):
-        callbacks = [callbacks]
-    callbacks = list(callbacks or ())
-    bad = [c for c in callbacks if not isinstance(c, keras.callbacks.Callback)]
-    if bad:
-        raise ArgumentError(
-            f"train: «callbacks» debe ser una lista de keras.callbacks.Callback; "
-            f"recibido {type(bad[0]).__name__}."
-        )
+    callbacks = _check_arguments(
+        builder_kwargs, epochs=epochs, batch_size=batch_size, seed=seed, monitor=monitor,
+        patience=patience, precision=precision, strategy=strategy, verbose=verbose,
+        callbacks=callbacks, steps_per_execution=steps_per_execution)
     train_data = _check_data("train_data", train_data, required=True)
     validation_data = _check_data("validation_data", validation_data, required=False)
-
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    weights_path = run_dir / WEIGHTS_NAME if weights_path is None else Path(weights_path)
-    weights_path.parent.mkdir(parents=True, exist_ok=True)
-    log_path = run_dir / LOG_NAME
-    plot_path = run_dir / PLOT_NAME
+    run = _prepare_run(run_dir, weights_path, epochs=epochs, batch_size=batch_size, seed=seed,
+                       monitor=monitor, patience=patience,
+                       precision=resolve_precision(precision),
+                       strategy=check_strategy(strategy), verbose=verbose, shuffle=shuffle,
+                       backup=backup, steps_per_execution=steps_per_execution)
 
     previous_policy = keras.mixed_precision.global_policy()
     try:
         keras.utils.set_random_seed(seed)
-        keras.mixed_precision.set_dtype_policy(precision)
-        distribution = tf.distribute.MirroredStrategy() if strategy == "mirrored" else None
-        scope = distribution.scope() if distribution else contextlib.nullcontext()
-        with scope:
-            model = build(**dict(builder_kwargs or {}))
-        if builder_spec(model) is None:
-            raise ArgumentError(
-                "train: «builder» debe ser un constructor registrado de modelos "
-                "(modelos.save necesita reconstruirlo)."
-            )
-        if not model.compiled:
-            raise ArgumentError(
-                "train: el constructor devolvió un modelo sin compilar (compile=False)."
-            )
-        replicas = distribution.num_replicas_in_sync if distribution else 1
-        logger.info(
-            "Entrenando «%s» %d épocas en «%s» (lote %d, precisión %s, %d réplica%s).",
-            builder_spec(model).name, epochs, run_dir, batch_size, precision,
-            replicas, "" if replicas == 1 else "s",
-        )
-
-        run_metadata = dict(metadata or {})
-        run_metadata["entrenamiento"] = {
-            "epocas": epochs, "lote": batch_size, "semilla": seed,
-            "precision": precision, "estrategia": strategy or "ninguna",
-        }
-        checkpoint = BestModelCheckpoint(weights_path, monitor, run_metadata)
-        csv_logger = keras.callbacks.CSVLogger(str(log_path), append=False)
-        backup_callback = _Backup(str(run_dir / BACKUP_NAME), double_checkpoint=True)
-        resume = _ResumeState(backup_callback if backup else None, csv_logger, checkpoint,
-                              log_path, epochs)
-        early = None
-        if patience is not None:
-            early = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience)
-        # Orden: en on_epoch_end primero el CSV y el mejor modelo, el respaldo al final
-        # (una época respaldada tiene siempre su fila y su modelo escritos).
-        callback_list = [resume, csv_logger, checkpoint, *([early] if early else []),
-                         *callbacks, *([backup_callback] if backup else [])]
-
-        fit_kwargs: dict[str, Any] = {"x": train_data, "shuffle": shuffle}
-        if isinstance(train_data, tuple):
-            # El propio tf.data baraja; fit ignoraría (y avisaría de) shuffle=True.
-            fit_kwargs = repeated_dataset(*train_data, batch_size, shuffle, seed)
-        if verbose == "auto":
-            # La barra de Keras reescribe la línea; fuera de una terminal (CI, un
-            # registro redirigido) sería un muro de texto: una línea por época.
-            verbose = 1 if sys.stdout.isatty() else 2
-        model.fit(
-            **fit_kwargs,
-            validation_data=validation_data,
-            epochs=epochs,
-            verbose=verbose,
-            callbacks=callback_list,
-        )
+        keras.mixed_precision.set_dtype_policy(run.precision)
+        model = _build_model(build, builder_kwargs, run)
+        callback_list, best, resume, early = _callbacks(model, run, metadata, callbacks)
+        fit_history = _fit(model, train_data, validation_data, run, callback_list)
         if early is not None and early.stopped_epoch > 0:
             logger.info("Parada temprana en la época %d/%d: «%s» no mejoró en %d épocas.",
                         early.stopped_epoch + 1, epochs, monitor, patience)
-
-        if checkpoint.best_epoch is None:
-            # Ninguna época mejoró (p. ej. siempre NaN): se guarda el modelo final.
-            logger.warning("«%s» nunca mejoró; se guarda el modelo final en «%s».",
-                           monitor, weights_path)
-            last = checkpoint.last_epoch if checkpoint.last_epoch is not None else epochs - 1
-            checkpoint.set_model(model)
-            checkpoint.save(last, None)
-        modelos.load_weights(model, weights_path)
-        if checkpoint.best is not None:
-            logger.info("Mejor modelo: época %d, «%s» = %.4f; pesos cargados desde «%s».",
-                        checkpoint.best_epoch + 1, monitor, checkpoint.best, weights_path)
+        _keep_best(model, run, best)
     finally:
         keras.mixed_precision.set_dtype_policy(previous_policy)
 
-    history = read_history(log_path)
-    if history:
-        plot_history(history, plot_path)
+    if run.run_dir is None:
+        history = {k: [float(v) for v in values] for k, values in fit_history.history.items()}
     else:
-        logger.warning("«%s» no tiene ninguna época; no se dibujan las curvas.", log_path)
+        history = read_history(run.log_path)
+        if history:
+            plot_history(history, run.plot_path)
+        else:
+            logger.warning("«%s» no tiene ninguna época; no se dibujan las curvas.", run.log_path)
     return TrainResult(
         model=model,
         history=history,
-        run_dir=run_dir,
-        weights_path=weights_path,
-        log_path=log_path,
-        plot_path=plot_path,
-        initial_epoch=resume.initial_epoch,
+        run_dir=run.run_dir,
+        weights_path=run.weights_path,
+        log_path=run.log_path,
+        plot_path=run.plot_path,
+        initial_epoch=resume.initial_epoch if resume is not None else 0,
+        best_epoch=best.best_epoch,
     )

@@ -1,7 +1,19 @@
-"""Ayudas compartidas por las pruebas (al estilo de keras-hub ``TestCase``)."""
+"""Ayudas compartidas por las pruebas (al estilo de keras-hub ``TestCase``).
+
+- :func:`run_layer_test`: viaje de ida y vuelta de la configuración, formas simbólicas y
+  reales, un paso de entrenamiento y guardado/carga con ``safe_mode=True``.
+- :func:`run_loss_test`, :func:`run_metric_test`, :func:`run_schedule_test`: lo mismo
+  para pérdidas, métricas y esquemas de tasa registrados.
+- :func:`run_model_saving_test`: ``modelos.save`` / ``modelos.load`` con salidas iguales.
+- :func:`write_corrupt_jpeg`: un JPEG truncado para probar lectores.
+"""
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
+import keras
 import numpy as np
 
 import modelos
@@ -20,3 +32,148 @@ def run_model_saving_test(model, inputs, path, atol=1e-6):
     np.testing.assert_allclose(got, expected, atol=atol, rtol=0)
     assert restored.count_params() == model.count_params()
     return restored
+
+
+def _check_registered(obj) -> None:
+    """El objeto se serializa con su nombre registrado ``redes>Clase`` y vuelve igual."""
+    serialized = keras.saving.serialize_keras_object(obj)
+    assert serialized["registered_name"] == f"redes>{type(obj).__name__}", serialized
+    clone = keras.saving.deserialize_keras_object(serialized, safe_mode=True)
+    assert type(clone) is type(obj)
+    assert clone.get_config() == obj.get_config()
+    assert type(obj).from_config(obj.get_config()).get_config() == obj.get_config()
+
+
+def _as_list(inputs):
+    return list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+
+
+def run_layer_test(layer_cls, init_kwargs, inputs, *, expected_output_shape,
+                   call_kwargs=None, tmp_path, atol=1e-5):
+    """Prueba completa de una capa registrada.
+
+    Args:
+        layer_cls: la clase de la capa.
+        init_kwargs: argumentos del constructor.
+        inputs: un arreglo o una lista de arreglos (argumentos posicionales de ``call``).
+        expected_output_shape: forma de la salida con el tamaño de lote real.
+        call_kwargs: argumentos con nombre de ``call`` que no son tensores.
+        tmp_path: carpeta temporal de la prueba (guardado y carga).
+        atol: tolerancia de las salidas tras recargar.
+
+    Comprueba: configuración (``get_config``/``from_config`` y serialización registrada),
+    forma simbólica con ``keras.Input`` (lote ``None``), forma real, ``compute_output_shape``,
+    un paso de entrenamiento que cambia los pesos entrenables (si los hay) y que un modelo
+    con la capa se guarda y se carga con ``safe_mode=True`` con las mismas salidas.
+    """
+    call_kwargs = dict(call_kwargs or {})
+    arrays = _as_list(inputs)
+    layer = layer_cls(**init_kwargs)
+    _check_registered(layer)
+
+    # Forma real (modo inmediato).
+    eager = layer(*arrays, **call_kwargs)
+    assert tuple(eager.shape) == tuple(expected_output_shape), eager.shape
+    # La configuración basta para rehacer la misma capa: mismos pesos, misma salida.
+    clone = layer_cls.from_config(layer.get_config())
+    clone_output = clone(*arrays, **call_kwargs)
+    assert tuple(clone_output.shape) == tuple(eager.shape), (
+        f"from_config da otra forma: {clone_output.shape} frente a {eager.shape}")
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(clone(*arrays, **call_kwargs), eager, atol=atol)
+    # Forma simbólica, con el lote desconocido.
+    symbolic_inputs = [keras.Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in arrays]
+    symbolic = layer_cls(**init_kwargs)(*symbolic_inputs, **call_kwargs)
+    assert tuple(symbolic.shape) == (None, *expected_output_shape[1:]), symbolic.shape
+    shapes = [tuple(a.shape) for a in arrays]
+    if type(layer).compute_output_shape is not keras.layers.Layer.compute_output_shape:
+        assert tuple(layer.compute_output_shape(*shapes)) == tuple(expected_output_shape)
+
+    # Un paso de entrenamiento: la salida, aplanada, hacia un objetivo aleatorio.
+    symbolic_inputs = [keras.Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in arrays]
+    trained = layer_cls(**init_kwargs)
+    output = trained(*symbolic_inputs, **call_kwargs)
+    model = keras.Model(symbolic_inputs, output)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    target = np.random.default_rng(0).normal(size=expected_output_shape).astype("float32")
+    before = [np.array(w) for w in trained.trainable_weights]
+    if before:  # una capa sin pesos (Reorg) no tiene nada que entrenar
+        loss = model.train_on_batch(arrays, target)
+        assert np.isfinite(loss)
+        after = [np.array(w) for w in trained.trainable_weights]
+        assert any(not np.allclose(a, b) for a, b in zip(after, before, strict=True))
+
+    # Guardado y carga sin ejecutar código (safe_mode), mismas salidas.
+    path = Path(tmp_path) / f"{layer_cls.__name__}.keras"
+    expected = model.predict(arrays, verbose=0)
+    model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(restored.predict(arrays, verbose=0), expected, atol=atol)
+    return layer
+
+
+def run_loss_test(loss, y_true, y_pred, *, tmp_path):
+    """Prueba de una pérdida registrada: configuración, valor finito e igual tras recargar,
+    un paso de entrenamiento y un modelo compilado con ella que se guarda y se carga."""
+    _check_registered(loss)
+    value = float(loss(y_true, y_pred))
+    assert np.isfinite(value)
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss),
+                                                  safe_mode=True)
+    assert float(clone(y_true, y_pred)) == value
+
+    inputs = keras.Input(shape=(1,))
+    flat = keras.layers.Dense(int(np.prod(y_pred.shape[1:])), name="cabeza")(inputs)
+    output = keras.layers.Reshape(y_pred.shape[1:])(flat)
+    model = keras.Model(inputs, output)
+    model.compile(optimizer=keras.optimizers.SGD(1e-3), loss=loss)
+    x = np.ones((len(y_true), 1), "float32")
+    assert np.isfinite(model.train_on_batch(x, y_true))
+    path = Path(tmp_path) / f"{type(loss).__name__}.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
+    assert type(restored.loss) is type(loss)
+    assert restored.loss.get_config() == loss.get_config()
+    return value
+
+
+def run_metric_test(metric, y_true, y_pred):
+    """Prueba de una métrica registrada: configuración y el mismo valor tras recrearla."""
+    _check_registered(metric)
+    metric.update_state(y_true, y_pred)
+    value = float(metric.result())
+    clone = type(metric).from_config(metric.get_config())
+    clone.update_state(y_true, y_pred)
+    assert float(clone.result()) == value
+    metric.reset_state()
+    assert float(metric.result()) == 0.0
+    return value
+
+
+def run_schedule_test(schedule, steps):
+    """Prueba de un esquema de tasa registrado: configuración y los mismos valores."""
+    _check_registered(schedule)
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule),
+                                                  safe_mode=True)
+    values = [float(schedule(step)) for step in steps]
+    assert values == [float(clone(step)) for step in steps]
+    assert all(np.isfinite(values)) and all(v > 0 for v in values)
+    return values
+
+
+def write_corrupt_jpeg(path) -> Path:
+    """Escribe un JPEG truncado: uno válido de 64×64 cortado por la mitad.
+
+    Pillow abre la cabecera pero falla al decodificar: el caso de una descarga cortada.
+    """
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+    data = buffer.getvalue()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data[: len(data) // 2])
+    return path

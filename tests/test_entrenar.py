@@ -24,7 +24,7 @@ import modelos  # noqa: E402
 from datos.errores import ArgumentError, DataError  # noqa: E402
 from entrenamiento.entrenar import BestModelCheckpoint  # noqa: E402
 from entrenamiento.entrenar import TrainResult  # noqa: E402
-from entrenamiento.entrenar import _truncate_log  # noqa: E402
+from entrenamiento.callbacks import truncate_log  # noqa: E402
 from entrenamiento.entrenar import monitor_mode  # noqa: E402
 from entrenamiento.entrenar import train  # noqa: E402
 
@@ -230,7 +230,7 @@ def test_truncate_log_drops_repeated_and_cut_rows(tmp_path):
     log = tmp_path / "registro.csv"
     log.write_text("epoch,loss\n0,0.9\n1,0.8\n2,0.7\n3,0.")
     log.chmod(0o644)
-    _truncate_log(log, 2)
+    truncate_log(log, 2)
     assert log.read_text().splitlines() == ["epoch,loss", "0,0.9", "1,0.8"]
     assert log.stat().st_mode & 0o777 == 0o644
 
@@ -358,3 +358,30 @@ def test_mirrored_strategy_matches_single_device(tmp_path):
     assert len(mirrored_weights) == len(single_weights) == 4
     for w_mirrored, w_single in zip(mirrored_weights, single_weights):
         np.testing.assert_allclose(w_mirrored, w_single, rtol=1e-4, atol=1e-5)
+
+
+def test_auto_precision_follows_the_cpu(monkeypatch):
+    """«auto» elige bfloat16 solo donde la CPU lo calcula de forma nativa."""
+    from entrenamiento import opciones
+
+    with_bf16 = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n"
+    without = "processor\t: 0\nflags\t\t: fpu sse avx avx2 fma\n"
+    assert opciones.native_bfloat16(with_bf16)
+    assert not opciones.native_bfloat16(without)
+    assert opciones.resolve_precision("float32") == "float32"
+    assert opciones.resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
+    monkeypatch.setattr(opciones, "native_bfloat16", lambda cpuinfo=None: True)
+    assert opciones.resolve_precision("auto") == "mixed_bfloat16"
+    with pytest.raises(ArgumentError, match="«precision»"):
+        opciones.resolve_precision("float16")
+
+
+def test_auto_precision_trains_and_records_the_resolved_policy(tmp_path):
+    from entrenamiento.opciones import resolve_precision
+
+    x, y = make_data(64)
+    result = train("mlp", TINY, (x, y), None, run_dir=tmp_path, epochs=1, monitor="loss",
+                   precision="auto", verbose=0)
+    stored = modelos.load_metadata(result.weights_path)["metadata"]["entrenamiento"]
+    assert stored["precision"] == resolve_precision("auto")
+    assert keras.mixed_precision.global_policy().name == "float32"

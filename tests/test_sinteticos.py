@@ -7,7 +7,7 @@ from sklearn.datasets import load_digits
 
 from datos.errores import ArgumentError
 from datos.sinteticos import make_image_folder
-from datos.sinteticos import write_corrupt_jpeg
+from tests.helpers import write_corrupt_jpeg
 from datos.sinteticos import write_digits_folder
 
 

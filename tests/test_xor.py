@@ -1,24 +1,90 @@
 """La tarea XOR del blog: aprende hasta exactitud 1.0 y predice 0, 1, 1, 0."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 import modelos
+from entrenamiento.cli import main
+from entrenamiento.resultado import TaskResult
 from entrenamiento.xor import XOR_INPUTS
 from entrenamiento.xor import train_xor
 
 
 def test_xor_learns_to_accuracy_one_like_the_blog(tmp_path):
     result = train_xor(epochs=1000, seed=0, run_dir=tmp_path)
-    assert result["metricas"]["epocas"] == 1000
-    assert result["metricas"]["binary_accuracy"] == 1.0
-    assert [p["redondeo"] for p in result["predicciones"]] == [0, 1, 1, 0]
-    restored = modelos.load(result["archivos"]["pesos"])
-    np.testing.assert_array_equal(restored.predict(XOR_INPUTS, verbose=0).round().ravel(), [0, 1, 1, 0])
+    assert isinstance(result, TaskResult)
+    assert result.metrics["epocas"] == 1000
+    assert result.metrics["binary_accuracy"] == 1.0
+    assert [p["redondeo"] for p in result.data["predicciones"]] == [0, 1, 1, 0]
+    assert set(result.files) == {"pesos", "registro", "curvas"}
+    restored = modelos.load(result.file("pesos"))
+    np.testing.assert_array_equal(restored.predict(XOR_INPUTS, verbose=0).round().ravel(),
+                                  [0, 1, 1, 0])
 
 
 def test_xor_is_deterministic_when_seeded(tmp_path):
     first = train_xor(epochs=50, seed=3, run_dir=tmp_path / "a")
     second = train_xor(epochs=50, seed=3, run_dir=tmp_path / "b")
-    assert first["metricas"]["loss"] == second["metricas"]["loss"]
-    assert [p["prediccion"] for p in first["predicciones"]] == [
-        p["prediccion"] for p in second["predicciones"]]
+    assert first.metrics["loss"] == second.metrics["loss"]
+    assert [p["prediccion"] for p in first.data["predicciones"]] == [
+        p["prediccion"] for p in second.data["predicciones"]]
+
+
+def _stored_best(path):
+    return modelos.load_metadata(path)["metadata"]["mejor"]
+
+
+def test_rerunning_xor_never_replaces_a_better_model_with_a_worse_one(tmp_path):
+    """Defecto 6: XOR no se reanuda; la segunda ejecución no pisa un modelo mejor."""
+    long_run = train_xor(epochs=300, seed=0, run_dir=tmp_path)
+    best = _stored_best(long_run.file("pesos"))
+    expected = modelos.load(long_run.file("pesos")).predict(XOR_INPUTS, verbose=0)
+
+    short_run = train_xor(epochs=5, seed=0, run_dir=tmp_path)  # mucho peor
+    assert _stored_best(short_run.file("pesos")) == best
+    np.testing.assert_array_equal(
+        modelos.load(short_run.file("pesos")).predict(XOR_INPUTS, verbose=0), expected)
+    # El modelo devuelto es el conservado, no el de la ejecución corta.
+    np.testing.assert_array_equal(short_run.model.predict(XOR_INPUTS, verbose=0), expected)
+
+
+def test_rerun_with_other_settings_starts_a_new_model(tmp_path):
+    """Otra tarea en la misma carpeta (otros metadatos) no hereda el listón anterior."""
+    from entrenamiento.entrenar import train
+    from entrenamiento.xor import XOR_TARGETS
+
+    train_xor(epochs=300, seed=0, run_dir=tmp_path)
+    other = train("xor", {}, (XOR_INPUTS, XOR_TARGETS), None, run_dir=tmp_path, epochs=3,
+                  batch_size=4, monitor="loss", metadata={"tarea": "otra"}, verbose=0,
+                  backup=False)
+    assert other.best_epoch is not None
+    assert _stored_best(other.weights_path)["epoca"] == other.best_epoch
+
+
+def test_orphan_temporaries_of_a_killed_writer_are_removed(tmp_path):
+    """Un ``kill -9`` a mitad de escritura deja un temporal: la siguiente escritura lo borra."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    orphan = tmp_path / f".modelo.h5.{dead.stdout.strip()}.deadbeef.tmp"
+    orphan.write_bytes(b"medio archivo")
+    alive = tmp_path / f".modelo.h5.{os.getppid()}.cafe0000.tmp"  # proceso vivo: se respeta
+    alive.write_bytes(b"otra escritura en curso")
+    result = train_xor(epochs=3, seed=0, run_dir=tmp_path)
+    assert result.file("pesos").is_file()
+    assert not orphan.exists()
+    assert alive.exists()
+
+
+def test_ctrl_c_message_does_not_promise_a_resume_for_xor(tmp_path, monkeypatch, capsys):
+    import entrenamiento.xor
+
+    def interrupted(**kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(entrenamiento.xor, "train_xor", interrupted)
+    assert main(["xor", "--salida", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert "no se reanuda" in err and "para reanudar" not in err

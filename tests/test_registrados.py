@@ -1,0 +1,129 @@
+"""Cada capa, pérdida, métrica y esquema registrado bajo ``redes>`` pasa su prueba común.
+
+La lista de casos está aquí; si alguien registra un objeto nuevo sin añadir su caso,
+``test_every_registered_object_has_a_case`` falla.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import modelos  # noqa: F401 - registra todos los objetos de redes
+from tests.helpers import run_layer_test
+from tests.helpers import run_loss_test
+from tests.helpers import run_metric_test
+from tests.helpers import run_schedule_test
+
+RNG = np.random.default_rng(0)
+
+
+def _floats(*shape):
+    return RNG.normal(size=shape).astype("float32")
+
+
+def _registered(name):
+    return keras.saving.get_custom_objects()[f"redes>{name}"]
+
+
+# Capa → (argumentos, entradas, forma de salida).
+LAYER_CASES = {
+    "Reorg": ({"stride": 2}, _floats(2, 4, 6, 8), (2, 2, 3, 32)),
+    "PositionalEncoding": ({"max_len": 16}, _floats(2, 5, 8), (2, 5, 8)),
+    "TokenAndPositionEmbedding": ({"vocab_size": 11, "d_model": 8, "max_len": 16},
+                                  RNG.integers(1, 11, (2, 5)).astype("int32"), (2, 5, 8)),
+    "MultiHeadAttention": ({"num_heads": 2, "key_dim": 4},
+                           [_floats(2, 5, 8), _floats(2, 6, 8)], (2, 5, 8)),
+    "FeedForward": ({"d_ff": 16}, _floats(2, 5, 8), (2, 5, 8)),
+    "EncoderLayer": ({"num_heads": 2, "d_ff": 16, "dropout": 0.0}, _floats(2, 5, 8),
+                     (2, 5, 8)),
+    "DecoderLayer": ({"num_heads": 2, "d_ff": 16, "dropout": 0.0},
+                     [_floats(2, 5, 8), _floats(2, 6, 8)], (2, 5, 8)),
+    "Encoder": ({"num_layers": 2, "num_heads": 2, "d_ff": 16, "dropout": 0.0},
+                _floats(2, 5, 8), (2, 5, 8)),
+    "Decoder": ({"num_layers": 2, "num_heads": 2, "d_ff": 16, "dropout": 0.0},
+                [_floats(2, 5, 8), _floats(2, 6, 8)], (2, 5, 8)),
+}
+
+
+def _yolo_case():
+    # 2 anclas, 2 clases, rejilla 3×3 y un búfer de 4 cajas; un objeto en la celda (1, 1).
+    y_pred = _floats(2, 3, 3, 2, 7)
+    y_true = np.zeros((2, 3 * 3 * 2 + 4, 7), "float32")
+    cell = (1 * 3 + 1) * 2  # fila 1, columna 1, ancla 0
+    y_true[:, cell, :5] = (1.5, 1.5, 1.0, 1.2, 1.0)
+    y_true[:, cell, 5] = 1.0
+    y_true[:, 18, :4] = (1.5, 1.5, 1.0, 1.2)
+    return _registered("YoloLoss")(anchors=[[1.0, 1.0], [2.0, 2.0]]), y_true, y_pred
+
+
+def _masked_loss_case():
+    y_true = np.array([[3, 2, 0, 0], [5, 1, 4, 0]], "int32")
+    return _registered("MaskedSparseCrossEntropy")(label_smoothing=0.1), y_true, _floats(2, 4, 6)
+
+
+LOSS_CASES = {"YoloLoss": _yolo_case, "MaskedSparseCrossEntropy": _masked_loss_case}
+METRIC_CASES = {"MaskedAccuracy": ({}, np.array([[3, 2, 0], [5, 0, 0]], "int32"),
+                                   _floats(2, 3, 6))}
+SCHEDULE_CASES = {"WarmupSchedule": ({"d_model": 16, "warmup_steps": 10}, [0, 4, 8, 200])}
+
+
+def test_every_registered_object_has_a_case():
+    registered = {name.split(">", 1)[1] for name in keras.saving.get_custom_objects()
+                  if name.startswith("redes>")}
+    covered = set(LAYER_CASES) | set(LOSS_CASES) | set(METRIC_CASES) | set(SCHEDULE_CASES)
+    assert registered == covered
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_CASES))
+def test_layer(name, tmp_path):
+    kwargs, inputs, shape = LAYER_CASES[name]
+    run_layer_test(_registered(name), kwargs, inputs, expected_output_shape=shape,
+                   tmp_path=tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(LOSS_CASES))
+def test_loss(name, tmp_path):
+    loss, y_true, y_pred = LOSS_CASES[name]()
+    run_loss_test(loss, y_true, y_pred, tmp_path=tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(METRIC_CASES))
+def test_metric(name):
+    kwargs, y_true, y_pred = METRIC_CASES[name]
+    value = run_metric_test(_registered(name)(**kwargs), y_true, y_pred)
+    assert 0.0 <= value <= 1.0
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULE_CASES))
+def test_schedule(name):
+    kwargs, steps = SCHEDULE_CASES[name]
+    values = run_schedule_test(_registered(name)(**kwargs), steps)
+    assert values[0] < values[1] < values[2]  # sube durante el calentamiento
+    assert values[3] < values[2]  # y luego baja
+
+
+def test_layer_test_catches_a_broken_config(tmp_path):
+    """La ayuda no es un sello: una capa cuya configuración pierde un argumento falla."""
+
+    class Forgetful(keras.layers.Layer):
+        def __init__(self, units=3, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.dense = keras.layers.Dense(units)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+        def get_config(self):  # olvida «units»
+            return {k: v for k, v in super().get_config().items() if k != "units"}
+
+    objects = keras.saving.get_custom_objects()
+    keras.saving.register_keras_serializable(package="redes")(Forgetful)
+    try:
+        with pytest.raises(AssertionError, match="from_config da otra forma"):
+            run_layer_test(Forgetful, {"units": 4}, _floats(2, 3),
+                           expected_output_shape=(2, 4), tmp_path=tmp_path)
+    finally:
+        objects.pop("redes>Forgetful", None)
