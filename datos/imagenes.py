@@ -28,11 +28,16 @@ import numpy as np
 from datos.errores import ArgumentError
 from datos.errores import DataError
 from datos.errores import EmptyDataError
-from datos.validacion import check_int, check_number
+from datos.validacion import check_int, check_number, shown
 
 logger = logging.getLogger("redes")
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"})
+#: Lado máximo (alto o ancho) al que se redimensiona una imagen para un clasificador.
+MAX_IMAGE_SIDE = 4096
+#: Memoria máxima de las imágenes leídas de una carpeta (float32), para fallar al
+#: principio con un mensaje claro en lugar de quedarse sin memoria a mitad de lectura.
+MAX_FOLDER_BYTES = 16 * 2**30
 # Cuántas rutas omitidas se listan en el aviso (todas quedan en ImageFolder.skipped).
 _MAX_LISTED = 50
 
@@ -147,6 +152,13 @@ def read_image_folder(
                 "está vacía o no contiene archivos de imagen"
             )
 
+    needed = total * height * width * channels * 4
+    if needed > MAX_FOLDER_BYTES:
+        raise DataError(
+            f"Las {total} imágenes de {root} a {height}×{width}×{channels} ocuparían "
+            f"{needed / 2**30:.1f} GiB en memoria (máximo {MAX_FOLDER_BYTES / 2**30:.0f} GiB): "
+            "usa un tamaño de imagen menor"
+        )
     images = np.empty((total, height, width, channels), dtype=np.float32)
     labels = np.empty(total, dtype=np.int64)
     paths: list[Path] = []
@@ -377,14 +389,14 @@ def _to_8bit(img):
 def _check_image_size(image_size) -> tuple[int, int]:
     try:
         height, width = image_size
-        ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
-                 for v in (height, width))
+        ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                 and 0 < v <= MAX_IMAGE_SIDE for v in (height, width))
     except (TypeError, ValueError):
         ok = False
     if not ok:
         raise ArgumentError(
-            f"image_size debe ser (alto, ancho) con dos enteros positivos, "
-            f"llegó {image_size!r}"
+            f"image_size debe ser (alto, ancho) con dos enteros entre 1 y {MAX_IMAGE_SIDE}, "
+            f"llegó {shown(image_size)}"
         )
     return int(height), int(width)
 

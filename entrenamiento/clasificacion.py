@@ -1,7 +1,8 @@
 """Tareas de clasificación de imágenes: entrenar, evaluar y predecir desde carpetas.
 
-Son las funciones que llama ``redes clasificar ...``; devuelven diccionarios con las
-cifras para que la CLI las muestre en una tabla o las escriba en JSON.
+Son las funciones que llama ``redes clasificar ...``; devuelven
+:class:`~entrenamiento.resultado.TaskResult` (una lista, uno por imagen, al predecir),
+que :func:`entrenamiento.resultado.report` muestra en la terminal o escribe en JSON.
 """
 
 from __future__ import annotations
@@ -15,9 +16,17 @@ from typing import Any
 import numpy as np
 
 from datos.errores import ArgumentError, ModelFileError
-from datos.validacion import check_int
+from datos.imagenes import MAX_IMAGE_SIDE
+from datos.validacion import check_int, check_int_tuple, check_number
+from entrenamiento.opciones import PRECISIONS, check_choice, check_strategy
+from entrenamiento.resultado import TaskResult, training_files
 
 logger = logging.getLogger("redes")
+
+#: Particiones de ``evaluate_classifier``: todas las imágenes o la de prueba del entrenamiento.
+SPLITS = ("all", "test")
+#: Clases que puede nombrar un clasificador guardado.
+MAX_CLASSES = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +69,63 @@ def _prepare(images: np.ndarray, flatten: bool) -> np.ndarray:
     return images.reshape(len(images), -1) if flatten else images
 
 
+@dataclasses.dataclass(frozen=True)
+class _Settings:
+    """Ajustes de :func:`train_classifier` ya validados, con los valores del blog."""
+
+    preset: ClassifierPreset
+    image_size: tuple[int, int]
+    channels: int
+    epochs: int
+    batch_size: int
+
+
+def _check_training(model, *, image_size, channels, epochs, batch_size, learning_rate,
+                    optimizer, seed, patience, augment, workers, precision,
+                    strategy) -> _Settings:
+    """Valida todos los argumentos de :func:`train_classifier` antes de leer imágenes."""
+    from modelos.clasificadores import check_optimizer
+
+    where = "train_classifier"
+    if model not in PRESETS:
+        raise ArgumentError(f"{where}: «model (--modelo)» debe ser uno de "
+                            f"{', '.join(PRESETS)}; recibido {model!r}.")
+    preset = PRESETS[model]
+    if image_size is not None:
+        image_size = check_int_tuple(image_size, "image_size (--tamanio)", length=2,
+                                     maximum=MAX_IMAGE_SIDE, where=where)
+    if channels is not None and (isinstance(channels, bool) or channels not in (1, 3)):
+        raise ArgumentError(f"{where}: «channels» debe ser 1 (grises, --gris) o 3 (RGB); "
+                            f"recibido {channels!r}.")
+    if epochs is not None:
+        check_int(epochs, "epochs (--epocas)", where=where)
+    if batch_size is not None:
+        check_int(batch_size, "batch_size (--lote)", where=where)
+    if learning_rate is not None:
+        check_number(learning_rate, "learning_rate (--tasa)", minimum=0.0, maximum=10.0,
+                     include_minimum=False, where=where)
+    if optimizer is not None:
+        check_optimizer(optimizer, "optimizer (--optimizador)", where=where)
+    check_int(seed, "seed (--semilla)", minimum=0, where=where)
+    if patience is not None:
+        check_int(patience, "patience (--paciencia)", minimum=0, where=where)
+    check_int(workers, "workers (--trabajadores)", where=where)
+    check_choice(precision, "precision (--precision)", PRECISIONS, where=where)
+    check_strategy(strategy, where=where)
+    if not isinstance(augment, (bool, dict)):
+        raise ArgumentError(f"{where}: «augment (--aumento)» debe ser True/False o un "
+                            f"diccionario de ajustes; recibido {augment!r}.")
+    if augment and preset.flatten:
+        raise ArgumentError("--aumento necesita un modelo convolucional (deportes o cifar).")
+    return _Settings(
+        preset=preset,
+        image_size=tuple(preset.image_size if image_size is None else image_size),
+        channels=preset.channels if channels is None else channels,
+        epochs=preset.epochs if epochs is None else epochs,
+        batch_size=preset.batch_size if batch_size is None else batch_size,
+    )
+
+
 def train_classifier(
     directory,
     model: str = "deportes",
@@ -78,7 +144,7 @@ def train_classifier(
     precision: str = "float32",
     strategy: str | None = None,
     verbose: Any = "auto",
-) -> dict[str, Any]:
+) -> TaskResult:
     """Entrena un clasificador sobre una carpeta ``clase/imagen`` con las divisiones del blog.
 
     80/20 entrenamiento/prueba y, del entrenamiento, 80/20 para validación,
@@ -94,7 +160,7 @@ def train_classifier(
         channels: 1 o 3; por defecto el del modelo.
         epochs: épocas; por defecto las del blog.
         batch_size: tamaño de lote; por defecto el del blog.
-        learning_rate: tasa de aprendizaje del optimizador del blog.
+        learning_rate: tasa de aprendizaje del optimizador del blog (> 0).
         optimizer: nombre de un optimizador de Keras que sustituye al del blog.
         seed: semilla de la división, la inicialización y el barajado.
         patience: épocas sin mejora antes de parar (sin parada temprana si es None).
@@ -102,29 +168,34 @@ def train_classifier(
             los valores de :func:`datos.aumento.make_augmenter` y un diccionario los
             sustituye (p. ej. ``{"flip": 0.0}`` para dígitos o letras).
         workers: hilos que preparan los lotes aumentados (``keras.utils.PyDataset``).
-        precision: ``"float32"`` o ``"mixed_bfloat16"``.
-        strategy: ``None``/``"ninguna"`` o ``"mirrored"``.
+        precision: ``"float32"``, ``"mixed_bfloat16"`` o ``"auto"`` (la más rápida aquí).
+        strategy: ``None``/``"none"`` o ``"mirrored"``.
         verbose: barra de progreso de Keras.
 
     Returns:
-        Diccionario con las métricas finales, las rutas escritas y el informe.
+        Un :class:`~entrenamiento.resultado.TaskResult`: métricas finales (``metrics``),
+        archivos escritos (``pesos``, ``registro``, ``curvas``, ``matriz_confusion``) y,
+        en ``data``, el informe de prueba (``informe``), las imágenes omitidas por
+        ilegibles (``omitidas``) y el tamaño de cada partición (``division``).
+
+    Raises:
+        ArgumentError: un argumento no válido (antes de leer ninguna imagen).
+        DataError: carpeta inexistente, vacía o con clases sin imágenes legibles.
     """
     from datos.imagenes import read_image_folder, split_indices
     from entrenamiento.entrenar import train
     from entrenamiento.graficos import plot_confusion_matrix
     from entrenamiento.informes import classification_summary
 
-    check_int(workers, "--trabajadores")
-    if model not in PRESETS:
-        raise ArgumentError(f"--modelo debe ser uno de {sorted(PRESETS)}; recibido «{model}».")
-    preset = PRESETS[model]
-    image_size = tuple(image_size or preset.image_size)
-    channels = channels or preset.channels
-    epochs = epochs or preset.epochs
-    batch_size = batch_size or preset.batch_size
+    settings = _check_training(
+        model, image_size=image_size, channels=channels, epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, optimizer=optimizer, seed=seed, patience=patience,
+        augment=augment, workers=workers, precision=precision, strategy=strategy)
+    preset = settings.preset
     run_dir = Path(run_dir or Path("pesos") / model)
 
-    folder = read_image_folder(directory, image_size=image_size, channels=channels)
+    folder = read_image_folder(directory, image_size=settings.image_size,
+                               channels=settings.channels)
     train_idx, val_idx, test_idx = split_indices(folder.labels, seed=seed)
     x = _prepare(folder.images, preset.flatten)
     y = folder.one_hot()
@@ -135,30 +206,27 @@ def train_classifier(
     metadata = {
         "tarea": "clasificacion",
         "clases": folder.class_names,
-        "tamanio": list(image_size),
-        "canales": channels,
+        "tamanio": list(settings.image_size),
+        "canales": settings.channels,
         "aplanar": preset.flatten,
         "semilla": seed,
     }
-    kwargs = _builder_kwargs(preset, (*image_size, channels), folder.num_classes,
-                             learning_rate, optimizer)
+    kwargs = _builder_kwargs(preset, (*settings.image_size, settings.channels),
+                             folder.num_classes, learning_rate, optimizer)
     train_data: Any = (x[train_idx], y[train_idx])
     if augment:
-        if preset.flatten:
-            raise ArgumentError("--aumento necesita un modelo convolucional (deportes o cifar).")
         from datos.aumento import make_augmenter
         from datos.generadores import ImageBatches
 
-        settings = augment if isinstance(augment, dict) else {}
-        train_data = ImageBatches(x[train_idx], y[train_idx], batch_size=batch_size,
-                                  augmenter=make_augmenter(seed=seed, **settings), seed=seed,
-                                  workers=workers)
+        augmenter = make_augmenter(seed=seed, **(augment if isinstance(augment, dict) else {}))
+        train_data = ImageBatches(x[train_idx], y[train_idx], batch_size=settings.batch_size,
+                                  augmenter=augmenter, seed=seed, workers=workers)
     validation = (x[val_idx], y[val_idx]) if len(val_idx) else None
 
     start = time.perf_counter()
     result = train(
         preset.builder, kwargs, train_data, validation,
-        run_dir=run_dir, epochs=epochs, batch_size=batch_size, seed=seed,
+        run_dir=run_dir, epochs=settings.epochs, batch_size=settings.batch_size, seed=seed,
         monitor="val_loss" if validation else "loss", patience=patience,
         precision=precision, strategy=strategy, metadata=metadata, verbose=verbose,
     )
@@ -168,116 +236,192 @@ def train_classifier(
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         if result.history.get(key):
             figures[key] = float(result.history[key][-1])
+    files: dict[str, Any] = training_files(result)
     summary = None
     if len(test_idx):
         probabilities = result.model.predict(x[test_idx], verbose=0)
         summary = classification_summary(folder.labels[test_idx], probabilities, folder.class_names)
         figures["test_accuracy"] = summary["accuracy"]
-        matrix_path = plot_confusion_matrix(
+        files["matriz_confusion"] = plot_confusion_matrix(
             np.asarray(summary["confusion_matrix"]), folder.class_names,
             run_dir / "matriz_confusion.png",
         )
     figures["segundos"] = round(seconds, 2)
-    return {
-        "metricas": figures,
-        "informe": summary,
-        "archivos": {
-            "pesos": str(result.weights_path),
-            "registro": str(result.log_path),
-            "curvas": str(result.plot_path),
-            **({"matriz_confusion": str(matrix_path)} if summary else {}),
-        },
-        "omitidas": [str(p) for p, _ in folder.skipped],
-        "division": {"entrenamiento": len(train_idx), "validacion": len(val_idx),
-                     "prueba": len(test_idx)},
-    }
+    skipped = [str(p) for p, _ in folder.skipped]
+    return TaskResult(
+        title=f"Clasificador «{model}»: métricas finales",
+        metrics=figures,
+        files=files,
+        data={"informe": summary, "omitidas": skipped,
+              "division": {"entrenamiento": len(train_idx), "validacion": len(val_idx),
+                           "prueba": len(test_idx)}},
+        text=_report_text(summary, skipped),
+        model=result.model,
+        history=result.history,
+    )
 
 
-def _load_classifier(weights):
+def _report_text(summary: dict[str, Any] | None, skipped: list[str]) -> list[str]:
+    from entrenamiento.informes import format_classification_report
+
+    text = [format_classification_report(summary)] if summary else []
+    if skipped:
+        text.append(f"imágenes omitidas por ilegibles: {len(skipped)}")
+    return text
+
+
+# === Clasificadores guardados ===
+
+def _check_metadata(weights, metadata: dict[str, Any]) -> None:
+    """Tipos y límites de los metadatos de un clasificador, antes de construir el modelo."""
+    def refuse(what: str):
+        raise ModelFileError(f"«{weights}»: metadatos de clasificador no válidos: {what}.")
+
+    classes = metadata["clases"]
+    if (not isinstance(classes, list) or not classes or len(classes) > MAX_CLASSES
+            or not all(isinstance(c, str) and c for c in classes)
+            or len(set(classes)) != len(classes)):
+        refuse(f"«clases» debe ser una lista de 1 a {MAX_CLASSES} nombres distintos")
+    size = metadata["tamanio"]
+    if (not isinstance(size, list) or len(size) != 2
+            or not all(type(v) is int and 1 <= v <= MAX_IMAGE_SIDE for v in size)):
+        refuse(f"«tamanio» debe ser [alto, ancho] con enteros entre 1 y {MAX_IMAGE_SIDE}; "
+               f"es {str(size)[:80]}")
+    if type(metadata["canales"]) is not int or metadata["canales"] not in (1, 3):
+        refuse(f"«canales» debe ser 1 o 3; es {str(metadata['canales'])[:80]}")
+    if not isinstance(metadata["aplanar"], bool):
+        refuse("«aplanar» debe ser true o false")
+    seed = metadata.get("semilla", 0)
+    if type(seed) is not int or seed < 0:
+        refuse(f"«semilla» debe ser un entero ≥ 0; es {str(seed)[:80]}")
+
+
+def _check_against_model(weights, metadata: dict[str, Any], model) -> None:
+    """Clases, tamaño y canales de los metadatos frente a la entrada y salida del modelo."""
+    classes = metadata["clases"]
+    height, width = metadata["tamanio"]
+    channels = metadata["canales"]
+    expected = (height * width * channels,) if metadata["aplanar"] else (height, width, channels)
+    inputs = tuple(model.input_shape[1:])
+    if inputs != expected:
+        raise ModelFileError(
+            f"«{weights}»: los metadatos dicen imágenes de {height}×{width} con {channels} "
+            f"canal(es) (entrada {expected}) y el modelo espera la entrada {inputs}.")
+    outputs = model.output_shape[-1]
+    if outputs != len(classes):
+        shown = ", ".join(classes[:10]) + (", ..." if len(classes) > 10 else "")
+        raise ModelFileError(
+            f"«{weights}»: los metadatos nombran {len(classes)} clase(s) ({shown}) y el "
+            f"modelo tiene {outputs} salidas.")
+
+
+def load_classifier(weights):
+    """Carga un clasificador de ``redes clasificar entrenar`` y comprueba sus metadatos.
+
+    Returns:
+        ``(modelo sin compilar, metadatos)``.
+
+    Raises:
+        ModelFileError: si no es un clasificador de imágenes, si sus metadatos no son
+            válidos o no encajan con el modelo (clases frente a salidas, tamaño y
+            canales frente a la entrada).
+    """
     import modelos
 
-    info = modelos.load_metadata(weights)
-    metadata = info["metadata"]
+    metadata = modelos.load_metadata(weights)["metadata"]
     needed = ("clases", "tamanio", "canales", "aplanar")
     if metadata.get("tarea") != "clasificacion" or any(k not in metadata for k in needed):
         raise ModelFileError(
             f"«{weights}» no es un clasificador de imágenes entrenado con "
             "«redes clasificar entrenar» (faltan las clases o el tamaño en los metadatos)."
         )
-    return modelos.load(weights, compile=False), metadata
+    _check_metadata(weights, metadata)
+    model = modelos.load(weights, compile=False)
+    _check_against_model(weights, metadata, model)
+    return model, metadata
 
 
-def evaluate_classifier(weights, directory, *, split: str = "todo", run_dir=None) -> dict[str, Any]:
+def evaluate_classifier(weights, directory, *, split: str = "all", run_dir=None) -> TaskResult:
     """Evalúa un clasificador guardado sobre una carpeta ``clase/imagen``.
 
     Args:
         weights: archivo ``modelo.h5`` de ``redes clasificar entrenar``.
         directory: carpeta con las mismas clases que el modelo.
-        split: ``"todo"`` (todas las imágenes) o ``"prueba"`` (la misma partición de
+        split: ``"all"`` (todas las imágenes) o ``"test"`` (la misma partición de
             prueba que usó el entrenamiento, con su semilla).
         run_dir: dónde escribir la matriz de confusión (por defecto junto a los pesos).
 
     Returns:
-        Diccionario con exactitud, informe por clase y rutas escritas.
+        Un :class:`~entrenamiento.resultado.TaskResult` con ``imagenes`` y ``accuracy``,
+        la matriz de confusión escrita y, en ``data``, el informe por clase
+        (``informe``) y las imágenes omitidas (``omitidas``).
     """
     from datos.imagenes import read_image_folder, split_indices
     from entrenamiento.graficos import plot_confusion_matrix
     from entrenamiento.informes import classification_summary
 
-    if split not in ("todo", "prueba"):
-        raise ArgumentError(f"--particion debe ser «todo» o «prueba»; recibido «{split}».")
-    model, metadata = _load_classifier(weights)
+    check_choice(split, "split (--particion)", SPLITS, where="evaluate_classifier")
+    model, metadata = load_classifier(weights)
     folder = read_image_folder(directory, image_size=tuple(metadata["tamanio"]),
                                channels=metadata["canales"], class_names=metadata["clases"])
     indices = np.arange(len(folder.labels))
-    if split == "prueba":
+    if split == "test":
         indices = split_indices(folder.labels, seed=metadata.get("semilla", 0))[2]
     x = _prepare(folder.images[indices], metadata["aplanar"])
     probabilities = model.predict(x, verbose=0)
     summary = classification_summary(folder.labels[indices], probabilities, folder.class_names)
     run_dir = Path(run_dir or Path(weights).parent)
-    suffix = "" if split == "todo" else "_prueba"
+    suffix = "" if split == "all" else "_prueba"
     matrix_path = plot_confusion_matrix(np.asarray(summary["confusion_matrix"]),
                                         folder.class_names, run_dir / f"evaluacion{suffix}.png")
-    return {
-        "metricas": {"imagenes": int(len(indices)), "accuracy": summary["accuracy"]},
-        "informe": summary,
-        "archivos": {"matriz_confusion": str(matrix_path)},
-        "omitidas": [str(p) for p, _ in folder.skipped],
-    }
+    skipped = [str(p) for p, _ in folder.skipped]
+    return TaskResult(
+        title="Evaluación",
+        metrics={"imagenes": int(len(indices)), "accuracy": summary["accuracy"]},
+        files={"matriz_confusion": matrix_path},
+        data={"informe": summary, "omitidas": skipped},
+        text=_report_text(summary, skipped),
+        model=model,
+    )
 
 
-def predict_images(weights, images, top: int = 1) -> list[dict[str, Any]]:
+def predict_images(weights, images, top: int = 1) -> list[TaskResult]:
     """Clase y probabilidad de cada imagen con un clasificador guardado.
 
     Args:
         weights: archivo ``modelo.h5`` de ``redes clasificar entrenar``.
         images: rutas de imagen.
-        top: cuántas clases más probables devolver por imagen.
+        top: cuántas clases más probables devolver por imagen (≥ 1; como mucho todas).
 
     Returns:
-        Una entrada por imagen: ``{"imagen", "clase", "probabilidad", "top"}``.
+        Un :class:`~entrenamiento.resultado.TaskResult` por imagen, con
+        ``data = {"imagen", "clase", "probabilidad", "top"}``.
 
     Raises:
+        ArgumentError: sin imágenes, o ``top`` < 1.
         DataError: si alguna imagen no existe o está dañada (la nombra).
+        ModelFileError: si el archivo no es un clasificador válido.
     """
     from datos.imagenes import load_image
 
-    if not images:
-        raise ArgumentError("Indica al menos una imagen.")
-    model, metadata = _load_classifier(weights)
+    if isinstance(images, (str, Path)) or not images:
+        raise ArgumentError("predict_images: indica una lista con al menos una imagen.")
+    top = check_int(top, "top (--top)", where="predict_images")
+    model, metadata = load_classifier(weights)
     size, channels = tuple(metadata["tamanio"]), metadata["canales"]
     batch = np.stack([load_image(path, size, channels) for path in images])
     probabilities = model.predict(_prepare(batch, metadata["aplanar"]), verbose=0)
     classes = metadata["clases"]
-    top = max(1, min(int(top), len(classes)))
+    top = min(top, len(classes))
     results = []
-    for path, row in zip(images, probabilities):
+    for path, row in zip(images, probabilities, strict=True):
         order = np.argsort(row)[::-1][:top]
-        results.append({
-            "imagen": str(path),
-            "clase": classes[order[0]],
-            "probabilidad": float(row[order[0]]),
-            "top": [{"clase": classes[i], "probabilidad": float(row[i])} for i in order],
-        })
+        best = classes[order[0]]
+        extra = "".join(f"  {classes[i]} {float(row[i]):.2%}" for i in order[1:])
+        results.append(TaskResult(
+            title=str(path),
+            data={"imagen": str(path), "clase": best, "probabilidad": float(row[order[0]]),
+                  "top": [{"clase": classes[i], "probabilidad": float(row[i])} for i in order]},
+            text=[f"{path}: {best} ({float(row[order[0]]):.2%}){extra}"],
+        ))
     return results

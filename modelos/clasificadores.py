@@ -12,7 +12,8 @@ Referencias:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from datos.entorno import import_tensorflow
 
@@ -21,8 +22,47 @@ import_tensorflow()
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-from datos.validacion import check_int, check_int_tuple  # noqa: E402
+from datos.errores import ArgumentError  # noqa: E402
+from datos.imagenes import MAX_IMAGE_SIDE  # noqa: E402
+from datos.validacion import check_int, check_int_tuple, shown  # noqa: E402
 from modelos.registro import register_builder  # noqa: E402
+
+#: Máximo de neuronas de una capa, de entradas de un vector o de clases.
+MAX_UNITS = 1 << 24
+#: Máximo de capas ocultas del MLP.
+MAX_HIDDEN_LAYERS = 64
+
+
+def _resolve(kind: str, value: Any, name: str, where: str | None):
+    getter = keras.optimizers.get if kind == "optimizer" else keras.losses.get
+    try:
+        return getter(value)
+    except (ValueError, KeyError, TypeError) as exc:
+        what = "optimizador" if kind == "optimizer" else "pérdida"
+        known = ("adam, adamw, sgd, rmsprop, adagrad, adadelta, adamax, nadam, ftrl, lion"
+                 if kind == "optimizer" else
+                 "mean_squared_error, categorical_crossentropy, binary_crossentropy...")
+        prefix = f"{where}: " if where else ""
+        raise ArgumentError(f"{prefix}«{name}»: {what} desconocido {shown(value)} de Keras "
+                            f"({type(exc).__name__}); usa uno de: {known}.") from None
+
+
+def check_optimizer(optimizer: Any, name: str = "optimizer", *, where: str | None = None):
+    """Comprueba que Keras conoce el optimizador ``optimizer`` (nombre o configuración).
+
+    Los objetos optimizador se aceptan tal cual; ``None`` es el del blog.
+
+    Raises:
+        ArgumentError: con el nombre recibido y algunos de los que conoce Keras.
+    """
+    if isinstance(optimizer, (str, dict)):
+        _resolve("optimizer", optimizer, name, where)
+    return optimizer
+
+
+def _check_loss(loss: Any, where: str) -> None:
+    if isinstance(loss, (str, dict)):
+        _resolve("loss", loss, "loss", where)
 
 
 def finish_model(
@@ -38,7 +78,14 @@ def finish_model(
     default_loss: Any,
     default_metrics: list[Any],
 ) -> keras.Model:
-    """Crea el modelo y lo compila con los valores del blog salvo los que se sustituyan."""
+    """Crea el modelo y lo compila con los valores del blog salvo los que se sustituyan.
+
+    Raises:
+        ArgumentError: si ``optimizer`` o ``loss`` nombran algo que Keras no conoce.
+    """
+    if compile:
+        check_optimizer(optimizer, where=name)
+        _check_loss(loss, name)
     model = keras.Model(inputs, outputs, name=name)
     if compile:
         model.compile(
@@ -75,7 +122,7 @@ def build_xor(
         >>> modelo.count_params()
         65
     """
-    check_int(hidden_units, "hidden_units", where="build_xor")
+    check_int(hidden_units, "hidden_units", maximum=MAX_UNITS, where="build_xor")
     inputs = keras.Input(shape=(2,), name="entrada")
     x = layers.Dense(hidden_units, activation="relu", name="dense_1")(inputs)
     outputs = layers.Dense(1, activation="sigmoid", dtype="float32", name="salida")(x)
@@ -124,9 +171,10 @@ def build_mlp(
     Returns:
         ``keras.Model`` de entrada (None, input_dim) y salida (None, num_classes).
     """
-    check_int(input_dim, "input_dim", where="build_mlp")
-    hidden = check_int_tuple(hidden, "hidden", where="build_mlp")
-    check_int(num_classes, "num_classes", where="build_mlp")
+    check_int(input_dim, "input_dim", maximum=MAX_UNITS, where="build_mlp")
+    hidden = check_int_tuple(hidden, "hidden", maximum=MAX_UNITS, max_length=MAX_HIDDEN_LAYERS,
+                             where="build_mlp")
+    check_int(num_classes, "num_classes", maximum=MAX_UNITS, where="build_mlp")
     inputs = keras.Input(shape=(input_dim,), name="entrada")
     x = inputs
     for index, units in enumerate(hidden, start=1):
@@ -144,6 +192,15 @@ def build_mlp(
         default_loss="categorical_crossentropy",
         default_metrics=["accuracy"],
     )
+
+
+def _check_image_shape(input_shape, where: str) -> tuple[int, int, int]:
+    height, width, channels = check_int_tuple(input_shape, "input_shape", length=3,
+                                              maximum=MAX_UNITS, where=where)
+    if max(height, width) > MAX_IMAGE_SIDE:
+        raise ArgumentError(f"{where}: el alto y el ancho de «input_shape» deben ser como mucho "
+                            f"{MAX_IMAGE_SIDE}; recibido {shown(input_shape)}.")
+    return height, width, channels
 
 
 @register_builder("deportes")
@@ -177,8 +234,8 @@ def build_sports_cnn(
     Returns:
         ``keras.Model`` de salida (None, num_classes).
     """
-    input_shape = check_int_tuple(input_shape, "input_shape", length=3, where="build_sports_cnn")
-    check_int(num_classes, "num_classes", where="build_sports_cnn")
+    input_shape = _check_image_shape(input_shape, "build_sports_cnn")
+    check_int(num_classes, "num_classes", maximum=MAX_UNITS, where="build_sports_cnn")
     inputs = keras.Input(shape=input_shape, name="entrada")
     x = layers.Conv2D(32, 3, padding="same", activation="linear", name="conv_1")(inputs)
     x = layers.LeakyReLU(negative_slope=0.1, name="leaky_1")(x)
@@ -243,8 +300,8 @@ def build_cifar_cnn(
     Returns:
         ``keras.Model`` de salida (None, num_classes).
     """
-    input_shape = check_int_tuple(input_shape, "input_shape", length=3, where="build_cifar_cnn")
-    check_int(num_classes, "num_classes", where="build_cifar_cnn")
+    input_shape = _check_image_shape(input_shape, "build_cifar_cnn")
+    check_int(num_classes, "num_classes", maximum=MAX_UNITS, where="build_cifar_cnn")
     inputs = keras.Input(shape=input_shape, name="entrada")
     x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv_1")(inputs)
     x = layers.Dropout(0.3, name="dropout_1")(x)

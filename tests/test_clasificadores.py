@@ -90,3 +90,37 @@ def test_invalid_arguments_raise_a_clear_error(builder, kwargs, name):
 def test_unknown_keyword_is_an_argument_error():
     with pytest.raises(ArgumentError, match="build_xor"):
         modelos.build_xor(capas=3)
+
+
+@pytest.mark.parametrize(
+    "builder, kwargs, name",
+    [
+        (modelos.build_xor, {"hidden_units": 10**12}, "hidden_units"),
+        (modelos.build_mlp, {"hidden": [8] * 65}, "hidden"),
+        (modelos.build_mlp, {"input_dim": 2**30}, "input_dim"),
+        (modelos.build_sports_cnn, {"input_shape": (30000, 30000, 3)}, "input_shape"),
+        (modelos.build_cifar_cnn, {"num_classes": 2**30}, "num_classes"),
+    ],
+)
+def test_sizes_are_bounded_before_allocating(builder, kwargs, name):
+    with pytest.raises(ArgumentError, match=name):
+        builder(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, named", [
+    ({"optimizer": "adan"}, "adan"),
+    ({"optimizer": {"config": {}}}, "optimizer"),
+    ({"loss": "perdida_inventada"}, "perdida_inventada"),
+])
+def test_unknown_optimizer_or_loss_is_an_argument_error(kwargs, named):
+    with pytest.raises(ArgumentError, match=named):
+        modelos.build_xor(**kwargs)
+    modelos.build_xor(compile=False, **kwargs)  # sin compilar no se usan
+
+
+def test_check_optimizer_names_the_flag():
+    from modelos.clasificadores import check_optimizer
+
+    assert check_optimizer("adam") == "adam" and check_optimizer(None) is None
+    with pytest.raises(ArgumentError, match="«optimizer \\(--optimizador\\)».*adan.*sgd"):
+        check_optimizer("adan", "optimizer (--optimizador)")

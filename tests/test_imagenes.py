@@ -14,7 +14,7 @@ from datos.imagenes import load_image
 from datos.imagenes import read_image_folder
 from datos.imagenes import split_indices
 from datos.sinteticos import make_image_folder
-from datos.sinteticos import write_corrupt_jpeg
+from tests.helpers import write_corrupt_jpeg
 
 SIZE = (16, 20)  # (alto, ancho)
 N_PER_CLASS = 6
@@ -158,7 +158,8 @@ def test_folder_without_any_image(tmp_path):
     assert str(root) in str(info.value)
 
 
-@pytest.mark.parametrize("image_size", [(0, 8), (8,), "8x8", (8.5, 8), (True, 8)])
+@pytest.mark.parametrize("image_size", [(0, 8), (8,), "8x8", (8.5, 8), (True, 8),
+                                        (30000, 30000), (8, 4097)])
 def test_bad_image_size(folder, image_size):
     with pytest.raises(ArgumentError, match="image_size"):
         read_image_folder(folder, image_size=image_size)
@@ -243,3 +244,16 @@ def test_split_errors():
         split_indices(LABELS, validation_fraction=-0.1)
     with pytest.raises(DataError, match="solo 1 muestras"):
         split_indices([0])
+
+
+def test_huge_image_size_is_refused_by_load_image(folder):
+    with pytest.raises(ArgumentError, match="image_size.*4096"):
+        load_image(folder / "azul" / "000.png", (30000, 30000))
+
+
+def test_a_folder_that_would_not_fit_in_memory_fails_before_reading(folder, monkeypatch):
+    import datos.imagenes
+
+    monkeypatch.setattr(datos.imagenes, "MAX_FOLDER_BYTES", 1000)
+    with pytest.raises(DataError, match="GiB en memoria.*tamaño de imagen menor"):
+        read_image_folder(folder, image_size=SIZE)
