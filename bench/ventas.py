@@ -37,11 +37,15 @@ TARGET_SECONDS = 120.0
 
 
 def main(argv=None) -> int:
+    from entrenamiento.cli_comun import positive_int
+
     parser = argparse.ArgumentParser(description="Pronóstico de ventas frente al blog.")
     parser.add_argument("--csv", default=str(DEFAULT_CSV), help="CSV del blog")
-    parser.add_argument("--semillas", type=int, default=5, help="semillas por red (5)")
-    parser.add_argument("--pliegues", type=int, default=1, help="bloques de origen móvil (1)")
-    parser.add_argument("--epocas", type=int, default=40, help="épocas (40, como el blog)")
+    parser.add_argument("--semillas", type=positive_int, default=5, help="semillas por red (5)")
+    parser.add_argument("--pliegues", type=positive_int, default=1,
+                        help="bloques de origen móvil (1)")
+    parser.add_argument("--epocas", type=positive_int, default=40,
+                        help="épocas (40, como el blog)")
     parser.add_argument("--rapido", action="store_true", help="prueba rápida: 1 semilla, 5 épocas")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -58,19 +62,20 @@ def main(argv=None) -> int:
         total = time.perf_counter() - start
 
     print(format_comparison(result))
-    rows = {row["modelo"]: row for row in result["filas"]}
+    rows = {row["modelo"]: row for row in result.data["filas"]}
     print()
-    print("| modelo | val MAE escalado (media ± desv.) | val MSE escalado | MAE unidades | blog (val_loss) |")
+    print("| modelo | val MAE escalado (media ± desv.) | val MSE escalado | MAE unidades "
+          "| blog (val_loss) |")
     print("|---|---:|---:|---:|---:|")
-    for row in sorted(result["filas"], key=lambda r: r["val_loss"]):
+    for row in sorted(result.data["filas"], key=lambda r: r["val_loss"]):
         spread = f" ± {row['val_loss_std']:.4f}" if row["tipo"] == "red" else ""
         blog = BLOG.get(row["modelo"])
         print(f"| {row['modelo']} | {row['val_loss']:.4f}{spread} | {row['val_mse']:.4f} | "
               f"{row['val_mae_unidades']:.1f} | {'' if blog is None else f'{blog:.4f}'} |")
 
     st1 = rows["ST1"]["val_loss"]
-    networks = [row for row in result["filas"] if row["tipo"] != "referencia"]
-    references = [row for row in result["filas"] if row["tipo"] == "referencia"]
+    networks = [row for row in result.data["filas"] if row["tipo"] != "referencia"]
+    references = [row for row in result.data["filas"] if row["tipo"] == "referencia"]
     best = min(networks, key=lambda r: r["val_loss"])
     best_reference = min(references, key=lambda r: r["val_loss"])
     checks = [
@@ -82,7 +87,7 @@ def main(argv=None) -> int:
          best["val_loss"] < best_reference["val_loss"]),
         (f"val MAE de la mejor red ≤ {TARGET_MAE}", best["val_loss"] <= TARGET_MAE),
         (f"reto: val MAE ≤ {STRETCH_MAE}", best["val_loss"] <= STRETCH_MAE),
-        (f"entrenar ({train_seconds:.1f} s) + comparar ({result['segundos']:.1f} s) = "
+        (f"entrenar ({train_seconds:.1f} s) + comparar ({result.metrics['segundos']:.1f} s) = "
          f"{total:.1f} s < {TARGET_SECONDS:.0f} s", total < TARGET_SECONDS),
     ]
     print()
@@ -90,8 +95,8 @@ def main(argv=None) -> int:
           f"{', prueba rápida' if args.rapido else ''}):")
     for text, ok in checks:
         print(f"  [{'sí' if ok else 'no'}] {text}")
-    print(f"STE de entrenar: val_loss {trained['metricas']['val_loss']:.4f}, "
-          f"MAE {trained['metricas']['val_mae_unidades']:.1f} unidades.")
+    print(f"STE de entrenar: val_loss {trained.metrics['val_loss']:.4f}, "
+          f"MAE {trained.metrics['val_mae_unidades']:.1f} unidades.")
     return 0
 
 

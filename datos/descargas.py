@@ -81,12 +81,32 @@ def verify_sha256(path, expected: str) -> str:
 
 def fetch_url(url: str, timeout: float = 30.0) -> bytes:
     """Descarga ``url`` completa (las pruebas sustituyen esta función)."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - URL fija
+    # Solo las direcciones fijas de DATASETS llegan aquí.
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.read()
 
 
+def destination_path(name: str, dest=None) -> Path:
+    """El archivo que escribirá :func:`download_dataset` para ``name`` y ``dest``.
+
+    ``dest`` puede ser una carpeta (existente o acabada en «/») o el archivo final.
+
+    Raises:
+        ArgumentError: conjunto desconocido.
+    """
+    return _destination(_dataset(name), dest)
+
+
+def _dataset(name: str) -> RemoteDataset:
+    if name not in DATASETS:
+        raise ArgumentError(
+            f"No hay ningún conjunto descargable «{name}»; "
+            f"conocidos: {', '.join(sorted(DATASETS))}."
+        )
+    return DATASETS[name]
+
+
 def _destination(dataset: RemoteDataset, dest) -> Path:
-    """``dest`` puede ser una carpeta (existente o acabada en «/») o el archivo final."""
     if dest is None:
         return DEFAULT_DIR / dataset.name / dataset.filename
     dest_text = str(dest)
@@ -115,12 +135,7 @@ def download_dataset(name: str, dest=None, *, timeout: float = 30.0) -> Path:
         DownloadError: sin conexión o error HTTP; explica cómo hacerlo a mano.
         DataError: la suma sha256 de lo descargado no coincide (no queda ningún archivo).
     """
-    if name not in DATASETS:
-        raise ArgumentError(
-            f"No hay ningún conjunto descargable «{name}»; "
-            f"conocidos: {', '.join(sorted(DATASETS))}."
-        )
-    dataset = DATASETS[name]
+    dataset = _dataset(name)
     path = _destination(dataset, dest)
     if path.is_file():
         try:

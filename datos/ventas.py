@@ -1,19 +1,20 @@
-"""Series diarias de ventas: lector CSV, tabla supervisada del blog, calendario y escalado.
+"""Series diarias de ventas: tabla supervisada del blog, escalado y partición sin fugas.
 
-El blog «Pronóstico de Series Temporales con Redes Neuronales en Python» lee un CSV de
-dos columnas sin cabecera, ``fecha,unidades`` (los días sin ventas simplemente faltan),
-y convierte la serie en una tabla supervisada de 7 retardos con ``series_to_supervised``.
-Aquí está lo mismo, con la validación en el borde y sin fugas:
+El blog «Pronóstico de Series Temporales con Redes Neuronales en Python» convierte la
+serie en una tabla supervisada de 7 retardos con ``series_to_supervised``. Aquí está lo
+mismo, sin fugas:
 
-- :func:`read_sales_csv` valida una sola vez (fecha o valor ilegible → error con la
-  línea; fechas repetidas → error; desordenadas → se ordenan con un aviso).
 - :func:`series_to_supervised` devuelve las columnas del blog ``var1(t-7) … var1(t)``.
-- :func:`calendar_features` da el día de la semana (0–6) y el mes (1–12) del día
-  **objetivo** (el cuaderno del blog los tomaba con un desfase de una fila).
 - :class:`MinMaxScaler` lleva los valores a [-1, 1] ajustado solo con la parte de
   entrenamiento y se guarda como JSON dentro del HDF5 del modelo (nada de pickle).
+- :func:`prepare_sales` aparta los últimos días de validación; el calendario de cada
+  fila es el del día **objetivo** (el cuaderno del blog lo tomaba con un desfase).
+- :func:`sales_inputs` ordena retardos y calendario como la entrada de cada variante.
 - :func:`make_sales_series` genera ventas sintéticas (patrón semanal, pico de verano,
   ruido y días sin ventas) para pruebas y la demo.
+
+La serie, su lector CSV validado y el calendario están en :mod:`datos.ventas_serie` y se
+reexportan aquí: ``from datos.ventas import read_sales_csv`` sigue sirviendo.
 
 Ejemplo::
 
@@ -27,234 +28,33 @@ Referencia: «Pronóstico de Series Temporales con Redes Neuronales en Python» 
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import datetime as dt
 import json
-import logging
-import math
-from pathlib import Path
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from datos.archivos import atomic_write
-from datos.errores import ArgumentError, DataError, EmptyDataError
+from datos.errores import ArgumentError, DataError
 from datos.validacion import check_int, check_number
+from datos.ventas_serie import DEFAULT_COLUMNS
+from datos.ventas_serie import MAX_SALES_VALUE
+from datos.ventas_serie import SalesSeries
+from datos.ventas_serie import calendar_features
+from datos.ventas_serie import check_sales_values
+from datos.ventas_serie import check_series_length
+from datos.ventas_serie import parse_date
+from datos.ventas_serie import read_sales_csv
+from datos.ventas_serie import required_rows
+from datos.ventas_serie import write_sales_csv
 
-logger = logging.getLogger("redes")
-
-# Los nombres de columna que el blog da a su CSV sin cabecera.
-DEFAULT_COLUMNS = ("fecha", "unidades")
-
-
-# === La serie ===
-
-@dataclasses.dataclass(frozen=True)
-class SalesSeries:
-    """Una serie diaria: fechas crecientes sin repetir y un valor por fecha.
-
-    Attributes:
-        dates: fechas como ``numpy.datetime64[D]``, estrictamente crecientes.
-        values: valores (unidades vendidas) como ``float64``.
-        source: de dónde viene (ruta del CSV o «sintética»), para los mensajes.
-    """
-
-    dates: np.ndarray
-    values: np.ndarray
-    source: str = ""
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    @property
-    def weekdays(self) -> np.ndarray:
-        """Día de la semana de cada fecha (0 = lunes … 6 = domingo)."""
-        return calendar_features(self.dates)[0]
-
-    @property
-    def months(self) -> np.ndarray:
-        """Mes de cada fecha (1–12)."""
-        return calendar_features(self.dates)[1]
-
-    def to_frame(self) -> pd.DataFrame:
-        """La serie como ``DataFrame`` con las columnas ``fecha`` y ``unidades``."""
-        return pd.DataFrame({"fecha": self.dates, "unidades": self.values})
-
-
-def calendar_features(dates) -> tuple[np.ndarray, np.ndarray]:
-    """Día de la semana (0 = lunes … 6 = domingo) y mes (1–12) de cada fecha.
-
-    Args:
-        dates: fechas (``datetime64``, ``datetime.date`` o texto ISO).
-
-    Returns:
-        Dos vectores ``int64``: ``(weekday, month)``.
-
-    Example:
-        >>> calendar_features(np.array(["2018-12-01"], "datetime64[D]"))
-        (array([5]), array([12]))
-    """
-    days = np.asarray(dates, dtype="datetime64[D]")
-    # El 1970-01-01 (día 0 de numpy) fue jueves (3).
-    weekday = (days.astype(np.int64) + 3) % 7
-    month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    return weekday.astype(np.int64), month.astype(np.int64)
-
-
-# === Lector CSV ===
-
-def _parse_date(text: str) -> np.datetime64 | None:
-    text = text.strip()
-    for parse in (dt.date.fromisoformat, dt.datetime.fromisoformat):
-        try:
-            value = parse(text)
-        except ValueError:
-            continue
-        return np.datetime64(value.date() if isinstance(value, dt.datetime) else value, "D")
-    return None
-
-
-def _parse_value(text: str) -> float | None:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _column_index(header: list[str] | None, column, default: int, role: str, path: Path) -> int:
-    """Posición de la columna ``column`` (nombre de la cabecera o índice desde 0)."""
-    if column is None:
-        return default
-    if isinstance(column, (int, np.integer)) and not isinstance(column, bool):
-        return int(column)
-    if isinstance(column, str) and column.strip().isdigit():
-        return int(column)
-    if header is None:
-        raise DataError(
-            f"«{path}» no tiene cabecera: la columna de {role} «{column}» no se puede buscar "
-            "por nombre. Usa su posición (0, 1...) o añade una cabecera."
-        )
-    names = [name.strip() for name in header]
-    if column not in names:
-        raise DataError(
-            f"«{path}», línea 1: no hay ninguna columna «{column}» para la {role}; "
-            f"columnas: {', '.join(names)}."
-        )
-    return names.index(column)
-
-
-def read_sales_csv(path, date_column=None, value_column=None) -> SalesSeries:
-    """Lee un CSV de ventas diarias ``fecha,valor``, con o sin cabecera.
-
-    Sin cabecera (como el del blog) la fecha es la primera columna y el valor la
-    segunda. Hay cabecera si la primera celda de la primera línea no es una fecha;
-    entonces ``date_column`` / ``value_column`` pueden ser nombres de columna. Las
-    líneas vacías se ignoran. Si las fechas no están en orden se ordenan y se avisa.
-
-    Args:
-        path: ruta del CSV.
-        date_column: nombre o posición (desde 0) de la columna de fecha (por defecto 0).
-        value_column: nombre o posición de la columna de valor (por defecto 1).
-
-    Returns:
-        Una :class:`SalesSeries` ordenada por fecha.
-
-    Raises:
-        DataError: archivo inexistente, fecha o valor ilegible (nombra la línea),
-            fechas repetidas (nombra las dos líneas) o columnas que no existen.
-        EmptyDataError: si el archivo no tiene ninguna fila de datos.
-
-    Example:
-        >>> serie = read_sales_csv("time_series.csv")  # doctest: +SKIP
-        >>> len(serie), str(serie.dates[0])  # doctest: +SKIP
-        (604, '2017-01-02')
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"No existe el archivo CSV de ventas «{path}».")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            lines = [(number, row) for number, row in enumerate(csv.reader(handle), start=1)
-                     if any(cell.strip() for cell in row)]
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"«{path}» no es un CSV de texto legible: {exc}.") from None
-    if not lines:
-        raise EmptyDataError(f"«{path}» está vacío: no tiene ninguna fila de ventas.")
-
-    header = None
-    first_row = lines[0][1]
-    # Hay cabecera si la celda de la fecha de la primera fila no es una fecha.
-    probe_index = 0
-    if not isinstance(date_column, str) or date_column.strip().isdigit():
-        probe_index = _column_index(None, date_column, 0, "fecha", path)
-    if probe_index >= len(first_row) or _parse_date(first_row[probe_index]) is None:
-        header, lines = first_row, lines[1:]
-    date_index = _column_index(header, date_column, 0, "fecha", path)
-    value_index = _column_index(header, value_column, 1, "valor", path)
-    if not lines:
-        raise EmptyDataError(f"«{path}» solo tiene la cabecera: ninguna fila de ventas.")
-
-    dates, values, line_numbers = [], [], []
-    needed = max(date_index, value_index) + 1
-    for number, row in lines:
-        if len(row) < needed:
-            raise DataError(
-                f"«{path}», línea {number}: se esperaban al menos {needed} columnas "
-                f"(fecha y valor) y hay {len(row)}: {','.join(row)!r}."
-            )
-        date = _parse_date(row[date_index])
-        if date is None:
-            raise DataError(
-                f"«{path}», línea {number}: la fecha {row[date_index].strip()!r} no se "
-                "entiende; se espera AAAA-MM-DD (p. ej. 2017-01-02)."
-            )
-        value = _parse_value(row[value_index])
-        if value is None:
-            raise DataError(
-                f"«{path}», línea {number}: el valor {row[value_index].strip()!r} no es un "
-                "número finito."
-            )
-        dates.append(date)
-        values.append(value)
-        line_numbers.append(number)
-
-    dates_array = np.array(dates, dtype="datetime64[D]")
-    values_array = np.array(values, dtype=np.float64)
-    order = np.argsort(dates_array, kind="stable")
-    sorted_dates = dates_array[order]
-    repeated = np.flatnonzero(sorted_dates[1:] == sorted_dates[:-1])
-    if repeated.size:
-        first, second = order[repeated[0]], order[repeated[0] + 1]
-        raise DataError(
-            f"«{path}»: la fecha {sorted_dates[repeated[0]]} está repetida en las líneas "
-            f"{line_numbers[first]} y {line_numbers[second]}; cada día debe aparecer una vez."
-        )
-    if np.any(order != np.arange(len(order))):
-        logger.warning("«%s»: las fechas no estaban en orden; se han ordenado.", path)
-    return SalesSeries(sorted_dates, values_array[order], str(path))
-
-
-def required_rows(steps: int, validation: int) -> int:
-    """Filas mínimas: ``steps`` retardos + ``validation`` días + 1 fila de entrenamiento."""
-    return steps + validation + 1
-
-
-def check_series_length(n_rows: int, steps: int, validation: int, *, source: str = "") -> None:
-    """Comprueba que hay filas para ``steps`` retardos, ``validation`` días y entrenar.
-
-    Raises:
-        DataError: que dice cuántas filas hacen falta y cuántas hay.
-    """
-    needed = required_rows(steps, validation)
-    if n_rows < needed:
-        where = f"«{source}» tiene" if source else "La serie tiene"
-        raise DataError(
-            f"{where} {n_rows} filas y hacen falta al menos {needed}: {steps} retardos + "
-            f"{validation} días de validación + 1 fila para entrenar."
-        )
+__all__ = [
+    "DEFAULT_COLUMNS", "MAX_SALES_VALUE", "WEEKLY_PATTERN", "MinMaxScaler", "SalesData",
+    "SalesSeries", "SupervisedPart", "calendar_features", "check_sales_values",
+    "check_series_length", "make_sales_series", "parse_date", "prepare_sales", "read_sales_csv",
+    "required_rows", "sales_inputs", "series_to_supervised", "write_sales_csv",
+]
 
 
 # === Tabla supervisada ===
@@ -366,7 +166,7 @@ class MinMaxScaler:
         """Reconstruye el escalador desde :meth:`to_json` (dict o texto JSON).
 
         Raises:
-            DataError: si faltan campos o no son números.
+            DataError: si faltan campos, no son números finitos o mínimo > máximo.
         """
         if isinstance(data, str):
             try:
@@ -381,6 +181,14 @@ class MinMaxScaler:
                 "MinMaxScaler.from_json: se esperaba {\"rango\", \"minimo\", \"maximo\"}; "
                 f"recibido {data!r}."
             ) from None
+        low, high = scaler.data_min, scaler.data_max
+        if not (np.isfinite(low) and np.isfinite(high) and low <= high
+                and max(abs(low), abs(high)) <= MAX_SALES_VALUE):
+            raise DataError(
+                "MinMaxScaler.from_json: «minimo» y «maximo» deben ser números finitos con "
+                f"minimo ≤ maximo y |valor| ≤ {MAX_SALES_VALUE:.0e}; recibidos {low!r} y "
+                f"{high!r}."
+            )
         return scaler
 
 
@@ -437,7 +245,7 @@ def make_sales_series(
             f"recibido {weekly.shape[0] if weekly.ndim == 1 else weekly.shape}."
         )
     rng = np.random.default_rng(seed)
-    first = _parse_date(str(start))
+    first = parse_date(str(start))
     if first is None:
         raise ArgumentError(
             f"make_sales_series: «start» debe ser una fecha ISO; recibido {start!r}.")
@@ -454,27 +262,6 @@ def make_sales_series(
     keep[0] = True
     return SalesSeries(dates[keep], values[keep], "sintética")
 
-
-def write_sales_csv(series: SalesSeries, path, *, header: bool = False) -> Path:
-    """Escribe la serie como el CSV del blog (``fecha,unidades``), de forma atómica.
-
-    Args:
-        series: la serie.
-        path: destino.
-        header: escribir la cabecera ``fecha,unidades`` (el blog no la tiene).
-
-    Returns:
-        La ruta escrita.
-    """
-    def write(handle) -> None:
-        writer = csv.writer(handle, lineterminator="\n")
-        if header:
-            writer.writerow(DEFAULT_COLUMNS)
-        for date, value in zip(series.dates, series.values):
-            text = str(int(value)) if float(value).is_integer() else repr(float(value))
-            writer.writerow((str(date), text))
-
-    return atomic_write(path, write, text=True)
 
 
 # === Partición sin fugas ===
@@ -536,10 +323,12 @@ def prepare_sales(series: SalesSeries, steps: int = 7, validation: int = 30) -> 
         Un :class:`SalesData`.
 
     Raises:
-        DataError: si la serie es demasiado corta (dice cuántas filas hacen falta).
+        DataError: si la serie es demasiado corta (dice cuántas filas hacen falta) o
+            tiene un valor no finito o fuera de ±:data:`MAX_SALES_VALUE`.
     """
     steps = check_int(steps, "steps", where="prepare_sales")
     validation = check_int(validation, "validation", minimum=0, where="prepare_sales")
+    check_sales_values(series)
     check_series_length(len(series), steps, validation, source=series.source)
     cut = len(series) - validation
     scaler = MinMaxScaler().fit(series.values[:cut])
@@ -552,3 +341,26 @@ def prepare_sales(series: SalesSeries, steps: int = 7, validation: int = 30) -> 
                               index[mask], series.dates[index[mask]])
 
     return SalesData(series, scaler, part(index < cut), part(index >= cut), steps)
+
+
+def sales_inputs(variant: str, lags, weekday, month) -> np.ndarray:
+    """Ordena retardos escalados y calendario como la entrada de ``variant``.
+
+    Es la forma que esperan las variantes de :func:`modelos.ventas.build_sales_mlp`:
+    ``st1`` recibe solo los retardos con la forma ``(1, steps)`` del blog; ``stmv`` y
+    ``ste`` reciben los retardos seguidos del día de la semana y del mes sin escalar.
+
+    Args:
+        variant: ``"st1"``, ``"stmv"`` o ``"ste"``.
+        lags: ``(N, steps)`` retardos escalados.
+        weekday: ``(N,)`` día de la semana del día objetivo (0–6).
+        month: ``(N,)`` mes del día objetivo (1–12).
+
+    Returns:
+        ``float32`` de forma ``(N, 1, steps)`` (st1) o ``(N, steps + 2)``.
+    """
+    lags = np.asarray(lags, dtype=np.float32)
+    if variant == "st1":
+        return lags[:, None, :]  # (N, 1, steps), como el blog
+    calendar = np.stack([np.asarray(weekday), np.asarray(month)], axis=1).astype(np.float32)
+    return np.concatenate([lags, calendar], axis=1)  # (N, steps + 2)

@@ -15,6 +15,7 @@ variante   entrada                                                forma de la en
 En ``stmv`` y ``ste`` las dos últimas columnas son el día de la semana (0–6) y el mes
 (1–12) del día objetivo, sin escalar: el modelo los convierte dentro del grafo (así
 el mismo vector sirve para las dos variantes y no hay nada que guardar aparte).
+:func:`datos.ventas.sales_inputs` construye esa entrada a partir de la tabla supervisada.
 
 El cuaderno del blog declaraba en STE la entrada de retardos pero no la conectaba: el
 modelo solo veía el calendario. ``build_sales_mlp("ste", blog_ste=True)`` reproduce esa
@@ -34,7 +35,6 @@ from datos.entorno import import_tensorflow
 import_tensorflow()
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 from keras import ops  # noqa: E402
 
@@ -43,6 +43,12 @@ from datos.validacion import check_int, check_number  # noqa: E402
 from modelos.registro import register_builder  # noqa: E402
 
 VARIANTS = ("st1", "stmv", "ste")
+# Límites de los argumentos: un archivo manipulado (``hidden_units=10**12``) no puede
+# pedir memoria sin medida al reconstruirse. Cubren de sobra lo que se usa (7 a 28
+# retardos, capas de 7 a 32 neuronas, embeddings de 2 y 4).
+MAX_STEPS = 365
+MAX_HIDDEN_UNITS = 4096
+MAX_EMBEDDING = 256
 # Profundidad de los embeddings del blog: 2 para los 7 días, 4 para los 12 meses.
 DAY_EMBEDDING = 2
 MONTH_EMBEDDING = 4
@@ -82,10 +88,13 @@ def build_sales_mlp(
 
     Args:
         variant: ``"st1"``, ``"stmv"`` o ``"ste"``.
-        steps: retardos de entrada (``PASOS = 7`` en el blog).
-        hidden_units: neuronas de la capa oculta (por defecto ``steps``, como el blog).
-        day_embedding: profundidad del embedding del día de la semana (``ste``).
-        month_embedding: profundidad del embedding del mes (``ste``).
+        steps: retardos de entrada (``PASOS = 7`` en el blog; hasta :data:`MAX_STEPS`).
+        hidden_units: neuronas de la capa oculta (por defecto ``steps``, como el blog;
+            hasta :data:`MAX_HIDDEN_UNITS`).
+        day_embedding: profundidad del embedding del día de la semana (``ste``; hasta
+            :data:`MAX_EMBEDDING`).
+        month_embedding: profundidad del embedding del mes (``ste``; hasta
+            :data:`MAX_EMBEDDING`).
         blog_ste: en ``ste``, reproducir el modelo del blog sin la entrada de retardos.
         l2: penalización L2 de los pesos de la capa oculta (0: ninguna, como el blog).
         dropout: fracción de *dropout* tras la capa oculta (0: ninguno, como el blog).
@@ -110,11 +119,11 @@ def build_sales_mlp(
         raise ArgumentError(
             f"{where}: «variant» debe ser uno de {', '.join(VARIANTS)}; recibido {variant!r}."
         )
-    steps = check_int(steps, "steps", where=where)
+    steps = check_int(steps, "steps", maximum=MAX_STEPS, where=where)
     hidden = check_int(steps if hidden_units is None else hidden_units, "hidden_units",
-                       where=where)
-    check_int(day_embedding, "day_embedding", where=where)
-    check_int(month_embedding, "month_embedding", where=where)
+                       maximum=MAX_HIDDEN_UNITS, where=where)
+    check_int(day_embedding, "day_embedding", maximum=MAX_EMBEDDING, where=where)
+    check_int(month_embedding, "month_embedding", maximum=MAX_EMBEDDING, where=where)
     check_number(learning_rate, "learning_rate", minimum=0.0, maximum=10.0, where=where)
     check_number(l2, "l2", minimum=0.0, maximum=1.0, where=where)
     check_number(dropout, "dropout", minimum=0.0, maximum=1.0, include_maximum=False,
@@ -169,21 +178,3 @@ def input_shape(variant: str, steps: int) -> tuple[int, ...]:
     """Forma de un ejemplo de entrada de ``variant`` (sin el lote)."""
     return (1, steps) if variant == "st1" else (steps + 2,)
 
-
-def sales_inputs(variant: str, lags, weekday, month):
-    """Ordena retardos escalados y calendario como la entrada de ``variant``.
-
-    Args:
-        variant: ``"st1"``, ``"stmv"`` o ``"ste"``.
-        lags: ``(N, steps)`` retardos escalados.
-        weekday: ``(N,)`` día de la semana del día objetivo (0–6).
-        month: ``(N,)`` mes del día objetivo (1–12).
-
-    Returns:
-        ``float32`` de forma ``(N, 1, steps)`` (st1) o ``(N, steps + 2)``.
-    """
-    lags = np.asarray(lags, dtype=np.float32)
-    if variant == "st1":
-        return lags[:, None, :]  # (N, 1, steps), como el blog
-    calendar = np.stack([np.asarray(weekday), np.asarray(month)], axis=1).astype(np.float32)
-    return np.concatenate([lags, calendar], axis=1)  # (N, steps + 2)

@@ -1,25 +1,18 @@
-"""``redes ventas entrenar → pronosticar → comparar`` y ``redes datos descargar`` de principio a fin."""
+"""Las órdenes `redes ventas` y `redes datos descargar`, de principio a fin."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import urllib.request
 
 import pytest
 
 from datos import descargas
 from datos.ventas import make_sales_series
 from datos.ventas import write_sales_csv
+from entrenamiento import cli_datos
+from entrenamiento import cli_ventas
 from entrenamiento.cli import main
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("las pruebas no deben usar la red")
-
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +31,7 @@ def test_train_forecast_compare_end_to_end(sales_csv, tmp_path, capsys):
     assert "Pérdida (validación)" in out and "Últimos días de validación" in out
     trained = json.loads((tmp_path / "e.json").read_text())
     assert trained["metricas"]["epocas"] <= 2 and trained["ajustes"]["validacion"] == 30
+    assert len(trained["validacion"]) == 30 and trained["archivos"]["pesos"].endswith("modelo.h5")
     assert (run / "modelo.h5").is_file() and (run / "validacion.png").is_file()
 
     assert main(["ventas", "pronosticar", "--pesos", str(run / "modelo.h5"),
@@ -45,7 +39,7 @@ def test_train_forecast_compare_end_to_end(sales_csv, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Pronóstico recursivo de 5 días (STMV)" in out
     forecast = json.loads((tmp_path / "p.json").read_text())
-    assert len(forecast["pronostico"]) == 5
+    assert len(forecast["pronostico"]) == 5 and forecast["metricas"]["dias"] == 5
     assert (run / "pronostico.csv").read_text().count("\n") == 6
 
     assert main(["ventas", "comparar", "--csv", str(sales_csv), "--semillas", "1",
@@ -56,21 +50,107 @@ def test_train_forecast_compare_end_to_end(sales_csv, tmp_path, capsys):
     compared = json.loads((tmp_path / "c.json").read_text())
     assert [row["modelo"] for row in compared["filas"]] == [
         "ST1", "STMV", "STE", "STE (blog)", "STE + dropout 0,3 (elegida por backtest)"]
+    assert compared["metricas"]["mejor"] == compared["mejor"]
     assert (tmp_path / "cmp" / "comparacion.png").is_file()
+
+
+def _fails(argv, capsys) -> str:
+    """Ejecuta ``redes argv``, comprueba el código 2 y devuelve la línea de error."""
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # errores de argparse
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    return err.splitlines()[-1]
 
 
 def test_bad_csv_is_one_line_with_the_line_number(tmp_path, capsys):
     bad = tmp_path / "malo.csv"
     bad.write_text("2017-01-02,236\n2017-01-03,doce\n")
-    assert main(["ventas", "entrenar", "--csv", str(bad), "--epocas", "1"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "línea 2" in err and len(err.splitlines()) == 1
+    err = _fails(["ventas", "entrenar", "--csv", str(bad), "--epocas", "1"], capsys)
+    assert err.startswith("error: ") and "línea 2" in err
 
 
 def test_too_short_series_says_how_many_rows(tmp_path, capsys):
     short = write_sales_csv(make_sales_series(days=30, seed=0), tmp_path / "corta.csv")
-    assert main(["ventas", "entrenar", "--csv", str(short), "--epocas", "1"]) == 2
-    assert "hacen falta al menos 38" in capsys.readouterr().err
+    assert "hacen falta al menos 38" in _fails(
+        ["ventas", "entrenar", "--csv", str(short), "--epocas", "1"], capsys)
+
+
+def test_huge_sales_value_names_the_file_and_line(sales_csv, tmp_path, capsys):
+    # Regresión: 1e308 entrenaba y el MAE salía inf.
+    lines = sales_csv.read_text().splitlines()
+    date = lines[5].split(",")[0]
+    lines[5] = f"{date},1e308"
+    bad = tmp_path / "enorme.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    err = _fails(["ventas", "entrenar", "--csv", str(bad), "--epocas", "1",
+                  "--salida", str(tmp_path / "run")], capsys)
+    assert f"«{bad}», línea 6: el valor '1e308' está fuera del rango admitido" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_semicolon_csv_mentions_the_separator(tmp_path, capsys):
+    bad = tmp_path / "excel.csv"
+    bad.write_text("fecha;unidades\n2017-01-02;236\n2017-01-03;240\n")
+    err = _fails(["ventas", "entrenar", "--csv", str(bad)], capsys)
+    assert "separadas por «;»" in err and "comas («,»)" in err
+
+
+@pytest.mark.parametrize("task, flag, value", [
+    ("entrenar", "--pasos", "0"), ("entrenar", "--pasos", "100000"),
+    ("entrenar", "--epocas", "0"), ("entrenar", "--validacion", "-1"),
+    ("entrenar", "--lote", "0"), ("entrenar", "--tasa", "-1"), ("entrenar", "--tasa", "nan"),
+    ("entrenar", "--semilla", "-1"), ("entrenar", "--epocas", "x"),
+    ("pronosticar", "--dias", "100000"), ("pronosticar", "--dias", "0"),
+    ("comparar", "--semillas", "0"), ("comparar", "--pliegues", "0"),
+    ("comparar", "--validacion", "0"), ("comparar", "--lote", "0"),
+])
+def test_numeric_flags_are_checked_and_named(sales_csv, tmp_path, capsys, task, flag, value):
+    # Regresión: --dias 100000 no tenía límite, y los errores nombraban «days»,
+    # «validation»... en vez de la opción escrita.
+    argv = ["ventas", task, "--csv", str(sales_csv), flag, value]
+    if task == "pronosticar":
+        argv += ["--pesos", str(tmp_path / "modelo.h5")]
+    err = _fails(argv, capsys)
+    assert flag in err and value in err
+    for internal in ("days", "validation", "steps", "epochs", "batch_size", "learning_rate",
+                     "seeds", "folds", "seed"):
+        assert f"«{internal}»" not in err
+
+
+def test_output_paths_are_checked_before_training(sales_csv, tmp_path, capsys):
+    # Regresión: una ruta de --json imposible fallaba al final, tras todo el entrenamiento.
+    folder = tmp_path / "carpeta"
+    folder.mkdir()
+    a_file = tmp_path / "archivo.txt"
+    a_file.write_text("x")
+    run = tmp_path / "run"
+    base = ["ventas", "entrenar", "--csv", str(sales_csv), "--epocas", "1"]
+    err = _fails(base + ["--salida", str(run), "--json", str(folder)], capsys)
+    assert err.startswith("error: --json:") and "es una carpeta" in err
+    assert not run.exists()  # no se entrenó nada
+    err = _fails(base + ["--salida", str(a_file)], capsys)
+    assert err.startswith("error: --salida:") and "es un archivo" in err
+    err = _fails(["ventas", "pronosticar", "--pesos", str(tmp_path / "m.h5"), "--csv",
+                  str(sales_csv), "--salida", str(a_file / "sub")], capsys)
+    assert err.startswith("error: --salida:")
+    err = _fails(["ventas", "comparar", "--csv", str(sales_csv), "--salida", str(run),
+                  "--json", str(a_file / "c.json")], capsys)
+    assert err.startswith("error: --json:") and not run.exists()
+
+
+def test_cli_choices_and_limits_match_the_api():
+    # La CLI no importa TensorFlow al construirse: sus copias deben coincidir con la API.
+    from entrenamiento.ventas import MAX_FORECAST_DAYS
+    from entrenamiento.ventas.comun import MAX_LEARNING_RATE
+    from modelos.ventas import MAX_STEPS, VARIANTS
+
+    assert cli_ventas.MODELS == VARIANTS and cli_ventas.MAX_STEPS == MAX_STEPS
+    assert cli_ventas.MAX_FORECAST_DAYS == MAX_FORECAST_DAYS
+    assert cli_ventas.MAX_LEARNING_RATE == MAX_LEARNING_RATE
+    assert cli_datos.DATASETS == tuple(descargas.DATASETS)
 
 
 def test_download_command_uses_the_registry_without_network(tmp_path, monkeypatch, capsys):
@@ -79,6 +159,15 @@ def test_download_command_uses_the_registry_without_network(tmp_path, monkeypatc
                                    hashlib.sha256(content).hexdigest(), "ts.csv", "prueba")
     monkeypatch.setitem(descargas.DATASETS, "ventas", fake)
     monkeypatch.setattr(descargas, "fetch_url", lambda url, timeout=30.0: content)
-    assert main(["datos", "descargar", "ventas", "--destino", str(tmp_path) + "/"]) == 0
+    assert main(["datos", "descargar", "ventas", "--destino", str(tmp_path) + "/",
+                 "--json", str(tmp_path / "d.json")]) == 0
     assert (tmp_path / "ts.csv").read_bytes() == content
     assert str(tmp_path / "ts.csv") in capsys.readouterr().out
+    stored = json.loads((tmp_path / "d.json").read_text())
+    assert stored["metricas"]["sha256"] == fake.sha256
+    # Un destino imposible se dice antes de descargar nada.
+    a_file = tmp_path / "archivo.txt"
+    a_file.write_text("x")
+    monkeypatch.setattr(descargas, "fetch_url", lambda url, timeout=30.0: pytest.fail("red"))
+    err = _fails(["datos", "descargar", "ventas", "--destino", str(a_file / "ts.csv")], capsys)
+    assert err.startswith("error: --destino:")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import urllib.error
-import urllib.request
 
 import numpy as np
 import pandas as pd
@@ -13,23 +12,18 @@ import pytest
 
 from datos import descargas
 from datos.errores import ArgumentError, DataError, DownloadError, EmptyDataError
+from datos.ventas import MAX_SALES_VALUE
 from datos.ventas import MinMaxScaler
+from datos.ventas import SalesSeries
+from datos.ventas import check_sales_values
 from datos.ventas import calendar_features
 from datos.ventas import check_series_length
 from datos.ventas import make_sales_series
 from datos.ventas import prepare_sales
 from datos.ventas import read_sales_csv
+from datos.ventas import sales_inputs
 from datos.ventas import series_to_supervised
 from datos.ventas import write_sales_csv
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Ninguna prueba de este archivo puede abrir una conexión."""
-    def refuse(*args, **kwargs):
-        raise AssertionError("las pruebas no deben usar la red")
-
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
 
 
 def write(tmp_path, text, name="ventas.csv"):
@@ -69,9 +63,50 @@ def test_bad_rows_name_the_line(tmp_path, text, message):
         read_sales_csv(write(tmp_path, text))
 
 
+@pytest.mark.parametrize("value", ["1e308", "-1e308", "1e16", "inf", "-inf"])
+def test_absurd_values_name_the_file_and_line(tmp_path, value):
+    # Regresión: 1e308 se aceptaba, el entrenamiento desbordaba y el MAE salía inf.
+    path = write(tmp_path, f"2017-01-02,236\n2017-01-03,240\n2017-01-04,{value}\n")
+    with pytest.raises(DataError, match=rf"«{path}», línea 3: el valor '{value}' (no es un "
+                       r"número finito|está fuera del rango admitido)"):
+        read_sales_csv(path)
+    limit = write(tmp_path, f"2017-01-02,{MAX_SALES_VALUE:.0f}\n", "limite.csv")
+    assert read_sales_csv(limit).values.tolist() == [MAX_SALES_VALUE]
+
+
+def test_series_built_in_python_are_checked_too():
+    dates = np.array(["2017-01-02", "2017-01-03"], dtype="datetime64[D]")
+    bad = SalesSeries(dates, np.array([1.0, np.inf]), "mi serie")
+    with pytest.raises(DataError, match="«mi serie»: el valor inf del 2017-01-03 no es un número"):
+        check_sales_values(bad)
+    with pytest.raises(DataError, match="tantas fechas como valores"):
+        check_sales_values(SalesSeries(dates, np.array([1.0]), "x"))
+    series = make_sales_series(days=60, seed=0)
+    huge = SalesSeries(series.dates, np.where(np.arange(len(series)) == 5, 1e308,
+                                              series.values), "enorme")
+    with pytest.raises(DataError, match=r"«enorme»: el valor 1e\+308 del .* fuera del rango"):
+        prepare_sales(huge, 7, 10)
+
+
+@pytest.mark.parametrize("text, line", [
+    ("2017-01-02;236\n2017-01-03;240\n", 1),            # sin cabecera
+    ("fecha;unidades\n2017-01-02;236\n", 1),            # con cabecera
+    ("2017-01-02,236\n2017-01-03;240\n", 2),            # una línea con otro separador
+    ("2017-01-02;236,5\n", 1),                          # «;» y coma decimal
+    ("2017-01-02\t236\n2017-01-03\t240\n", 1),         # tabuladores
+])
+def test_other_separators_are_named(tmp_path, text, line):
+    # Regresión: un CSV con «;» daba un error de columnas que no hablaba del separador.
+    with pytest.raises(DataError, match=rf"línea {line}: .*parecen separadas por «(;|tabulador)»"
+                       r": el CSV debe separarlas con comas \(«,»\)"):
+        read_sales_csv(write(tmp_path, text))
+
+
 def test_missing_and_empty_files(tmp_path):
     with pytest.raises(DataError, match="No existe el archivo CSV"):
         read_sales_csv(tmp_path / "no.csv")
+    with pytest.raises(DataError, match="es una carpeta; se esperaba el archivo CSV"):
+        read_sales_csv(tmp_path)  # antes: «No existe»
     with pytest.raises(EmptyDataError, match="está vacío"):
         read_sales_csv(write(tmp_path, "\n\n"))
     with pytest.raises(EmptyDataError, match="solo tiene la cabecera"):
@@ -188,6 +223,21 @@ def test_scaler_errors_are_spanish():
         MinMaxScaler().fit([])
 
 
+def test_scaler_from_json_refuses_non_finite_or_reversed_bounds():
+    good = MinMaxScaler().fit([0.0, 10.0]).to_json()
+    for minimo, maximo in ((float("nan"), 1.0), (0.0, float("inf")), (5.0, 1.0), (0.0, 1e300)):
+        with pytest.raises(DataError, match="deben ser números finitos con minimo ≤ maximo"):
+            MinMaxScaler.from_json({**good, "minimo": minimo, "maximo": maximo})
+
+
+def test_sales_inputs_layout_of_each_variant():
+    lags = np.arange(6, dtype=np.float64).reshape(2, 3)
+    st1 = sales_inputs("st1", lags, [0, 1], [1, 2])
+    assert st1.shape == (2, 1, 3) and st1.dtype == np.float32
+    ste = sales_inputs("ste", lags, [0, 6], [1, 12])
+    assert ste.tolist() == [[0, 1, 2, 0, 1], [3, 4, 5, 6, 12]] and ste.dtype == np.float32
+
+
 # === Sintéticos ===
 
 def test_synthetic_sales_are_seeded_with_pattern_and_gaps(tmp_path):
@@ -239,6 +289,17 @@ def _fake_dataset(monkeypatch, content: bytes):
 
     monkeypatch.setattr(descargas, "fetch_url", fetch)
     return calls
+
+
+def test_destination_path_is_what_download_writes(tmp_path):
+    assert descargas.destination_path("ventas") == \
+        descargas.DEFAULT_DIR / "ventas" / "time_series.csv"
+    assert descargas.destination_path("ventas", tmp_path) == tmp_path / "time_series.csv"
+    assert descargas.destination_path("ventas", f"{tmp_path}/nueva/") == \
+        tmp_path / "nueva" / "time_series.csv"
+    assert descargas.destination_path("ventas", tmp_path / "v.csv") == tmp_path / "v.csv"
+    with pytest.raises(ArgumentError, match="conocidos: ventas"):
+        descargas.destination_path("clima")
 
 
 def test_download_verifies_and_writes_then_skips(tmp_path, monkeypatch):
