@@ -139,8 +139,8 @@ def decoding_comparison(batch: int, max_len: int, repeats: int) -> None:
     }
     for name, run in cases.items():
         generated = batch * (max_len - (2 if name.startswith("generate") else 0))
-        slow = _rate(lambda: run(False), generated, repeats)
-        fast = _rate(lambda: run(True), generated, repeats)
+        slow = _rate(lambda run=run: run(False), generated, repeats)
+        fast = _rate(lambda run=run: run(True), generated, repeats)
         print(f"{name:38s} {slow:10.0f} {fast:10.0f} {fast / slow:11.2f}×")
 
 

@@ -31,6 +31,16 @@ MAX_NUMBER = 999_999
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 SPECIAL_TOKENS = (PAD, UNK, BOS, EOS)  # ids 0, 1, 2, 3
 _WORD = re.compile(r"\w+|[^\w\s]")
+# Cuánto de una frase del usuario se repite en un mensaje de error, y cuántas
+# palabras desconocidas se nombran: una línea de 40 KB no cabe en un mensaje.
+ECHO_CHARS = 60
+SHOWN_UNKNOWN = 5
+
+
+def shorten(text: str, limit: int = ECHO_CHARS) -> str:
+    """``text`` en una línea y, si pasa de ``limit`` caracteres, cortado con «…»."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def number_words(number: int, lang: str) -> str:
@@ -80,19 +90,27 @@ class WordTokenizer:
         """Ids de ``text``; con ``strict`` una palabra desconocida es un error (si no, ``<unk>``).
 
         Raises:
-            DataError: palabra fuera del vocabulario (la nombra y muestra algunas válidas).
+            DataError: palabras fuera del vocabulario: nombra las primeras
+                (:data:`SHOWN_UNKNOWN`), cuenta las demás, repite la frase cortada
+                (:data:`ECHO_CHARS` caracteres) y muestra algunas palabras válidas.
         """
-        ids = []
-        for word in self.split(text):
-            if word not in self.index:
-                if strict:
-                    known = ", ".join(self.vocabulary[4:14])
-                    raise DataError(f"La palabra «{word}» de «{text}» no está en el "
-                                    f"vocabulario ({len(self) - 4} palabras: {known}...).")
-                ids.append(self.index[UNK])
-                continue
-            ids.append(self.index[word])
+        unknown_id = self.index[UNK]
+        ids = [self.index.get(word, unknown_id) for word in self.split(text)]
+        if strict and unknown_id in ids:
+            raise DataError(self._unknown_message(text))
         return [self.index[BOS]] * add_bos + ids + [self.index[EOS]] * add_eos
+
+    def _unknown_message(self, text: str) -> str:
+        unknown = list(dict.fromkeys(w for w in self.split(text) if w not in self.index))
+        named = ", ".join(f"«{shorten(word, 30)}»" for word in unknown[:SHOWN_UNKNOWN])
+        rest = len(unknown) - SHOWN_UNKNOWN
+        known = ", ".join(self.vocabulary[4:14])
+        vocabulary = f"vocabulario ({len(self) - 4} palabras: {known}...)"
+        if len(unknown) == 1:
+            return f"La palabra {named} de «{shorten(text)}» no está en el {vocabulary}."
+        more = f" y {rest} más" if rest > 0 else ""
+        return (f"{len(unknown)} palabras de «{shorten(text)}» no están en el {vocabulary}: "
+                f"{named}{more}.")
 
     def decode(self, ids: Iterable[int]) -> str:
         """Texto de ``ids`` sin especiales: «,» tras la palabra anterior y «-» sin espacios."""
@@ -113,7 +131,8 @@ class WordTokenizer:
         out = np.zeros((len(rows), length), "int32")
         for i, row in enumerate(rows):
             if len(row) > length:
-                raise DataError(f"«{texts[i]}» tiene {len(row)} tokens; el máximo es {length}.")
+                raise DataError(f"«{shorten(texts[i])}» tiene {len(row)} tokens; el máximo es "
+                                f"{length}.")
             out[i, : len(row)] = row
         return out
 

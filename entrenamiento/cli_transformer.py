@@ -9,108 +9,143 @@ Ejemplos::
 
 from __future__ import annotations
 
-from entrenamiento.cli import add_common_arguments
-from entrenamiento.cli import add_training_arguments
-from entrenamiento.cli import print_result
+import argparse
+
+from datos.numeros import MAX_NUMBER
+from entrenamiento.cli_comun import add_common_arguments
+from entrenamiento.cli_comun import add_family
+from entrenamiento.cli_comun import add_json_argument
+from entrenamiento.cli_comun import add_training_arguments
+from entrenamiento.cli_comun import bounded_float
+from entrenamiento.cli_comun import bounded_int
+from entrenamiento.cli_comun import check_outputs
+from entrenamiento.cli_comun import non_negative_int
+from entrenamiento.cli_comun import positive_int
 
 DEFAULT_RUN = "pesos/transformer"
+minutes = bounded_float(0.0, 1e6)
+
+
+def dropout_rate(text: str) -> float:
+    """Tipo de argparse: un número en [0, 1)."""
+    value = bounded_float(0.0, 1.0, include_minimum=True)(text)
+    if value == 1.0:
+        raise argparse.ArgumentTypeError(f"debe ser un número ≥ 0 y < 1; recibido {text}")
+    return value
+
+
+dropout_rate.__name__ = "número"
+
+
+def _check_beam(args) -> None:
+    """``--haz`` dentro del tope de la búsqueda en haz (se lee aquí, ya con Keras cargado:
+    el analizador de órdenes no importa TensorFlow)."""
+    from datos.errores import ArgumentError
+    from modelos.transformer.decodificacion import MAX_BEAM
+
+    if args.haz > MAX_BEAM:
+        raise ArgumentError(f"argumento --haz: debe ser un entero entre 1 y {MAX_BEAM}; "
+                            f"recibido {args.haz}")
 
 
 def _cmd_train(args) -> int:
-    from datos.validacion import check_number
-    from entrenamiento.informes import format_table
+    from entrenamiento.resultado import report
     from entrenamiento.transformer import train_numbers
 
-    minutes = None if args.minutos is None else check_number(
-        args.minutos, "--minutos", minimum=0.01, maximum=1e6)
+    _check_beam(args)
+    check_outputs(files=[("--json", args.json)], folders=[("--salida", args.salida)])
     model = {"num_layers": args.capas, "d_model": args.dmodelo, "num_heads": args.cabezas,
              "d_ff": args.dff, "dropout": args.dropout}
     result = train_numbers(
         args.salida, maximum=args.maximo, n_train=args.entrenamiento or None,
         n_validation=args.validacion, n_test=args.prueba, model=model, epochs=args.epocas,
         steps_per_epoch=args.pasos or None, batch_size=args.lote,
-        warmup_steps=args.calentamiento, max_seconds=None if minutes is None else minutes * 60,
+        warmup_steps=args.calentamiento,
+        max_seconds=None if args.minutos is None else args.minutos * 60,
         beam_size=args.haz, precision=args.precision, seed=args.semilla)
-    rows = [(f"{e['origen']} ({e['numero']})", e["prediccion"]) for e in result["ejemplos"]]
-    print()
-    print(format_table(rows, title="Números de prueba (nunca vistos)",
-                       headers=("Español", "Traducción")))
-    print_result("Transformer «numeros»: métricas finales", result, args.json)
+    report(result, args.json)
     return 0
 
 
 def _cmd_translate(args) -> int:
-    from entrenamiento.informes import write_json
+    from entrenamiento.resultado import report
     from entrenamiento.transformer import translate_texts
 
-    results = translate_texts(args.pesos, args.frases, beam_size=args.haz)
-    for item in results:
-        print(f"{item['origen']} → {item['traduccion']}")
-    if args.json:
-        write_json(args.json, results)
+    _check_beam(args)
+    check_outputs(files=[("--json", args.json)])
+    report(translate_texts(args.pesos, args.frases, beam_size=args.haz), args.json)
     return 0
 
 
 def _cmd_attention(args) -> int:
-    from entrenamiento.informes import write_json
-    from entrenamiento.transformer import attention_figures
+    from entrenamiento.resultado import report
+    from entrenamiento.transformer import attention_dir, attention_figures
 
-    result = attention_figures(args.pesos, args.frase, args.salida, beam_size=args.haz)
-    print(f"{result['origen']} → {result['traduccion']}")
-    for name, path in result["archivos"].items():
-        print(f"{name}: {path}")
-    if args.json:
-        write_json(args.json, result)
+    _check_beam(args)
+    check_outputs(files=[("--json", args.json)],
+                  folders=[("--salida", attention_dir(args.pesos, args.salida))])
+    report(attention_figures(args.pesos, args.frase, args.salida, beam_size=args.haz), args.json)
     return 0
 
 
-def add_commands(commands) -> None:
-    """Añade ``redes transformer ...`` al analizador de ``redes``."""
-    transformer = commands.add_parser(
-        "transformer", help="Transformer de «Attention is all you need»: traducir números")
-    tasks = transformer.add_subparsers(dest="tarea_transformer", metavar="ORDEN", required=True)
-
+def _add_train(tasks) -> None:
     train = tasks.add_parser(
         "entrenar", help="entrena el traductor español → inglés de números en palabras")
-    train.add_argument("--tarea", choices=("numeros",), default="numeros",
+    # dest propio: «tarea» es el nombre de la sub-orden (entrenar, traducir...).
+    train.add_argument("--tarea", dest="problema", choices=("numeros",), default="numeros",
                        help="tarea: números de 0 a 999.999 escritos en palabras")
     for flag, kind, default, text in (
-        ("--maximo", int, 999_999, "el mayor número"),
-        ("--entrenamiento", int, 200_000, "números de entrenamiento (0 = todos los demás)"),
-        ("--validacion", int, 500, "números de validación"),
-        ("--prueba", int, 2000, "números de prueba, nunca vistos al entrenar"),
-        ("--capas", int, 2, "capas del codificador y del decodificador"),
-        ("--dmodelo", int, 128, "d_model"),
-        ("--cabezas", int, 4, "cabezas de atención"),
-        ("--dff", int, 512, "neuronas internas del feed-forward"),
-        ("--dropout", float, 0.1, "dropout"),
-        ("--epocas", int, 30, "épocas como máximo"),
-        ("--pasos", int, 400, "lotes por época (0 = una pasada completa)"),
-        ("--lote", int, 64, "tamaño de lote"),
-        ("--calentamiento", int, 1000, "pasos de calentamiento de la tasa de aprendizaje"),
-        ("--haz", int, 1, "haz de la evaluación en prueba (1 = voraz)"),
+        ("--maximo", bounded_int(1, MAX_NUMBER), MAX_NUMBER, "el mayor número"),
+        ("--entrenamiento", non_negative_int, 200_000,
+         "números de entrenamiento (0 = todos los demás)"),
+        ("--validacion", non_negative_int, 500, "números de validación"),
+        ("--prueba", non_negative_int, 2000, "números de prueba, nunca vistos al entrenar"),
+        ("--capas", positive_int, 2, "capas del codificador y del decodificador"),
+        ("--dmodelo", positive_int, 128, "d_model"),
+        ("--cabezas", positive_int, 4, "cabezas de atención"),
+        ("--dff", positive_int, 512, "neuronas internas del feed-forward"),
+        ("--dropout", dropout_rate, 0.1, "dropout, en [0, 1)"),
+        ("--epocas", positive_int, 30, "épocas como máximo"),
+        ("--pasos", non_negative_int, 400, "lotes por época (0 = una pasada completa)"),
+        ("--lote", positive_int, 64, "tamaño de lote"),
+        ("--calentamiento", positive_int, 1000,
+         "pasos de calentamiento de la tasa de aprendizaje"),
+        ("--haz", positive_int, 1, "haz de la evaluación en prueba (1 = voraz)"),
     ):
         train.add_argument(flag, type=kind, default=default,
                            help=f"{text} (por defecto %(default)s)")
-    train.add_argument("--minutos", type=float, help="tiempo máximo de entrenamiento")
+    train.add_argument("--minutos", type=minutes, help="tiempo máximo de entrenamiento")
     add_common_arguments(train, run_default=DEFAULT_RUN)
     add_training_arguments(train)
     train.set_defaults(func=_cmd_train)
 
+
+def _add_translate(tasks) -> None:
     translate = tasks.add_parser("traducir", help="traduce frases con un modelo entrenado")
     translate.add_argument("--pesos", required=True, help="modelo.h5 de «transformer entrenar»")
     translate.add_argument("frases", nargs="+", metavar="FRASE",
                            help="números en palabras, p. ej. «ciento veinte»")
-    translate.add_argument("--haz", type=int, default=1, help="búsqueda en haz (1 = voraz)")
-    translate.add_argument("--json", metavar="RUTA",
-                           help="escribe también las traducciones en JSON")
+    translate.add_argument("--haz", type=positive_int, default=1,
+                           help="búsqueda en haz (1 = voraz)")
+    add_json_argument(translate, "las traducciones")
     translate.set_defaults(func=_cmd_translate)
 
+
+def _add_attention(tasks) -> None:
     attention = tasks.add_parser(
         "atencion", help="dibuja la atención de cada capa y cabeza (PNG) para una frase")
     attention.add_argument("--pesos", required=True, help="modelo.h5 de «transformer entrenar»")
     attention.add_argument("frase", metavar="FRASE", help="número en palabras")
-    attention.add_argument("--salida", help="carpeta de los PNG (por defecto, junto a los pesos)")
-    attention.add_argument("--haz", type=int, default=1, help="búsqueda en haz (1 = voraz)")
-    attention.add_argument("--json", metavar="RUTA", help="escribe también el resultado en JSON")
+    attention.add_argument("--salida", help="carpeta de los PNG (por defecto, «atencion/» junto "
+                           "a los pesos)")
+    attention.add_argument("--haz", type=positive_int, default=1,
+                           help="búsqueda en haz (1 = voraz)")
+    add_json_argument(attention, "el resultado")
     attention.set_defaults(func=_cmd_attention)
+
+
+def add_commands(commands) -> None:
+    """Añade ``redes transformer ...`` al analizador de ``redes``."""
+    add_family(commands, "transformer",
+               help="Transformer de «Attention is all you need»: traducir números",
+               tasks=(_add_train, _add_translate, _add_attention))

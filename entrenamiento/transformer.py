@@ -3,33 +3,33 @@
 Son las funciones de ``redes transformer ...``: entrenar (con
 :func:`entrenamiento.entrenar.train`: registro CSV, mejor modelo, reanudación,
 curvas), medir el acierto exacto en números nunca vistos, traducir frases y
-dibujar los mapas de atención con las palabras en los ejes.
+dibujar los mapas de atención con las palabras en los ejes. Todas devuelven
+:class:`entrenamiento.resultado.TaskResult` (una por frase al traducir).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from datos.entorno import import_tensorflow
-
-import_tensorflow()
-
-import keras  # noqa: E402
-
-from datos.errores import ArgumentError, DataError, ModelFileError  # noqa: E402
-from datos.numeros import EncodedPairs  # noqa: E402
-from datos.numeros import MAX_NUMBER  # noqa: E402
-from datos.numeros import WordTokenizer  # noqa: E402
-from datos.numeros import encode_pairs  # noqa: E402
-from datos.numeros import make_tokenizers  # noqa: E402
-from datos.numeros import split_numbers  # noqa: E402
-from datos.validacion import check_int  # noqa: E402
+from datos.errores import ArgumentError, DataError, ModelFileError
+from datos.lotes_numeros import NumberBatches
+from datos.numeros import MAX_NUMBER
+from datos.numeros import EncodedPairs
+from datos.numeros import WordTokenizer
+from datos.numeros import encode_pairs
+from datos.numeros import make_tokenizers
+from datos.numeros import shorten
+from datos.numeros import split_numbers
+from datos.validacion import check_int
+from entrenamiento.resultado import Table
+from entrenamiento.resultado import TaskResult
+from entrenamiento.resultado import training_files
 
 logger = logging.getLogger("redes")
 
@@ -40,46 +40,12 @@ DENSE_BELOW = 10_000
 # Modelo pequeño de la tarea: 2 + 2 capas, d_model 128 (el artículo: 6 + 6 y 512).
 SMALL_MODEL = {"num_layers": 2, "d_model": 128, "num_heads": 4, "d_ff": 512, "dropout": 0.1}
 
-# La demo: 0..999, un modelo aún menor y ~10 épocas cortas (≈ 30-60 s en 2 núcleos).
+# La demo: 0..999, un modelo aún menor y épocas cortas (una pasada completa cada una).
 DEMO_SETTINGS = {
     "maximum": 999, "n_validation": 50, "n_test": 100, "n_train": None,
     "model": {"num_layers": 1, "d_model": 64, "num_heads": 4, "d_ff": 128, "dropout": 0.0},
     "epochs": 40, "batch_size": 32, "warmup_steps": 300,
 }
-
-
-class NumberBatches(keras.utils.PyDataset):
-    """Lotes ``((origen, destino_entrada), destino_salida)`` de pares codificados.
-
-    Con ``steps_per_epoch`` cada época es una muestra aleatoria (sin repetición) de
-    ``steps_per_epoch · batch_size`` pares: con 200.000 números, épocas cortas que
-    validan y guardan a menudo. Sin él, una pasada completa. Reproducible con ``seed``.
-    """
-
-    def __init__(self, pairs: EncodedPairs, batch_size: int, *, shuffle: bool = True,
-                 steps_per_epoch: int | None = None, seed: int = 0):
-        super().__init__()
-        self.pairs = pairs
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        count = len(pairs.source)
-        full = math.ceil(count / batch_size)
-        self.steps = full if steps_per_epoch is None else min(steps_per_epoch, full)
-        self.rng = np.random.default_rng(seed)
-        self.order = np.arange(count)
-        self.on_epoch_end()
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self.order = self.rng.permutation(len(self.pairs.source))
-
-    def __getitem__(self, index):
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        pairs = self.pairs
-        return (pairs.source[rows], pairs.target_in[rows]), pairs.target_out[rows]
 
 
 def exact_match(model, pairs: EncodedPairs, target_tokenizer: WordTokenizer, *,
@@ -94,7 +60,7 @@ def exact_match(model, pairs: EncodedPairs, target_tokenizer: WordTokenizer, *,
                         beam_size=beam_size)
         predictions += [target_tokenizer.decode(row) for row in ids]
     references = [target_tokenizer.decode(row) for row in pairs.target_out]
-    hits = sum(p == r for p, r in zip(predictions, references))
+    hits = sum(p == r for p, r in zip(predictions, references, strict=True))
     return hits / max(len(references), 1), predictions
 
 
@@ -115,7 +81,7 @@ def train_numbers(
     precision: str = "float32",
     seed: int = 0,
     verbose: Any = "auto",
-) -> dict[str, Any]:
+) -> TaskResult:
     """Entrena el traductor de números español → inglés y mide el acierto exacto en prueba.
 
     Args:
@@ -133,18 +99,22 @@ def train_numbers(
         warmup_steps: pasos de calentamiento de la tasa de aprendizaje.
         max_seconds: tiempo máximo de entrenamiento (se para al terminar el lote).
         beam_size: haz para la evaluación final (1 = voraz).
-        precision: ``"float32"`` o ``"mixed_bfloat16"``.
+        precision: ``"float32"``, ``"mixed_bfloat16"`` o ``"auto"`` (la más rápida aquí).
         seed: semilla de la división, la inicialización y los lotes.
         verbose: barra de progreso de Keras.
 
     Returns:
-        ``{"metricas", "archivos", "ejemplos", "division", "modelo"}``; ``metricas``
-        incluye ``test_exact_match`` (acierto exacto de frases de prueba).
+        :class:`TaskResult` con ``metrics`` (``test_exact_match``: acierto exacto de
+        frases de prueba, pérdidas, épocas, segundos), ``files`` (``pesos``,
+        ``registro``, ``curvas``), ``data`` (``ejemplos``, ``errores``, ``division``,
+        ``modelo``), la tabla de ejemplos, el modelo y el historial.
     """
-    from entrenamiento.entrenar import TimeLimit, train
+    from entrenamiento.callbacks import TimeLimit
+    from entrenamiento.entrenar import train
+    from modelos.transformer.decodificacion import MAX_BEAM
 
     where = "train_numbers"
-    check_int(beam_size, "beam_size", where=where)
+    check_int(beam_size, "beam_size", maximum=MAX_BEAM, where=where)
     check_int(batch_size, "batch_size", where=where)
     if steps_per_epoch is not None:
         check_int(steps_per_epoch, "steps_per_epoch", where=where)
@@ -196,31 +166,40 @@ def train_numbers(
                     "segundos_evaluacion": round(eval_seconds, 1),
                     "segundos": round(time.perf_counter() - start, 1)})
     mistakes = [{"numero": int(n), "prediccion": p, "referencia": target_tok.decode(r)}
-                for n, p, r in zip(test_pairs.numbers, predictions, test_pairs.target_out)
+                for n, p, r in zip(test_pairs.numbers, predictions, test_pairs.target_out,
+                                   strict=True)
                 if p != target_tok.decode(r)]
     shown = np.unique(np.linspace(0, len(predictions) - 1, 5).astype(int)) if predictions else []
     examples = [{"numero": int(test_pairs.numbers[i]), "origen": source_tok.decode(
         test_pairs.source[i]), "prediccion": predictions[i]} for i in shown]
-    return {
-        "metricas": figures,
-        "archivos": {"pesos": str(result.weights_path), "registro": str(result.log_path),
-                     "curvas": str(result.plot_path)},
-        "ejemplos": examples,
-        "errores": mistakes[:20],
-        "division": {"entrenamiento": int(len(split.train)),
-                     "validacion": int(len(split.validation)), "prueba": int(len(split.test))},
-        "modelo": {**kwargs, "parametros": int(result.model.count_params()),
-                   "precision": precision, "lote": batch_size,
-                   "pasos_por_epoca": len(batches), "parada_por_tiempo": bool(
-                       limit and limit[0].stopped)},
-    }
+    files = {name: path for name, path in training_files(result).items() if path is not None}
+    return TaskResult(
+        title="Transformer «numeros»: métricas finales",
+        metrics=figures,
+        files=files,
+        data={
+            "ejemplos": examples,
+            "errores": mistakes[:20],
+            "division": {"entrenamiento": int(len(split.train)),
+                         "validacion": int(len(split.validation)),
+                         "prueba": int(len(split.test))},
+            "modelo": {**kwargs, "parametros": int(result.model.count_params()),
+                       "precision": precision, "lote": batch_size,
+                       "pasos_por_epoca": len(batches),
+                       "parada_por_tiempo": bool(limit and limit[0].stopped)},
+        },
+        tables=[Table("Números de prueba (nunca vistos)", ("Español", "Traducción"),
+                      [(f"{e['origen']} ({e['numero']})", e["prediccion"]) for e in examples])],
+        model=result.model,
+        history=dict(history),
+    )
 
 
 def load_translator(weights):
     """Carga un traductor de :func:`train_numbers`: ``(modelo, tok_origen, tok_destino, meta)``.
 
     Raises:
-        ModelFileError: si el archivo no es de esta tarea.
+        ModelFileError: si el archivo no es de esta tarea o sus metadatos no valen.
     """
     import modelos
 
@@ -229,34 +208,80 @@ def load_translator(weights):
         raise ModelFileError(f"«{weights}» no es un traductor de números entrenado con "
                              "«redes transformer entrenar --tarea numeros» (faltan los "
                              "tokenizadores en los metadatos).")
+    lengths = metadata.get("longitudes")
+    target_len = lengths.get("destino") if isinstance(lengths, dict) else None
+    if isinstance(target_len, bool) or not isinstance(target_len, int) or target_len < 1:
+        raise ModelFileError(f"«{weights}»: los metadatos no tienen «longitudes» → «destino» "
+                             f"(un entero ≥ 1); tienen {shorten(repr(lengths))}.")
     source_tok = WordTokenizer.from_json(metadata.get("tokenizador_origen"))
     target_tok = WordTokenizer.from_json(metadata.get("tokenizador_destino"))
     return modelos.load(weights, compile=False), source_tok, target_tok, metadata
 
 
-def _encode_texts(texts: Sequence[str], source_tok: WordTokenizer) -> np.ndarray:
-    if not texts or any(not text.strip() for text in texts):
-        raise DataError("Hace falta al menos una frase no vacía que traducir.")
-    return source_tok.encode_batch(list(texts))
+def _sentences(texts) -> list[str]:
+    """Las frases de la llamada como lista; una sola cadena es una frase."""
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    if not texts or any(not isinstance(text, str) or not text.strip() for text in texts):
+        raise DataError("Hace falta al menos una frase que traducir, y ninguna vacía.")
+    return texts
 
 
-def translate_texts(weights, texts: Sequence[str], *, beam_size: int = 1) -> list[dict[str, str]]:
-    """Traduce frases en español con un traductor guardado.
-
-    Returns:
-        Una entrada por frase: ``{"origen", "traduccion"}``.
+def _encode_texts(texts: list[str], source_tok: WordTokenizer, limit: int) -> np.ndarray:
+    """Ids ``(N, S)`` de las frases, comprobando que caben en las ``limit`` posiciones.
 
     Raises:
-        DataError: frase vacía o con palabras fuera del vocabulario (las nombra).
+        DataError: palabras fuera del vocabulario, o una frase más larga que ``limit``
+            (dice cuántos tokens tiene y cuántos admite el traductor).
+    """
+    source = source_tok.encode_batch(texts)
+    for text, length in zip(texts, (source != 0).sum(axis=1), strict=True):
+        if length > limit:
+            raise DataError(f"«{shorten(text)}» tiene {length} palabras y el traductor admite "
+                            f"como máximo {limit} por frase (el tamaño de su tabla de "
+                            "posiciones).")
+    return source
+
+
+def _prepare(weights, texts):
+    """Carga el traductor, codifica las frases y da el tope de tokens de salida."""
+    from modelos.transformer.decodificacion import sequence_limits
+
+    model, source_tok, target_tok, metadata = load_translator(weights)
+    source_limit, target_limit = sequence_limits(model)
+    source = _encode_texts(_sentences(texts), source_tok, source_limit)
+    # Un token más que la traducción más larga vista al entrenar (para «</s>»), sin pasar
+    # de la tabla de posiciones; los mapas de atención necesitan además sitio para «<s>».
+    output_len = min(metadata["longitudes"]["destino"] + 1, target_limit - 1)
+    return model, source, source_tok, target_tok, output_len
+
+
+def translate_texts(weights, texts: Sequence[str], *, beam_size: int = 1) -> list[TaskResult]:
+    """Traduce frases en español con un traductor guardado.
+
+    Args:
+        weights: ``modelo.h5`` de :func:`train_numbers`.
+        texts: las frases (una cadena sola es una frase).
+        beam_size: 1 = voraz; K > 1 = búsqueda en haz.
+
+    Returns:
+        Un :class:`TaskResult` por frase, con ``data`` ``{"origen", "traduccion"}``.
+
+    Raises:
+        DataError: frase vacía, con palabras fuera del vocabulario (las nombra) o más
+            larga de lo que admite el modelo (dice el máximo).
     """
     from modelos.transformer.decodificacion import translate
 
-    model, source_tok, target_tok, metadata = load_translator(weights)
-    source = _encode_texts(texts, source_tok)
-    ids = translate(model, source, metadata["longitudes"]["destino"] + 1,
-                    beam_size=check_int(beam_size, "--haz"))
-    return [{"origen": text, "traduccion": target_tok.decode(row)}
-            for text, row in zip(texts, ids)]
+    texts = _sentences(texts)
+    model, source, _, target_tok, output_len = _prepare(weights, texts)
+    ids = translate(model, source, output_len, beam_size=beam_size)
+    results = []
+    for text, row in zip(texts, ids, strict=True):
+        translation = target_tok.decode(row)
+        results.append(TaskResult(title="Traducción",
+                                  data={"origen": text, "traduccion": translation},
+                                  text=[f"{text} → {translation}"]))
+    return results
 
 
 def plot_attention(maps: dict[str, list[np.ndarray]], source_tokens: Sequence[str],
@@ -301,41 +326,51 @@ def plot_attention(maps: dict[str, list[np.ndarray]], source_tokens: Sequence[st
     return paths
 
 
-def attention_figures(weights, text: str, out_dir=None, *, beam_size: int = 1) -> dict[str, Any]:
+def attention_dir(weights, out_dir=None) -> Path:
+    """La carpeta de los PNG de :func:`attention_figures`: ``out_dir`` o ``atencion/``
+    junto a los pesos."""
+    return Path(out_dir) if out_dir else Path(weights).parent / "atencion"
+
+
+def attention_figures(weights, text: str, out_dir=None, *, beam_size: int = 1) -> TaskResult:
     """Traduce ``text`` y dibuja la atención de cada capa y cabeza sobre esa traducción.
 
     Returns:
-        ``{"origen", "traduccion", "archivos"}``.
+        :class:`TaskResult` con ``data`` ``{"origen", "traduccion"}`` y en ``files``
+        los tres PNG (``atencion_codificador``, ``atencion_decodificador``,
+        ``atencion_cruzada``).
+
+    Raises:
+        DataError: frase vacía, con palabras fuera del vocabulario o demasiado larga.
     """
     from modelos.transformer.decodificacion import attention_maps, translate
 
-    model, source_tok, target_tok, metadata = load_translator(weights)
-    source = _encode_texts([text], source_tok)
-    ids = translate(model, source, metadata["longitudes"]["destino"] + 1,
-                    beam_size=check_int(beam_size, "--haz"))[0]
+    if not isinstance(text, str):
+        raise DataError("attention_figures: «text» debe ser una frase (texto).")
+    model, source, source_tok, target_tok, output_len = _prepare(weights, [text])
+    ids = translate(model, source, output_len, beam_size=beam_size)[0]
     target = [target_tok.index["<s>"], *ids]
     maps = attention_maps(model, source, [target])
     source_words = [source_tok.vocabulary[i] for i in source[0] if i]
     target_words = [target_tok.vocabulary[i] for i in target]
-    out_dir = Path(out_dir or Path(weights).parent / "atencion")
-    paths = plot_attention(maps, source_words, target_words, out_dir)
-    return {"origen": text, "traduccion": target_tok.decode(ids),
-            "archivos": {p.stem: str(p) for p in paths}}
+    paths = plot_attention(maps, source_words, target_words, attention_dir(weights, out_dir))
+    translation = target_tok.decode(ids)
+    return TaskResult(title="Atención", files={p.stem: p for p in paths},
+                      data={"origen": text, "traduccion": translation},
+                      text=[f"{text} → {translation}"])
 
 
 def run_translation_demo(out_dir="pesos/demo/transformer", *, seed: int = 0,
-                         verbose: Any = 0) -> dict[str, Any]:
+                         verbose: Any = 0) -> TaskResult:
     """Demo corta: entrena un traductor de 0..999 y traduce números que no vio.
 
     Returns:
-        El resultado de :func:`train_numbers` con ``"traducciones"``: algunos números
-        de prueba con su traducción.
+        El :class:`TaskResult` de :func:`train_numbers` (sus ``ejemplos`` son números de
+        prueba con su traducción).
     """
     settings = dict(DEMO_SETTINGS)
-    result = train_numbers(out_dir, maximum=settings["maximum"], n_train=settings["n_train"],
-                           n_validation=settings["n_validation"], n_test=settings["n_test"],
-                           model=settings["model"], epochs=settings["epochs"],
-                           steps_per_epoch=None, batch_size=settings["batch_size"],
-                           warmup_steps=settings["warmup_steps"], seed=seed, verbose=verbose)
-    result["traducciones"] = result["ejemplos"]
-    return result
+    return train_numbers(out_dir, maximum=settings["maximum"], n_train=settings["n_train"],
+                         n_validation=settings["n_validation"], n_test=settings["n_test"],
+                         model=settings["model"], epochs=settings["epochs"],
+                         steps_per_epoch=None, batch_size=settings["batch_size"],
+                         warmup_steps=settings["warmup_steps"], seed=seed, verbose=verbose)

@@ -20,7 +20,8 @@ from modelos.transformer import MultiHeadAttention
 from modelos.transformer import PositionalEncoding
 from modelos.transformer import TokenAndPositionEmbedding
 from modelos.transformer import WarmupSchedule
-from modelos.transformer.capas import positional_encoding_table
+from modelos.transformer.incrustaciones import positional_encoding_table
+from tests.helpers import run_layer_test
 
 D, HEADS, FF = 16, 4, 32
 RNG = np.random.default_rng(0)
@@ -30,37 +31,28 @@ def _x(batch=2, length=5, width=D, seed=0):
     return np.random.default_rng(seed).normal(size=(batch, length, width)).astype("float32")
 
 
-# Cada caso: (capa, argumentos de llamada). Tamaños mínimos, como pide la guía.
-LAYER_CASES = {
-    "posicional": lambda: (PositionalEncoding(32), (_x(),), {}),
-    "embedding": lambda: (TokenAndPositionEmbedding(20, D, max_len=32),
-                          (np.array([[3, 4, 0]]),), {}),
-    "embedding_aprendido": lambda: (TokenAndPositionEmbedding(20, D, max_len=32,
-                                                              learned_positions=True),
-                                    (np.array([[3, 4, 0]]),), {}),
-    "atencion": lambda: (MultiHeadAttention(HEADS, 4, dropout=0.1), (_x(), _x(seed=1)), {}),
-    "feed_forward": lambda: (FeedForward(FF, dropout=0.1), (_x(),), {}),
-    "codificador_capa": lambda: (EncoderLayer(HEADS, FF, norm_first=True), (_x(),), {}),
-    "decodificador_capa": lambda: (DecoderLayer(HEADS, FF), (_x(), _x(seed=1)), {}),
-    "codificador": lambda: (Encoder(2, HEADS, FF), (_x(),), {}),
-    "decodificador": lambda: (Decoder(2, HEADS, FF, norm_first=True), (_x(), _x(seed=1)), {}),
-    "gpt": lambda: (Decoder(1, HEADS, FF, cross_attention=False), (_x(),), {}),
+# Las variantes que no cubre tests/test_registrados.py (allí, la configuración por defecto
+# de cada capa): clase, argumentos, entradas y forma de salida.
+VARIANTS = {
+    "embedding_aprendido": (TokenAndPositionEmbedding,
+                            {"vocab_size": 20, "d_model": D, "max_len": 32,
+                             "learned_positions": True},
+                            np.array([[3, 4, 0], [5, 6, 7]], "int32"), (2, 3, D)),
+    "codificador_capa_pre_norm": (EncoderLayer, {"num_heads": HEADS, "d_ff": FF,
+                                                 "norm_first": True, "dropout": 0.0},
+                                  _x(), (2, 5, D)),
+    "decodificador_pre_norm": (Decoder, {"num_layers": 2, "num_heads": HEADS, "d_ff": FF,
+                                         "norm_first": True, "dropout": 0.0},
+                               [_x(), _x(seed=1)], (2, 5, D)),
+    "gpt": (Decoder, {"num_layers": 1, "num_heads": HEADS, "d_ff": FF,
+                      "cross_attention": False, "dropout": 0.0}, _x(), (2, 5, D)),
 }
 
 
-@pytest.mark.parametrize("case", sorted(LAYER_CASES))
-def test_config_round_trip_gives_the_same_layer(case):
-    layer, args, kwargs = LAYER_CASES[case]()
-    expected = keras.ops.convert_to_numpy(layer(*args, **kwargs))
-    config = layer.get_config()
-    serialized = keras.saving.serialize_keras_object(layer)
-    assert serialized["registered_name"].startswith("redes>")
-    clone = keras.saving.deserialize_keras_object(serialized)
-    assert clone.get_config() == config
-    clone(*args, **kwargs)
-    clone.set_weights(layer.get_weights())
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(*args, **kwargs)), expected,
-                               atol=1e-6)
+@pytest.mark.parametrize("case", sorted(VARIANTS))
+def test_layer_variants(case, tmp_path):
+    layer_class, kwargs, inputs, shape = VARIANTS[case]
+    run_layer_test(layer_class, kwargs, inputs, expected_output_shape=shape, tmp_path=tmp_path)
 
 
 def test_positional_encoding_is_the_papers_formula():
@@ -239,3 +231,38 @@ def test_masked_loss_and_accuracy_ignore_padding():
 def test_bad_arguments_raise_spanish_errors(make, message):
     with pytest.raises(ArgumentError, match=message):
         make()
+
+
+@pytest.mark.parametrize("layer_class", [PositionalEncoding, TokenAndPositionEmbedding,
+                                         MultiHeadAttention, FeedForward, EncoderLayer,
+                                         DecoderLayer, Encoder, Decoder])
+def test_registered_names_survive_the_split_of_capas(layer_class):
+    # Las configuraciones guardadas antes nombran el módulo «modelos.transformer.capas».
+    assert keras.saving.get_registered_name(layer_class) == f"redes>{layer_class.__name__}"
+    config = keras.saving.serialize_keras_object(LAYERS_FOR_NAMES[layer_class]())
+    config["module"] = "modelos.transformer.capas"
+    assert type(keras.saving.deserialize_keras_object(config)) is layer_class
+
+
+LAYERS_FOR_NAMES = {
+    PositionalEncoding: lambda: PositionalEncoding(8),
+    TokenAndPositionEmbedding: lambda: TokenAndPositionEmbedding(10, D, max_len=8),
+    MultiHeadAttention: lambda: MultiHeadAttention(HEADS, 4),
+    FeedForward: lambda: FeedForward(FF),
+    EncoderLayer: lambda: EncoderLayer(HEADS, FF),
+    DecoderLayer: lambda: DecoderLayer(HEADS, FF),
+    Encoder: lambda: Encoder(1, HEADS, FF),
+    Decoder: lambda: Decoder(1, HEADS, FF),
+}
+
+
+@pytest.mark.parametrize("learned", [False, True])
+def test_embedding_longer_than_its_table_names_the_limit(learned):
+    layer = TokenAndPositionEmbedding(10, D, max_len=4, learned_positions=learned)
+    with pytest.raises(ArgumentError, match="6 tokens y el modelo admite como máximo 4"):
+        layer(np.ones((1, 6), "int32"))
+    with pytest.raises(ArgumentError, match="a partir de la posición 3 .* máximo 4"):
+        layer(np.ones((1, 2), "int32"), start_index=3)
+    assert tuple(layer(np.ones((1, 4), "int32")).shape) == (1, 4, D)
+    with pytest.raises(ArgumentError, match="máximo 4"):
+        PositionalEncoding(4)(np.zeros((1, 5, D), "float32"))

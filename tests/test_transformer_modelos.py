@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ import modelos
 from datos.errores import ArgumentError
 from modelos.transformer.decodificacion import attention_maps
 from modelos.transformer.decodificacion import generate
+from modelos.transformer.decodificacion import sequence_limits
 from modelos.transformer.decodificacion import translate
 from tests.helpers import run_model_saving_test
 
@@ -39,7 +42,7 @@ def lm():
 def test_builders_shapes(seq2seq, lm):
     assert tuple(seq2seq([_ids(3, 7, 30), _ids(3, 5, 25)]).shape) == (3, 5, 25)
     assert tuple(lm(_ids(2, 6, 20)).shape) == (2, 6, 20)
-    for pooling in ("media", "primero"):
+    for pooling in ("mean", "first"):
         classifier = modelos.build_encoder_classifier(30, 4, pooling=pooling, **TINY)
         probabilities = keras.ops.convert_to_numpy(classifier(_ids(2, 6, 30, pad_from=4)))
         assert probabilities.shape == (2, 4)
@@ -148,7 +151,7 @@ def test_mixed_bfloat16_model_trains_and_decodes():
     (lambda m: attention_maps(m, [[5, 6]], [[2], [2]]), "frases"),
     (lambda m: modelos.build_transformer(10, 12, share_embeddings=True), "share_embeddings"),
     (lambda m: modelos.build_transformer(10, 12, d_model=30, num_heads=4), "múltiplo"),
-    (lambda m: modelos.build_encoder_classifier(10, 2, pooling="max"), "pooling"),
+    (lambda m: modelos.build_encoder_classifier(10, 2, pooling="max"), "'mean' o 'first'"),
     (lambda m: translate(modelos.build_xor(), [[5]], 5), "codificador"),
 ])
 def test_bad_arguments_raise_spanish_errors(seq2seq, call, message):
@@ -159,3 +162,102 @@ def test_bad_arguments_raise_spanish_errors(seq2seq, call, message):
 def test_generate_rejects_padding_in_the_prompt(lm):
     with pytest.raises(ArgumentError, match="relleno"):
         generate(lm, [[5, 0, 6]], 8)
+
+
+# === Longitudes: la tabla de posiciones tiene max_len filas (defecto 1) ===
+
+def test_sequence_limits_are_the_positional_tables(seq2seq):
+    assert sequence_limits(seq2seq) == (TINY["max_len"], TINY["max_len"])
+
+
+def test_too_long_source_is_a_spanish_error_naming_the_limit(seq2seq):
+    limit = TINY["max_len"]
+    source = _ids(2, limit + 3, 30)
+    source[0, limit:] = 0  # la primera cabe; la segunda no
+    for beam_size in (1, 3):
+        with pytest.raises(ArgumentError, match=f"fila 1.* {limit + 3} tokens .* como "
+                                                f"máximo {limit}"):
+            translate(seq2seq, source, 5, beam_size=beam_size)
+    with pytest.raises(ArgumentError, match=f"{limit + 3} tokens .* máximo {limit}"):
+        attention_maps(seq2seq, source, [[2, 5], [2, 6]])
+    with pytest.raises(ArgumentError, match=f"«target» tiene {limit + 1} tokens"):
+        attention_maps(seq2seq, source[:, :4], np.full((2, limit + 1), 5))
+
+
+def test_trailing_padding_beyond_the_limit_is_dropped(seq2seq):
+    limit = TINY["max_len"]
+    source = _ids(2, 5, 30, seed=4)
+    padded = np.concatenate([source, np.zeros((2, limit), "int32")], axis=1)
+    assert translate(seq2seq, padded, 6) == translate(seq2seq, source, 6)
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_decoding_up_to_the_last_position_works(seq2seq, lm, use_cache):
+    limit = TINY["max_len"]
+    source = _ids(2, limit, 30, seed=5)  # origen del tamaño exacto de la tabla
+    # eos_id=-1: nunca termina, así que llega a la última posición de la tabla.
+    for beam_size in (1, 2):
+        out = translate(seq2seq, source, limit, beam_size=beam_size, eos_id=-1,
+                        use_cache=use_cache)
+        assert [len(row) for row in out] == [limit, limit]
+    with pytest.raises(ArgumentError, match=f"max_len.* entre 1 y {limit}"):
+        translate(seq2seq, source, limit + 1, use_cache=use_cache)
+    assert generate(lm, [5, 6], limit, use_cache=use_cache).shape == (1, limit)
+
+
+def test_generate_with_a_prompt_that_fills_the_table_names_the_limit(lm):
+    limit = TINY["max_len"]
+    with pytest.raises(ArgumentError, match=f"{limit} tokens .* como máximo {limit}"):
+        generate(lm, np.full((1, limit), 5), limit + 5)
+    with pytest.raises(ArgumentError, match=f"«max_len» debe ser un entero entre 4 y {limit}"):
+        generate(lm, [5, 6, 7], limit + 1)
+
+
+def test_beam_size_is_bounded(seq2seq):
+    from modelos.transformer.decodificacion import MAX_BEAM
+
+    with pytest.raises(ArgumentError, match=f"beam_size.* entre 1 y {MAX_BEAM}"):
+        translate(seq2seq, [[5, 6]], 5, beam_size=MAX_BEAM + 1)
+
+
+def test_model_called_on_a_too_long_input_names_the_limit(seq2seq):
+    limit = TINY["max_len"]
+    with pytest.raises(ArgumentError, match=f"{limit + 1} tokens y el modelo admite como "
+                                            f"máximo {limit}"):
+        seq2seq([_ids(1, limit + 1, 30), _ids(1, 3, 25)])
+
+
+# === Opciones en inglés; los archivos con los nombres anteriores siguen cargando ===
+
+@pytest.mark.parametrize("legacy, pooling", [("media", "mean"), ("primero", "first")])
+def test_saved_classifier_with_legacy_pooling_value_loads(tmp_path, legacy, pooling):
+    import h5py
+
+    keras.utils.set_random_seed(0)
+    model = modelos.build_encoder_classifier(30, 3, pooling=pooling, **TINY)
+    assert modelos.registro.builder_spec(model).kwargs["pooling"] == pooling
+    path = tmp_path / "clasificador.h5"
+    modelos.save(model, path)
+    with h5py.File(path, "r+") as f:  # como lo escribía la versión anterior
+        kwargs = json.loads(f.attrs["kwargs"])
+        kwargs["pooling"] = legacy
+        f.attrs["kwargs"] = json.dumps(kwargs)
+    assert modelos.load_metadata(path)["kwargs"]["pooling"] == pooling  # traducido al leer
+    ids = _ids(2, 6, 30, pad_from=4)
+    np.testing.assert_allclose(modelos.load(path).predict(ids, verbose=0),
+                               model.predict(ids, verbose=0), atol=1e-6)
+
+
+def test_builder_takes_one_name_per_pooling():
+    """La API solo admite los nombres actuales; los antiguos solo se traducen al cargar."""
+    with pytest.raises(ArgumentError, match="«pooling» debe ser 'mean' o 'first'"):
+        modelos.build_encoder_classifier(30, 3, pooling="media", **TINY)
+
+
+def test_builder_sizes_are_bounded():
+    """Un archivo manipulado no puede pedir una red gigantesca (defecto 2)."""
+    with pytest.raises(ArgumentError, match="«num_layers»"):
+        modelos.build_transformer(30, 30, num_layers=10**6, d_model=8, num_heads=2, d_ff=8)
+    with pytest.raises(ArgumentError, match="«max_len»"):
+        modelos.build_decoder_lm(30, num_layers=1, d_model=8, num_heads=2, d_ff=8,
+                                 max_len=10**9)

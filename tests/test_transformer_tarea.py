@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from unittest import mock
 
+import keras
 import numpy as np
 import pytest
 
+import modelos
 from datos.errores import ArgumentError, DataError
+from datos.lotes_numeros import NumberBatches
 from datos.numeros import WordTokenizer
 from datos.numeros import encode_pairs
 from datos.numeros import make_tokenizers
 from datos.numeros import number_words
 from datos.numeros import split_numbers
-from entrenamiento.cli import main
+from entrenamiento import cli
+from entrenamiento.resultado import TaskResult
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def main(argv):
+    """``redes`` con solo la familia ``transformer`` (no depende de las demás órdenes)."""
+    with mock.patch.object(cli, "COMMAND_MODULES", ("entrenamiento.cli_transformer",)):
+        return cli.main(argv)
 
 
 def test_number_words_from_num2words():
@@ -44,6 +55,38 @@ def test_tokenizer_errors_are_spanish():
     assert tokenizer.encode("uno tres", strict=False) == [tokenizer.index["uno"], 1]
     with pytest.raises(DataError, match="tokenizador guardado no es válido"):
         WordTokenizer.from_json({"tipo": "letras"})
+
+
+def test_out_of_vocabulary_error_names_a_few_words_and_shortens_a_huge_input():
+    # Defecto 8: una línea de 10.000 palabras (40 KB) no se repetía entera en el error.
+    tokenizer = WordTokenizer.fit(["uno dos"])
+    words = " ".join(f"patata{i}" for i in range(9_999))
+    with pytest.raises(DataError) as error:
+        tokenizer.encode(f"uno {words}")
+    message = str(error.value)
+    assert len(message) < 400
+    assert "9999 palabras" in message and "«patata0», «patata1»" in message
+    assert "y 9994 más" in message and "«patata5»" not in message
+    assert "…" in message  # la frase, cortada
+    with pytest.raises(DataError) as error:
+        tokenizer.encode_batch(["uno " * 5_000], length=3)
+    assert len(str(error.value)) < 200 and "5000 tokens" in str(error.value)
+
+
+def test_number_batches_cover_every_pair_once_per_epoch_and_are_seeded():
+    source_tok, target_tok = make_tokenizers(99)
+    pairs = encode_pairs(np.arange(50), source_tok, target_tok)
+    batches = NumberBatches(pairs, 8, seed=1)
+    assert len(batches) == 7
+    (source, target_in), target_out = batches[0]
+    assert source.shape[0] == target_in.shape[0] == target_out.shape[0] == 8
+    seen = np.concatenate([batches[i][0][0] for i in range(len(batches))])
+    assert sorted(map(tuple, seen)) == sorted(map(tuple, pairs.source))
+    again = NumberBatches(pairs, 8, seed=1)
+    np.testing.assert_array_equal(again[3][1], batches[3][1])
+    assert len(NumberBatches(pairs, 8, steps_per_epoch=2)) == 2
+    with pytest.raises(ArgumentError, match="batch_size"):
+        NumberBatches(pairs, 0)
 
 
 def test_split_is_by_number_disjoint_and_seeded():
@@ -75,7 +118,7 @@ def test_tokenizers_cover_every_number_and_pairs_are_shifted():
     assert source_tok.decode(pairs.source[0]) == number_words(numbers[0], "es")
 
 
-# Modelo pequeño de 0..999 con los valores de la demo: ≈ 30 s en 2 núcleos.
+# Modelo pequeño de 0..999 con los valores de la demo.
 SMALL_RUN = ["--maximo", "999", "--entrenamiento", "0", "--validacion", "50", "--prueba", "100",
              "--capas", "1", "--dmodelo", "64", "--cabezas", "4", "--dff", "128",
              "--dropout", "0", "--epocas", "30", "--pasos", "0", "--lote", "32",
@@ -109,7 +152,7 @@ def test_cli_translates_and_draws_attention(trained, tmp_path, capsys):
     results = json.loads(out.read_text())
     assert [r["origen"] for r in results] == ["ciento veinte", "trescientos cuarenta y dos"]
     right = sum(r["traduccion"] == t for r, t in zip(
-        results, ["one hundred and twenty", "three hundred and forty-two"]))
+        results, ["one hundred and twenty", "three hundred and forty-two"], strict=True))
     assert right >= 1
     assert "ciento veinte → " in capsys.readouterr().out
     assert main(["transformer", "atencion", "--pesos", str(trained["weights"]),
@@ -127,14 +170,148 @@ def test_cli_errors_are_one_spanish_line(trained, tmp_path, capsys):
     assert "«patata»" in capsys.readouterr().err
     assert main(["transformer", "traducir", "--pesos", str(tmp_path / "no.h5"), "uno"]) == 2
     assert "No existe" in capsys.readouterr().err
+    # Defecto 1, la orden exacta del informe (el traductor de 0..999 de la demo).
+    for order in ("traducir", "atencion"):
+        assert main(["transformer", order, "--pesos", str(trained["weights"]),
+                     "novecientos noventa y nueve y nueve y nueve y nueve"]) == 2
+        err = capsys.readouterr().err
+        assert "tiene 10 palabras" in err and "como máximo 9" in err, err
 
 
-def test_run_translation_demo_returns_translations(tmp_path, monkeypatch):
+def test_run_translation_demo_returns_a_task_result(tmp_path, monkeypatch):
     from entrenamiento import transformer
 
     quick = dict(transformer.DEMO_SETTINGS, epochs=1, maximum=99, n_test=10, n_validation=10)
     monkeypatch.setattr(transformer, "DEMO_SETTINGS", quick)
     result = transformer.run_translation_demo(tmp_path)
-    assert len(result["traducciones"]) == 5
-    assert 0.0 <= result["metricas"]["test_exact_match"] <= 1.0
-    assert (tmp_path / "modelo.h5").is_file()
+    assert isinstance(result, TaskResult)
+    assert len(result.data["ejemplos"]) == 5 and len(result.tables[0].rows) == 5
+    assert 0.0 <= result.metrics["test_exact_match"] <= 1.0
+    assert result.file("pesos") == tmp_path / "modelo.h5" and result.file("pesos").is_file()
+    assert result.model is not None and len(result.history["loss"]) == 1
+    assert set(result.to_json()) >= {"metricas", "archivos", "ejemplos", "division", "modelo"}
+
+
+# === Un traductor sin entrenar de 0..99: las comprobaciones de la CLI, en segundos ===
+
+def _save_untrained_translator(path, maximum=99):
+    """Un modelo.h5 con los metadatos de train_numbers, sin entrenar."""
+    source_tok, target_tok = make_tokenizers(maximum)
+    pairs = encode_pairs(np.arange(maximum + 1), source_tok, target_tok)
+    lengths = {"origen": pairs.source.shape[1], "destino": pairs.target_in.shape[1]}
+    keras.utils.set_random_seed(0)
+    model = modelos.build_transformer(len(source_tok), len(target_tok), num_layers=1,
+                                      d_model=16, num_heads=2, d_ff=16, dropout=0.0,
+                                      max_len=max(lengths.values()) + 2)
+    modelos.save(model, path, metadata={
+        "tarea": "numeros", "maximo": maximum, "semilla": 0, "longitudes": lengths,
+        "tokenizador_origen": source_tok.to_json(),
+        "tokenizador_destino": target_tok.to_json()})
+    return max(lengths.values()) + 2
+
+
+@pytest.fixture(scope="module")
+def untrained(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sin_entrenar") / "modelo.h5"
+    return path, _save_untrained_translator(path)
+
+
+LONG = "noventa y nueve y nueve y nueve y nueve"  # 9 palabras; la tabla tiene 6 filas
+
+
+@pytest.mark.parametrize("order", [["traducir"], ["atencion"]])
+def test_cli_too_long_sentence_names_the_limit(untrained, tmp_path, capsys, order):
+    # Defecto 1: «error inesperado (InvalidArgumentError) indices[...] is not in [0, 6)».
+    weights, limit = untrained
+    assert limit == 6
+    code = main(["transformer", *order, "--pesos", str(weights), LONG,
+                 *(["--salida", str(tmp_path / "mapas")] if order == ["atencion"] else [])])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "tiene 9 palabras" in err and "como máximo 6" in err
+    assert "inesperado" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_api_too_long_sentence_names_the_limit(untrained):
+    from entrenamiento.transformer import attention_figures, translate_texts
+
+    weights, _ = untrained
+    for call in (lambda: translate_texts(weights, ["uno", LONG]),
+                 lambda: attention_figures(weights, LONG)):
+        with pytest.raises(DataError, match="tiene 9 palabras .* como máximo 6"):
+            call()
+
+
+def test_translate_and_attention_return_task_results(untrained, tmp_path):
+    from entrenamiento.transformer import attention_figures, translate_texts
+
+    weights, _ = untrained
+    # Un modelo sin entrenar no emite «</s>»: la salida llega al tope sin romperse.
+    results = translate_texts(weights, ["noventa y nueve", "uno"], beam_size=2)
+    assert [type(r) for r in results] == [TaskResult] * 2
+    assert [r.data["origen"] for r in results] == ["noventa y nueve", "uno"]
+    assert all(r.text == [f"{r.data['origen']} → {r.data['traduccion']}"] for r in results)
+    assert translate_texts(weights, "uno")[0].data["origen"] == "uno"  # una cadena, una frase
+    figures = attention_figures(weights, "noventa y nueve", tmp_path / "mapas")
+    assert sorted(figures.files) == ["atencion_codificador", "atencion_cruzada",
+                                     "atencion_decodificador"]
+    assert all(Path(p).read_bytes()[:8] == PNG_MAGIC for p in figures.files.values())
+    with pytest.raises(DataError, match="ninguna vacía"):
+        translate_texts(weights, ["uno", "  "])
+
+
+def test_cli_unknown_words_are_named_not_echoed_whole(untrained, capsys):
+    weights, _ = untrained
+    huge = " ".join(["patata"] * 10_000)
+    assert main(["transformer", "traducir", "--pesos", str(weights), f"uno {huge}"]) == 2
+    err = capsys.readouterr().err
+    assert "«patata»" in err and len(err) < 400
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["entrenar", "--minutos", "0"], "--minutos"),
+    (["entrenar", "--lote", "0"], "--lote"),
+    (["entrenar", "--maximo", "1000000"], "--maximo"),
+    (["entrenar", "--dropout", "1"], "--dropout"),
+    (["entrenar", "--pasos", "-1"], "--pasos"),
+    (["entrenar", "--capas", "x"], "--capas"),
+    (["traducir", "--pesos", "m.h5", "uno", "--haz", "0"], "--haz"),
+])
+def test_cli_numeric_flags_are_checked_when_parsing(argv, flag, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["transformer", *argv])
+    assert exit_info.value.code == 2
+    assert f"argumento {flag}" in capsys.readouterr().err
+
+
+def test_cli_beam_above_the_limit_is_refused(untrained, capsys):
+    from modelos.transformer.decodificacion import MAX_BEAM
+
+    weights, _ = untrained
+    assert main(["transformer", "traducir", "--pesos", str(weights), "uno", "--haz",
+                 str(MAX_BEAM + 1)]) == 2
+    assert "--haz" in capsys.readouterr().err
+
+
+def test_cli_output_paths_are_checked_before_training(tmp_path, capsys):
+    from entrenamiento import transformer
+
+    blocker = tmp_path / "archivo"
+    blocker.write_text("x")
+    with mock.patch.object(transformer, "train_numbers") as train_numbers:
+        assert main(["transformer", "entrenar", "--json", str(tmp_path)]) == 2
+        assert "--json" in capsys.readouterr().err
+        assert main(["transformer", "entrenar", "--salida", str(blocker)]) == 2
+        assert "--salida" in capsys.readouterr().err
+        train_numbers.assert_not_called()
+
+
+def test_cli_translate_checks_json_path_first(untrained, tmp_path, capsys):
+    weights, _ = untrained
+    assert main(["transformer", "traducir", "--pesos", str(weights), "uno", "--json",
+                 str(tmp_path)]) == 2
+    assert "--json" in capsys.readouterr().err
+    out = tmp_path / "t.json"
+    assert main(["transformer", "traducir", "--pesos", str(weights), "uno", "dos",
+                 "--json", str(out)]) == 0
+    assert [item["origen"] for item in json.loads(out.read_text())] == ["uno", "dos"]

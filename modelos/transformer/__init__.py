@@ -1,5 +1,10 @@
 """El Transformer de «Attention is all you need»: capas, constructores y decodificación.
 
+Módulos: ``incrustaciones`` (tokens y posiciones), ``atencion`` (atención
+multi-cabeza), ``bloques`` (capas y pilas de codificador y decodificador),
+``constructores``, ``perdidas``, ``esquema`` (la tasa con calentamiento) y
+``decodificacion`` (traducir, generar, mapas de atención).
+
 Ejemplo::
 
     from modelos.transformer import build_transformer, translate
@@ -9,18 +14,22 @@ Ejemplo::
     frases = translate(modelo, origen, max_len=20, beam_size=4)
 """
 
-from modelos.transformer.capas import Decoder
-from modelos.transformer.capas import DecoderLayer
-from modelos.transformer.capas import Encoder
-from modelos.transformer.capas import EncoderLayer
-from modelos.transformer.capas import FeedForward
-from modelos.transformer.capas import MultiHeadAttention
-from modelos.transformer.capas import PositionalEncoding
-from modelos.transformer.capas import TokenAndPositionEmbedding
+from modelos.transformer.atencion import MultiHeadAttention
+from modelos.transformer.bloques import Decoder
+from modelos.transformer.bloques import DecoderLayer
+from modelos.transformer.bloques import Encoder
+from modelos.transformer.bloques import EncoderLayer
+from modelos.transformer.bloques import FeedForward
 from modelos.transformer.constructores import build_decoder_lm
 from modelos.transformer.constructores import build_encoder_classifier
 from modelos.transformer.constructores import build_transformer
+from modelos.transformer.decodificacion import attention_maps
+from modelos.transformer.decodificacion import generate
+from modelos.transformer.decodificacion import translate
 from modelos.transformer.esquema import WarmupSchedule
+from modelos.transformer.incrustaciones import PAD_ID
+from modelos.transformer.incrustaciones import PositionalEncoding
+from modelos.transformer.incrustaciones import TokenAndPositionEmbedding
 from modelos.transformer.perdidas import MaskedAccuracy
 from modelos.transformer.perdidas import MaskedSparseCrossEntropy
 
@@ -33,10 +42,14 @@ __all__ = [
     "MaskedAccuracy",
     "MaskedSparseCrossEntropy",
     "MultiHeadAttention",
+    "PAD_ID",
     "PositionalEncoding",
     "TokenAndPositionEmbedding",
     "WarmupSchedule",
+    "attention_maps",
     "build_decoder_lm",
     "build_encoder_classifier",
     "build_transformer",
+    "generate",
+    "translate",
 ]

@@ -33,14 +33,25 @@ from datos.errores import ArgumentError  # noqa: E402
 from datos.validacion import check_int, check_number  # noqa: E402
 from modelos.clasificadores import finish_model  # noqa: E402
 from modelos.registro import register_builder  # noqa: E402
-from modelos.transformer.capas import Decoder  # noqa: E402
-from modelos.transformer.capas import Encoder  # noqa: E402
-from modelos.transformer.capas import TokenAndPositionEmbedding  # noqa: E402
+from modelos.transformer.bloques import Decoder  # noqa: E402
+from modelos.transformer.bloques import Encoder  # noqa: E402
 from modelos.transformer.esquema import WarmupSchedule  # noqa: E402
+from modelos.transformer.incrustaciones import PAD_ID  # noqa: E402
+from modelos.transformer.incrustaciones import TokenAndPositionEmbedding  # noqa: E402
 from modelos.transformer.perdidas import MaskedAccuracy  # noqa: E402
 from modelos.transformer.perdidas import MaskedSparseCrossEntropy  # noqa: E402
 
-PAD_ID = 0
+#: Agrupaciones de :func:`build_encoder_classifier`.
+POOLINGS = ("mean", "first")
+# Los valores que guardaban los archivos anteriores («media», «primero»): modelos.load
+# los traduce al nombre actual (register_builder(legacy_values=...)).
+_LEGACY_POOLINGS = {"media": "mean", "primero": "first"}
+# Cotas de tamaño: un archivo manipulado no puede pedir una red que no cabe en memoria.
+MAX_LAYERS = 64
+MAX_WIDTH = 16384
+MAX_HEADS = 256
+MAX_LEN = 65536
+MAX_VOCAB = 2_000_000
 
 # La configuración «base» del artículo (tabla 3).
 BASE = {"num_layers": 6, "d_model": 512, "num_heads": 8, "d_ff": 2048, "dropout": 0.1}
@@ -53,11 +64,11 @@ def paper_optimizer(d_model: int, warmup_steps: int = 4000) -> keras.optimizers.
 
 
 def _check_sizes(where: str, num_layers, d_model, num_heads, d_ff, dropout, max_len) -> None:
-    check_int(num_layers, "num_layers", where=where)
-    check_int(d_model, "d_model", where=where)
-    check_int(num_heads, "num_heads", where=where)
-    check_int(d_ff, "d_ff", where=where)
-    check_int(max_len, "max_len", where=where)
+    check_int(num_layers, "num_layers", maximum=MAX_LAYERS, where=where)
+    check_int(d_model, "d_model", maximum=MAX_WIDTH, where=where)
+    check_int(num_heads, "num_heads", maximum=MAX_HEADS, where=where)
+    check_int(d_ff, "d_ff", maximum=4 * MAX_WIDTH, where=where)
+    check_int(max_len, "max_len", maximum=MAX_LEN, where=where)
     check_number(dropout, "dropout", minimum=0.0, maximum=1.0, include_maximum=False,
                  where=where)
     if d_model % num_heads:
@@ -154,8 +165,8 @@ def build_transformer(
         TensorShape([2, 5, 1000])
     """
     where = "build_transformer"
-    check_int(src_vocab, "src_vocab", minimum=2, where=where)
-    check_int(tgt_vocab, "tgt_vocab", minimum=2, where=where)
+    check_int(src_vocab, "src_vocab", minimum=2, maximum=MAX_VOCAB, where=where)
+    check_int(tgt_vocab, "tgt_vocab", minimum=2, maximum=MAX_VOCAB, where=where)
     _check_sizes(where, num_layers, d_model, num_heads, d_ff, dropout, max_len)
     decoder_layers = check_int(num_layers if num_decoder_layers is None else num_decoder_layers,
                                "num_decoder_layers", where=where)
@@ -221,7 +232,7 @@ def build_decoder_lm(
         ``keras.Model`` con entrada ``tokens`` y salida ``logits``.
     """
     where = "build_decoder_lm"
-    check_int(vocab_size, "vocab_size", minimum=2, where=where)
+    check_int(vocab_size, "vocab_size", minimum=2, maximum=MAX_VOCAB, where=where)
     _check_sizes(where, num_layers, d_model, num_heads, d_ff, dropout, max_len)
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     mask = ops.not_equal(tokens, PAD_ID)
@@ -238,7 +249,7 @@ def build_decoder_lm(
         label_smoothing=label_smoothing)
 
 
-@register_builder("transformer_clasificador")
+@register_builder("transformer_clasificador", legacy_values={"pooling": _LEGACY_POOLINGS})
 def build_encoder_classifier(
     vocab_size: int,
     num_classes: int,
@@ -249,7 +260,7 @@ def build_encoder_classifier(
     dropout: float = 0.1,
     max_len: int = 256,
     *,
-    pooling: str = "media",
+    pooling: str = "mean",
     norm_first: bool = False,
     learned_positions: bool = False,
     activation: str = "relu",
@@ -266,8 +277,9 @@ def build_encoder_classifier(
     Args:
         vocab_size: tamaño del vocabulario (id 0 = relleno).
         num_classes: número de clases.
-        pooling: ``"media"`` (media de las posiciones reales, sin relleno) o
-            ``"primero"`` (el vector del primer token, como el ``[CLS]`` de BERT).
+        pooling: ``"mean"`` (media de las posiciones reales, sin relleno) o
+            ``"first"`` (el vector del primer token, como el ``[CLS]`` de BERT). Los
+            archivos guardados antes con ``"media"`` / ``"primero"`` se cargan traducidos.
         Los demás, como en :func:`build_transformer`; se compila con entropía cruzada
         dispersa, ``accuracy`` y el Adam del artículo.
 
@@ -275,11 +287,11 @@ def build_encoder_classifier(
         ``keras.Model`` con entrada ``tokens`` y salida ``(B, num_classes)`` (probabilidades).
     """
     where = "build_encoder_classifier"
-    check_int(vocab_size, "vocab_size", minimum=2, where=where)
-    check_int(num_classes, "num_classes", minimum=2, where=where)
+    check_int(vocab_size, "vocab_size", minimum=2, maximum=MAX_VOCAB, where=where)
+    check_int(num_classes, "num_classes", minimum=2, maximum=MAX_VOCAB, where=where)
     _check_sizes(where, num_layers, d_model, num_heads, d_ff, dropout, max_len)
-    if pooling not in ("media", "primero"):
-        raise ArgumentError(f"{where}: «pooling» debe ser «media» o «primero»; "
+    if pooling not in POOLINGS:
+        raise ArgumentError(f"{where}: «pooling» debe ser 'mean' o 'first'; "
                             f"recibido {pooling!r}.")
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     mask = ops.not_equal(tokens, PAD_ID)
@@ -289,7 +301,7 @@ def build_encoder_classifier(
     x = Encoder(num_layers, name="codificador",
                 **_stack_kwargs(num_heads, d_ff, dropout, norm_first, activation))(
         x, padding_mask=mask)
-    if pooling == "media":
+    if pooling == "mean":
         pooled = layers.GlobalAveragePooling1D(name="agrupacion")(x, mask=mask)  # (B, d)
     else:
         pooled = x[:, 0, :]

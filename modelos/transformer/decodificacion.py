@@ -11,11 +11,17 @@ decodificador: las claves y valores de los tokens anteriores quedan en una cach�
 vez por frase. Con ``use_cache=False`` se vuelve a ejecutar el modelo entero sobre
 el prefijo en cada paso (la forma ingenua; sirve de referencia en las pruebas y en
 ``bench/transformer.py``). Ambas dan los mismos tokens.
+
+Las longitudes se comprueban antes de ejecutar nada: una entrada o una salida que no
+cabe en la tabla de posiciones del modelo (``max_len`` del constructor) es un
+:class:`~datos.errores.ArgumentError` que dice cuántos tokens se recibieron y cuántos
+admite el modelo.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -23,10 +29,12 @@ from keras import ops
 
 from datos.errores import ArgumentError
 from datos.validacion import check_int, check_number
+from modelos.transformer.incrustaciones import PAD_ID
 
-PAD_ID = 0
 BOS_ID = 2
 EOS_ID = 3
+#: Hipótesis por frase como máximo en la búsqueda en haz: la caché crece con el haz.
+MAX_BEAM = 100
 
 
 # === Piezas del modelo ===
@@ -68,6 +76,8 @@ class _Parts:
             self.source_embedding = names.get("embedding_origen", self.target_embedding)
         self.output_layer = names.get("logits")
         self.max_positions = self.target_embedding.max_len
+        if seq2seq:
+            self.source_positions = self.source_embedding.max_len
         attention = self.decoder.blocks[0].self_attention
         self.cache_shape = (attention.num_heads, attention.key_dim)
         self.cache_dtype = attention.key_dense.compute_dtype
@@ -121,6 +131,47 @@ def _as_batch(ids, name: str, where: str) -> np.ndarray:
     return array.astype("int32")
 
 
+def sequence_limits(model) -> tuple[int, int]:
+    """Tokens como máximo de origen y de destino de un modelo de :func:`build_transformer`.
+
+    Son las filas de sus tablas de posiciones (``max_len`` del constructor).
+
+    Returns:
+        ``(origen, destino)``.
+    """
+    parts = _parts(model, "sequence_limits", seq2seq=True)
+    return parts.source_positions, parts.max_positions
+
+
+def _real_lengths(ids: np.ndarray) -> np.ndarray:
+    """Tokens de cada fila hasta el último que no es relleno: ``(B,)``."""
+    real = ids != PAD_ID
+    return np.where(real.any(axis=1), ids.shape[1] - np.argmax(real[:, ::-1], axis=1), 0)
+
+
+def _fit_positions(ids: np.ndarray, limit: int, name: str, where: str, *,
+                   trim: bool = True) -> np.ndarray:
+    """Comprueba que cada fila de ``ids`` cabe en ``limit`` posiciones.
+
+    Con ``trim``, las columnas de relleno del final que sobran se quitan (el relleno
+    no se atiende: el resultado es el mismo).
+
+    Raises:
+        ArgumentError: la primera fila demasiado larga, con sus tokens y el máximo.
+    """
+    if ids.shape[1] <= limit:
+        return ids
+    lengths = _real_lengths(ids)
+    longest = int(np.argmax(lengths))
+    if trim and lengths[longest] <= limit:
+        return ids[:, :limit]
+    received = int(lengths[longest]) if trim else ids.shape[1]
+    row = f" (fila {longest})" if len(ids) > 1 and trim else ""
+    raise ArgumentError(
+        f"{where}: «{name}»{row} tiene {received} tokens y el modelo admite como máximo "
+        f"{limit} (max_len, las filas de su tabla de posiciones).")
+
+
 # === Traducción ===
 
 class _CachedScorer:
@@ -167,8 +218,10 @@ def translate(model, source_ids, max_len: int, beam_size: int = 1, *, bos_id: in
     Args:
         model: el modelo codificador-decodificador entrenado.
         source_ids: ids de origen ``(S,)`` o ``(B, S)`` (relleno 0 al final).
-        max_len: tokens de salida como máximo (incluido ``</s>``).
-        beam_size: 1 = voraz; K > 1 = búsqueda en haz con K hipótesis por frase.
+        max_len: tokens de salida como máximo (incluido ``</s>``), ≤ ``max_len`` del
+            modelo; una hipótesis que llega a ese tope sin ``</s>`` se devuelve cortada.
+        beam_size: 1 = voraz; K > 1 = búsqueda en haz con K hipótesis por frase
+            (hasta :data:`MAX_BEAM`).
         bos_id: id de ``<s>`` con el que empieza el destino.
         eos_id: id de ``</s>``, que termina una hipótesis.
         length_penalty: α de la normalización por longitud ``((5 + n) / 6)^α`` al elegir
@@ -179,6 +232,10 @@ def translate(model, source_ids, max_len: int, beam_size: int = 1, *, bos_id: in
     Returns:
         Una lista de ids por frase, sin ``<s>`` ni ``</s>``.
 
+    Raises:
+        ArgumentError: una frase de origen con más tokens que ``max_len`` del modelo,
+            o ``max_len`` mayor que el del modelo.
+
     Example:
         >>> translate(modelo, [[7, 12, 9, 0]], max_len=20, beam_size=4)  # doctest: +SKIP
         [[15, 4, 22]]
@@ -186,8 +243,9 @@ def translate(model, source_ids, max_len: int, beam_size: int = 1, *, bos_id: in
     where = "translate"
     source = _as_batch(source_ids, "source_ids", where)
     parts = _parts(model, where, seq2seq=True)
+    source = _fit_positions(source, parts.source_positions, "source_ids", where)
     check_int(max_len, "max_len", maximum=parts.max_positions, where=where)
-    beam = check_int(beam_size, "beam_size", where=where)
+    beam = check_int(beam_size, "beam_size", maximum=MAX_BEAM, where=where)
     check_number(length_penalty, "length_penalty", minimum=0.0, maximum=10.0, where=where)
     scorer_class = _CachedScorer if use_cache else _UncachedScorer
     scorer = scorer_class(parts, np.repeat(source, beam, axis=0), len(source) * beam, max_len)
@@ -257,12 +315,21 @@ def generate(lm, prompt_ids, max_len: int, temperature: float = 1.0, top_k: int 
 
     Returns:
         Matriz ``(B, max_len)`` de ids: el comienzo seguido de lo generado.
+
+    Raises:
+        ArgumentError: un comienzo que no deja sitio para generar o ``max_len`` mayor
+            que el del modelo.
     """
     where = "generate"
     prompt = _as_batch(prompt_ids, "prompt_ids", where)
     if (prompt == PAD_ID).any():
         raise ArgumentError(f"{where}: «prompt_ids» no puede contener el relleno (id {PAD_ID}).")
     parts = _parts(lm, where, seq2seq=False)
+    if prompt.shape[1] >= parts.max_positions:
+        raise ArgumentError(
+            f"{where}: «prompt_ids» tiene {prompt.shape[1]} tokens y el modelo admite como "
+            f"máximo {parts.max_positions} (max_len) contando los que se generen; el "
+            f"comienzo puede tener hasta {parts.max_positions - 1}.")
     check_int(max_len, "max_len", minimum=prompt.shape[1] + 1, maximum=parts.max_positions,
               where=where)
     check_number(temperature, "temperature", minimum=0.0, maximum=1e3, where=where)
@@ -309,6 +376,9 @@ def attention_maps(model, source, target) -> dict[str, Any]:
         ``{"encoder": [...], "decoder_self": [...], "decoder_cross": [...]}``: una matriz
         numpy por capa, ``(B, H, S, S)``, ``(B, H, T, T)`` y ``(B, H, T, S)``; cada fila
         suma 1 (las columnas de relleno valen 0).
+
+    Raises:
+        ArgumentError: ``source`` o ``target`` más largos que ``max_len`` del modelo.
     """
     where = "attention_maps"
     source = _as_batch(source, "source", where)
@@ -317,6 +387,8 @@ def attention_maps(model, source, target) -> dict[str, Any]:
         raise ArgumentError(f"{where}: «source» tiene {len(source)} frases y «target» "
                             f"{len(target)}; deben ser las mismas.")
     parts = _parts(model, where, seq2seq=True)
+    _fit_positions(source, parts.source_positions, "source", where, trim=False)
+    _fit_positions(target, parts.max_positions, "target", where, trim=False)
     source_mask = ops.not_equal(source, PAD_ID)
     memory, encoder_maps = parts.encoder(parts.source_embedding(source), padding_mask=source_mask,
                                          return_attention=True)

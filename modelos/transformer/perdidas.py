@@ -11,6 +11,7 @@ import keras
 from keras import ops
 
 from datos.validacion import check_int, check_number
+from modelos.transformer.incrustaciones import PAD_ID
 
 
 @keras.saving.register_keras_serializable(package="redes")
@@ -22,11 +23,11 @@ class MaskedSparseCrossEntropy(keras.losses.Loss):
 
     Args:
         label_smoothing: ε en [0, 1) (0.1 en el artículo).
-        pad_id: id que se ignora (0).
+        pad_id: id que se ignora (:data:`PAD_ID`, 0).
         name: nombre de la pérdida.
     """
 
-    def __init__(self, label_smoothing: float = 0.0, pad_id: int = 0,
+    def __init__(self, label_smoothing: float = 0.0, pad_id: int = PAD_ID,
                  name: str = "masked_sparse_crossentropy", **kwargs):
         super().__init__(name=name, **kwargs)
         self.label_smoothing = check_number(label_smoothing, "label_smoothing", minimum=0.0,
@@ -56,11 +57,11 @@ class MaskedAccuracy(keras.metrics.Metric):
     """Fracción de tokens reales (≠ relleno) cuyo argmax coincide con la etiqueta.
 
     Args:
-        pad_id: id que se ignora (0).
+        pad_id: id que se ignora (:data:`PAD_ID`, 0).
         name: nombre de la métrica (``masked_accuracy``).
     """
 
-    def __init__(self, pad_id: int = 0, name: str = "masked_accuracy", **kwargs):
+    def __init__(self, pad_id: int = PAD_ID, name: str = "masked_accuracy", **kwargs):
         super().__init__(name=name, **kwargs)
         self.pad_id = check_int(pad_id, "pad_id", minimum=0, where="MaskedAccuracy")
         self.correct = self.add_variable((), initializer="zeros", name="correct")
