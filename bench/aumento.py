@@ -4,12 +4,12 @@
    desplazamiento y volteo, con las cajas en la misma llamada a imgaug) sobre
    imágenes ya en memoria, con 1 y 2 hilos.
 2. La misma cadena en albumentations 2.x (extra opcional ``bench``), con 1 y 2 hilos.
-3. ``datos.yolo.YoloDataset`` completo (leer el JPEG, redimensionar, aumentar y
+3. ``modelos.yolo.YoloDataset`` completo (leer el JPEG, redimensionar, aumentar y
    codificar el objetivo de YOLOv2), con 1 y 2 hilos, como lo consume ``fit``.
 
-Referencia: un paso de entrenamiento de YOLOv2 a 416 en ``mixed_bfloat16`` consume
-unas 4 imágenes/s en esta máquina; la columna «× entrenamiento» dice cuántas veces
-más rápido produce imágenes cada variante.
+La columna «× entrenamiento» dice cuántas veces más rápido produce imágenes cada
+variante que las que consume un paso de entrenamiento de YOLOv2 a 416 en
+``mixed_bfloat16`` (:data:`TRAINING_IMAGES_PER_SECOND`, la cifra de ``bench/RESULTS.md``).
 
 Uso: ``python bench/aumento.py [--rapido]``
 """
@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-TRAINING_IMAGES_PER_SECOND = 4.0  # YOLOv2 416, mixed_bfloat16, esta máquina (issue 5)
+# Imágenes/s que consume el entrenamiento de YOLOv2 416 en mixed_bfloat16 (bench/RESULTS.md).
+TRAINING_IMAGES_PER_SECOND = 4.0
 SIZE = 416
 BATCH = 8
 
@@ -86,15 +87,15 @@ def main() -> None:
     from datos.anotaciones import read_voc
     from datos.aumento import make_augmenter
     from datos.sinteticos import make_shapes_dataset
-    from datos.yolo import YoloDataset
-    from datos.yolo import load_resized
+    from modelos.yolo import YoloDataset
+    from modelos.yolo.preprocesado import read_record
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = make_shapes_dataset(Path(tmp) / "figuras", n_images=n_batches * BATCH,
                                    image_size=(SIZE, SIZE), seed=0)
         records, _ = read_voc(root / "annotations", root / "images")
-        images = np.stack([load_resized(r, (SIZE, SIZE)) for r in records])
+        images = np.stack([read_record(r, (SIZE, SIZE)) for r in records])
         boxes = [r.boxes for r in records]
         labels = [r.labels for r in records]
 

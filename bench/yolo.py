@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 
 from datos.anotaciones import read_voc  # noqa: E402
 from datos.sinteticos import make_shapes_dataset  # noqa: E402
-from datos.yolo import YoloDataset  # noqa: E402
+from modelos.yolo import YoloDataset  # noqa: E402
 from modelos.yolo import build_yolo  # noqa: E402
 
 PRECISIONS = ("float32", "mixed_bfloat16")

@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from datos.sinteticos import make_shapes_dataset  # noqa: E402
-from entrenamiento.yolo import evaluate_yolo  # noqa: E402
-from entrenamiento.yolo import train_yolo  # noqa: E402
+from datos.sinteticos import make_shapes_dataset
+from entrenamiento.yolo import evaluate_yolo
+from entrenamiento.yolo import train_yolo
 
 CLASSES = ("circulo", "cuadrado", "triangulo")
 
@@ -61,16 +61,16 @@ def main(argv=None) -> int:
         warmup_epochs=args.calentamiento, learning_rate=args.tasa, cosine=not args.constante,
         patience=None,
         precision=args.precision, max_seconds=minutes * 60, seed=args.semilla, verbose=2)
-    test = evaluate_yolo(summary["archivos"]["pesos"], test_dir / "annotations",
+    test = evaluate_yolo(summary.file("pesos"), test_dir / "annotations",
                          test_dir / "images", work / "prueba_pr")
     result = {
         "minutos_maximos": minutes,
-        "segundos_entrenamiento": summary["segundos"]["entrenamiento"],
-        "epocas": summary["metricas"]["epocas"],
-        "val_map_50": summary["metricas"]["map_50"],
-        "prueba_map_50": test["metricas"]["map_50"],
-        "prueba_map_30": test["metricas"]["map_30"],
-        "prueba_ap_50": {k: v["0.5"] for k, v in test["ap_por_clase"].items()},
+        "segundos_entrenamiento": summary.data["segundos"]["entrenamiento"],
+        "epocas": summary.metrics["epocas"],
+        "val_map_50": summary.metrics["map_50"],
+        "prueba_map_50": test.metrics["map_50"],
+        "prueba_map_30": test.metrics["map_30"],
+        "prueba_ap_50": {k: v["0.5"] for k, v in test.data["ap_por_clase"].items()},
         "configuracion": {k: getattr(args, k) for k in
                           ("imagenes", "prueba", "tamanio", "lote", "tasa", "precision",
                            "backbone", "calentamiento", "constante", "semilla")},

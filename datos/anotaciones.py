@@ -1,4 +1,5 @@
-"""Anotaciones Pascal-VOC (las de labelImg): lectura validada y escritura.
+"""Anotaciones Pascal-VOC (las de labelImg): lectura validada (y escritura, en
+:mod:`datos.anotaciones_escritura`).
 
 Formato (uno por imagen, ``annotations/<nombre>.xml``)::
 
@@ -16,6 +17,14 @@ izquierdo; ver :mod:`datos.cajas`): es lo que hacían el artículo y keras-yolo2
 :func:`write_voc` escribe lo mismo que :func:`read_voc` lee. El XML se analiza con
 ``defusedxml`` y se rechazan las entidades y los DTD.
 
+Orientación: las cajas y ``<size>`` están en el marco de la imagen **tal como se ve**, con
+la etiqueta EXIF de orientación aplicada (una foto de móvil guardada 96×64 con
+orientación 6 se ve y se anota 64×96). Es lo que escriben labelImg (desde su PR #650,
+de 2020, lee con ``QImageReader.setAutoTransform``) y labelme, y el marco en que
+:func:`datos.imagenes.read_rgb` decodifica para entrenar, evaluar y detectar. Una
+anotación hecha sin aplicar el EXIF (labelImg anterior) declara el ``<size>`` girado y
+se omite con ese motivo.
+
 Nada de lo que traiga una carpeta detiene la lectura: cada anotación inválida se
 omite con su motivo, cada objeto inválido se descarta con el suyo y las cajas que se
 salen de la imagen se recortan; todo queda en el informe ``images.report``
@@ -30,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import math
+import struct
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Sequence
@@ -40,17 +50,25 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from datos.archivos import atomic_write
+from datos.anotaciones_escritura import COORDINATES
+from datos.anotaciones_escritura import format_number
+from datos.anotaciones_escritura import relative_image_path
+from datos.anotaciones_escritura import write_voc
 from datos.errores import ArgumentError
 from datos.errores import DataError
 from datos.errores import EmptyDataError
 from datos.imagenes import IMAGE_EXTENSIONS
 
+__all__ = ["VocImage", "VocImages", "VocReport", "read_voc", "write_voc"]
+
 logger = logging.getLogger("redes")
 
 # Cuántos motivos se listan en el aviso (todos quedan en el informe).
 _MAX_LISTED = 20
-_COORDINATES = ("xmin", "ymin", "xmax", "ymax")
+# Etiqueta EXIF de orientación y sus valores que giran 90° o trasponen (cambian ancho por
+# alto), los mismos que aplica ``ImageOps.exif_transpose`` en ``datos.imagenes.read_rgb``.
+_ORIENTATION = 0x0112
+_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 
 
 @dataclass
@@ -59,8 +77,8 @@ class VocImage:
 
     Attributes:
         path: ruta de la imagen.
-        width: ancho real de la imagen en píxeles (el de su cabecera).
-        height: alto real en píxeles.
+        width: ancho real de la imagen en píxeles, con la orientación EXIF aplicada.
+        height: alto real en píxeles, con la orientación EXIF aplicada.
         boxes: ``float32`` (N, 4) ``xmin, ymin, xmax, ymax`` en píxeles, dentro de
             la imagen y con área positiva.
         labels: los N nombres de clase, en el orden de ``boxes``.
@@ -131,16 +149,16 @@ def read_voc(
 
     Equivale a ``leer_annotations(ann_dir, img_dir, labels)`` del artículo. Se leen
     los ``*.xml`` de ``ann_dir`` (sin subcarpetas, en orden alfabético); cada
-    ``<filename>`` se busca dentro de ``img_dir`` (si falta, o no existe y no tiene
-    extensión, se prueba ``<nombre del xml>.jpg/.png/...``).
+    ``<filename>`` se busca dentro de ``img_dir``, sin salir de ella (si falta, o no
+    existe y no tiene extensión, se busca ``<nombre>`` con cualquier extensión de imagen,
+    sin distinguir mayúsculas: ``foto.JPG`` vale).
 
     El tamaño de cada imagen se toma de su cabecera (sin decodificarla entera) y
     debe coincidir con ``<size>`` si la anotación lo trae. Con ``check_images`` se
     decodifica además cada imagen (los JPEG a 1/8 de resolución, que recorre todo
     el archivo pero cuesta poco) para detectar archivos truncados o dañados antes
-    de entrenar, nunca a mitad de una época. Las imágenes se usan con la
-    orientación en que están guardadas (sin aplicar la etiqueta EXIF), la misma en
-    que se anotaron con labelImg.
+    de entrenar, nunca a mitad de una época. El tamaño es el de la imagen con la
+    orientación EXIF aplicada, el marco de las anotaciones (ver la docstring del módulo).
 
     Args:
         ann_dir: carpeta de los XML.
@@ -182,9 +200,11 @@ def read_voc(
     report = VocReport()
     counts: Counter[str] = Counter()
     images = VocImages(report=report)
+    folders: dict[Path, dict[str, Path]] = {}  # imágenes por nombre sin extensión
     for xml_path in files:
         try:
-            record, names = _read_one(xml_path, img_root, wanted, report, check_images)
+            record, names = _read_one(xml_path, img_root, wanted, report, check_images,
+                                      folders)
         except _Skip as exc:
             report.skipped.append((xml_path, str(exc)))
             continue
@@ -214,91 +234,13 @@ def read_voc(
     return images, dict(sorted(counts.items()))
 
 
-def write_voc(
-    xml_path: str | Path,
-    filename: str,
-    width: int,
-    height: int,
-    boxes,
-    labels: Sequence[str],
-    *,
-    depth: int = 3,
-) -> Path:
-    """Escribe una anotación Pascal-VOC que :func:`read_voc` lee igual (de forma atómica).
-
-    Las coordenadas enteras se escriben como enteros (como labelImg) y las demás con
-    dos decimales.
-
-    Args:
-        xml_path: archivo a escribir (se crean las carpetas que falten).
-        filename: nombre de la imagen relativo a su carpeta (sin ``..`` ni ruta
-            absoluta).
-        width: ancho de la imagen en píxeles.
-        height: alto de la imagen en píxeles.
-        boxes: (N, 4) ``xmin, ymin, xmax, ymax`` en píxeles.
-        labels: los N nombres de clase.
-        depth: canales de la imagen.
-
-    Returns:
-        La ruta escrita.
-
-    Raises:
-        ArgumentError: si algún argumento no es válido (el mensaje lo nombra).
-
-    Example:
-        >>> write_voc("annotations/0001.xml", "0001.jpg", 416, 416,
-        ...           [[10, 20, 110, 220]], ["lego"])
-    """
-    try:
-        _safe_relative(filename)
-    except _Skip as exc:
-        raise ArgumentError(f"write_voc: {exc}.") from None
-    for value, name in ((width, "width"), (height, "height"), (depth, "depth")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ArgumentError(f"write_voc: «{name}» debe ser un entero ≥ 1; "
-                                f"recibido {value!r}.")
-    boxes = np.asarray(boxes, dtype=np.float64)
-    if boxes.size == 0:
-        boxes = boxes.reshape(0, 4)
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise ArgumentError(f"write_voc: «boxes» debe tener forma (N, 4); recibida "
-                            f"{boxes.shape}.")
-    labels = list(labels)
-    if len(labels) != len(boxes) or not all(isinstance(n, str) and n.strip() for n in labels):
-        raise ArgumentError(
-            f"write_voc: «labels» debe tener un nombre no vacío por caja ({len(boxes)} "
-            f"cajas); recibido {labels!r}."
-        )
-    if not np.isfinite(boxes).all():
-        raise ArgumentError("write_voc: «boxes» contiene valores no finitos.")
-
-    root = ET.Element("annotation")
-    ET.SubElement(root, "folder").text = "images"
-    ET.SubElement(root, "filename").text = filename
-    size = ET.SubElement(root, "size")
-    for name, value in (("width", width), ("height", height), ("depth", depth)):
-        ET.SubElement(size, name).text = str(int(value))
-    for box, label in zip(boxes, labels):
-        obj = ET.SubElement(root, "object")
-        ET.SubElement(obj, "name").text = label
-        ET.SubElement(obj, "pose").text = "Unspecified"
-        ET.SubElement(obj, "truncated").text = "0"
-        ET.SubElement(obj, "difficult").text = "0"
-        bndbox = ET.SubElement(obj, "bndbox")
-        for name, value in zip(_COORDINATES, box):
-            ET.SubElement(bndbox, name).text = _format_number(value)
-    ET.indent(root)
-    data = ET.tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"
-    return atomic_write(xml_path, lambda handle: handle.write(data))
-
-
 # === Lectura de una anotación ===
 
 def _read_one(xml_path: Path, img_root: Path, wanted, report: VocReport,
-              check_images: bool) -> tuple[VocImage, list[str]]:
+              check_images: bool, folders: dict) -> tuple[VocImage, list[str]]:
     """Lee un XML; devuelve el registro (quizá sin objetos) y las etiquetas vistas."""
     root = _parse_xml(xml_path)
-    image_path = _find_image(xml_path, root, img_root)
+    image_path = _find_image(xml_path, root, img_root, folders)
     width, height = _image_size(image_path, check_images)
     _check_declared_size(root, width, height, image_path)
 
@@ -367,37 +309,45 @@ def _parse_xml(xml_path: Path) -> ET.Element:
 
 
 def _safe_relative(filename: str) -> PurePosixPath:
-    """Comprueba que ``filename`` es una ruta relativa que no sale de su carpeta."""
-    if not isinstance(filename, str) or not filename.strip():
-        raise ArgumentError(f"El nombre de imagen debe ser un texto no vacío; recibido "
-                            f"{filename!r}.")
-    normalized = filename.strip().replace("\\", "/")
-    relative = PurePosixPath(normalized)
-    if relative.is_absolute() or (len(normalized) > 1 and normalized[1] == ":"):
-        raise _Skip(f"<filename> {filename!r} es una ruta absoluta: debe ser un nombre "
-                    "dentro de la carpeta de imágenes")
-    if ".." in relative.parts:
-        raise _Skip(f"<filename> {filename!r} intenta salir de la carpeta de imágenes")
-    return relative
+    try:
+        return relative_image_path(filename)
+    except ArgumentError as exc:
+        raise _Skip(str(exc)) from None
 
 
-def _find_image(xml_path: Path, root: ET.Element, img_root: Path) -> Path:
+def _find_image(xml_path: Path, root: ET.Element, img_root: Path, folders: dict) -> Path:
     filename = (root.findtext("filename") or "").strip()
-    candidates = []
+    folder, stem = img_root, xml_path.stem
     if filename:
-        candidates.append(img_root / _safe_relative(filename))
-    if not filename or not PurePosixPath(filename).suffix:
-        stem = PurePosixPath(filename).name if filename else xml_path.stem
-        candidates += [img_root / f"{stem}{ext}" for ext in sorted(IMAGE_EXTENSIONS)]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    shown = filename if filename else f"(sin <filename>; se probó {xml_path.stem}.jpg, ...)"
+        relative = _safe_relative(filename)
+        if (img_root / relative).is_file():
+            return img_root / relative
+        if relative.suffix:
+            raise _Skip(f"la imagen {filename} no existe en {img_root}")
+        folder, stem = img_root.joinpath(*relative.parent.parts), relative.name
+    found = _images_by_stem(folder, folders).get(stem)
+    if found is not None:
+        return found
+    shown = filename or f"(sin <filename>; se buscó {xml_path.stem}.jpg, .png...)"
     raise _Skip(f"la imagen {shown} no existe en {img_root}")
 
 
+def _images_by_stem(folder: Path, folders: dict) -> dict[str, Path]:
+    """Imágenes de ``folder`` por nombre sin extensión (``.JPG`` = ``.jpg``), una vez."""
+    if folder not in folders:
+        order = sorted(IMAGE_EXTENSIONS)
+        found = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS
+                        and p.is_file()) if folder.is_dir() else (),
+                       key=lambda p: (order.index(p.suffix.lower()), p.name))
+        folders[folder] = {}
+        for path in found:
+            folders[folder].setdefault(path.stem, path)
+    return folders[folder]
+
+
 def _image_size(path: Path, check: bool) -> tuple[int, int]:
-    """Ancho y alto de la cabecera; con ``check``, decodifica para detectar daños."""
+    """Ancho y alto de la cabecera con la orientación EXIF aplicada (como la decodifica
+    ``read_rgb``); con ``check``, decodifica para detectar daños."""
     from PIL import Image
     from PIL import UnidentifiedImageError
 
@@ -410,9 +360,12 @@ def _image_size(path: Path, check: bool) -> tuple[int, int]:
                     # con una fracción del coste.
                     img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
                 img.load()
+            if img.getexif().get(_ORIENTATION, 1) in _SWAPPING_ORIENTATIONS:
+                width, height = height, width
     except UnidentifiedImageError:
         raise _Skip(f"{path.name} no es una imagen reconocible") from None
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error,
+            Image.DecompressionBombError) as exc:
         raise _Skip(f"imagen {path.name} dañada o truncada ({exc})") from None
     return int(width), int(height)
 
@@ -431,8 +384,8 @@ def _check_declared_size(root: ET.Element, width: int, height: int, path: Path) 
     if 0 in declared:  # algunas herramientas escriben 0 o nada: vale el tamaño real
         return
     if tuple(declared) != (width, height):
-        hint = (" (¿foto girada por la etiqueta EXIF de orientación?)"
-                if tuple(declared) == (height, width) else "")
+        hint = (" con la orientación EXIF aplicada (¿anotada sin girarla, p. ej. con un "
+                "labelImg anterior a 2020?)" if tuple(declared) == (height, width) else "")
         raise _Skip(f"la anotación dice {declared[0]}×{declared[1]} pero la imagen "
                     f"{path.name} mide {width}×{height}{hint}")
 
@@ -442,7 +395,7 @@ def _read_box(obj: ET.Element) -> tuple[float, float, float, float]:
     if bndbox is None:
         raise _Skip("sin <bndbox>")
     values = []
-    for name in _COORDINATES:
+    for name in COORDINATES:
         text = (bndbox.findtext(name) or "").strip()
         try:
             value = float(text)
@@ -477,13 +430,8 @@ def _existing_dir(path, what: str) -> Path:
     return path
 
 
-def _format_number(value: float) -> str:
-    value = float(value)
-    return str(int(value)) if value.is_integer() else f"{value:.2f}"
-
-
 def _format_box(box) -> str:
-    return "(" + ", ".join(_format_number(v) for v in box) + ")"
+    return "(" + ", ".join(format_number(v) for v in box) + ")"
 
 
 def _log_report(report: VocReport, root: Path) -> None:

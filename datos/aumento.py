@@ -133,8 +133,8 @@ class Augmenter:
                                 f"{len(boxes)} conjuntos de cajas")
         if labels is not None:
             labels = [list(item) for item in labels]
-            if len(labels) != len(boxes) or any(len(l) != len(b) for l, b in
-                                                zip(labels, boxes)):
+            if len(labels) != len(boxes) or any(
+                    len(names) != len(b) for names, b in zip(labels, boxes, strict=True)):
                 raise ArgumentError("augment_with_boxes: «labels» debe tener una etiqueta "
                                     "por caja")
         on_images = [ia.BoundingBoxesOnImage.from_xyxy_array(b, shape=batch.shape[1:])
@@ -147,7 +147,7 @@ class Augmenter:
             kept, keep = self._clean(on_image.to_xyxy_array(), width, height)
             out_boxes.append(kept)
             if labels is not None:
-                out_labels.append([label for label, k in zip(labels[i], keep) if k])
+                out_labels.append([label for label, k in zip(labels[i], keep, strict=True) if k])
         return restore(augmented), out_boxes, out_labels if labels is not None else None
 
     def _clean(self, xyxy: np.ndarray, width: int, height: int):

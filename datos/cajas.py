@@ -164,11 +164,7 @@ def scale_boxes(boxes, scale_x: float, scale_y: float) -> np.ndarray:
     return _as_boxes(boxes, "boxes") * np.array([scale_x, scale_y, scale_x, scale_y])
 
 
-# === Tamaños de imagen y rejilla ===
-
-# Reducción total de Darknet-19 (cinco max-pool de 2): celda de 32×32 píxeles.
-STRIDE = 32
-
+# === Tamaños de imagen ===
 
 def as_size(value, name: str = "image_size") -> tuple[int, int]:
     """Un entero o un par de enteros positivos como ``(alto, ancho)``.
@@ -184,18 +180,3 @@ def as_size(value, name: str = "image_size") -> tuple[int, int]:
         raise ArgumentError(f"«{name}» debe ser un entero o un par (alto, ancho); "
                             f"recibido {value!r}.")
     return check_int(value[0], name), check_int(value[1], name)
-
-
-def grid_size(image_size, grid=None) -> tuple[int, int]:
-    """Rejilla ``(S_h, S_w)`` de YOLOv2: ``grid`` si se da, si no ``image_size / 32``.
-
-    Raises:
-        ArgumentError: si ``image_size`` no es múltiplo de 32 y no se da ``grid``.
-    """
-    if grid is not None:
-        return as_size(grid, "grid")
-    height, width = as_size(image_size)
-    if height % STRIDE or width % STRIDE:
-        raise ArgumentError(f"«image_size» ({height}, {width}) debe ser múltiplo de "
-                            f"{STRIDE} (o indique «grid»).")
-    return height // STRIDE, width // STRIDE

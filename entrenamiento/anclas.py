@@ -18,13 +18,15 @@ import logging
 import numpy as np
 
 from datos.cajas import as_size
-from datos.cajas import grid_size
 from datos.cajas import wh_iou
 from datos.errores import ArgumentError
 from datos.errores import DataError
 from datos.validacion import check_int
+from entrenamiento.resultado import Table
+from entrenamiento.resultado import TaskResult
 
 logger = logging.getLogger("redes")
+
 
 def kmeans_anchors(wh, k: int = 5, seed: int = 0, *, n_init: int = 5,
                    max_iter: int = 300) -> tuple[np.ndarray, float]:
@@ -98,6 +100,8 @@ def boxes_wh(records, image_size=416, grid=None) -> np.ndarray:
     Raises:
         ArgumentError: si ``image_size`` no es múltiplo de 32 y no se da ``grid``.
     """
+    from modelos.yolo.objetivos import grid_size
+
     grid_h, grid_w = grid_size(image_size, grid)
     parts = [np.stack([(r.boxes[:, 2] - r.boxes[:, 0]) / r.width * grid_w,
                        (r.boxes[:, 3] - r.boxes[:, 1]) / r.height * grid_h], axis=1)
@@ -106,7 +110,7 @@ def boxes_wh(records, image_size=416, grid=None) -> np.ndarray:
 
 
 def anchors_from_voc(ann_dir, img_dir, labels=None, *, k: int = 5, image_size=416,
-                     seed: int = 0) -> dict:
+                     seed: int = 0) -> TaskResult:
     """Lee una carpeta VOC y calcula sus anclas (lo que hace ``redes yolo anclas``).
 
     Args:
@@ -118,11 +122,13 @@ def anchors_from_voc(ann_dir, img_dir, labels=None, *, k: int = 5, image_size=41
         seed: semilla de k-means.
 
     Returns:
-        Diccionario con ``anclas`` (lista de ``[w, h]`` en celdas), ``anclas_planas``
-        (la lista plana de keras-yolo2), ``iou_media``, ``cajas``, ``imagenes``,
-        ``rejilla``, ``tamanio`` y ``etiquetas`` (cuenta por clase).
+        Un :class:`~entrenamiento.resultado.TaskResult`: ``metrics`` (``iou_media``,
+        ``cajas``, ``imagenes``) y en ``data`` ``anclas`` (lista de ``[w, h]`` en celdas),
+        ``anclas_planas`` (la lista plana de keras-yolo2), ``rejilla``, ``tamanio`` y
+        ``etiquetas`` (cuenta por clase).
     """
     from datos.anotaciones import read_voc
+    from modelos.yolo.objetivos import grid_size
 
     images, counts = read_voc(ann_dir, img_dir, labels)
     height, width = as_size(image_size)
@@ -130,16 +136,21 @@ def anchors_from_voc(ann_dir, img_dir, labels=None, *, k: int = 5, image_size=41
     wh = boxes_wh(images, (height, width))
     anchors, iou = kmeans_anchors(wh, k=k, seed=seed)
     logger.info("Anclas de %d cajas (k=%d): IoU media %.4f", len(wh), k, iou)
-    return {
-        "anclas": [[round(float(w), 5), round(float(h), 5)] for w, h in anchors],
-        "anclas_planas": [round(float(v), 5) for v in anchors.reshape(-1)],
-        "iou_media": round(iou, 6),
-        "cajas": int(len(wh)),
-        "imagenes": len(images),
-        "rejilla": list(grid),
-        "tamanio": [height, width],
-        "etiquetas": counts,
-    }
+    pairs = [[round(float(w), 5), round(float(h), 5)] for w, h in anchors]
+    flat = [round(float(v), 5) for v in anchors.reshape(-1)]
+    cell_h, cell_w = height / grid[0], width / grid[1]
+    return TaskResult(
+        title="Resumen",
+        metrics={"iou_media": round(iou, 6), "cajas": int(len(wh)), "imagenes": len(images)},
+        data={"anclas": pairs, "anclas_planas": flat, "rejilla": list(grid),
+              "tamanio": [height, width], "etiquetas": counts},
+        tables=[Table(f"Anclas (k={k}, rejilla {grid[0]}×{grid[1]})",
+                      ("Ancla", "Ancho × alto en celdas (en píxeles)"),
+                      [(f"{i + 1}", f"{w:.4f} × {h:.4f}  ({w * cell_w:.1f} × "
+                                    f"{h * cell_h:.1f} px)")
+                       for i, (w, h) in enumerate(pairs)])],
+        text=["anclas: " + ", ".join(f"{v:g}" for v in flat)],
+    )
 
 
 def _init_centers(wh: np.ndarray, k: int, rng) -> np.ndarray:

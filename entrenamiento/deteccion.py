@@ -6,25 +6,32 @@ Es ``redes yolo detectar``:
   (como ``draw_boxes`` del artículo) y una línea por detección;
 - ``--video entrada.mp4`` → ``entrada_detected.mp4`` fotograma a fotograma, con barra
   de progreso;
-- ``--camara 0`` → una ventana con la imagen de la cámara y sus cajas; ``q`` (o
-  cerrar la ventana) termina. Usa el mismo código que el vídeo: solo cambian la
-  fuente (la cámara) y el destino (la ventana).
+- ``--camara 0`` → una ventana de OpenCV (``cv2.imshow``) con la imagen de la cámara y
+  sus cajas; ``q`` o Esc (o cerrar la ventana) termina. Usa el mismo código que el vídeo:
+  solo cambian la fuente (la cámara) y el destino (la ventana).
+
+Las imágenes se leen con :func:`modelos.yolo.preprocesado.read_image`, el mismo
+decodificador (con la orientación EXIF aplicada) que el entrenamiento y la evaluación:
+las cajas se dibujan en el marco en que se anotó.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from datos.errores import ArgumentError
 from datos.errores import DataError
 from datos.errores import EnvironmentSetupError
-from datos.imagenes import read_rgb
 from datos.validacion import check_int
+from entrenamiento.resultado import TaskResult
 
 logger = logging.getLogger("redes")
 
@@ -78,28 +85,35 @@ def detected_path(path, out_dir=None, suffix: str = ".png") -> Path:
 
 
 def detect_images(model, paths: Sequence, *, out_dir=None, obj_threshold: float = 0.3,
-                  nms_threshold: float = 0.3) -> list[dict[str, Any]]:
+                  nms_threshold: float = 0.3) -> list[TaskResult]:
     """Detecta en cada imagen y escribe ``nombre_detected.png`` con las cajas.
 
     Returns:
-        Por imagen: ``{"imagen", "salida", "detecciones": [...]}``.
+        Un :class:`~entrenamiento.resultado.TaskResult` por imagen: ``files["detectada"]``
+        y en ``data`` ``imagen`` y ``detecciones`` (etiqueta, puntuación y caja en píxeles).
     """
     from datos.archivos import atomic_write
     from modelos.yolo.constructor import yolo_config
     from modelos.yolo.decodificacion import detect_batch
+    from modelos.yolo.preprocesado import read_image
 
     labels = yolo_config(model)["labels"]
     results = []
     for path in paths:
-        image = read_rgb(path)
+        image = read_image(Path(path))
         (detections,) = detect_batch(model, [image], obj_threshold=obj_threshold,
                                      nms_threshold=nms_threshold)
         out = detected_path(path, out_dir)
         out.parent.mkdir(parents=True, exist_ok=True)
         drawn = draw_boxes(image, detections, labels)
         atomic_write(out, lambda handle, img=drawn: _write_png(handle, img))
-        results.append({"imagen": str(path), "salida": str(out),
-                        "detecciones": describe(detections, labels)})
+        found = describe(detections, labels)
+        lines = [f"{path}: {len(found)} objeto{'' if len(found) == 1 else 's'}"]
+        lines += [f"  {d['etiqueta']} {d['puntuacion']:.2f} ["
+                  + ", ".join(f"{v:.0f}" for v in d["caja"]) + "]" for d in found]
+        results.append(TaskResult(title=str(path), files={"detectada": out},
+                                  data={"imagen": str(path), "detecciones": found},
+                                  text=["\n".join(lines)]))
     return results
 
 
@@ -110,57 +124,54 @@ def _write_png(handle, image: np.ndarray) -> None:
 
 
 class FrameWindow:
-    """Ventana de matplotlib que muestra fotogramas; ``q`` o cerrarla la termina.
+    """Ventana de OpenCV (``cv2.imshow``) que muestra fotogramas; ``q``, Esc o cerrarla
+    la termina.
 
-    Se usa matplotlib (no ``cv2.imshow``) porque el OpenCV del proyecto es la versión
-    sin interfaz gráfica (``opencv-python-headless``).
+    :func:`run_stream` solo necesita ``show(frame) -> bool`` y ``close()``: las pruebas
+    usan una ventana falsa con esos dos métodos.
 
     Raises:
-        EnvironmentSetupError: si no hay pantalla ni un backend gráfico de matplotlib.
+        EnvironmentSetupError: si no hay pantalla (``DISPLAY`` en Linux) o el OpenCV
+            instalado no tiene interfaz gráfica (``opencv-python-headless``).
     """
 
+    QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27 = Esc
+
     def __init__(self, title: str = "redes yolo detectar (q para salir)"):
-        import matplotlib
+        import cv2
 
-        backend = matplotlib.get_backend().lower()
-        if backend in {"agg", "pdf", "ps", "svg", "cairo", "template"} \
-                or "inline" in backend:
+        if sys.platform.startswith(("linux", "freebsd", "openbsd")) \
+                and not os.environ.get("DISPLAY"):
             raise EnvironmentSetupError(
-                f"No hay ventana donde mostrar la cámara (backend de matplotlib «{backend}»). "
-                "Ejecútalo en un escritorio (p. ej. MPLBACKEND=TkAgg) o graba un vídeo "
-                "con --video.")
-        import matplotlib.pyplot as plt
-
-        self._plt = plt
-        self.figure = plt.figure(title)
-        self.axes = self.figure.add_axes((0, 0, 1, 1))
-        self.axes.axis("off")
-        self.image = None
-        self.closed = False
-        self.figure.canvas.mpl_connect("key_press_event", self._on_key)
-        self.figure.canvas.mpl_connect("close_event", lambda _event: self._close())
-        plt.show(block=False)
-
-    def _on_key(self, event) -> None:
-        if event.key in ("q", "Q", "escape"):
-            self._close()
-
-    def _close(self) -> None:
-        self.closed = True
+                "No hay ventana donde mostrar la cámara: no hay pantalla (la variable DISPLAY "
+                "está vacía). Ejecútalo en un escritorio o graba un vídeo con --video.")
+        self.title = title
+        try:
+            cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+        except cv2.error as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
+            raise EnvironmentSetupError(
+                "No hay ventana donde mostrar la cámara: este OpenCV no puede abrir ventanas "
+                f"({reason}). Instala opencv-python (no la versión headless) o graba un "
+                "vídeo con --video.") from None
 
     def show(self, frame: np.ndarray) -> bool:
         """Muestra ``frame`` (RGB); devuelve ``False`` cuando hay que terminar."""
-        if self.closed:
+        import cv2
+
+        cv2.imshow(self.title, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        key = cv2.waitKey(1)
+        if key != -1 and (key & 0xFF) in self.QUIT_KEYS:
             return False
-        if self.image is None:
-            self.image = self.axes.imshow(frame)
-        else:
-            self.image.set_data(frame)
-        self._plt.pause(0.001)
-        return not self.closed
+        # La ventana cerrada con el ratón deja de ser visible.
+        return cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1
 
     def close(self) -> None:
-        self._plt.close(self.figure)
+        import cv2
+
+        with contextlib.suppress(cv2.error):
+            cv2.destroyWindow(self.title)
+            cv2.waitKey(1)  # deja que la ventana se cierre de verdad
 
 
 def open_capture(source):
@@ -187,7 +198,7 @@ def open_capture(source):
 
 def run_stream(model, source, *, output=None, window=None, obj_threshold: float = 0.3,
                nms_threshold: float = 0.3, max_frames: int | None = None,
-               batch_size: int = 4) -> dict[str, Any]:
+               batch_size: int = 4) -> TaskResult:
     """Detecta fotograma a fotograma de un vídeo o una cámara.
 
     Los fotogramas se procesan por lotes de ``batch_size`` (uno si hay ventana, para
@@ -196,7 +207,8 @@ def run_stream(model, source, *, output=None, window=None, obj_threshold: float 
     ``show(frame) -> bool``, como :class:`FrameWindow`; ``False`` termina).
 
     Returns:
-        ``{"fotogramas", "detecciones", "salida", "interrumpido"}``.
+        Un :class:`~entrenamiento.resultado.TaskResult`: ``metrics`` (``fotogramas``,
+        ``detecciones``), ``files["video"]`` si se grabó y ``data["interrumpido"]``.
 
     Raises:
         DataError: fuente que no se abre o destino que no se puede escribir.
@@ -232,7 +244,7 @@ def run_stream(model, source, *, output=None, window=None, obj_threshold: float 
                 break
             found = detect_batch(model, batch, obj_threshold=obj_threshold,
                                  nms_threshold=nms_threshold)
-            for frame, rows in zip(batch, found):
+            for frame, rows in zip(batch, found, strict=True):
                 drawn = draw_boxes(frame, rows, labels)
                 detections_total += len(rows)
                 if tmp is not None:
@@ -247,8 +259,11 @@ def run_stream(model, source, *, output=None, window=None, obj_threshold: float 
             bar.update(len(batch))
         if tmp is not None and writer is None:
             raise DataError(f"{source} no tiene ningún fotograma legible.")
-    return {"fotogramas": frames, "detecciones": detections_total,
-            "salida": None if output is None else str(output), "interrumpido": interrupted}
+    return TaskResult(title=f"Detección en {source}",
+                      metrics={"fotogramas": frames, "detecciones": detections_total},
+                      files={} if output is None else {"video": Path(output)},
+                      data={"interrumpido": interrupted},
+                      text=["interrumpido con q"] if interrupted else [])
 
 
 def _read_frames(capture, count: int) -> list[np.ndarray]:

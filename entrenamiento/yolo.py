@@ -29,13 +29,16 @@ from datos.entorno import import_tensorflow
 import_tensorflow()
 
 from datos.cajas import as_size  # noqa: E402
-from datos.cajas import grid_size  # noqa: E402
 from datos.errores import ArgumentError  # noqa: E402
 from datos.errores import DataError  # noqa: E402
 from datos.validacion import check_int  # noqa: E402
 from datos.validacion import check_number  # noqa: E402
-from datos.yolo import VOC_ANCHORS  # noqa: E402
-from datos.yolo import as_anchors  # noqa: E402
+from entrenamiento.resultado import Table  # noqa: E402
+from entrenamiento.resultado import TaskResult  # noqa: E402
+from entrenamiento.resultado import training_files  # noqa: E402
+from modelos.yolo.objetivos import VOC_ANCHORS  # noqa: E402
+from modelos.yolo.objetivos import as_anchors  # noqa: E402
+from modelos.yolo.objetivos import grid_size  # noqa: E402
 
 logger = logging.getLogger("redes")
 
@@ -91,7 +94,8 @@ def resolve_anchors(anchors, records, input_size, *, k: int = 5, seed: int = 0):
 def ground_truths(records, labels: Sequence[str]) -> list[np.ndarray]:
     """Cajas verdaderas de cada registro como ``(M, 5)`` ``xmin, ymin, xmax, ymax, clase``."""
     index = {name: i for i, name in enumerate(labels)}
-    return [np.array([(*box, index[name]) for box, name in zip(record.boxes, record.labels)
+    return [np.array([(*box, index[name])
+                      for box, name in zip(record.boxes, record.labels, strict=True)
                       if name in index], np.float32).reshape(-1, 5)
             for record in records]
 
@@ -101,18 +105,20 @@ def predict_records(model, records, *, batch_size: int = 8,
                     progress: bool = True) -> list[np.ndarray]:
     """Detecciones de cada registro en píxeles de la imagen original.
 
-    Cada imagen se lee y redimensiona como en el entrenamiento
-    (:func:`datos.yolo.load_resized`) y se procesa por lotes.
+    Cada imagen se lee y redimensiona como en el entrenamiento y en ``detect``
+    (:func:`modelos.yolo.preprocesado.read_record`: orientación EXIF aplicada) y se
+    procesa por lotes.
 
     Returns:
         Una ``(N, 6)`` ``xmin, ymin, xmax, ymax, puntuación, clase`` por registro.
     """
     from tqdm.auto import tqdm
 
-    from datos.yolo import load_resized
     from modelos.yolo.constructor import yolo_config
     from modelos.yolo.decodificacion import decode_batch
     from modelos.yolo.decodificacion import to_pixels
+    from modelos.yolo.preprocesado import read_record
+    from modelos.yolo.preprocesado import to_input
 
     config = yolo_config(model)
     height, width = config["input_size"]
@@ -122,12 +128,12 @@ def predict_records(model, records, *, batch_size: int = 8,
     for start in tqdm(starts, desc="Detectando", unit="lote", disable=not progress,
                       leave=False):
         chunk = records[start:start + batch_size]
-        images = np.stack([load_resized(r, (height, width)) for r in chunk])
-        netouts = model.predict_on_batch(images.astype(np.float32) / 255.0)
+        images = np.stack([read_record(r, (height, width)) for r in chunk])
+        netouts = model.predict_on_batch(to_input(images))
         decoded = decode_batch(netouts, config["anchors"], obj_threshold=obj_threshold,
                                nms_threshold=nms_threshold)
         results += [to_pixels(rows, record.width, record.height)
-                    for record, rows in zip(chunk, decoded)]
+                    for record, rows in zip(chunk, decoded, strict=True)]
     return results
 
 
@@ -173,6 +179,13 @@ def _per_class(evaluation: dict[str, Any], labels: Sequence[str]) -> dict[str, d
     """``{clase: {"0.5": AP, "0.3": AP}}`` de :func:`evaluate_records`."""
     return {label: {key: aps[label] for key, aps in evaluation["ap"].items()}
             for label in labels}
+
+
+def _ap_table(per_class: dict[str, dict]) -> Table:
+    """La tabla «AP por clase» (IoU 0.5 y 0.3)."""
+    return Table("AP por clase", ("Clase", "AP (IoU 0.5)", "AP (IoU 0.3)"),
+                 [(label, f"{ap['0.5']:.4f}", f"{ap['0.3']:.4f}")
+                  for label, ap in per_class.items()])
 
 
 def plot_precision_recall(curves, labels: Sequence[str], out_dir,
@@ -237,14 +250,15 @@ def train_yolo(
     max_seconds: float | None = None,
     seed: int = 0,
     verbose="auto",
-) -> dict[str, Any]:
+) -> TaskResult:
     """Entrena YOLOv2 sobre una carpeta VOC como el artículo y lo evalúa con mAP.
 
     Args:
         ann_dir: carpeta de anotaciones Pascal-VOC.
         img_dir: carpeta de imágenes.
         labels: clases (``["lego"]`` en el blog); por defecto todas las que aparezcan.
-        run_dir: carpeta de registro.csv, curvas.png, precision_recall_*.png y respaldo/.
+        run_dir: carpeta de registro.csv, curvas.png, precision_recall_*.png y respaldo/
+            (``None``: entrenamiento en memoria, sin escribir nada).
         weights_path: el mejor modelo (``pesos/red_lego.h5`` en el blog); por
             defecto ``run_dir/modelo.h5``.
         input_size: tamaño de entrada, múltiplo de 32 (416).
@@ -263,7 +277,7 @@ def train_yolo(
         patience: parada temprana tras ``patience`` épocas sin mejorar ``val_loss``
             (``None``: sin parada).
         augment: aumento de datos de imgaug (el del artículo, con cajas).
-        precision: ``"float32"`` o ``"mixed_bfloat16"``.
+        precision: ``"float32"``, ``"mixed_bfloat16"`` o ``"auto"`` (la más rápida aquí).
         validation: fracción de validación (0.2).
         workers: hilos que preparan lotes.
         max_seconds: tope de tiempo de entrenamiento (se para al acabar el lote).
@@ -271,17 +285,19 @@ def train_yolo(
         verbose: como en ``keras.Model.fit``.
 
     Returns:
-        Resumen JSON: ``metricas`` (``val_loss``, ``map_50``, ``map_30``...),
-        ``ap_por_clase``, ``anclas``, ``division``, ``archivos`` y ``segundos``.
+        Un :class:`~entrenamiento.resultado.TaskResult`: ``metrics`` (``map_50``,
+        ``map_30``, ``val_loss``...), ``files`` (``pesos``, ``registro``, ``curvas``,
+        ``precision_recall``) y en ``data`` ``ap_por_clase``, ``anclas``,
+        ``iou_media_anclas``, ``division``, ``etiquetas`` y ``segundos``.
 
     Raises:
         ArgumentError, DataError: argumentos o datos no válidos (los nombran).
     """
     from datos.anotaciones import read_voc
-    from datos.yolo import YoloDataset
-    from entrenamiento.entrenar import CosineLearningRate
-    from entrenamiento.entrenar import TimeLimit
+    from entrenamiento.callbacks import CosineLearningRate
+    from entrenamiento.callbacks import TimeLimit
     from entrenamiento.entrenar import train
+    from modelos.yolo.lotes import YoloDataset
 
     start = time.perf_counter()
     height, width = as_size(input_size, "input_size")
@@ -329,11 +345,17 @@ def train_yolo(
     )
     train_seconds = time.perf_counter() - start
     evaluation = evaluate_records(result.model, val_records, labels)
-    pr_paths = plot_precision_recall(evaluation["curvas"]["0.5"], labels, result.run_dir)
+    pr_paths = ([] if result.run_dir is None else
+                plot_precision_recall(evaluation["curvas"]["0.5"], labels, result.run_dir))
     history = result.history
     best = int(np.nanargmin(history["val_loss"])) if history.get("val_loss") else None
-    summary = {
-        "metricas": {
+    per_class = _per_class(evaluation, labels)
+    files = {name: path for name, path in training_files(result).items() if path is not None}
+    if pr_paths:
+        files["precision_recall"] = pr_paths
+    return TaskResult(
+        title="YOLOv2: resultado en validación",
+        metrics={
             "map_50": evaluation["map"]["0.5"],
             "map_30": evaluation["map"]["0.3"],
             "loss": history["loss"][best] if best is not None else None,
@@ -342,32 +364,36 @@ def train_yolo(
             "epocas": len(history.get("loss", [])),
             "parada_por_tiempo": bool(limit and limit.stopped),
         },
-        "ap_por_clase": _per_class(evaluation, labels),
-        "anclas": anchor_list,
-        "iou_media_anclas": anchor_iou,
-        "division": {"entrenamiento": len(train_records), "validacion": len(val_records),
-                     "cajas_validacion": evaluation["cajas"]},
-        "etiquetas": counts,
-        "archivos": {"pesos": str(result.weights_path), "registro": str(result.log_path),
-                     "curvas": str(result.plot_path),
-                     "precision_recall": [str(p) for p in pr_paths]},
-        "segundos": {"entrenamiento": round(train_seconds, 1),
-                     "total": round(time.perf_counter() - start, 1)},
-    }
-    return summary
+        files=files,
+        data={
+            "ap_por_clase": per_class,
+            "anclas": anchor_list,
+            "iou_media_anclas": anchor_iou,
+            "division": {"entrenamiento": len(train_records), "validacion": len(val_records),
+                         "cajas_validacion": evaluation["cajas"]},
+            "etiquetas": counts,
+            "segundos": {"entrenamiento": round(train_seconds, 1),
+                         "total": round(time.perf_counter() - start, 1)},
+        },
+        tables=[_ap_table(per_class)],
+        text=["anclas: " + ", ".join(f"{v:g}" for pair in anchor_list for v in pair)],
+        model=result.model,
+        history=history,
+    )
 
 
 def evaluate_yolo(weights, ann_dir, img_dir, out_dir=None, *,
                   obj_threshold: float = MAP_SCORE_THRESHOLD, nms_threshold: float = 0.3,
-                  batch_size: int = 8) -> dict[str, Any]:
+                  batch_size: int = 8) -> TaskResult:
     """mAP@0.5 y @0.3 de un modelo guardado sobre una carpeta VOC y sus curvas PR.
 
     Las anotaciones con clases que el modelo no conoce se leen igual; esos objetos
     se ignoran (lo dice el informe de ``read_voc``).
 
     Returns:
-        ``{"metricas": {"map_50", "map_30"}, "ap_por_clase", "imagenes", "cajas",
-        "archivos"}``.
+        Un :class:`~entrenamiento.resultado.TaskResult`: ``metrics`` (``map_50``,
+        ``map_30``), ``files["precision_recall"]`` y en ``data`` ``ap_por_clase``,
+        ``imagenes``, ``cajas`` y ``detecciones``.
     """
     import modelos
     from datos.anotaciones import read_voc
@@ -380,31 +406,33 @@ def evaluate_yolo(weights, ann_dir, img_dir, out_dir=None, *,
                                   nms_threshold=nms_threshold, batch_size=batch_size)
     out_dir = Path(weights).parent if out_dir is None else Path(out_dir)
     paths = plot_precision_recall(evaluation["curvas"]["0.5"], labels, out_dir)
-    return {
-        "metricas": {"map_50": evaluation["map"]["0.5"], "map_30": evaluation["map"]["0.3"]},
-        "ap_por_clase": _per_class(evaluation, labels),
-        "imagenes": evaluation["imagenes"],
-        "cajas": evaluation["cajas"],
-        "detecciones": evaluation["detecciones"],
-        "archivos": {"precision_recall": [str(p) for p in paths]},
-    }
+    per_class = _per_class(evaluation, labels)
+    return TaskResult(
+        title=f"YOLOv2: {evaluation['imagenes']} imágenes, {evaluation['cajas']} cajas",
+        metrics={"map_50": evaluation["map"]["0.5"], "map_30": evaluation["map"]["0.3"]},
+        files={"precision_recall": paths},
+        data={"ap_por_clase": per_class, "imagenes": evaluation["imagenes"],
+              "cajas": evaluation["cajas"], "detecciones": evaluation["detecciones"]},
+        tables=[_ap_table(per_class)],
+        model=model,
+    )
 
 
-# La demo: figuras de 2 clases a 160×160 y YOLOv2 tiny (un cuarto de los filtros) desde
-# cero durante ~1 minuto (la prueba de calidad de la batería usa 35 épocas).
-# Se dibuja la primera de las 10 primeras imágenes de prueba con alguna detección.
+# La demo: figuras de 2 clases a 160×160 y YOLOv2 tiny (un cuarto de los filtros) entrenado
+# desde cero 30 épocas (la prueba de calidad de la batería usa 35). Se dibuja la primera
+# de las 10 primeras imágenes de prueba con alguna detección.
 DEMO_SETTINGS = {
     "classes": ("circulo", "cuadrado"), "n_images": 800, "image_size": 160,
     "max_objects": 2, "train": {"backbone": "tiny", "width_multiplier": 0.25,
                                 "anchors": "auto", "epochs": 30, "train_times": 1,
                                 "batch_size": 16, "learning_rate": 2e-3, "cosine": True,
                                 "warmup_epochs": 1, "patience": None,
-                                "precision": "mixed_bfloat16"},
+                                "precision": "auto"},
 }
 
 
-def run_detection_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = 2) -> dict[str, Any]:
-    """Detector pequeño de figuras generadas (≈ 1 minuto de entrenamiento, sin red).
+def run_detection_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = 2) -> TaskResult:
+    """Detector pequeño de figuras generadas, entrenado desde cero (sin red).
 
     Genera un conjunto VOC de figuras y otro aparte de prueba, entrena YOLOv2 tiny
     desde cero con :func:`train_yolo`, mide el mAP en la prueba y dibuja las cajas de
@@ -412,7 +440,9 @@ def run_detection_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = 2)
     ``..._detected.png``.
 
     Returns:
-        ``{"metricas": {"map_50", "map_30", "prueba_map_50"}, "detecciones", "archivos"}``.
+        Un :class:`~entrenamiento.resultado.TaskResult`: ``metrics`` (``map_50``,
+        ``map_30``, ``epocas``, ``prueba_map_50``), ``files`` (los del entrenamiento y
+        ``detectada``) y ``data["detecciones"]`` de la imagen dibujada.
     """
     import modelos
     from datos.anotaciones import read_voc
@@ -428,20 +458,28 @@ def run_detection_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = 2)
                                     seed=seed, **shapes)
     test_dir = make_shapes_dataset(out_dir / "figuras_prueba", n_images=50, seed=seed + 1000,
                                    **shapes)
-    summary = train_yolo(train_dir / "annotations", train_dir / "images",
+    trained = train_yolo(train_dir / "annotations", train_dir / "images",
                          list(settings["classes"]), run_dir=out_dir, input_size=size,
                          seed=seed, verbose=verbose, **settings["train"])
-    model = modelos.load(summary["archivos"]["pesos"])
+    model = modelos.load(trained.file("pesos"))
     images, _ = read_voc(test_dir / "annotations", test_dir / "images",
                          list(settings["classes"]))
     test = evaluate_records(model, images, list(settings["classes"]), progress=False)
-    shown = next((record.path for record, rows in zip(images[:10], test["predicciones"])
-                  if (rows[:, 4] >= DRAW_THRESHOLD).any()), images[0].path)
-    detected = detect_images(model, [shown], out_dir=out_dir,
-                             obj_threshold=DRAW_THRESHOLD)[0]
-    return {
-        "metricas": {**{k: summary["metricas"][k] for k in ("map_50", "map_30", "epocas")},
-                     "prueba_map_50": test["map"]["0.5"]},
-        "detecciones": detected["detecciones"],
-        "archivos": {**summary["archivos"], "detectada": detected["salida"]},
-    }
+    first = zip(images[:10], test["predicciones"], strict=False)
+    shown = next((record.path for record, rows in first if (rows[:, 4] >= DRAW_THRESHOLD).any()),
+                 images[0].path)
+    (detected,) = detect_images(model, [shown], out_dir=out_dir,
+                                obj_threshold=DRAW_THRESHOLD)
+    found = detected.data["detecciones"]
+    return TaskResult(
+        title="Detección (YOLOv2 tiny, figuras): métricas",
+        metrics={**{k: trained.metrics[k] for k in ("map_50", "map_30", "epocas")},
+                 "prueba_map_50": test["map"]["0.5"]},
+        files={**trained.files, "detectada": detected.file("detectada")},
+        data={"detecciones": found},
+        tables=[Table(f"YOLOv2 tiny (figuras): {detected.file('detectada')}",
+                      ("Clase", "Puntuación  caja"),
+                      [(d["etiqueta"], f"{d['puntuacion']:.2f}  "
+                        + ", ".join(f"{v:.0f}" for v in d["caja"])) for d in found])],
+        model=model,
+    )

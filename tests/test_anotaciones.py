@@ -1,4 +1,5 @@
-"""Pruebas de datos/anotaciones.py: read_voc con cada entrada mala y write_voc."""
+"""Pruebas de datos/anotaciones.py y anotaciones_escritura.py: read_voc con cada entrada
+mala y write_voc."""
 
 import logging
 
@@ -13,7 +14,7 @@ from datos.errores import ArgumentError
 from datos.errores import DataError
 from datos.errores import EmptyDataError
 from datos.sinteticos import make_shapes_dataset
-from datos.sinteticos import write_corrupt_jpeg
+from tests.helpers import write_corrupt_jpeg
 
 W, H = 64, 48
 
@@ -166,6 +167,43 @@ def test_filename_fallbacks(tmp_path):
         _xml(_obj("x", (1, 1, 5, 5))).replace("<filename>a.jpg</filename>", ""), "utf-8")
     images, _ = read_voc(ann, img)
     assert sorted(r.path.name for r in images) == ["foto.png", "sin_nombre.jpg"]
+
+
+def test_missing_filename_finds_any_case_extension(tmp_path):
+    """Regresión: sin <filename> solo se probaban extensiones en minúscula (stem.jpg)."""
+    ann, img = tmp_path / "ann", tmp_path / "img"
+    ann.mkdir()
+    _image(img, "sin_nombre.JPG")
+    _image(img, "otra.Jpeg")
+    _image(img, "foto.PNG")
+    _image(img, "dos.jpg")
+    _image(img, "dos.PNG")  # con dos candidatas gana la primera extensión por orden
+    for stem in ("sin_nombre", "otra", "dos"):
+        (ann / f"{stem}.xml").write_text(
+            _xml(_obj("x", (1, 1, 5, 5))).replace("<filename>a.jpg</filename>", ""), "utf-8")
+    (ann / "foto.xml").write_text(_xml(_obj("x", (1, 1, 5, 5)), filename="foto"), "utf-8")
+    images, _ = read_voc(ann, img)
+    assert sorted(r.path.name for r in images) == ["dos.jpg", "foto.PNG", "otra.Jpeg",
+                                                   "sin_nombre.JPG"]
+    assert all(r.path.parent == img for r in images)
+
+
+def test_filename_lookup_never_leaves_the_folder(tmp_path):
+    ann, img, outside = tmp_path / "ann", tmp_path / "img", tmp_path / "fuera"
+    ann.mkdir()
+    _image(img, "a.jpg")
+    _image(outside, "secreto.JPG")
+    _image(img / "sub", "dentro.JPG")
+    cases = {"sube": "../fuera/secreto", "absoluta": str(outside / "secreto"),
+             "sub": "sub/dentro"}
+    for name, filename in cases.items():
+        (ann / f"{name}.xml").write_text(_xml(_obj("x", (1, 1, 5, 5)), filename=filename),
+                                         "utf-8")
+    images, _ = read_voc(ann, img)
+    assert [r.path for r in images] == [img / "sub" / "dentro.JPG"]
+    reasons = dict((p.name, r) for p, r in images.report.skipped)
+    assert "intenta salir" in reasons["sube.xml"]
+    assert "ruta absoluta" in reasons["absoluta.xml"]
 
 
 def test_empty_and_missing_folders(tmp_path, folders):

@@ -8,7 +8,6 @@ from datos.cajas import box_area
 from datos.cajas import box_iou
 from datos.cajas import clip_boxes
 from datos.cajas import cxcywh_to_xyxy
-from datos.cajas import grid_size
 from datos.cajas import scale_boxes
 from datos.cajas import wh_iou
 from datos.cajas import xyxy_to_cxcywh
@@ -66,12 +65,8 @@ def test_bad_shapes_name_the_argument():
         wh_iou([[1, 1]], [[1, 1, 1]])
 
 
-def test_sizes_and_grid():
+def test_sizes():
     assert as_size(416) == (416, 416)
     assert as_size((320, 416)) == (320, 416)
-    assert grid_size((320, 416)) == (10, 13)
-    assert grid_size(100, grid=7) == (7, 7)
-    with pytest.raises(ArgumentError, match="múltiplo de 32"):
-        grid_size(100)
     with pytest.raises(ArgumentError, match="image_size"):
         as_size("416")

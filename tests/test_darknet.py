@@ -22,16 +22,17 @@ from datos.errores import ModelFileError
 from datos.errores import WeightsMismatchError
 from modelos.darknet import DARKNET_BN_EPSILON
 from modelos.darknet import Reorg
+from modelos.darknet import BACKBONES
 from modelos.darknet import build_darknet19
-from modelos.darknet import load_darknet_weights
-from modelos.darknet import save_darknet_weights
+from modelos.darknet_pesos import load_darknet_weights
+from modelos.darknet_pesos import save_darknet_weights
 from modelos.registro import register_builder
 from tests.helpers import run_model_saving_test
 
 DATA = Path(__file__).parent / "datos_darknet"
 VOC_OUTPUTS = 125                         # 5 anclas · (5 + 20 clases)
-PARAMS = {"full": 50_676_061, "tiny": 15_867_885}
-CFG = {"full": DATA / "yolov2-voc.cfg", "tiny": DATA / "yolov2-tiny-voc.cfg"}
+PARAMS = {"darknet19": 50_676_061, "tiny": 15_867_885}
+CFG = {"darknet19": DATA / "yolov2-voc.cfg", "tiny": DATA / "yolov2-tiny-voc.cfg"}
 TOLERANCE = 1e-3                          # diferencia absoluta máxima con OpenCV
 
 
@@ -53,8 +54,8 @@ def _randomize(model, seed=0):
     return model
 
 
-def _voc_model(variant, seed=0):
-    model = build_darknet19(variant=variant, num_outputs=VOC_OUTPUTS,
+def _voc_model(backbone, seed=0):
+    model = build_darknet19(backbone=backbone, num_outputs=VOC_OUTPUTS,
                             bn_epsilon=DARKNET_BN_EPSILON)
     return _randomize(model, seed)
 
@@ -64,10 +65,10 @@ def voc(tmp_path_factory):
     """Por variante: el modelo VOC con pesos aleatorios y su archivo .weights (cabecera 20)."""
     folder = tmp_path_factory.mktemp("darknet")
     models = {}
-    for variant in ("full", "tiny"):
-        model = _voc_model(variant)
-        path = save_darknet_weights(model, folder / f"{variant}.weights", seen=12_345)
-        models[variant] = (model, path)
+    for backbone in BACKBONES:
+        model = _voc_model(backbone)
+        path = save_darknet_weights(model, folder / f"{backbone}.weights", seen=12_345)
+        models[backbone] = (model, path)
     return models
 
 
@@ -85,16 +86,16 @@ def _weights(model):
 
 
 # === Arquitectura ===
-@pytest.mark.parametrize("variant", ["full", "tiny"])
-def test_parameter_count_equals_darknet_float_count(voc, variant):
-    model, path = voc[variant]
-    assert model.count_params() == PARAMS[variant]
+@pytest.mark.parametrize("backbone", ["darknet19", "tiny"])
+def test_parameter_count_equals_darknet_float_count(voc, backbone):
+    model, path = voc[backbone]
+    assert model.count_params() == PARAMS[backbone]
     # El archivo: cabecera de 20 bytes + un float por parámetro.
-    assert path.stat().st_size == 20 + 4 * PARAMS[variant]
+    assert path.stat().st_size == 20 + 4 * PARAMS[backbone]
 
 
 def test_full_layers_follow_yolov2_voc_cfg(voc):
-    model, _ = voc["full"]
+    model, _ = voc["darknet19"]
     convs = sorted((layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)),
                    key=lambda layer: int(layer.name.split("_")[1]))
     assert [c.name for c in convs] == [f"conv_{i}" for i in range(1, 24)]
@@ -138,23 +139,23 @@ def test_stride_one_max_pool_pads_like_darknet():
     np.testing.assert_array_equal(pooled, expected)
 
 
-@pytest.mark.parametrize("variant, size", [("full", 320), ("full", 608), ("tiny", 224)])
-def test_output_grid_is_input_over_32(variant, size):
-    model = build_darknet19((size, size, 3), variant=variant)
+@pytest.mark.parametrize("backbone, size", [("darknet19", 320), ("darknet19", 608), ("tiny", 224)])
+def test_output_grid_is_input_over_32(backbone, size):
+    model = build_darknet19((size, size, 3), backbone=backbone)
     assert model.output_shape == (None, size // 32, size // 32, 1024)
-    assert model.name == {"full": "darknet19", "tiny": "darknet19_tiny"}[variant]
+    assert model.name == {"darknet19": "darknet19", "tiny": "darknet19_tiny"}[backbone]
 
 
 def test_full_output_at_416_and_rectangular_tiny(voc):
-    assert voc["full"][0].output_shape == (None, 13, 13, VOC_OUTPUTS)
-    tiny = build_darknet19((224, 320, 1), variant="tiny", num_outputs=30, name="mio")
+    assert voc["darknet19"][0].output_shape == (None, 13, 13, VOC_OUTPUTS)
+    tiny = build_darknet19((224, 320, 1), backbone="tiny", num_outputs=30, name="mio")
     assert tiny.output_shape == (None, 7, 10, 30) and tiny.name == "mio"
 
 
 @pytest.mark.parametrize("kwargs, fragment", [
     ({"input_shape": (400, 416, 3)}, "múltiplos de 32"),
     ({"input_shape": (416, 416)}, "«input_shape» debe ser una tupla de 3"),
-    ({"variant": "grande"}, "«variant» debe ser uno de full, tiny"),
+    ({"backbone": "grande"}, "«backbone» debe ser uno de darknet19, tiny"),
     ({"num_outputs": 0}, "«num_outputs» debe ser un entero ≥ 1"),
     ({"reorg_order": "tf"}, "«reorg_order» debe ser uno de darknet, space_to_depth"),
     ({"bn_epsilon": 0}, "«bn_epsilon» debe ser un número"),
@@ -167,12 +168,12 @@ def test_bad_arguments_raise_spanish_errors(kwargs, fragment):
 
 def test_mixed_precision_policy_applies_and_weights_still_load(tmp_path):
     keras.utils.set_random_seed(1)
-    plain = _randomize(build_darknet19((224, 224, 3), variant="tiny", num_outputs=8))
+    plain = _randomize(build_darknet19((224, 224, 3), backbone="tiny", num_outputs=8))
     path = save_darknet_weights(plain, tmp_path / "tiny.weights")
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:
-        mixed = build_darknet19((224, 224, 3), variant="tiny", num_outputs=8)
+        mixed = build_darknet19((224, 224, 3), backbone="tiny", num_outputs=8)
     finally:
         keras.config.set_dtype_policy(previous)
     load_darknet_weights(mixed, path)
@@ -274,11 +275,11 @@ def test_model_with_reorg_saves_with_keras_safe_mode_and_modelos(tmp_path):
 
 # === Archivos .weights ===
 def test_full_weights_round_trip_gives_identical_outputs(voc, photo):
-    model, path = voc["full"]
+    model, path = voc["darknet19"]
     fresh = build_darknet19(num_outputs=VOC_OUTPUTS, bn_epsilon=DARKNET_BN_EPSILON)
     info = load_darknet_weights(fresh, path)
     assert info == {"version": (0, 2, 0), "seen": 12_345, "header_bytes": 20,
-                    "floats": PARAMS["full"], "convs": 23}
+                    "floats": PARAMS["darknet19"], "convs": 23}
     for expected, got in zip(_weights(model), _weights(fresh)):
         np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(fresh.predict(photo[None], verbose=0),
@@ -290,7 +291,7 @@ def test_sixteen_byte_header_loads(voc, tmp_path):
     path = save_darknet_weights(model, tmp_path / "v01.weights", version=(0, 1, 0), seen=77)
     assert path.stat().st_size == 16 + 4 * PARAMS["tiny"]
     assert struct.unpack("<4i", path.read_bytes()[:16]) == (0, 1, 0, 77)
-    fresh = build_darknet19(variant="tiny", num_outputs=VOC_OUTPUTS)
+    fresh = build_darknet19(backbone="tiny", num_outputs=VOC_OUTPUTS)
     info = load_darknet_weights(fresh, path)
     assert (info["version"], info["seen"], info["header_bytes"]) == ((0, 1, 0), 77, 16)
     for expected, got in zip(_weights(model), _weights(fresh)):
@@ -300,7 +301,7 @@ def test_sixteen_byte_header_loads(voc, tmp_path):
 def test_weights_reach_convs_inside_a_wrapping_model(voc):
     """Como en build_yolo: el extractor como submodelo, con un Reshape detrás."""
     model, path = voc["tiny"]
-    inner = build_darknet19(variant="tiny", num_outputs=VOC_OUTPUTS,
+    inner = build_darknet19(backbone="tiny", num_outputs=VOC_OUTPUTS,
                             bn_epsilon=DARKNET_BN_EPSILON)
     inputs = keras.Input((416, 416, 3))
     x = keras.layers.Reshape((13, 13, 5, 25), name="salida")(inner(inputs))  # (B, S, S, A, 5+C)
@@ -314,7 +315,7 @@ def test_weights_reach_convs_inside_a_wrapping_model(voc):
 @pytest.fixture()
 def tiny_target():
     """Un tiny nuevo y sus pesos iniciales, para comprobar que un error no asigna nada."""
-    model = build_darknet19(variant="tiny", num_outputs=VOC_OUTPUTS)
+    model = build_darknet19(backbone="tiny", num_outputs=VOC_OUTPUTS)
     return model, _weights(model)
 
 
@@ -368,7 +369,7 @@ def test_extra_floats_say_how_many(voc, tiny_target, tmp_path):
 
 
 def test_file_of_the_other_architecture_is_rejected(voc):
-    full, full_path = voc["full"]
+    full, full_path = voc["darknet19"]
     tiny, tiny_path = voc["tiny"]
     before = _weights(full)[:3]
     with pytest.raises(ModelFileError, match="tiny.weights» está truncado") as info:
@@ -408,35 +409,35 @@ def opencv(voc, photo):
     if not hasattr(cv2.dnn, "readNetFromDarknet"):
         pytest.skip("OpenCV 5 quitó el importador de darknet; hace falta opencv 4.x.")
     outputs = {}
-    for variant, (_, path) in voc.items():
-        net = cv2.dnn.readNetFromDarknet(str(CFG[variant]), str(path))
+    for backbone, (_, path) in voc.items():
+        net = cv2.dnn.readNetFromDarknet(str(CFG[backbone]), str(path))
         names = net.getLayerNames()
         last_conv = [name for name in names if name.startswith("conv_")][-1]
         # La última conv va justo antes de [region] (en OpenCV: permute + detection_out).
         assert names.index(last_conv) == len(names) - 3 and names[-1] == "detection_out"
-        wanted = [last_conv] + (["leaky_27", "reorg_27"] if variant == "full" else [])
+        wanted = [last_conv] + (["leaky_27", "reorg_27"] if backbone == "darknet19" else [])
         net.setInput(cv2.dnn.blobFromImage(photo, 1.0, (416, 416), swapRB=False, crop=False))
         arrays = net.forward(wanted)                            # NCHW
-        outputs[variant] = {"raw": arrays[0]}
-        outputs[variant].update(zip(wanted[1:], arrays[1:]))
-        outputs[variant] = {k: v.transpose(0, 2, 3, 1) for k, v in outputs[variant].items()}
+        outputs[backbone] = {"raw": arrays[0]}
+        outputs[backbone].update(zip(wanted[1:], arrays[1:]))
+        outputs[backbone] = {k: v.transpose(0, 2, 3, 1) for k, v in outputs[backbone].items()}
     return outputs
 
 
-@pytest.mark.parametrize("variant", ["full", "tiny"])
-def test_raw_output_matches_opencv_darknet(voc, photo, opencv, variant):
-    model, _ = voc[variant]
-    theirs = opencv[variant]["raw"]                              # (1, 13, 13, 125)
+@pytest.mark.parametrize("backbone", ["darknet19", "tiny"])
+def test_raw_output_matches_opencv_darknet(voc, photo, opencv, backbone):
+    model, _ = voc[backbone]
+    theirs = opencv[backbone]["raw"]                              # (1, 13, 13, 125)
     ours = model.predict(photo[None], verbose=0)
     assert np.abs(ours).max() > 1.0                              # salida no trivial
     diff = np.abs(ours - theirs).max()
-    print(f"{variant}: diferencia máxima con OpenCV {diff:.2e} (máx |salida| "
+    print(f"{backbone}: diferencia máxima con OpenCV {diff:.2e} (máx |salida| "
           f"{np.abs(ours).max():.2f})")
     assert diff < TOLERANCE
 
 
 def test_opencv_reorg_is_darknet_order_not_space_to_depth(opencv):
-    before, after = opencv["full"]["leaky_27"], opencv["full"]["reorg_27"]
+    before, after = opencv["darknet19"]["leaky_27"], opencv["darknet19"]["reorg_27"]
     assert before.shape == (1, 26, 26, 64) and after.shape == (1, 13, 13, 256)
     np.testing.assert_allclose(Reorg(2)(before).numpy(), after, atol=1e-6)
     assert not np.allclose(Reorg(2, order="space_to_depth")(before).numpy(), after, atol=1e-2)
@@ -445,7 +446,7 @@ def test_opencv_reorg_is_darknet_order_not_space_to_depth(opencv):
 def test_keras_epsilon_moves_outputs_away_from_darknet(voc, photo):
     """Con el epsilon de Keras (1e-3) la salida se aleja de darknet más que la tolerancia."""
     model, path = voc["tiny"]
-    keras_eps = build_darknet19(variant="tiny", num_outputs=VOC_OUTPUTS)
+    keras_eps = build_darknet19(backbone="tiny", num_outputs=VOC_OUTPUTS)
     load_darknet_weights(keras_eps, path)
     diff = np.abs(keras_eps.predict(photo[None], verbose=0)
                   - model.predict(photo[None], verbose=0)).max()

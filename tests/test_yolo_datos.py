@@ -1,4 +1,5 @@
-"""Pruebas de datos/yolo.py (codificación de YOLOv2 y YoloDataset) y del conjunto de figuras."""
+"""Pruebas de modelos/yolo/objetivos.py y lotes.py (codificación de YOLOv2 y YoloDataset)
+y del conjunto de figuras."""
 
 import numpy as np
 import pytest
@@ -8,11 +9,12 @@ from datos.anotaciones import read_voc
 from datos.errores import ArgumentError
 from datos.errores import DataError
 from datos.sinteticos import make_shapes_dataset
-from datos.yolo import VOC_ANCHORS
-from datos.yolo import YoloDataset
-from datos.yolo import encode_targets
-from datos.yolo import pack_target
-from datos.yolo import unpack_target
+from modelos.yolo import YoloDataset
+from modelos.yolo.objetivos import VOC_ANCHORS
+from modelos.yolo.objetivos import encode_targets
+from modelos.yolo.objetivos import grid_size
+from modelos.yolo.objetivos import pack_target
+from modelos.yolo.objetivos import unpack_target
 
 # Anclas sencillas para calcular a mano: cuadrada, apaisada y vertical (en celdas).
 ANCHORS = [[1, 1], [4, 2], [2, 4]]
@@ -101,6 +103,13 @@ def test_encode_bad_arguments():
         _encode([[0, 0, np.nan, 10]], [0])
 
 
+def test_grid_size():
+    assert grid_size((320, 416)) == (10, 13)
+    assert grid_size(100, grid=7) == (7, 7)
+    with pytest.raises(ArgumentError, match="múltiplo de 32"):
+        grid_size(100)
+
+
 def test_pack_and_unpack_round_trip():
     y, true_boxes = _encode([[0, 0, 32, 32], [40, 10, 104, 138]], [2, 1])
     packed = pack_target(y, true_boxes)
@@ -158,8 +167,10 @@ def test_each_image_train_times_per_epoch_and_new_order(shapes):
 def test_deterministic_under_seed_and_threads(shapes):
     from concurrent.futures import ThreadPoolExecutor
 
-    make = lambda: YoloDataset(shapes, CLASSES, image_size=64, batch_size=3,  # noqa: E731
-                               augmenter=True, seed=7)
+    def make():
+        return YoloDataset(shapes, CLASSES, image_size=64, batch_size=3, augmenter=True,
+                           seed=7)
+
     a, b = make(), make()
     with ThreadPoolExecutor(2) as pool:  # orden de petición distinto, mismo contenido
         batches = list(pool.map(lambda i: b[i], reversed(range(len(b)))))[::-1]

@@ -10,10 +10,10 @@ import modelos
 from datos.anotaciones import read_voc
 from datos.errores import ArgumentError
 from datos.sinteticos import make_shapes_dataset
-from datos.yolo import VOC_ANCHORS
-from datos.yolo import YoloDataset
-from modelos.darknet import load_darknet_weights
-from modelos.darknet import save_darknet_weights
+from modelos.darknet_pesos import load_darknet_weights
+from modelos.darknet_pesos import save_darknet_weights
+from modelos.yolo import VOC_ANCHORS
+from modelos.yolo import YoloDataset
 from modelos.yolo import YoloLoss
 from modelos.yolo import build_yolo
 from modelos.yolo import yolo_config
@@ -82,6 +82,38 @@ def test_bad_arguments_have_spanish_errors(kwargs, message):
 def test_yolo_config_rejects_other_models():
     with pytest.raises(ArgumentError, match="build_yolo"):
         yolo_config(modelos.build_xor())
+
+
+def test_yolo_config_reads_the_complete_saved_arguments(tmp_path):
+    import inspect
+    import json
+
+    import h5py
+
+    from modelos.registro import builder_spec
+
+    model = build_yolo(["a", "b"], anchors=[[1.0, 2.0]], input_size=64, backbone="tiny",
+                       max_boxes=7, compile=False)
+    assert set(builder_spec(model).kwargs) == set(inspect.signature(build_yolo).parameters)
+    path = modelos.save(model, tmp_path / "yolo.h5")
+    config = yolo_config(modelos.load(path))
+    assert (config["max_boxes"], config["backbone"], config["labels"]) == (7, "tiny", ["a", "b"])
+    # Un archivo anterior guardaba solo los argumentos explícitos: el resto, de la firma.
+    with h5py.File(path, "r+") as handle:
+        handle.attrs["kwargs"] = json.dumps({"labels": ["a", "b"], "anchors": [[1.0, 2.0]],
+                                             "input_size": 64, "backbone": "tiny",
+                                             "compile": False})
+    config = yolo_config(modelos.load(path))
+    assert config["max_boxes"] == 5 and config["anchors"] == [[1.0, 2.0]]
+
+
+def test_model_with_warmup_counter_saves_and_loads(tmp_path):
+    """Regresión: la variable «seen» de YoloLoss se creaba con un valor y no se podía
+    construir en el ``StatelessScope`` en que ``modelos.load`` comprueba el archivo."""
+    model = build_yolo(["a"], input_size=64, backbone="tiny", width_multiplier=0.25,
+                       warmup_batches=5)
+    restored = modelos.load(modelos.save(model, tmp_path / "calentamiento.h5"))
+    assert restored.loss.warmup_batches == 5 and int(restored.loss.seen.numpy()) == 0
 
 
 def test_blog_fit_works_as_written(shapes):

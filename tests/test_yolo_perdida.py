@@ -20,7 +20,7 @@ tf = import_tensorflow()
 import keras  # noqa: E402
 
 from datos.errores import ArgumentError  # noqa: E402
-from datos.yolo import pack_target  # noqa: E402
+from modelos.yolo.objetivos import pack_target  # noqa: E402
 from modelos.yolo.perdida import YoloLoss  # noqa: E402
 
 ONE_ANCHOR = [[1.0, 1.0]]
@@ -336,7 +336,7 @@ def _small_detector(size, grid, n_anchors, n_classes):
 def test_small_detector_overfits_shapes(tmp_path):
     from datos.anotaciones import read_voc
     from datos.sinteticos import make_shapes_dataset
-    from datos.yolo import YoloDataset
+    from modelos.yolo import YoloDataset
     from entrenamiento.anclas import boxes_wh
     from entrenamiento.anclas import kmeans_anchors
     from entrenamiento.metricas import mean_average_precision

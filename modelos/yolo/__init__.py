@@ -1,10 +1,14 @@
-"""YOLOv2: constructor, pérdida y decodificación.
+"""YOLOv2: constructor, objetivos, lotes, preprocesado, pérdida y decodificación.
+
+Todo lo propio del modelo vive aquí, junto al constructor: la codificación de las cajas
+(:mod:`modelos.yolo.objetivos`), los lotes para ``fit`` (:mod:`modelos.yolo.lotes`), el
+camino de una imagen hasta la red (:mod:`modelos.yolo.preprocesado`), la pérdida y la
+decodificación. De :mod:`datos` se usan la lectura de anotaciones e imágenes y el aumento.
 
 Ejemplo (el del artículo)::
 
     from datos.anotaciones import read_voc
-    from datos.yolo import YoloDataset
-    from modelos.yolo import build_yolo, detect
+    from modelos.yolo import YoloDataset, build_yolo, detect
 
     imagenes, _ = read_voc("lego/annotations", "lego/images", ["lego"])
     modelo = build_yolo()                       # ["lego"], 416, 5 anclas, 5 cajas
@@ -19,15 +23,25 @@ from modelos.yolo.decodificacion import decode_batch
 from modelos.yolo.decodificacion import detect
 from modelos.yolo.decodificacion import detect_batch
 from modelos.yolo.decodificacion import nms
+from modelos.yolo.lotes import YoloDataset
+from modelos.yolo.objetivos import VOC_ANCHORS
+from modelos.yolo.objetivos import encode_targets
+from modelos.yolo.objetivos import pack_target
+from modelos.yolo.objetivos import unpack_target
 from modelos.yolo.perdida import YoloLoss
 
 __all__ = [
+    "VOC_ANCHORS",
+    "YoloDataset",
     "YoloLoss",
     "build_yolo",
     "decode",
     "decode_batch",
     "detect",
     "detect_batch",
+    "encode_targets",
     "nms",
+    "pack_target",
+    "unpack_target",
     "yolo_config",
 ]

@@ -26,6 +26,7 @@ Referencias:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,20 +37,19 @@ import_tensorflow()
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-from datos.cajas import STRIDE  # noqa: E402
 from datos.cajas import as_size  # noqa: E402
 from datos.errores import ArgumentError  # noqa: E402
 from datos.validacion import check_int  # noqa: E402
 from datos.validacion import check_number  # noqa: E402
-from datos.yolo import VOC_ANCHORS  # noqa: E402
-from datos.yolo import as_anchors  # noqa: E402
 from modelos.clasificadores import finish_model  # noqa: E402
+from modelos.darknet import BACKBONES  # noqa: E402
 from modelos.darknet import build_darknet19  # noqa: E402
 from modelos.registro import builder_spec  # noqa: E402
 from modelos.registro import register_builder  # noqa: E402
+from modelos.yolo.objetivos import STRIDE  # noqa: E402
+from modelos.yolo.objetivos import VOC_ANCHORS  # noqa: E402
+from modelos.yolo.objetivos import as_anchors  # noqa: E402
 from modelos.yolo.perdida import YoloLoss  # noqa: E402
-
-BACKBONES = {"darknet19": "full", "tiny": "tiny"}
 
 # Los valores del artículo (keras-yolo2 con la configuración del blog).
 BLOG_LABELS = ("lego",)
@@ -93,7 +93,7 @@ def build_yolo(
             (``yolov2-tiny-voc.cfg``).
         max_boxes: cajas verdaderas por imagen que guardan los lotes (5 en el blog).
             La pérdida lee el tamaño real del objetivo, así que sirve de valor por
-            defecto para :class:`datos.yolo.YoloDataset` y la CLI.
+            defecto para :class:`modelos.yolo.lotes.YoloDataset` y la CLI.
         learning_rate: tasa de Adam (1e-4 en keras-yolo2; para entrenar desde
             cero conviene 1e-3).
         object_scale, no_object_scale, coord_scale, class_scale, ignore_thresh,
@@ -130,7 +130,7 @@ def build_yolo(
         raise ArgumentError(f"{where}: «input_size» ({height}×{width}) debe ser múltiplo de "
                             f"{STRIDE}; p. ej. 224, 320, 416 o 608.")
     if backbone not in BACKBONES:
-        raise ArgumentError(f"{where}: «backbone» debe ser uno de {sorted(BACKBONES)}; "
+        raise ArgumentError(f"{where}: «backbone» debe ser uno de {list(BACKBONES)}; "
                             f"recibido {backbone!r}.")
     check_int(max_boxes, "max_boxes", where=where)
     check_number(learning_rate, "learning_rate", minimum=1e-12, maximum=10.0, where=where)
@@ -140,7 +140,7 @@ def build_yolo(
 
     n_anchors, depth = len(anchor_array), 5 + len(names)
     grid_h, grid_w = height // STRIDE, width // STRIDE
-    darknet = build_darknet19((height, width, 3), variant=BACKBONES[backbone],
+    darknet = build_darknet19((height, width, 3), backbone=backbone,
                               num_outputs=n_anchors * depth, reorg_order=reorg_order,
                               bn_epsilon=bn_epsilon, width_multiplier=width_multiplier,
                               name=f"darknet_{backbone}")
@@ -161,6 +161,10 @@ def build_yolo(
 def yolo_config(model) -> dict[str, Any]:
     """Configuración de un modelo de :func:`build_yolo` (también tras ``modelos.load``).
 
+    Se lee de los argumentos completos con que se construyó (``modelos.registro`` guarda
+    también los valores por defecto); si falta alguno, vale el de la firma de
+    :func:`build_yolo`.
+
     Returns:
         ``{"labels", "anchors", "input_size": (alto, ancho), "grid": (S_h, S_w),
         "backbone", "max_boxes"}``.
@@ -173,16 +177,23 @@ def yolo_config(model) -> dict[str, Any]:
         raise ArgumentError("Se esperaba un modelo de build_yolo (o un modelo.h5 de "
                             "«redes yolo entrenar»); este es "
                             f"«{spec.name if spec else type(model).__name__}».")
-    kwargs = spec.kwargs
+    kwargs = {**_signature_defaults(), **spec.kwargs}
     height, width = model.input_shape[1:3]
     return {
-        "labels": _check_labels(kwargs.get("labels", BLOG_LABELS)),
-        "anchors": as_anchors(kwargs.get("anchors", VOC_ANCHORS)).tolist(),
+        "labels": _check_labels(kwargs["labels"]),
+        "anchors": as_anchors(kwargs["anchors"]).tolist(),
         "input_size": (height, width),
         "grid": tuple(model.output_shape[1:3]),
-        "backbone": kwargs.get("backbone", "darknet19"),
-        "max_boxes": kwargs.get("max_boxes", BLOG_MAX_BOXES),
+        "backbone": kwargs["backbone"],
+        "max_boxes": kwargs["max_boxes"],
     }
+
+
+def _signature_defaults() -> dict[str, Any]:
+    """Los valores por defecto de :func:`build_yolo`, leídos de su firma."""
+    return {name: parameter.default
+            for name, parameter in inspect.signature(build_yolo).parameters.items()
+            if parameter.default is not inspect.Parameter.empty}
 
 
 def _check_labels(labels) -> list[str]:

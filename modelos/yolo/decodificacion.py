@@ -33,11 +33,12 @@ from datos.cajas import cxcywh_to_xyxy
 from datos.errores import ArgumentError
 from datos.validacion import check_int
 from datos.validacion import check_number
-from datos.yolo import as_anchors
-from datos.yolo import resize_image
+from modelos.yolo.objetivos import LOG_WH_LIMIT
+from modelos.yolo.objetivos import as_anchors
+from modelos.yolo.preprocesado import read_image
+from modelos.yolo.preprocesado import resize_image
+from modelos.yolo.preprocesado import to_input
 
-# Mismo límite de |tw|, |th| que la pérdida: evita desbordar exp con logits enormes.
-LOG_WH_LIMIT = 16.0
 # Imágenes por pasada de la red en detect_batch.
 DETECT_BATCH_SIZE = 16
 
@@ -163,6 +164,10 @@ def detect(model, image, anchors=None, obj_threshold: float = 0.3,
            nms_threshold: float = 0.3) -> np.ndarray:
     """Detecta objetos en una imagen: redimensiona → red → decodifica → píxeles.
 
+    La imagen se lee y se redimensiona como en el entrenamiento
+    (:mod:`modelos.yolo.preprocesado`: una ruta se decodifica con la orientación EXIF
+    aplicada) y las cajas vuelven en píxeles de esa imagen.
+
     Args:
         model: modelo YOLOv2 con entrada ``(alto, ancho, 3)`` fija y salida
             ``(S_h, S_w, A, 5 + C)`` cruda.
@@ -174,7 +179,8 @@ def detect(model, image, anchors=None, obj_threshold: float = 0.3,
 
     Returns:
         ``float32`` (N, 6) ``xmin, ymin, xmax, ymax, puntuación, clase`` en píxeles
-        de la imagen **original**, recortadas a ella, por puntuación descendente.
+        de la imagen **original** (con la orientación EXIF aplicada, si es una ruta),
+        recortadas a ella, por puntuación descendente.
 
     Raises:
         ArgumentError: si la imagen no es válida o faltan las anclas.
@@ -217,14 +223,14 @@ def detect_batch(model, images, anchors=None, obj_threshold: float = 0.3,
     if isinstance(images, (str, Path, np.ndarray)):
         raise ArgumentError("detect_batch: «images» debe ser una lista de imágenes o rutas "
                             "(para una sola, use detect).")
-    images = [_as_image(image) for image in images]
+    images = [read_image(image) for image in images]
     results = []
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
-        x = np.stack([resize_image(image, (height, width)) for image in chunk])
-        x = x.astype(np.float32) / 255.0                          # (b, alto, ancho, 3)
+        # (b, alto, ancho, 3) float32 en [0, 1], como los lotes de entrenamiento
+        x = to_input(np.stack([resize_image(image, (height, width)) for image in chunk]))
         netouts = _as_netout(model.predict_on_batch(x), rank=5)
-        for image, netout in zip(chunk, netouts):
+        for image, netout in zip(chunk, netouts, strict=True):
             found = decode(netout, anchors, obj_threshold, nms_threshold)
             results.append(to_pixels(found, image.shape[1], image.shape[0]))
     return results
@@ -277,19 +283,3 @@ def _input_size(model) -> tuple[int, int]:
         raise ArgumentError(f"detect: el modelo debe tener una entrada (alto, ancho, 3) "
                             f"fija; tiene {shape}.")
     return shape[1], shape[2]
-
-
-def _as_image(image) -> np.ndarray:
-    """Imagen ``uint8`` RGB (H, W, 3) desde un arreglo o una ruta."""
-    if isinstance(image, (str, Path)):
-        from datos.imagenes import read_rgb
-
-        return read_rgb(image)
-    array = np.asarray(image)
-    if array.ndim == 2:
-        array = np.repeat(array[:, :, None], 3, axis=2)
-    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3 \
-            or min(array.shape[:2]) == 0:
-        raise ArgumentError(f"detect: la imagen debe ser un arreglo uint8 RGB (alto, ancho, "
-                            f"3) o una ruta; recibido {array.dtype} de forma {array.shape}.")
-    return array

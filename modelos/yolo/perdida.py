@@ -2,11 +2,12 @@
 
 ``y_pred`` es la salida cruda de la red ``(B, S_h, S_w, A, 5 + C)`` (ver
 :mod:`modelos.yolo.decodificacion` para su significado) e ``y_true`` el objetivo
-apilado de :class:`datos.yolo.YoloDataset` (rejilla + búfer de cajas verdaderas,
-ver :func:`datos.yolo.pack_target`). La pérdida no lee nada del modelo.
+apilado de :class:`modelos.yolo.lotes.YoloDataset` (rejilla + búfer de cajas
+verdaderas, ver :func:`modelos.yolo.objetivos.pack_target`). La pérdida no lee nada del
+modelo.
 
 Términos, por imagen (σ = sigmoide; «responsable» = el ancla a la que
-:func:`datos.yolo.encode_targets` asignó un objeto, ``obj = 1``)::
+:func:`modelos.yolo.objetivos.encode_targets` asignó un objeto, ``obj = 1``)::
 
     coordenadas  Σ_resp  ½·coord_scale·(2 − w·h)·[(σ(tx) − x̂)² + (σ(ty) − ŷ)²
                                                  + (tw − ŵ)² + (th − ĥ)²]
@@ -34,10 +35,8 @@ Error de objeto ``E(t, to)``, elegible con ``objectness_loss``:
 - ``"squared"``: ``½·(t − σ(to))²``, el de darknet en GPU y keras-yolo2. Su
   gradiente lleva el factor ``σ(1 − σ)`` y se apaga cuando ``σ(to) ≈ 0``: un ancla
   responsable que el término «sin objeto» hundió al principio tarda mucho en
-  aprender su objeto. En la prueba de aprendizaje (16 imágenes de figuras, red
-  pequeña, 45 épocas, semillas 0–3) el mAP@0.5 sobre las imágenes de entrenamiento
-  es 0.94–1.0 con ``"logistic"`` y 0.62–0.87 con ``"squared"`` (que necesita unas 80
-  épocas para 0.90–1.0). Por eso ``"logistic"`` es el valor por defecto.
+  aprender su objeto. Por eso ``"logistic"`` es el valor por defecto (la comparación
+  medida de las dos está en ``bench/RESULTS.md``).
 
 Normalización: cada término se **suma** sobre las celdas y anclas de la imagen y
 :meth:`YoloLoss.call` devuelve un valor por imagen ``(B,)``; la reducción de Keras
@@ -69,13 +68,10 @@ from keras import ops  # noqa: E402
 from datos.errores import ArgumentError  # noqa: E402
 from datos.validacion import check_int  # noqa: E402
 from datos.validacion import check_number  # noqa: E402
-from datos.yolo import as_anchors  # noqa: E402
-from datos.yolo import unpack_target  # noqa: E402
+from modelos.yolo.objetivos import LOG_WH_LIMIT  # noqa: E402
+from modelos.yolo.objetivos import as_anchors  # noqa: E402
+from modelos.yolo.objetivos import unpack_target  # noqa: E402
 
-# Límite de |tw|, |th| al calcular IoU: exp(16) ≈ 9·10⁶ celdas ya es «infinito» para
-# una IoU y evita inf − inf = NaN con logits enormes (no afecta al gradiente: la IoU
-# no lo propaga).
-LOG_WH_LIMIT = 16.0
 # Formas del término de objeto (ver la docstring del módulo).
 OBJECTNESS_LOSSES = ("logistic", "squared")
 # Evita 0/0 en la IoU de dos cajas vacías (relleno del búfer).
@@ -145,9 +141,11 @@ class YoloLoss(keras.losses.Loss):
         self.seen = None
         if self.warmup_batches:
             # only_first_replica: con MirroredStrategy cada réplica llama a la pérdida,
-            # pero el lote (global) debe contar una sola vez.
-            self.seen = keras.Variable(0, dtype="int64", trainable=False, name="seen",
-                                       aggregation="only_first_replica")
+            # pero el lote (global) debe contar una sola vez. Con un inicializador (no un
+            # valor) la variable también se puede crear en un keras.StatelessScope, donde
+            # modelos.load construye el modelo en seco antes de leer los pesos.
+            self.seen = keras.Variable("zeros", shape=(), dtype="int64", trainable=False,
+                                       name="seen", aggregation="only_first_replica")
 
     def call(self, y_true, y_pred):
         y_pred = ops.cast(y_pred, "float32")  # la red puede ir en mixed_bfloat16
@@ -237,7 +235,7 @@ class YoloLoss(keras.losses.Loss):
                 true_shape[1] is not None and true_shape[1] <= rows):
             raise ArgumentError(
                 f"YoloLoss: el objetivo debe tener forma (B, {rows} + max_cajas, {depth}) "
-                f"(datos.yolo.pack_target); recibida {true_shape}.")
+                f"(modelos.yolo.objetivos.pack_target); recibida {true_shape}.")
         return grid_h, grid_w, n_anchors
 
     def get_config(self):

@@ -1,0 +1,183 @@
+"""Lotes ``(imagen, objetivo)`` de YOLOv2 para ``fit``: :class:`YoloDataset`.
+
+Flujo: registros de :func:`datos.anotaciones.read_voc` → imagen leída y redimensionada
+al tamaño de la red (:mod:`modelos.yolo.preprocesado`, cajas reescaladas) → aumento
+opcional (imagen y cajas en una llamada a imgaug, :mod:`datos.aumento`) →
+:func:`modelos.yolo.objetivos.encode_targets` → :func:`modelos.yolo.objetivos.pack_target`
+→ lote.
+
+Vive junto al modelo porque codifica sus objetivos; de ``datos`` usa solo la lectura
+y el aumento (las capas van en un sentido: ``modelos`` → ``datos``).
+
+Referencia:
+    experiencor/keras-yolo2 (``preprocessing.BatchGenerator``);
+    «Detección de objetos con Python y YOLO», Aprende Machine Learning.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from datos.entorno import import_tensorflow
+
+import_tensorflow()
+
+import keras  # noqa: E402
+
+from datos.cajas import as_size  # noqa: E402
+from datos.cajas import scale_boxes  # noqa: E402
+from datos.errores import ArgumentError  # noqa: E402
+from datos.errores import DataError  # noqa: E402
+from datos.validacion import check_int  # noqa: E402
+from modelos.yolo.objetivos import VOC_ANCHORS  # noqa: E402
+from modelos.yolo.objetivos import as_anchors  # noqa: E402
+from modelos.yolo.objetivos import encode_targets  # noqa: E402
+from modelos.yolo.objetivos import grid_size  # noqa: E402
+from modelos.yolo.objetivos import pack_target  # noqa: E402
+from modelos.yolo.preprocesado import read_record  # noqa: E402
+from modelos.yolo.preprocesado import to_input  # noqa: E402
+
+
+class YoloDataset(keras.utils.PyDataset):
+    """Lotes ``(imagen, objetivo)`` de YOLOv2 a partir de registros de ``read_voc``.
+
+    Cada imagen se decodifica con :func:`modelos.yolo.preprocesado.read_record` (el
+    mismo decodificador, con la orientación EXIF aplicada, que usan la evaluación y
+    ``detect``), se redimensiona al tamaño de la red con sus cajas reescaladas, se
+    aumenta si hay aumentador (imagen y cajas en una sola llamada a imgaug, con una
+    semilla propia de cada (semilla, época, lote)) y se codifica con
+    :func:`modelos.yolo.objetivos.encode_targets` y ``pack_target``. Cada época recorre
+    cada imagen ``train_times`` veces (el artículo usa 5) en un orden barajado nuevo. El
+    contenido de cada lote depende solo de la semilla, la época y el índice: el mismo
+    con 1 o varios ``workers``.
+
+    Args:
+        records: registros con ``path, width, height, boxes, labels`` (los
+            :class:`datos.anotaciones.VocImage` de ``read_voc``).
+        labels: nombres de las clases, en el orden de sus índices.
+        image_size: tamaño de entrada de la red, ``(alto, ancho)`` o un entero.
+        grid: rejilla ``(S_h, S_w)``; por defecto ``image_size / 32``.
+        anchors: (A, 2) en unidades de celda; por defecto las de VOC.
+        max_boxes: tamaño del búfer de cajas verdaderas (el artículo: 5).
+        batch_size: imágenes por lote (el último puede tener menos).
+        shuffle: barajar en cada época.
+        augmenter: ``None``/``False`` sin aumento, ``True`` para
+            ``make_augmenter(seed=seed)``, o un objeto con ``augment_with_boxes``.
+        train_times: repeticiones de cada imagen por época.
+        seed: semilla del barajado y del aumento.
+        **kwargs: ``workers``, ``use_multiprocessing`` y ``max_queue_size`` de
+            ``keras.utils.PyDataset``.
+
+    Raises:
+        ArgumentError: si algún argumento no es válido.
+        DataError: si un registro tiene una etiqueta que no está en ``labels``
+            (se comprueba aquí, no a mitad de una época).
+
+    Example:
+        >>> from modelos.yolo import YoloDataset
+        >>> images, counts = read_voc("lego/annotations", "lego/images", ["lego"])
+        >>> lotes = YoloDataset(images, ["lego"], augmenter=True, train_times=5)
+        >>> x, y = lotes[0]   # (8, 416, 416, 3) y (8, 13·13·5 + 5, 6)
+    """
+
+    def __init__(self, records, labels: Sequence[str], *, image_size=416, grid=None,
+                 anchors=VOC_ANCHORS, max_boxes: int = 5, batch_size: int = 8,
+                 shuffle: bool = True, augmenter=None, train_times: int = 1,
+                 seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.records = list(records)
+        if not self.records:
+            raise ArgumentError("YoloDataset: no hay ningún registro (imagen anotada).")
+        names = [] if isinstance(labels, str) else list(labels)
+        if not names or len(set(names)) != len(names) \
+                or not all(isinstance(n, str) for n in names):
+            raise ArgumentError(f"YoloDataset: «labels» debe ser una lista de nombres de "
+                                f"clase distintos; recibido {labels!r}.")
+        self.labels = names
+        self.image_size = as_size(image_size)
+        self.grid = grid_size(self.image_size, grid)
+        self.anchors = as_anchors(anchors)
+        self.max_boxes = check_int(max_boxes, "max_boxes", where="YoloDataset")
+        self.batch_size = check_int(batch_size, "batch_size", where="YoloDataset")
+        self.train_times = check_int(train_times, "train_times", where="YoloDataset")
+        self.seed = check_int(seed, "seed", minimum=0, where="YoloDataset")
+        self.shuffle = bool(shuffle)
+        if augmenter is True:
+            from datos.aumento import make_augmenter
+
+            augmenter = make_augmenter(seed=self.seed)
+        elif augmenter is False:
+            augmenter = None
+        if augmenter is not None and not callable(getattr(augmenter, "augment_with_boxes",
+                                                          None)):
+            raise ArgumentError(f"YoloDataset: «augmenter» debe tener un método "
+                                f"augment_with_boxes; recibido {augmenter!r}.")
+        self.augmenter = augmenter
+        index = {name: i for i, name in enumerate(self.labels)}
+        self._class_ids = []
+        for record in self.records:
+            unknown = [name for name in record.labels if name not in index]
+            if unknown:
+                raise DataError(
+                    f"YoloDataset: {record.path} tiene las etiquetas {unknown}, que no "
+                    f"están en {self.labels}; léalo con read_voc(..., labels={self.labels})")
+            self._class_ids.append(np.array([index[n] for n in record.labels], np.int64))
+        self.epoch = 0
+        self._order = self._make_order()
+
+    @property
+    def num_classes(self) -> int:
+        """Número de clases."""
+        return len(self.labels)
+
+    @property
+    def target_shape(self) -> tuple[int, int]:
+        """Forma de un objetivo apilado: ``(S_h·S_w·A + max_boxes, 5 + C)``."""
+        return (self.grid[0] * self.grid[1] * len(self.anchors) + self.max_boxes,
+                5 + self.num_classes)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.records) * self.train_times / self.batch_size)
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"Índice de lote {index} fuera de rango [0, {len(self)})")
+        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        height, width = self.image_size
+        images = np.empty((len(rows), height, width, 3), np.uint8)
+        boxes, class_ids = [], []
+        for i, row in enumerate(rows):
+            record = self.records[row]
+            images[i] = read_record(record, (height, width))
+            boxes.append(scale_boxes(record.boxes, width / record.width,
+                                     height / record.height))
+            class_ids.append(self._class_ids[row])
+        if self.augmenter is not None:
+            images, boxes, class_ids = self.augmenter.augment_with_boxes(
+                images, boxes, class_ids, seed=self._batch_seed(index))
+        targets = np.stack([
+            pack_target(*encode_targets(b, np.asarray(c, np.int64), self.image_size,
+                                        self.grid, self.anchors, self.num_classes,
+                                        self.max_boxes))
+            for b, c in zip(boxes, class_ids, strict=True)
+        ])
+        return to_input(images), targets
+
+    def on_epoch_end(self):
+        """Pasa a la época siguiente con un orden nuevo (determinista por semilla)."""
+        self.epoch += 1
+        self._order = self._make_order()
+
+    def _make_order(self) -> np.ndarray:
+        order = np.tile(np.arange(len(self.records)), self.train_times)
+        if not self.shuffle:
+            return order
+        return np.random.default_rng([self.seed, self.epoch]).permutation(order)
+
+    def _batch_seed(self, index: int) -> int:
+        # Semilla en [0, 2**31 - 1] (rango de imgaug) propia de (semilla, época, lote).
+        state = np.random.SeedSequence([self.seed, self.epoch, int(index)])
+        return int(state.generate_state(1)[0] >> 1)
