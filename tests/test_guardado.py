@@ -539,7 +539,8 @@ def test_every_registered_builder_survives_the_checked_load(tmp_path):
         "transformer_clasificador": {"vocab_size": 30, "num_classes": 2, "num_layers": 1,
                                      "d_model": 8, "num_heads": 2, "d_ff": 16},
     }
-    assert sorted(tiny) == modelos.builder_names()  # un constructor nuevo se añade aquí
+    # Un constructor nuevo se añade aquí (los «prueba_*» los registran otras pruebas).
+    assert sorted(tiny) == [n for n in modelos.builder_names() if not n.startswith("prueba_")]
     for name, kwargs in tiny.items():
         model = _perturb(modelos.get_builder(name)(**kwargs))
         modelos.save(model, tmp_path / f"{name}.h5")
