@@ -8,7 +8,7 @@
    del blog con los últimos 30 días aparte y un pronóstico de la semana siguiente.
 4. Traducción de números escritos en palabras del español al inglés con un
    Transformer pequeño (números generados por el proyecto).
-5. Detección de objetos: YOLOv2 tiny entrenado desde cero ~1 minuto sobre figuras
+5. Detección de objetos: YOLOv2 tiny entrenado desde cero sobre figuras
    generadas (formato Pascal-VOC) y una imagen de prueba dibujada con sus cajas
    (``..._detected.png``).
 """

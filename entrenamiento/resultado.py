@@ -30,7 +30,9 @@ _LABELS = {"epocas": "Épocas", "segundos": "Segundos", "modelo": "Modelo",
            "val_rmse_unidades": "RMSE en unidades (validación)",
            "val_mae_unidades_ingenuo": "MAE en unidades del ingenuo estacional (validación)",
            "dias": "Días", "desde": "Desde", "hasta": "Hasta", "mejor": "Mejor",
-           "mejor_red": "Mejor red", "conjunto": "Conjunto", "sha256": "sha256"}
+           "mejor_red": "Mejor red", "conjunto": "Conjunto", "sha256": "sha256",
+           "iou_media": "IoU media", "cajas": "Cajas", "detecciones": "Detecciones",
+           "fotogramas": "Fotogramas", "prueba_map_50": "mAP@0.5 (prueba)"}
 
 
 @dataclasses.dataclass(frozen=True)
