@@ -357,16 +357,7 @@ def _deep_json(depth):
     ("kwargs", '{"hidden_units": 16.5}', "hidden_units"),
     ("omitted", "[1]", "omitted"),
     ("omitted", "{}", "omitted.*list"),
-])
-def test_malformed_attributes_give_model_file_errors(tmp_path, attribute, value, message):
-    path = _saved_xor(tmp_path, "raro.h5")
-    with h5py.File(path, "a") as f:
-        f.attrs[attribute] = value
-    with pytest.raises(ModelFileError, match=f"raro.h5.*{message}"):
-        modelos.load(path)
-
-
-@pytest.mark.parametrize("attribute, value, message", [
+    # Atributos del tipo equivocado.
     ("format", np.array([b"redes-keras", b"x"]), "texto"),
     ("format", 7, "texto"),
     ("builder", 7, "builder.*texto"),
@@ -377,7 +368,7 @@ def test_malformed_attributes_give_model_file_errors(tmp_path, attribute, value,
     ("format_version", np.arange(2), "versión de formato"),
     ("format_version", "uno", "format_version"),
 ])
-def test_attributes_of_the_wrong_type(tmp_path, attribute, value, message):
+def test_malformed_attributes_give_model_file_errors(tmp_path, attribute, value, message):
     path = _saved_xor(tmp_path, "raro.h5")
     with h5py.File(path, "a") as f:
         f.attrs[attribute] = value
@@ -509,6 +500,7 @@ def test_randomly_corrupted_files_never_escape_as_raw_exceptions(tmp_path):
     modelos.save(modelos.build_mlp(input_dim=6, hidden=(4,), num_classes=2), source)
     data = source.read_bytes()
     rng = random.Random(0)
+    refused = 0
     for attempt in range(60):
         corrupted = bytearray(data)
         if attempt % 3 == 0:
@@ -521,8 +513,9 @@ def test_randomly_corrupted_files_never_escape_as_raw_exceptions(tmp_path):
         try:
             modelos.load(path)
         except RedesError:
-            pass
+            refused += 1
         path.unlink()
+    assert refused > 0  # el daño se detecta (un error de redes), nunca una excepción cruda
 
 
 def test_every_registered_builder_survives_the_checked_load(tmp_path):
