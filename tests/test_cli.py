@@ -341,19 +341,3 @@ def test_tensorflow_start_up_noise_is_silenced_unless_verbose(tmp_path):
     assert loud.returncode == 0, loud.stderr
     # --verbose lo devuelve (qué líneas escribe TensorFlow depende de la CPU y del entorno).
     assert any(noise in loud.stderr for noise in NOISE)
-
-
-@pytest.mark.slow
-def test_demo_reaches_the_promised_figures(tmp_path, capsys):
-    out_json = tmp_path / "demo.json"
-    assert main(["demo", "--salida", str(tmp_path / "demo"), "--json", str(out_json)]) == 0
-    result = json.loads(out_json.read_text())
-    assert result["xor"]["metricas"]["binary_accuracy"] == 1.0
-    assert result["digitos"]["metricas"]["test_accuracy"] >= 0.975
-    assert result["digitos"]["division"]["prueba"] == 360
-    for path in (*result["xor"]["archivos"].values(), *result["digitos"]["archivos"].values()):
-        assert Path(path).is_file()
-    detected = Path(result["deteccion"]["archivos"]["detectada"])
-    assert detected.name.endswith("_detected.png") and detected.is_file()
-    assert result["deteccion"]["metricas"]["prueba_map_50"] >= 0.3
-    assert "Resumen de la demo" in capsys.readouterr().out

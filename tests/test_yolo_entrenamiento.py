@@ -1,10 +1,9 @@
 """``redes yolo entrenar / evaluar / detectar`` de principio a fin sobre figuras generadas.
 
-La prueba de calidad es la versión reducida de ``bench/yolo_calidad.py``: YOLOv2 tiny
-(con un cuarto de los filtros) desde cero en imágenes de 160×160 de 2 clases, 35 épocas,
-y mAP@0.5 ≥ 0.5 en 100 imágenes generadas aparte. Una pérdida o una decodificación rotas
-no la pasan. El modelo entrenado sirve después para las pruebas de detección en imágenes
-y vídeo.
+``redes yolo entrenar`` se prueba con un entrenamiento corto (archivos, resumen y una
+pérdida que baja); ese modelo sirve para las pruebas de vídeo, cámara y errores. La
+calidad de un detector entrenado de verdad se prueba en ``tests/test_demo.py``, con el
+detector de ``redes demo``.
 """
 
 from __future__ import annotations
@@ -18,19 +17,18 @@ import pytest
 import modelos
 from datos.errores import DataError
 from datos.errores import EnvironmentSetupError
-from datos.imagenes import read_rgb
 from datos.sinteticos import make_shapes_dataset
 from entrenamiento import deteccion
 from entrenamiento.cli import main
+from entrenamiento.yolo import DEMO_SETTINGS
 from entrenamiento.yolo import ground_truths
 from entrenamiento.yolo import split_records
 
 CLASSES = ["circulo", "cuadrado"]
-SIZE = 160
-# Versión reducida del experimento de calidad: 800 imágenes de 160×160 con 1-2 figuras,
-# tiny con ancho 0.25, 35 épocas, tasa en coseno.
+SIZE = DEMO_SETTINGS["image_size"]  # el tamaño del detector de la demo
+# Entrenamiento corto por la orden: 160 imágenes con 1-2 figuras, tiny con ancho 0.25.
 TRAIN_ARGS = ["--tamanio", str(SIZE), "--backbone", "tiny", "--ancho", "0.25",
-              "--anclas", "auto", "--epocas", "35", "--repeticiones", "1", "--lote", "16",
+              "--anclas", "auto", "--epocas", "4", "--repeticiones", "1", "--lote", "16",
               "--tasa", "2e-3", "--coseno", "--calentamiento", "1", "--paciencia", "0",
               "--precision", "auto"]
 
@@ -42,7 +40,7 @@ def _voc(root):
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     base = tmp_path_factory.mktemp("yolo")
-    train = make_shapes_dataset(base / "entrenamiento", n_images=800, image_size=(SIZE, SIZE),
+    train = make_shapes_dataset(base / "entrenamiento", n_images=160, image_size=(SIZE, SIZE),
                                 classes=CLASSES, max_objects=2, seed=0)
     test = make_shapes_dataset(base / "prueba", n_images=100, image_size=(SIZE, SIZE),
                                classes=CLASSES, max_objects=2, seed=100)
@@ -60,7 +58,6 @@ def trained(data):
     return weights, json.loads(summary.read_text())
 
 
-@pytest.mark.slow
 def test_training_writes_everything_and_learns(trained):
     weights, summary = trained
     assert weights.is_file()
@@ -70,51 +67,14 @@ def test_training_writes_everything_and_learns(trained):
         assert (run_dir / name).is_file(), name
     assert not (run_dir / "respaldo").exists()
     metrics = summary["metricas"]
-    assert summary["division"] == {"entrenamiento": 640, "validacion": 160,
+    assert summary["division"] == {"entrenamiento": 128, "validacion": 32,
                                    "cajas_validacion": summary["division"]["cajas_validacion"]}
     assert set(summary["ap_por_clase"]) == set(CLASSES)
     assert len(summary["anclas"]) == 5
-    # La pérdida baja y el mAP de validación es el de un detector que funciona.
+    # La pérdida baja (la calidad se mide con el detector de la demo, más abajo).
     history = np.genfromtxt(run_dir / "registro.csv", delimiter=",", names=True)
-    assert history["loss"][-1] < 0.5 * history["loss"][0]
-    assert metrics["map_50"] >= 0.5
-    assert metrics["map_30"] >= metrics["map_50"]
-
-
-@pytest.mark.slow
-def test_evaluate_on_held_out_set_reaches_map(trained, data, tmp_path, capsys):
-    _, _, test = data
-    out = tmp_path / "eval.json"
-    assert main(["yolo", "evaluar", "--pesos", str(trained[0]), *_voc(test),
-                 "--salida", str(tmp_path), "--json", str(out)]) == 0
-    result = json.loads(out.read_text())
-    printed = capsys.readouterr().out
-    assert "AP por clase" in printed and "mAP@0.5 (VOC)" in printed
-    assert result["imagenes"] == 100
-    assert result["metricas"]["map_50"] >= 0.5, result
-    assert (tmp_path / "precision_recall_cuadrado.png").stat().st_size > 5000
-
-
-def test_detect_images_draws_green_boxes(trained, data, tmp_path, capsys):
-    _, _, test = data
-    images = sorted((test / "images").glob("*.jpg"))[:2]
-    out = tmp_path / "det.json"
-    assert main(["yolo", "detectar", "--pesos", str(trained[0]), *map(str, images),
-                 "--salida", str(tmp_path), "--json", str(out)]) == 0
-    result = json.loads(out.read_text())
-    printed = capsys.readouterr().out
-    for item, path in zip(result, images, strict=True):
-        drawn = tmp_path / f"{path.stem}_detected.png"
-        assert item["archivos"]["detectada"] == str(drawn) and drawn.is_file()
-        assert item["imagen"] == str(path) and f"{path}: " in printed
-        pixels = read_rgb(drawn)
-        green = (pixels[..., 1] == 255) & (pixels[..., 0] == 0) & (pixels[..., 2] == 0)
-        if item["detecciones"]:
-            assert green.sum() > 20
-            det = item["detecciones"][0]
-            assert det["etiqueta"] in CLASSES and 0.3 <= det["puntuacion"] <= 1
-            assert f"  {det['etiqueta']} {det['puntuacion']:.2f}" in printed
-    assert sum(len(item["detecciones"]) for item in result) > 0
+    assert len(history) == 4 and history["loss"][-1] < 0.5 * history["loss"][0]
+    assert 0 <= metrics["map_50"] <= metrics["map_30"] <= 1
 
 
 def _write_video(path, images, fps=5):

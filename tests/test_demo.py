@@ -1,0 +1,108 @@
+"""``redes demo`` de principio a fin, y la calidad del detector que entrena.
+
+La demo se ejecuta una vez (fixture de módulo) y da:
+
+- las cifras que promete el README (XOR, dígitos, detección);
+- su detector YOLOv2 tiny (un cuarto de los filtros, desde cero, figuras de 2 clases a
+  160×160), que ``redes yolo evaluar`` mide en 100 imágenes generadas aparte (mAP@0.5 ≥
+  0.3; sin entrenar, o con una pérdida o una decodificación rotas, da casi 0) y que
+  ``redes yolo detectar`` dibuja.
+
+Con ``pytest -n`` (xdist, ``--dist loadscope``) todo el módulo va a un mismo proceso: la
+demo corre una sola vez.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from datos.imagenes import read_rgb
+from datos.sinteticos import make_shapes_dataset
+from entrenamiento.cli import main
+from entrenamiento.yolo import DEMO_SETTINGS
+
+pytestmark = pytest.mark.slow
+
+CLASSES = list(DEMO_SETTINGS["classes"])
+SIZE = DEMO_SETTINGS["image_size"]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """``redes demo --json``: ``(carpeta, resumen JSON, salida impresa)``."""
+    root = tmp_path_factory.mktemp("demo")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["demo", "--salida", str(root / "demo"), "--json", str(root / "demo.json")])
+    assert code == 0, printed.getvalue()[-2000:]
+    return root / "demo", json.loads((root / "demo.json").read_text()), printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def detector(demo_run):
+    """Los pesos del detector entrenado por la demo."""
+    weights = demo_run[0] / "deteccion" / "modelo.h5"
+    assert weights.is_file()
+    return weights
+
+
+@pytest.fixture(scope="module")
+def held_out(tmp_path_factory):
+    """100 imágenes de figuras nunca vistas (otra semilla que la demo)."""
+    return make_shapes_dataset(tmp_path_factory.mktemp("prueba") / "figuras", n_images=100,
+                               image_size=(SIZE, SIZE), classes=CLASSES, max_objects=2,
+                               seed=100)
+
+
+def test_demo_reaches_the_promised_figures(demo_run):
+    _, result, printed = demo_run
+    assert result["xor"]["metricas"]["binary_accuracy"] == 1.0
+    assert result["digitos"]["metricas"]["test_accuracy"] >= 0.975
+    assert result["digitos"]["division"]["prueba"] == 360
+    for path in (*result["xor"]["archivos"].values(), *result["digitos"]["archivos"].values()):
+        assert Path(path).is_file()
+    detected = Path(result["deteccion"]["archivos"]["detectada"])
+    assert detected.name.endswith("_detected.png") and detected.is_file()
+    assert result["deteccion"]["metricas"]["prueba_map_50"] >= 0.3
+    assert "Resumen de la demo" in printed
+
+
+def test_evaluate_on_held_out_set_reaches_map(detector, held_out, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    assert main(["yolo", "evaluar", "--pesos", str(detector),
+                 "--anotaciones", str(held_out / "annotations"),
+                 "--imagenes", str(held_out / "images"),
+                 "--salida", str(tmp_path), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    printed = capsys.readouterr().out
+    assert "AP por clase" in printed and "mAP@0.5 (VOC)" in printed
+    assert result["imagenes"] == 100
+    assert result["metricas"]["map_50"] >= 0.3, result
+    assert result["metricas"]["map_30"] >= result["metricas"]["map_50"]
+    assert (tmp_path / "precision_recall_cuadrado.png").stat().st_size > 5000
+
+
+def test_detect_images_draws_green_boxes(detector, held_out, tmp_path, capsys):
+    images = sorted((held_out / "images").glob("*.jpg"))[:3]
+    out = tmp_path / "det.json"
+    assert main(["yolo", "detectar", "--pesos", str(detector), *map(str, images),
+                 "--salida", str(tmp_path), "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    printed = capsys.readouterr().out
+    for item, path in zip(result, images, strict=True):
+        drawn = tmp_path / f"{path.stem}_detected.png"
+        assert item["archivos"]["detectada"] == str(drawn) and drawn.is_file()
+        assert item["imagen"] == str(path) and f"{path}: " in printed
+        pixels = read_rgb(drawn)
+        green = (pixels[..., 1] == 255) & (pixels[..., 0] == 0) & (pixels[..., 2] == 0)
+        if item["detecciones"]:
+            assert green.sum() > 20
+            det = item["detecciones"][0]
+            assert det["etiqueta"] in CLASSES and 0.3 <= det["puntuacion"] <= 1
+            assert f"  {det['etiqueta']} {det['puntuacion']:.2f}" in printed
+    assert sum(len(item["detecciones"]) for item in result) > 0
