@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.instalado
+BACKENDS := $(VENV)/.backends
 
 .PHONY: install demo lint test bench clean
 
@@ -15,14 +16,27 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# Los otros backends de Keras, para las pruebas. torch==2.13.0 es la compilación para CPU
+# que estas máquinas tienen en disco; un «torch» sin versión traería la de CUDA (varios
+# GB), así que se instala antes que el extra torch.
+$(BACKENDS): $(STAMP)
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[test,jax,torch]"
+	touch $(BACKENDS)
+
 demo: install
 	$(BIN)/redes demo
 
 lint: install
 	$(BIN)/ruff check .
 
-test: lint
-	$(BIN)/python -m pytest
+# Toda la batería con TensorFlow (en 2 procesos; un módulo entero por proceso), y la
+# parte que no depende del backend con JAX y con PyTorch, cada una en su proceso.
+NEUTRAL := -m "neutral and not slow" -p no:cacheprovider -q
+test: lint $(BACKENDS)
+	$(BIN)/python -m pytest -n 2 --dist loadscope
+	KERAS_BACKEND=jax $(BIN)/python -m pytest $(NEUTRAL)
+	KERAS_BACKEND=torch $(BIN)/python -m pytest $(NEUTRAL)
 
 bench: install
 	for b in clasificacion ventas aumento transformer yolo; do $(BIN)/python bench/$$b.py || exit 1; done

@@ -1,4 +1,10 @@
-"""Importación silenciosa de TensorFlow.
+"""El backend de Keras y la importación silenciosa de TensorFlow.
+
+Keras 3 corre sobre TensorFlow (el predeterminado: el más rápido en CPU), JAX o
+PyTorch. :func:`backend_name` dice cuál usará sin importar Keras, :func:`select_backend`
+lo elige (como ``KERAS_BACKEND``, antes de importar Keras) y :func:`prepare_backend`,
+que llaman los módulos antes de ``import keras``, importa TensorFlow sin ruido solo si
+es el backend: con JAX o PyTorch, TensorFlow no se importa.
 
 TensorFlow 2.21 escribe en el descriptor 2 (desde C++) mensajes de arranque como
 «oneDNN custom operations are on» *antes* de leer ``TF_CPP_MIN_LOG_LEVEL``, así que
@@ -19,11 +25,17 @@ y demostraciones de ``--estrategia mirrored``).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import json
 import logging
 import os
 import re
 import sys
 import tempfile
+
+#: Backends de Keras que admite redes-keras, y el extra de pip que instala cada uno.
+BACKENDS = ("tensorflow", "jax", "torch")
+BACKEND_EXTRAS = {"tensorflow": None, "jax": "jax", "torch": "torch"}
 
 _NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog"
@@ -102,3 +114,91 @@ def _split_cpu(tf) -> None:
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(int(value))]
     )
+
+
+def backend_name() -> str:
+    """El backend que usará Keras, sin importarlo.
+
+    Como Keras: ``KERAS_BACKEND`` si está definida; si no, el campo ``backend`` de
+    ``$KERAS_HOME/keras.json`` (o ``~/.keras/keras.json``); si no, ``"tensorflow"``.
+    """
+    name = os.environ.get("KERAS_BACKEND", "").strip()
+    if name:
+        return name
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json"), encoding="utf-8") as handle:
+            name = json.load(handle).get("backend", "")
+    except (OSError, ValueError, AttributeError):
+        name = ""
+    return name if isinstance(name, str) and name else "tensorflow"
+
+
+def select_backend(name: str) -> str:
+    """Elige el backend de Keras (lo mismo que ``KERAS_BACKEND=name``).
+
+    Debe llamarse antes de importar Keras o cualquier módulo de ``modelos``.
+
+    Raises:
+        EnvironmentSetupError: si el backend no existe, no está instalado (nombra el
+            extra de pip que lo instala) o Keras ya se importó con otro.
+    """
+    from datos.errores import EnvironmentSetupError
+
+    if name not in BACKENDS:
+        raise EnvironmentSetupError(
+            f"Backend «{name}» desconocido; se esperaba uno de {', '.join(BACKENDS)}.")
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[name]
+    if importlib.util.find_spec(module) is None:
+        extra = BACKEND_EXTRAS[name]
+        hint = (f'instálalo con pip install "redes-keras[{extra}]" (o, desde el '
+                f'repositorio, pip install ".[{extra}]")' if extra
+                else "reinstala redes-keras")
+        raise EnvironmentSetupError(f"El backend «{name}» no está instalado: {hint}.")
+    keras = sys.modules.get("keras")
+    if keras is not None and keras.backend.backend() != name:
+        raise EnvironmentSetupError(
+            f"Keras ya se importó con el backend «{keras.backend.backend()}»; para usar "
+            f"«{name}» hay que elegirlo antes (redes --backend {name} o KERAS_BACKEND).")
+    os.environ["KERAS_BACKEND"] = name
+    return name
+
+
+def prepare_backend() -> str:
+    """Llamar antes de ``import keras``: con TensorFlow lo importa sin ruido.
+
+    Returns:
+        El nombre del backend (:func:`backend_name`).
+    """
+    name = backend_name()
+    if name == "tensorflow":
+        import_tensorflow()
+    return name
+
+
+def set_random_seed(seed: int) -> None:
+    """``keras.utils.set_random_seed`` sin importar TensorFlow si no es el backend.
+
+    Keras siembra también TensorFlow si está instalado, y para eso lo importa (con su
+    ruido de arranque) aunque el backend sea JAX o PyTorch. Aquí TensorFlow se siembra
+    solo si es el backend o ya se importó (por ``tf.data``).
+    """
+    import keras
+
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+        keras.utils.set_random_seed(seed)
+        return
+    from keras.src.utils import module_utils
+
+    lazy = getattr(module_utils, "tensorflow", None)
+    if lazy is None or not hasattr(lazy, "_available"):
+        keras.utils.set_random_seed(seed)
+        return
+    saved = lazy._available
+    lazy._available = False  # Keras no intenta importar TensorFlow para sembrarlo
+    try:
+        keras.utils.set_random_seed(seed)
+    finally:
+        lazy._available = saved

@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
-from datos.entorno import import_tensorflow
+from datos.entorno import prepare_backend
 
-import_tensorflow()
+prepare_backend()
 
 import keras  # noqa: E402
 

@@ -1,7 +1,8 @@
 """La herramienta de línea de órdenes ``redes``.
 
-Se analizan los argumentos antes de importar TensorFlow: ``redes --help`` es
-inmediato y ``--verbose`` puede decidir si se ve el ruido de arranque de TensorFlow.
+Se analizan los argumentos antes de importar Keras: ``redes --help`` es inmediato,
+``--verbose`` puede decidir si se ve el ruido de arranque de TensorFlow y ``--backend``
+elige el backend de Keras (tensorflow, jax o torch) antes de que se importe.
 
 Cada familia de órdenes vive en su módulo ``entrenamiento/cli_<familia>.py``, que define
 ``add_commands(commands)`` y registra sus tareas con
@@ -17,6 +18,7 @@ import logging
 import os
 import sys
 
+from datos.entorno import BACKENDS, select_backend
 from datos.errores import RedesError
 from entrenamiento import _argparse_es
 
@@ -42,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", action="store_true",
                         help="muestra los mensajes internos de TensorFlow y el registro detallado")
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help="backend de Keras (lo mismo que la variable KERAS_BACKEND); "
+                             "por defecto, KERAS_BACKEND o tensorflow, el más rápido en CPU. "
+                             'jax y torch se instalan con pip install ".[jax]" / ".[torch]"')
     commands = parser.add_subparsers(dest="orden", metavar="ORDEN", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_commands(commands)
@@ -68,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("h5py").setLevel(logging.WARNING)
         logging.getLogger("matplotlib").setLevel(logging.WARNING)
     try:
+        if args.backend:
+            select_backend(args.backend)
         return args.func(args)
     except RedesError as exc:
         print(f"error: {exc}", file=sys.stderr)

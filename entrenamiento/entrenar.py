@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Mapping
 
-from datos.entorno import import_tensorflow
+from datos.entorno import prepare_backend, set_random_seed
 
-tf = import_tensorflow()
+prepare_backend()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -116,7 +116,7 @@ def _check_data(name: str, data: Any, required: bool):
         if required:
             raise ArgumentError(f"train: falta «{name}» (una tupla (x, y) o un PyDataset).")
         return None
-    if isinstance(data, (keras.utils.PyDataset, tf.data.Dataset)):
+    if isinstance(data, keras.utils.PyDataset) or _is_tf_dataset(data):
         return data
     if isinstance(data, (tuple, list)) and len(data) == 2:
         x, y = data
@@ -135,6 +135,12 @@ def _check_data(name: str, data: Any, required: bool):
     )
 
 
+def _is_tf_dataset(data) -> bool:
+    """``True`` si ``data`` es un ``tf.data.Dataset`` (sin importar TensorFlow)."""
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(data, tf.data.Dataset)
+
+
 def repeated_dataset(x, y, batch_size: int, shuffle: bool, seed: int) -> dict[str, Any]:
     """``(x, y)`` de numpy como un ``tf.data`` infinito con ``steps_per_epoch``.
 
@@ -142,13 +148,21 @@ def repeated_dataset(x, y, batch_size: int, shuffle: bool, seed: int) -> dict[st
     coste fijo que domina cuando la época es de un paso (XOR: ver bench/RESULTS.md). Un
     único iterador infinito, rebarajado en cada pasada con la semilla, da las mismas
     épocas (mismos lotes de ``batch_size``, el último incompleto).
+
+    Con JAX o PyTorch (sin TensorFlow) devuelve los arreglos tal cual, para ``fit``.
     """
     count = len(x)
+    steps = math.ceil(count / batch_size)
+    if keras.backend.backend() != "tensorflow":
+        return {"x": x, "y": y, "batch_size": batch_size, "shuffle": shuffle,
+                "steps_per_epoch": steps}
+    import tensorflow as tf
+
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size).repeat().prefetch(tf.data.AUTOTUNE)
-    return {"x": dataset, "steps_per_epoch": math.ceil(count / batch_size), "shuffle": False}
+    return {"x": dataset, "steps_per_epoch": steps, "shuffle": False}
 
 
 def _resolve_builder(builder) -> Callable[..., keras.Model]:
@@ -212,7 +226,15 @@ def _prepare_run(run_dir, weights_path, **settings) -> _Run:
 
 def _build_model(build, builder_kwargs, run: _Run):
     """Construye el modelo (en el ámbito de la estrategia) y comprueba que se puede guardar."""
-    distribution = tf.distribute.MirroredStrategy() if run.strategy == "mirrored" else None
+    distribution = None
+    if run.strategy == "mirrored":
+        if keras.backend.backend() != "tensorflow":
+            raise ArgumentError(
+                f"train: la estrategia «mirrored» (tf.distribute) solo existe con el backend "
+                f"tensorflow; el backend es «{keras.backend.backend()}».")
+        import tensorflow as tf
+
+        distribution = tf.distribute.MirroredStrategy()
     scope = distribution.scope() if distribution else contextlib.nullcontext()
     with scope:
         model = build(**dict(builder_kwargs or {}))
@@ -342,7 +364,7 @@ def train(
             ``None`` para entrenar en memoria sin escribir nada.
         epochs: número total de épocas (también al reanudar).
         batch_size: tamaño de lote global para ``(x, y)``; un PyDataset trae el suyo.
-        seed: semilla de ``keras.utils.set_random_seed`` (Python, numpy y TensorFlow).
+        seed: semilla de Python, numpy y el backend (``datos.entorno.set_random_seed``).
         monitor: métrica que decide el mejor modelo (y la parada temprana); se
             minimiza salvo que sea de acierto (accuracy, auc...).
         patience: épocas sin mejora antes de parar (``EarlyStopping``); ``None``, sin parada.
@@ -394,7 +416,7 @@ def train(
 
     previous_policy = keras.mixed_precision.global_policy()
     try:
-        keras.utils.set_random_seed(seed)
+        set_random_seed(seed)
         keras.mixed_precision.set_dtype_policy(run.precision)
         model = _build_model(build, builder_kwargs, run)
         callback_list, best, resume, early = _callbacks(model, run, metadata, callbacks)

@@ -20,9 +20,9 @@ Referencias:
 
 from __future__ import annotations
 
-from datos.entorno import import_tensorflow
+from datos.entorno import prepare_backend
 
-import_tensorflow()
+prepare_backend()
 
 import keras  # noqa: E402
 from keras import layers  # noqa: E402

@@ -26,9 +26,9 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from datos.entorno import import_tensorflow
+from datos.entorno import prepare_backend
 
-import_tensorflow()
+prepare_backend()
 
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402

@@ -5,7 +5,11 @@
 - :func:`run_loss_test`, :func:`run_metric_test`, :func:`run_schedule_test`: lo mismo
   para pérdidas, métricas y esquemas de tasa registrados.
 - :func:`run_model_saving_test`: ``modelos.save`` / ``modelos.load`` con salidas iguales.
+- :func:`value_and_gradient`: valor y gradiente de una función escalar con el backend
+  de Keras activo (TensorFlow, JAX o PyTorch).
 - :func:`write_corrupt_jpeg`: un JPEG truncado para probar lectores.
+- :data:`TINY_BUILDS`: argumentos mínimos de cada constructor registrado, y
+  :func:`tiny_batch`, un lote de entradas y objetivos válidos para cada uno.
 """
 
 from __future__ import annotations
@@ -17,6 +21,90 @@ import keras
 import numpy as np
 
 import modelos
+
+
+#: Cada constructor registrado con los argumentos de su modelo más pequeño.
+TINY_BUILDS = {
+    "xor": {}, "mlp": {"input_dim": 6, "hidden": [4], "num_classes": 2},
+    "deportes": {"num_classes": 2}, "cifar": {"input_shape": [8, 8, 1], "num_classes": 2},
+    "yolo": {"labels": ["a", "b"], "backbone": "tiny", "input_size": 64,
+             "width_multiplier": 0.25},
+    "ventas": {"variant": "ste"},
+    "transformer": {"src_vocab": 30, "tgt_vocab": 20, "num_layers": 1, "d_model": 8,
+                    "num_heads": 2, "d_ff": 16},
+    "transformer_lm": {"vocab_size": 30, "num_layers": 1, "d_model": 8, "num_heads": 2,
+                       "d_ff": 16},
+    "transformer_clasificador": {"vocab_size": 30, "num_classes": 2, "num_layers": 1,
+                                 "d_model": 8, "num_heads": 2, "d_ff": 16},
+}
+
+
+def tiny_batch(model, rng, batch: int = 4, length: int = 6):
+    """Entradas y objetivos válidos para ``model`` (uno de :data:`TINY_BUILDS`).
+
+    Las entradas enteras son fichas en [4, 20); el objetivo depende de la pérdida:
+    fichas o clases para las entropías dispersas, una clase en *one-hot* para la categórica, un
+    objetivo de YOLO sin cajas (``pack_target`` de imágenes vacías) y valores normales
+    para las de regresión.
+    """
+    inputs = []
+    for tensor in model.inputs:
+        shape = [batch] + [length if d is None else d for d in tensor.shape[1:]]
+        if "int" in str(tensor.dtype):
+            inputs.append(rng.integers(4, 20, shape).astype(str(tensor.dtype)))
+        else:
+            inputs.append(rng.normal(size=shape).astype("float32"))
+    out_shape = [batch] + [length if d is None else d for d in model.output_shape[1:]]
+    loss = model.loss if isinstance(model.loss, str) else type(model.loss).__name__
+    if loss == "MaskedSparseCrossEntropy":  # fichas (0 es el relleno, que no cuenta)
+        target = rng.integers(4, min(out_shape[-1], 20), out_shape[:-1]).astype("int32")
+    elif loss == "sparse_categorical_crossentropy":
+        target = rng.integers(0, out_shape[-1], out_shape[:-1]).astype("int32")
+    elif loss == "categorical_crossentropy":
+        target = np.eye(out_shape[-1], dtype="float32")[rng.integers(0, out_shape[-1], batch)]
+    elif loss == "YoloLoss":
+        from modelos.yolo.constructor import yolo_config
+
+        _, grid_h, grid_w, anchors, depth = out_shape
+        rows = grid_h * grid_w * anchors + yolo_config(model)["max_boxes"]
+        target = np.zeros((batch, rows, depth), "float32")
+    else:
+        target = rng.normal(size=out_shape).astype("float32")
+    return (inputs if len(inputs) > 1 else inputs[0]), target
+
+
+def value_and_gradient(fn, x):
+    """``(fn(x), ∂fn/∂x)`` en numpy, con el backend de Keras activo.
+
+    ``fn`` recibe un tensor del backend y devuelve un escalar. Con JAX, las asignaciones
+    a variables dentro de ``fn`` (un contador) quedan en un ``StatelessScope``.
+    """
+    x = np.asarray(x, "float32")
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        def stateless(a):
+            with keras.StatelessScope():
+                return fn(a)
+
+        value, gradient = jax.value_and_grad(stateless)(jax.numpy.asarray(x))
+    elif backend == "torch":
+        import torch
+
+        tensor = torch.tensor(x, requires_grad=True)
+        value = fn(tensor)
+        value.backward()
+        value, gradient = value.detach(), tensor.grad
+    else:
+        import tensorflow as tf
+
+        variable = tf.Variable(x)
+        with tf.GradientTape() as tape:
+            value = fn(variable)
+        gradient = tape.gradient(value, variable)
+    return (float(keras.ops.convert_to_numpy(value)),
+            np.asarray(keras.ops.convert_to_numpy(gradient)))
 
 
 def run_model_saving_test(model, inputs, path, atol=1e-6):
@@ -80,7 +168,8 @@ def run_layer_test(layer_cls, init_kwargs, inputs, *, expected_output_shape,
     assert tuple(clone_output.shape) == tuple(eager.shape), (
         f"from_config da otra forma: {clone_output.shape} frente a {eager.shape}")
     clone.set_weights(layer.get_weights())
-    np.testing.assert_allclose(clone(*arrays, **call_kwargs), eager, atol=atol)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(*arrays, **call_kwargs)),
+                               keras.ops.convert_to_numpy(eager), atol=atol)
     # Forma simbólica, con el lote desconocido.
     symbolic_inputs = [keras.Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in arrays]
     symbolic = layer_cls(**init_kwargs)(*symbolic_inputs, **call_kwargs)

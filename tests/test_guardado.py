@@ -12,6 +12,7 @@ from datos.errores import ModelFileError
 from datos.errores import UnknownBuilderError
 from datos.errores import WeightsMismatchError
 from modelos import guardado
+from tests.helpers import TINY_BUILDS
 from tests.helpers import run_model_saving_test
 
 RNG = np.random.default_rng(0)
@@ -519,20 +520,8 @@ def test_randomly_corrupted_files_never_escape_as_raw_exceptions(tmp_path):
 
 
 def test_every_registered_builder_survives_the_checked_load(tmp_path):
-    tiny = {
-        "xor": {}, "mlp": {"input_dim": 6, "hidden": [4], "num_classes": 2},
-        "deportes": {"num_classes": 2}, "cifar": {"input_shape": [8, 8, 1], "num_classes": 2},
-        "yolo": {"labels": ["a", "b"], "backbone": "tiny", "input_size": 64,
-                 "width_multiplier": 0.25},
-        "ventas": {"variant": "ste"},
-        "transformer": {"src_vocab": 30, "tgt_vocab": 20, "num_layers": 1, "d_model": 8,
-                        "num_heads": 2, "d_ff": 16},
-        "transformer_lm": {"vocab_size": 30, "num_layers": 1, "d_model": 8, "num_heads": 2,
-                           "d_ff": 16},
-        "transformer_clasificador": {"vocab_size": 30, "num_classes": 2, "num_layers": 1,
-                                     "d_model": 8, "num_heads": 2, "d_ff": 16},
-    }
-    # Un constructor nuevo se añade aquí (los «prueba_*» los registran otras pruebas).
+    tiny = TINY_BUILDS
+    # Un constructor nuevo se añade a TINY_BUILDS (los «prueba_*» los registran otras pruebas).
     assert sorted(tiny) == [n for n in modelos.builder_names() if not n.startswith("prueba_")]
     for name, kwargs in tiny.items():
         model = _perturb(modelos.get_builder(name)(**kwargs))

@@ -16,6 +16,8 @@ from tests.helpers import run_loss_test
 from tests.helpers import run_metric_test
 from tests.helpers import run_schedule_test
 
+pytestmark = pytest.mark.neutral
+
 RNG = np.random.default_rng(0)
 
 

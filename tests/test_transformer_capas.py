@@ -158,6 +158,7 @@ def test_decoder_causal_and_cross_attention_masks():
     np.testing.assert_allclose(masked[:, :3], out[:, :3], atol=1e-6)
 
 
+@pytest.mark.neutral
 def test_cached_decoder_step_equals_full_pass():
     decoder = Decoder(2, HEADS, FF, dropout=0.0)
     x, memory = _x(1, 4), _x(1, 3, seed=1)

@@ -94,6 +94,7 @@ def test_round_trip_with_shared_embeddings_and_pre_norm(tmp_path):
     run_model_saving_test(model, [_ids(2, 5, 30), _ids(2, 4, 30)], tmp_path / "m.h5")
 
 
+@pytest.mark.neutral
 @pytest.mark.parametrize("beam_size", [1, 3])
 def test_cached_and_uncached_translation_give_the_same_tokens(seq2seq, beam_size):
     source = _ids(3, 7, 30, pad_from=5, seed=2)
@@ -103,6 +104,7 @@ def test_cached_and_uncached_translation_give_the_same_tokens(seq2seq, beam_size
     assert all(len(row) > 0 for row in cached)
 
 
+@pytest.mark.neutral
 @pytest.mark.parametrize("temperature, top_k", [(0.0, None), (1.0, 5)])
 def test_cached_and_uncached_generation_give_the_same_tokens(lm, temperature, top_k):
     prompt = np.array([[5, 6, 7], [8, 9, 10]])

@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from datos.entorno import import_tensorflow
+from datos.entorno import prepare_backend
 
-import_tensorflow()
+prepare_backend()
 
 import keras  # noqa: E402
 
@@ -23,6 +23,8 @@ from modelos.yolo.decodificacion import decode_batch  # noqa: E402
 from modelos.yolo.decodificacion import detect  # noqa: E402
 from modelos.yolo.decodificacion import detect_batch  # noqa: E402
 from modelos.yolo.decodificacion import nms  # noqa: E402
+
+pytestmark = pytest.mark.neutral
 
 ANCHORS = [[2.0, 1.0], [0.5, 0.5]]
 OFF = -30.0  # logit de objeto de las anclas vacías: σ ≈ 1e-13

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from datos.entorno import import_tensorflow
+from datos.entorno import prepare_backend
 
-import_tensorflow()
+prepare_backend()
 
 import keras  # noqa: E402
 from keras import layers  # noqa: E402

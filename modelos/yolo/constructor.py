@@ -30,9 +30,9 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
-from datos.entorno import import_tensorflow
+from datos.entorno import prepare_backend
 
-import_tensorflow()
+prepare_backend()
 
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
@@ -149,13 +149,16 @@ def build_yolo(
     inputs = darknet.inputs[0]
     x = layers.Reshape((grid_h, grid_w, n_anchors, depth), name="rejilla")(darknet.outputs[0])
     outputs = layers.Activation("linear", dtype="float32", name="salida")(x)
-    return finish_model(
+    model = finish_model(
         inputs, outputs, name=f"yolov2_{backbone}", compile=compile,
         optimizer=optimizer, loss=loss, metrics=metrics,
         default_optimizer=lambda: keras.optimizers.Adam(learning_rate),
         default_loss=YoloLoss(anchor_array.tolist(), **loss_kwargs),
         default_metrics=[],
     )
+    if compile and isinstance(model.loss, YoloLoss):
+        model.loss.bind(model)  # el contador del calentamiento cuenta también con JAX
+    return model
 
 
 def yolo_config(model) -> dict[str, Any]:

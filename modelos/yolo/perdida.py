@@ -56,11 +56,13 @@ Referencia:
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
-from datos.entorno import import_tensorflow
+from datos.entorno import prepare_backend
 
-import_tensorflow()
+prepare_backend()
 
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
@@ -100,15 +102,20 @@ class YoloLoss(keras.losses.Loss):
         name: nombre de la pérdida.
         **kwargs: ``reduction`` y ``dtype`` de ``keras.losses.Loss``.
 
-    Contador de lotes: con ``warmup_batches > 0`` la pérdida crea una variable no
-    entrenable ``seen`` que suma 1 en **cada llamada**, también en los lotes de
-    validación y en ``evaluate`` (la pérdida no sabe si entrena). Funciona dentro de
-    ``fit`` con TensorFlow (``jit_compile`` verdadero o falso) y con
-    ``tf.distribute.MirroredStrategy`` (solo cuenta la primera réplica); con el
-    backend JAX la variable no se actualiza dentro del paso compilado.
+    Contador de lotes: con ``warmup_batches > 0`` la pérdida lleva un contador
+    ``seen`` (la variable de una métrica :class:`BatchCounter`, no un peso del modelo)
+    que suma 1 en **cada llamada**, también en los lotes de validación y en
+    ``evaluate`` (la pérdida no sabe si entrena). Dentro de ``fit`` cuenta con
+    TensorFlow (``jit_compile`` verdadero o falso, y con
+    ``tf.distribute.MirroredStrategy``, donde cuenta solo la primera réplica) y con
+    PyTorch. Con JAX el paso compilado no tiene estado propio: el contador cuenta si la
+    pérdida está ligada al modelo con :meth:`bind` (``build_yolo`` lo hace), porque
+    entonces es una métrica del modelo y Keras lo lleva dentro del paso.
 
     Example:
-        >>> model.compile(optimizer="adam", loss=YoloLoss(VOC_ANCHORS, warmup_batches=100))
+        >>> loss = YoloLoss(VOC_ANCHORS, warmup_batches=100)
+        >>> model.compile(optimizer="adam", loss=loss)
+        >>> loss.bind(model)  # el contador cuenta también con JAX
         >>> model.fit(YoloDataset(registros, ["lego"]), epochs=7)
     """
 
@@ -138,14 +145,22 @@ class YoloLoss(keras.losses.Loss):
             raise ArgumentError(f"YoloLoss: «objectness_loss» debe ser uno de "
                                 f"{list(OBJECTNESS_LOSSES)}; recibido {objectness_loss!r}.")
         self.objectness_loss = objectness_loss
-        self.seen = None
-        if self.warmup_batches:
-            # only_first_replica: con MirroredStrategy cada réplica llama a la pérdida,
-            # pero el lote (global) debe contar una sola vez. Con un inicializador (no un
-            # valor) la variable también se puede crear en un keras.StatelessScope, donde
-            # modelos.load construye el modelo en seco antes de leer los pesos.
-            self.seen = keras.Variable("zeros", shape=(), dtype="int64", trainable=False,
-                                       name="seen", aggregation="only_first_replica")
+        self.counter = BatchCounter() if self.warmup_batches else None
+        self._bound = False
+
+    @property
+    def seen(self):
+        """La variable con los lotes vistos (``None`` sin calentamiento)."""
+        return None if self.counter is None else self.counter.seen
+
+    def bind(self, model) -> None:
+        """Hace del contador una métrica de ``model`` (el calentamiento cuenta con JAX).
+
+        No cambia los pesos ni lo que escribe ``fit``: la métrica no da ningún valor.
+        """
+        if self.counter is not None:
+            model.yolo_batch_counter = self.counter
+            self._bound = True
 
     def call(self, y_true, y_pred):
         y_pred = ops.cast(y_pred, "float32")  # la red puede ir en mixed_bfloat16
@@ -211,6 +226,8 @@ class YoloLoss(keras.losses.Loss):
 
     def _warmup_term(self, pred_offset, pred_log_wh, empty):
         """Tira de las anclas sin objeto hacia su ancla y suma 1 al contador."""
+        if not self._bound and keras.backend.backend() == "jax" and not _warned:
+            _warn_unbound()
         active = ops.cast(ops.less(self.seen, self.warmup_batches), "float32")
         self.seen.assign_add(1)
         prior_error = ops.sum(ops.square(pred_offset - 0.5) + ops.square(pred_log_wh),
@@ -244,6 +261,43 @@ class YoloLoss(keras.losses.Loss):
                 "coord_scale": self.coord_scale, "class_scale": self.class_scale,
                 "ignore_thresh": self.ignore_thresh, "warmup_batches": self.warmup_batches,
                 "warmup_scale": self.warmup_scale, "objectness_loss": self.objectness_loss}
+
+
+class BatchCounter(keras.metrics.Metric):
+    """Contador de lotes de :class:`YoloLoss`, llevado como métrica del modelo.
+
+    Keras no lo reinicia al empezar cada época y no añade nada a los registros de
+    ``fit`` (``result`` es un diccionario vacío). Con JAX, ser una métrica del modelo
+    es lo que hace que el paso compilado actualice la variable.
+    """
+
+    def __init__(self, name: str = "yolo_lotes_vistos"):
+        super().__init__(name=name)
+        # only_first_replica: con MirroredStrategy cada réplica llama a la pérdida, pero
+        # el lote (global) cuenta una vez. Con un inicializador (no un valor) se crea
+        # también en el keras.StatelessScope donde modelos.load construye en seco.
+        self.seen = self.add_variable(shape=(), initializer="zeros", dtype="int32",
+                                      aggregation="only_first_replica", name="seen")
+
+    def update_state(self, *args, **kwargs):
+        """La pérdida suma al contador; las métricas de ``compile`` no lo tocan."""
+
+    def reset_state(self):
+        """No se reinicia con cada época: cuenta desde el principio."""
+
+    def result(self):
+        return {}
+
+
+_warned = False
+
+
+def _warn_unbound() -> None:
+    global _warned
+    _warned = True
+    logging.getLogger(__name__).warning(
+        "YoloLoss con warmup_batches y el backend JAX: sin loss.bind(model) el contador "
+        "de lotes no cuenta dentro de fit y el calentamiento no termina.")
 
 
 def _cell_offsets(grid_h: int, grid_w: int) -> np.ndarray:

@@ -1,0 +1,164 @@
+"""Keras 3 sobre TensorFlow, JAX y PyTorch: elegir el backend, pesos portables y un
+``fit`` corto de cada constructor.
+
+Las pruebas marcadas ``neutral`` corren también con ``KERAS_BACKEND=jax`` y ``torch``
+(``make test``); las demás lanzan procesos con otros backends y corren una vez.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import modelos
+from datos import entorno
+from datos.errores import EnvironmentSetupError
+from entrenamiento.cli import main
+from tests.helpers import TINY_BUILDS
+from tests.helpers import tiny_batch
+
+REPO = Path(__file__).resolve().parents[1]
+INSTALLED = [b for b in entorno.BACKENDS
+             if importlib.util.find_spec({"torch": "torch"}.get(b, b)) is not None]
+OTHERS = [b for b in INSTALLED if b != keras.backend.backend()]
+#: Diferencia máxima admitida entre backends en float32 (absoluta; relativa a la escala
+#: de la salida cuando esta pasa de 1, ver tests/portabilidad.py).
+TOLERANCE = 1e-4
+
+
+# === Elegir el backend ===
+
+def test_backend_name_follows_keras_backend_then_keras_json(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert entorno.backend_name() == "jax"
+    monkeypatch.delenv("KERAS_BACKEND")
+    monkeypatch.setitem(sys.modules, "keras", None)  # como antes de importar Keras
+    del sys.modules["keras"]
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert entorno.backend_name() == "tensorflow"          # sin keras.json
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "torch"}))
+    assert entorno.backend_name() == "torch"
+    (tmp_path / "keras.json").write_text("{roto")
+    assert entorno.backend_name() == "tensorflow"
+
+
+def test_unknown_backend_is_a_clear_error():
+    with pytest.raises(EnvironmentSetupError, match="«theano» desconocido.*tensorflow, jax, torch"):
+        entorno.select_backend("theano")
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_missing_backend_names_the_extra_to_install(monkeypatch, backend):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == backend else real(name, *a))
+    with pytest.raises(EnvironmentSetupError) as error:
+        entorno.select_backend(backend)
+    assert f"«{backend}» no está instalado" in str(error.value)
+    assert f'pip install ".[{backend}]"' in str(error.value)
+
+
+def test_cli_refuses_to_switch_backend_after_keras_was_imported(tmp_path, capsys):
+    other = next(b for b in INSTALLED + ["jax", "torch"] if b != keras.backend.backend())
+    if other not in INSTALLED:
+        pytest.skip(f"{other} no está instalado")
+    assert main(["--backend", other, "xor", "--salida", str(tmp_path / "xor")]) == 2
+    err = capsys.readouterr().err
+    assert f"Keras ya se importó con el backend «{keras.backend.backend()}»" in err
+    assert not (tmp_path / "xor").exists()  # no entrena nada con el backend equivocado
+
+
+def test_cli_backend_option_only_takes_known_backends(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--backend", "theano", "xor"])
+    assert exit_info.value.code == 2
+    assert "--backend" in capsys.readouterr().err
+
+
+# === Otros backends, en sus propios procesos ===
+
+def _run(backend: str, *args: str) -> dict:
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-m", "tests.portabilidad", *args], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not OTHERS, reason="solo hay un backend instalado")
+def test_weights_saved_under_each_backend_load_under_every_other(tmp_path):
+    """Cada constructor registrado: guardado con A, cargado con B, predicciones iguales."""
+    current = keras.backend.backend()
+    folders = {b: tmp_path / b for b in INSTALLED}
+    from tests import portabilidad
+
+    portabilidad.save_all(folders[current])
+    reports = []
+    for backend in OTHERS:  # cada otro backend guarda lo suyo y comprueba lo que ya hay
+        ready = [str(folders[b]) for b in INSTALLED if folders[b].is_dir()]
+        reports.append(_run(backend, "--guardar", str(folders[backend]), "--comprobar", *ready))
+    # Lo que falta: el actual comprueba a los demás y el primero al último.
+    reports.append({"backend": current, "tensorflow_importado": current == "tensorflow",
+                    "diferencias": {str(folders[b]): portabilidad.check_all(folders[b])
+                                    for b in OTHERS}})
+    if len(OTHERS) > 1:
+        reports.append(_run(OTHERS[0], "--comprobar", str(folders[OTHERS[-1]])))
+    checked = set()
+    for report in reports:
+        assert report["tensorflow_importado"] == (report["backend"] == "tensorflow"), report
+        for folder, differences in report["diferencias"].items():
+            source = Path(folder).name
+            assert source != report["backend"]
+            assert set(differences) == set(TINY_BUILDS)
+            worst = max(differences, key=differences.get)
+            assert differences[worst] <= TOLERANCE, (source, report["backend"], differences)
+            checked.add((source, report["backend"]))
+    expected = {(a, b) for a in INSTALLED for b in INSTALLED if a != b}
+    assert checked == expected
+
+
+@pytest.mark.skipif(not OTHERS, reason="solo hay un backend instalado")
+def test_cli_runs_on_the_backend_it_is_given(tmp_path):
+    backend = OTHERS[0]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("KERAS_BACKEND", None)
+    out = tmp_path / "xor.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "entrenamiento.cli", "--backend", backend, "xor",
+         "--salida", str(tmp_path / "xor"), "--epocas", "50", "--json", str(out)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "xor" / "modelo.h5").is_file()
+    assert "epocas" in json.loads(out.read_text())["metricas"]
+
+
+# === Cada constructor, en el backend activo ===
+
+@pytest.mark.neutral
+@pytest.mark.parametrize("name", sorted(TINY_BUILDS))
+def test_each_builder_fits_saves_and_loads(name, tmp_path):
+    entorno.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    model = modelos.get_builder(name)(**TINY_BUILDS[name])
+    x, y = tiny_batch(model, rng)
+    before = [np.array(w) for w in model.trainable_weights]
+    initial = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
+    history = model.fit(x, y, epochs=10, batch_size=4, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    final = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
+    assert final < initial, (initial, final)  # aprende el lote (sin dropout al medir)
+    assert any(not np.allclose(a, np.array(b))
+               for a, b in zip(before, model.trainable_weights, strict=True))
+    expected = keras.ops.convert_to_numpy(model.predict(x, verbose=0))
+    modelos.save(model, tmp_path / f"{name}.h5")
+    restored = modelos.load(tmp_path / f"{name}.h5")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(restored.predict(x, verbose=0)),
+                               expected, atol=1e-6, rtol=0)
