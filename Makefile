@@ -32,7 +32,7 @@ lint: install
 
 # Toda la batería con TensorFlow (en 2 procesos; un módulo entero por proceso), y la
 # parte que no depende del backend con JAX y con PyTorch, cada una en su proceso.
-NEUTRAL := -m "neutral and not slow" -p no:cacheprovider -q
+NEUTRAL := -m "neutral and not slow" -n 2 -p no:cacheprovider -q
 test: lint $(BACKENDS)
 	$(BIN)/python -m pytest -n 2 --dist loadscope
 	KERAS_BACKEND=jax $(BIN)/python -m pytest $(NEUTRAL)

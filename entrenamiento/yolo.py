@@ -419,12 +419,12 @@ def evaluate_yolo(weights, ann_dir, img_dir, out_dir=None, *,
 
 
 # La demo: figuras de 2 clases a 160×160 y YOLOv2 tiny (un cuarto de los filtros) entrenado
-# desde cero 20 épocas (la batería evalúa este mismo detector). Se dibuja la primera de
+# desde cero 25 épocas (la batería evalúa este mismo detector). Se dibuja la primera de
 # las 10 primeras imágenes de prueba con alguna detección.
 DEMO_SETTINGS = {
     "classes": ("circulo", "cuadrado"), "n_images": 800, "image_size": 160,
     "max_objects": 2, "train": {"backbone": "tiny", "width_multiplier": 0.25,
-                                "anchors": "auto", "epochs": 20, "train_times": 1,
+                                "anchors": "auto", "epochs": 25, "train_times": 1,
                                 "batch_size": 16, "learning_rate": 2e-3, "cosine": True,
                                 "warmup_epochs": 1, "patience": None,
                                 "precision": "auto"},

@@ -248,6 +248,7 @@ class DecoderLayer(_Block):
         Returns:
             ``(salida (B, 1, d_model), nueva caché (k, v))``.
         """
+        inputs = ops.convert_to_tensor(inputs)  # también si llega un arreglo de numpy
         cache_k, cache_v = cache
         visible = ops.less_equal(ops.arange(ops.shape(cache_k)[2]), index)[None, None, :]
 

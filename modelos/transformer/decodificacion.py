@@ -83,8 +83,11 @@ class _Parts:
         self.cache_dtype = attention.key_dense.compute_dtype
         self.step = _compiled(self._step)
         self.encode = _compiled(self._encode)
-        self.forward = _compiled(lambda *inputs: model(list(inputs) if seq2seq else inputs[0],
-                                                        training=False))
+        # Todas las entradas como tensores del backend: PyTorch no admite mezclarlas
+        # con arreglos de numpy en la llamada a un modelo.
+        self.forward = _compiled(lambda *inputs: model(
+            [ops.convert_to_tensor(i) for i in inputs] if seq2seq
+            else ops.convert_to_tensor(inputs[0]), training=False))
 
     def logits(self, hidden):
         if self.output_layer is None:
