@@ -30,11 +30,12 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 
-# Toda la batería con TensorFlow (en 2 procesos; un módulo entero por proceso), y la
+# Toda la batería con TensorFlow (en 2 procesos; un módulo entero por proceso, en el orden
+# de tests/conftest.py: la demo, la parte más larga, primero), y la
 # parte que no depende del backend con JAX y con PyTorch, cada una en su proceso.
 NEUTRAL := -m "neutral and not slow" -n 2 -p no:cacheprovider -q
 test: lint $(BACKENDS)
-	$(BIN)/python -m pytest -n 2 --dist loadscope
+	$(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder
 	KERAS_BACKEND=jax $(BIN)/python -m pytest $(NEUTRAL)
 	KERAS_BACKEND=torch $(BIN)/python -m pytest $(NEUTRAL)
 
