@@ -39,8 +39,8 @@ test: lint $(BACKENDS)
 	KERAS_BACKEND=jax $(BIN)/python -m pytest $(NEUTRAL)
 	KERAS_BACKEND=torch $(BIN)/python -m pytest $(NEUTRAL)
 
-bench: install
-	for b in clasificacion ventas aumento transformer yolo; do $(BIN)/python bench/$$b.py || exit 1; done
+bench: install $(BACKENDS)
+	for b in clasificacion ventas aumento transformer yolo backends; do $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info
