@@ -21,7 +21,6 @@ menos rondas, para comprobar que corre).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -30,7 +29,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BACKENDS = ("tensorflow", "jax", "torch")
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 
@@ -84,10 +82,6 @@ def measure(precision: str, size: int, rounds: int) -> dict:
     return result
 
 
-def _installed() -> list[str]:
-    return [b for b in BACKENDS if importlib.util.find_spec(b) is not None]
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rapido", action="store_true")
@@ -101,7 +95,10 @@ def main(argv=None) -> int:
 
     size, rounds = (224, 1) if args.rapido else (416, args.rondas)
     rows = []
-    for backend in _installed():
+    sys.path.insert(0, str(ROOT))
+    from datos.entorno import installed_backends
+
+    for backend in installed_backends():
         for precision in PRECISIONS:
             env = {**os.environ, "KERAS_BACKEND": backend}
             start = time.perf_counter()

@@ -136,6 +136,11 @@ def backend_name() -> str:
     return name if isinstance(name, str) and name else "tensorflow"
 
 
+def installed_backends() -> list[str]:
+    """Los de :data:`BACKENDS` que están instalados (sin importarlos)."""
+    return [name for name in BACKENDS if importlib.util.find_spec(name) is not None]
+
+
 def select_backend(name: str) -> str:
     """Elige el backend de Keras (lo mismo que ``KERAS_BACKEND=name``).
 
@@ -150,8 +155,7 @@ def select_backend(name: str) -> str:
     if name not in BACKENDS:
         raise EnvironmentSetupError(
             f"Backend «{name}» desconocido; se esperaba uno de {', '.join(BACKENDS)}.")
-    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[name]
-    if importlib.util.find_spec(module) is None:
+    if name not in installed_backends():
         extra = BACKEND_EXTRAS[name]
         hint = (f'instálalo con pip install "redes-keras[{extra}]" (o, desde el '
                 f'repositorio, pip install ".[{extra}]")' if extra

@@ -26,8 +26,7 @@ from tests.helpers import TINY_BUILDS
 from tests.helpers import tiny_batch
 
 REPO = Path(__file__).resolve().parents[1]
-INSTALLED = [b for b in entorno.BACKENDS
-             if importlib.util.find_spec({"torch": "torch"}.get(b, b)) is not None]
+INSTALLED = entorno.installed_backends()
 OTHERS = [b for b in INSTALLED if b != keras.backend.backend()]
 #: Diferencia máxima admitida entre backends en float32 (absoluta; relativa a la escala
 #: de la salida cuando esta pasa de 1, ver tests/portabilidad.py).
@@ -40,8 +39,7 @@ def test_backend_name_follows_keras_backend_then_keras_json(monkeypatch, tmp_pat
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     assert entorno.backend_name() == "jax"
     monkeypatch.delenv("KERAS_BACKEND")
-    monkeypatch.setitem(sys.modules, "keras", None)  # como antes de importar Keras
-    del sys.modules["keras"]
+    monkeypatch.delitem(sys.modules, "keras")  # como antes de importar Keras
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert entorno.backend_name() == "tensorflow"          # sin keras.json
     (tmp_path / "keras.json").write_text(json.dumps({"backend": "torch"}))

@@ -226,8 +226,8 @@ class YoloLoss(keras.losses.Loss):
 
     def _warmup_term(self, pred_offset, pred_log_wh, empty):
         """Tira de las anclas sin objeto hacia su ancla y suma 1 al contador."""
-        if not self._bound and keras.backend.backend() == "jax" and not _warned:
-            _warn_unbound()
+        if not self._bound and keras.backend.backend() == "jax":
+            _warn_unbound_once()
         active = ops.cast(ops.less(self.seen, self.warmup_batches), "float32")
         self.seen.assign_add(1)
         prior_error = ops.sum(ops.square(pred_offset - 0.5) + ops.square(pred_log_wh),
@@ -292,8 +292,10 @@ class BatchCounter(keras.metrics.Metric):
 _warned = False
 
 
-def _warn_unbound() -> None:
+def _warn_unbound_once() -> None:
     global _warned
+    if _warned:
+        return
     _warned = True
     logging.getLogger(__name__).warning(
         "YoloLoss con warmup_batches y el backend JAX: sin loss.bind(model) el contador "
