@@ -8,8 +8,6 @@ no del orden en que los pidan los hilos.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from datos.entorno import prepare_backend
@@ -19,10 +17,11 @@ prepare_backend()
 import keras  # noqa: E402
 
 from datos.errores import ArgumentError  # noqa: E402
+from datos.reparto import ShardedBatches  # noqa: E402
 from datos.validacion import check_int  # noqa: E402
 
 
-class ImageBatches(keras.utils.PyDataset):
+class ImageBatches(ShardedBatches, keras.utils.PyDataset):
     """Lotes ``(x, y)`` de un arreglo de imágenes en memoria.
 
     Args:
@@ -37,6 +36,9 @@ class ImageBatches(keras.utils.PyDataset):
         seed: semilla del barajado y del aumento.
         **kwargs: ``workers``, ``use_multiprocessing`` y ``max_queue_size`` de
             ``keras.utils.PyDataset``.
+
+    Con :meth:`~datos.reparto.ShardedBatches.shard` cada proceso lee solo su parte de
+    cada lote (entrenamiento en varios procesos).
 
     Example:
         >>> lotes = ImageBatches(x[train], y[train], batch_size=64,
@@ -83,12 +85,13 @@ class ImageBatches(keras.utils.PyDataset):
         self._order = self._make_order()
 
     def __len__(self) -> int:
-        return math.ceil(len(self.x) / self.batch_size)
+        return self._batch_count(len(self.x))
 
     def __getitem__(self, index):
         if not 0 <= index < len(self):
             raise IndexError(f"Índice de lote {index} fuera de rango [0, {len(self)})")
-        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        rows = self._local_rows(self._order[index * self.batch_size:
+                                            (index + 1) * self.batch_size])
         batch = self.x[rows]
         if batch.dtype == np.uint8:
             batch = batch.astype(np.float32) / 255.0

@@ -13,7 +13,6 @@ Ejemplo::
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -24,15 +23,17 @@ prepare_backend()
 import keras  # noqa: E402
 
 from datos.numeros import EncodedPairs  # noqa: E402
+from datos.reparto import ShardedBatches  # noqa: E402
 from datos.validacion import check_int  # noqa: E402
 
 
-class NumberBatches(keras.utils.PyDataset):
+class NumberBatches(ShardedBatches, keras.utils.PyDataset):
     """Lotes ``((origen, destino_entrada), destino_salida)`` de pares codificados.
 
     Con ``steps_per_epoch`` cada época es una muestra aleatoria (sin repetición) de
     ``steps_per_epoch · batch_size`` pares: con 200.000 números, épocas cortas que
     validan y guardan a menudo. Sin él, una pasada completa. Reproducible con ``seed``.
+    Con :meth:`~datos.reparto.ShardedBatches.shard` cada proceso lee solo su parte.
 
     Args:
         pairs: los pares de :func:`datos.numeros.encode_pairs`.
@@ -52,20 +53,26 @@ class NumberBatches(keras.utils.PyDataset):
             check_int(steps_per_epoch, "steps_per_epoch", where=where)
         self.shuffle = shuffle
         count = len(pairs.source)
-        full = math.ceil(count / self.batch_size)
-        self.steps = full if steps_per_epoch is None else min(steps_per_epoch, full)
+        self.steps_per_epoch = steps_per_epoch
         self.rng = np.random.default_rng(seed)
         self.order = np.arange(count)
         self.on_epoch_end()
 
     def __len__(self) -> int:
-        return self.steps
+        full = self._batch_count(len(self.pairs.source))
+        return full if self.steps_per_epoch is None else min(self.steps_per_epoch, full)
+
+    @property
+    def steps(self) -> int:
+        """Lotes por época."""
+        return len(self)
 
     def on_epoch_end(self) -> None:
         if self.shuffle:
             self.order = self.rng.permutation(len(self.pairs.source))
 
     def __getitem__(self, index):
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        rows = self._local_rows(self.order[index * self.batch_size:
+                                           (index + 1) * self.batch_size])
         pairs = self.pairs
         return (pairs.source[rows], pairs.target_in[rows]), pairs.target_out[rows]

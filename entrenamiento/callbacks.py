@@ -3,7 +3,8 @@
 - :class:`TimeLimit` y :class:`CosineLearningRate`: tope de tiempo y tasa en coseno.
 - :class:`BestModelCheckpoint`: el mejor modelo en un HDF5 (:func:`modelos.save`).
 - :class:`InMemoryBest`: lo mismo sin archivos (entrenamientos en memoria).
-- :class:`BackupCallback` y :class:`ResumeState`: reanudar tras un corte (incluso SIGKILL).
+- :class:`BackupCallback` y :class:`ResumeState`: reanudar tras un corte (incluso SIGKILL);
+  :class:`WorkerResume`, lo mismo en los procesos distintos del 0.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import keras
 
 import modelos
 from datos.archivos import atomic_write
+from entrenamiento import distribuido
 from datos.errores import ArgumentError, ModelFileError
 
 logger = logging.getLogger("redes")
@@ -42,7 +44,8 @@ class TimeLimit(keras.callbacks.Callback):
         self.start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        if time.perf_counter() - self.start > self.seconds:
+        # Con varios procesos manda el reloj del proceso 0: todos paran en el mismo lote.
+        if distribuido.agree(time.perf_counter() - self.start) > self.seconds:
             self.model.stop_training = True
             self.stopped = True
 
@@ -76,14 +79,28 @@ class CosineLearningRate(keras.callbacks.Callback):
     def progress(self) -> float:
         done = 0.0
         if self.total_steps:
-            done = int(self.model.optimizer.iterations) / self.total_steps
+            done = self._steps_done() / self.total_steps
         if self.seconds:
-            done = max(done, (time.perf_counter() - self.start) / self.seconds)
+            # Con varios procesos, el reloj del proceso 0 (la misma tasa en todos).
+            elapsed = distribuido.agree(time.perf_counter() - self.start)
+            done = max(done, elapsed / self.seconds)
         return min(done, 1.0)
+
+    def _steps_done(self) -> int:
+        state = getattr(self.model, "_jax_state", None)
+        if state and not getattr(self.model, "_jax_state_synced", True):
+            # JAX: el contador vive en el estado del bucle, no en la variable.
+            self.model.jax_state_sync()
+        return int(self.model.optimizer.iterations)
 
     def on_train_batch_begin(self, batch, logs=None):
         cosine = 0.5 * (1.0 + math.cos(math.pi * self.progress()))
         rate = self.initial * (self.minimum + (1.0 - self.minimum) * cosine)
+        if getattr(self.model, "_jax_state", None):
+            # En JAX, fit lleva el estado (también la tasa) fuera de las variables entre
+            # lote y lote: se vuelca en ellas, se cambia la tasa y fit lo vuelve a leer.
+            self.model.jax_state_sync()
+            self.model._jax_state_synced = True
         self.model.optimizer.learning_rate.assign(rate)
 
 
@@ -237,7 +254,8 @@ class BestModelCheckpoint(_BestTracker):
         self.kept_previous = None
         metadata = dict(self.metadata)
         metadata["mejor"] = {"monitor": self.monitor, "valor": value, "epoca": epoch}
-        modelos.save(self.model, self.path, metadata=metadata)
+        with distribuido.local_only():  # solo el proceso 0 guarda
+            modelos.save(self.model, self.path, metadata=metadata)
 
 
 def _without_run(metadata: Mapping[str, Any]) -> dict[str, Any]:
@@ -266,6 +284,10 @@ class BackupCallback(keras.callbacks.BackupAndRestore):
     def restore(self) -> None:
         super().on_train_begin()
 
+    def on_epoch_end(self, epoch, logs=None):
+        with distribuido.local_only():  # solo el proceso 0 respalda
+            super().on_epoch_end(epoch, logs)
+
 
 class ResumeState(keras.callbacks.Callback):
     """Primer callback: restaura el respaldo y prepara registro y mejor valor."""
@@ -285,18 +307,9 @@ class ResumeState(keras.callbacks.Callback):
         if self.backup is None:
             self.checkpoint.adopt_existing(self.spec)
             return
-        try:
-            self.backup.restore()
-        except (OSError, ValueError) as exc:
-            raise ModelFileError(
-                f"La copia de respaldo «{self.backup.backup_dir}» no se puede cargar en "
-                f"este modelo ({exc}). Si cambiaste el modelo o los datos, bórrala para "
-                "empezar de cero."
-            ) from exc
-        metadata_path = Path(self.backup.backup_dir) / "training_metadata.json"
-        if metadata_path.is_file():
-            # BackupAndRestore deja aquí la época que acaba de restaurar.
-            self.initial_epoch = int(json.loads(metadata_path.read_text())["epoch"])
+        # Con varios procesos, los demás reciben una copia del respaldo (WorkerResume).
+        distribuido.share_files(Path(self.backup.backup_dir))
+        self.initial_epoch = restore_backup(self.backup)
         resuming = self.initial_epoch > 0
         self.csv_logger.append = resuming
         if resuming:
@@ -307,6 +320,53 @@ class ResumeState(keras.callbacks.Callback):
                 self.checkpoint.restore_best()
         else:
             self.checkpoint.adopt_existing(self.spec)
+
+
+def restore_backup(backup: BackupCallback) -> int:
+    """Restaura ``backup`` en su modelo; devuelve la época en que sigue (0 sin respaldo)."""
+    try:
+        backup.restore()
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(
+            f"La copia de respaldo «{backup.backup_dir}» no se puede cargar en "
+            f"este modelo ({exc}). Si cambiaste el modelo o los datos, bórrala para "
+            "empezar de cero."
+        ) from exc
+    metadata_path = Path(backup.backup_dir) / "training_metadata.json"
+    if metadata_path.is_file():
+        # BackupAndRestore deja aquí la época que acaba de restaurar.
+        return int(json.loads(metadata_path.read_text())["epoch"])
+    return 0
+
+
+class WorkerResume(keras.callbacks.Callback):
+    """Primer callback de los procesos distintos del 0: reanudan como el proceso 0.
+
+    Reciben una copia de su respaldo (:func:`entrenamiento.distribuido.share_files`) y la
+    cargan a la vez que él (la carga de pesos es colectiva), así todas las copias del
+    modelo, del optimizador y la época de inicio coinciden. No escriben nada.
+
+    Args:
+        backup: si el entrenamiento usa respaldo (el mismo valor en todos los procesos).
+    """
+
+    def __init__(self, backup: bool):
+        super().__init__()
+        self.backup = backup
+        self.initial_epoch = 0
+        self.folder: Path | None = None
+
+    def on_train_begin(self, logs=None):
+        if not self.backup:
+            return
+        self.folder = distribuido.share_files(None)
+        if self.folder is not None:
+            copy = BackupCallback(str(self.folder), double_checkpoint=True)
+            copy.set_model(self.model)
+            self.initial_epoch = restore_backup(copy)
+
+    def on_train_end(self, logs=None):
+        distribuido.cleanup_shared(self.folder)
 
 
 def truncate_log(path: Path, epoch: int) -> None:

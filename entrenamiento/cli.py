@@ -19,8 +19,9 @@ import os
 import sys
 
 from datos.entorno import BACKENDS, select_backend
-from datos.errores import RedesError
+from datos.errores import ArgumentError, RedesError
 from entrenamiento import _argparse_es
+from entrenamiento.lanzador import is_child, launch
 
 logger = logging.getLogger("redes")
 
@@ -63,6 +64,32 @@ def _interrupted_message(args) -> str:
             "lo mejora.")
 
 
+def _distributed(args) -> bool:
+    """``True`` si la orden pide varios procesos (``--procesos N`` con N > 1 o
+    ``--coordinador``, ``--num-procesos`` o ``--proceso``)."""
+    if (getattr(args, "procesos", None) or 1) > 1:
+        return True
+    return any(getattr(args, name, None) is not None
+               for name in ("coordinador", "num_procesos", "proceso"))
+
+
+def _join_cluster(args) -> None:
+    """En un proceso lanzado por el lanzador: conexión con los demás."""
+    from entrenamiento import distribuido
+
+    cluster = distribuido.initialize(args.coordinador, args.num_procesos, args.proceso)
+    if not cluster.chief and not args.verbose:
+        # Un solo relato: el del proceso 0. Los demás solo avisan de problemas.
+        logging.getLogger("redes").setLevel(logging.WARNING)
+
+
+def _process_label(args) -> str:
+    """`` (proceso I de N)`` en un proceso de un entrenamiento distribuido."""
+    if is_child() and getattr(args, "proceso", None) is not None:
+        return f" (proceso {args.proceso} de {args.num_procesos})"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Punto de entrada de ``redes``; devuelve el código de salida."""
     args = build_parser().parse_args(argv)
@@ -73,12 +100,24 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         logging.getLogger("h5py").setLevel(logging.WARNING)
         logging.getLogger("matplotlib").setLevel(logging.WARNING)
+        logging.getLogger("jax").setLevel(logging.ERROR)
     try:
         if args.backend:
             select_backend(args.backend)
+        if _distributed(args):
+            if args.backend not in (None, "jax"):
+                raise ArgumentError(
+                    "El entrenamiento en varios procesos usa keras.distribution, que en Keras "
+                    f"3.15 solo funciona con el backend jax; se pidió «{args.backend}».")
+            select_backend("jax")
+            if not is_child():
+                return launch(sys.argv[1:] if argv is None else argv,
+                              processes=args.procesos, coordinator=args.coordinador,
+                              num_processes=args.num_procesos, process_id=args.proceso)
+            _join_cluster(args)
         return args.func(args)
     except RedesError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error{_process_label(args)}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(_interrupted_message(args), file=sys.stderr)

@@ -6,6 +6,7 @@ from datos.imagenes import MAX_IMAGE_SIDE
 from entrenamiento.cli_comun import add_common_arguments
 from entrenamiento.cli_comun import add_family
 from entrenamiento.cli_comun import add_json_argument
+from entrenamiento.cli_comun import add_distributed_arguments
 from entrenamiento.cli_comun import add_training_arguments
 from entrenamiento.cli_comun import bounded_float
 from entrenamiento.cli_comun import bounded_int
@@ -93,6 +94,7 @@ def _add_train(tasks) -> None:
                         "(tf.distribute.MirroredStrategy)")
     add_common_arguments(parser, run_default=None)
     add_training_arguments(parser)
+    add_distributed_arguments(parser)
     parser.set_defaults(func=_cmd_train)
 
 

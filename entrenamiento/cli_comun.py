@@ -113,6 +113,22 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help=PRECISION_HELP)
 
 
+def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--procesos`` o ``--coordinador``/``--num-procesos``/``--proceso`` (JAX)."""
+    group = parser.add_argument_group(
+        "entrenamiento en varios procesos (keras.distribution sobre JAX; extra «jax»)")
+    group.add_argument("--procesos", type=positive_int, metavar="N",
+                       help="entrena con N procesos en esta máquina (coordinador en "
+                       "127.0.0.1 con un puerto libre); el lote global es --lote")
+    group.add_argument("--coordinador", metavar="HOST:PUERTO",
+                       help="un proceso por máquina: dirección del proceso 0, que la abre")
+    group.add_argument("--num-procesos", type=positive_int, metavar="N",
+                       help="con --coordinador: procesos (máquinas) en total")
+    group.add_argument("--proceso", type=non_negative_int, metavar="I",
+                       help="con --coordinador: el número de este proceso, de 0 a N-1 "
+                       "(el 0 escribe los resultados)")
+
+
 def check_outputs(*, files: Sequence[tuple[str, object]] = (),
                   folders: Sequence[tuple[str, object]] = ()) -> None:
     """Comprueba las rutas de salida antes de empezar un trabajo largo.

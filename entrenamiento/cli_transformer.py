@@ -15,6 +15,7 @@ from datos.numeros import MAX_NUMBER
 from entrenamiento.cli_comun import add_common_arguments
 from entrenamiento.cli_comun import add_family
 from entrenamiento.cli_comun import add_json_argument
+from entrenamiento.cli_comun import add_distributed_arguments
 from entrenamiento.cli_comun import add_training_arguments
 from entrenamiento.cli_comun import bounded_float
 from entrenamiento.cli_comun import bounded_int
@@ -117,6 +118,7 @@ def _add_train(tasks) -> None:
     train.add_argument("--minutos", type=minutes, help="tiempo máximo de entrenamiento")
     add_common_arguments(train, run_default=DEFAULT_RUN)
     add_training_arguments(train)
+    add_distributed_arguments(train)
     train.set_defaults(func=_cmd_train)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from entrenamiento.cli_comun import add_distributed_arguments
 from entrenamiento.cli_comun import add_family
 from entrenamiento.cli_comun import add_json_argument
 from entrenamiento.cli_comun import add_seed_argument
@@ -118,6 +119,7 @@ def _add_train(tasks) -> None:
     parser.add_argument("--salida", help="carpeta de la ejecución: pesos, registro CSV y "
                         "gráficos (por defecto pesos/ventas_<modelo>)")
     add_json_argument(parser)
+    add_distributed_arguments(parser)
     parser.set_defaults(func=_cmd_train)
 
 

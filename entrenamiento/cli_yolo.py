@@ -24,6 +24,7 @@ import argparse
 from entrenamiento.cli_comun import add_family
 from entrenamiento.cli_comun import add_json_argument
 from entrenamiento.cli_comun import add_seed_argument
+from entrenamiento.cli_comun import add_distributed_arguments
 from entrenamiento.cli_comun import add_training_arguments
 from entrenamiento.cli_comun import bounded_float
 from entrenamiento.cli_comun import bounded_int
@@ -222,6 +223,7 @@ def _add_train(tasks) -> None:
                         "ruta de --pesos sin extensión, o pesos/yolo)")
     add_json_argument(parser, "el resumen")
     add_training_arguments(parser)
+    add_distributed_arguments(parser)
     parser.set_defaults(func=_cmd_train)
 
 

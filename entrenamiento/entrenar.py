@@ -43,12 +43,14 @@ import numpy as np  # noqa: E402
 import modelos  # noqa: E402
 from datos.errores import ArgumentError, DataError  # noqa: E402
 from datos.validacion import check_int  # noqa: E402
+from entrenamiento import distribuido  # noqa: E402
 from entrenamiento.callbacks import BackupCallback  # noqa: E402
 from entrenamiento.callbacks import BestModelCheckpoint  # noqa: E402
 from entrenamiento.callbacks import CosineLearningRate  # noqa: E402, F401 (API pública)
 from entrenamiento.callbacks import InMemoryBest  # noqa: E402
 from entrenamiento.callbacks import ResumeState  # noqa: E402
 from entrenamiento.callbacks import TimeLimit  # noqa: E402, F401 (API pública)
+from entrenamiento.callbacks import WorkerResume  # noqa: E402
 from entrenamiento.callbacks import monitor_mode  # noqa: E402, F401 (API pública)
 from entrenamiento.graficos import plot_history, read_history  # noqa: E402
 from entrenamiento.opciones import check_choice, check_strategy, resolve_precision  # noqa: E402
@@ -165,6 +167,65 @@ def repeated_dataset(x, y, batch_size: int, shuffle: bool, seed: int) -> dict[st
     return {"x": dataset, "steps_per_epoch": steps, "shuffle": False}
 
 
+def _shard_data(train_data, validation_data, run: _Run):
+    """Con varios procesos: cada uno lee solo su parte de cada lote (:mod:`datos.reparto`).
+
+    Los ``(x, y)`` de numpy pasan a :class:`datos.reparto.ArrayBatches`; los ``PyDataset``
+    deben saber repartirse (``shard``), como los de ``datos`` y ``modelos``.
+    """
+    from datos.reparto import ArrayBatches
+
+    cluster = distribuido.current()
+    if run.run_dir is None:
+        raise ArgumentError("train: con varios procesos hace falta «run_dir» (el proceso 0 "
+                            "guarda ahí el mejor modelo y los demás lo cargan de él).")
+    if run.strategy != "none":
+        raise ArgumentError("train: con varios procesos la estrategia es DataParallel de "
+                            "keras.distribution; no use además «mirrored».")
+    shards = []
+    for name, data in (("train_data", train_data), ("validation_data", validation_data)):
+        if isinstance(data, tuple):
+            training = name == "train_data"
+            size = run.batch_size if training else _validation_batch(
+                len(data[1]), run.batch_size, cluster.num_processes)
+            data = ArrayBatches(*data, size, shuffle=run.shuffle and training, seed=run.seed)
+        if data is not None and not callable(getattr(data, "shard", None)):
+            raise ArgumentError(
+                f"train: con varios procesos, «{name}» debe ser (x, y) o un PyDataset que "
+                f"sepa repartirse entre procesos (método shard, ver datos.reparto); "
+                f"recibido {type(data).__name__}.")
+        if data is not None:
+            data.shard(cluster.process_id, cluster.num_processes)
+            rows = len(data) * data.batch_size
+            logger.info("«%s»: %d lotes de %d por época (%d por proceso)%s.", name, len(data),
+                        data.batch_size, data.local_batch_size,
+                        "" if rows == getattr(data, "count", rows) else
+                        f"; {data.count - rows} ejemplos del lote incompleto quedan fuera")
+        shards.append(data)
+    return shards
+
+
+def _validation_batch(count: int, batch_size: int, processes: int) -> int:
+    """Lote de validación con varios procesos: múltiplo de ``processes``, ≤ ``batch_size``,
+    y el que deja fuera menos ejemplos (el mayor, a igualdad)."""
+    sizes = range(processes, max(processes, min(batch_size, count)) + 1, processes)
+    return min(sizes, key=lambda size: (count % size, -size))
+
+
+def _check_same_run(model, run: _Run, train_data, validation_data) -> None:
+    """Todos los procesos con el mismo modelo, datos y ajustes, o un error en todos."""
+    spec = builder_spec(model)
+    distribuido.check_same({
+        "procesos": distribuido.current().num_processes,
+        "constructor": spec.name, "argumentos": spec.kwargs,
+        "parametros": int(model.count_params()),
+        "epocas": run.epochs, "lote": run.batch_size, "semilla": run.seed,
+        "precision": run.precision, "monitor": run.monitor, "paciencia": run.patience,
+        "respaldo": run.backup,
+        "lotes": [None if d is None else len(d) for d in (train_data, validation_data)],
+    }, "el mismo modelo, datos y ajustes")
+
+
 def _resolve_builder(builder) -> Callable[..., keras.Model]:
     if isinstance(builder, str):
         return modelos.get_builder(builder)
@@ -218,9 +279,10 @@ def _prepare_run(run_dir, weights_path, **settings) -> _Run:
                                 "entrenamiento es en memoria y no escribe nada).")
         return _Run(None, None, None, None, **settings)
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     weights_path = run_dir / WEIGHTS_NAME if weights_path is None else Path(weights_path)
-    weights_path.parent.mkdir(parents=True, exist_ok=True)
+    if distribuido.is_chief():  # con varios procesos, solo el 0 escribe
+        run_dir.mkdir(parents=True, exist_ok=True)
+        weights_path.parent.mkdir(parents=True, exist_ok=True)
     return _Run(run_dir, weights_path, run_dir / LOG_NAME, run_dir / PLOT_NAME, **settings)
 
 
@@ -270,6 +332,11 @@ def _callbacks(model, run: _Run, metadata, extra: list):
     if run.patience is not None:
         early = keras.callbacks.EarlyStopping(monitor=run.monitor, patience=run.patience)
     tail = [*([early] if early else []), *extra]
+    if not distribuido.is_chief():
+        # Los demás procesos no escriben: reanudan como el 0 y toman las mismas decisiones
+        # (parada temprana con las mismas métricas globales, tope de tiempo acordado).
+        worker = WorkerResume(run.backup)
+        return [worker, *tail], None, worker, early
     if run.run_dir is None:
         best = InMemoryBest(run.monitor)
         return [best, *tail], best, None, early
@@ -300,7 +367,9 @@ def _fit(model, train_data, validation_data, run: _Run, callback_list):
     elif run.steps_per_execution is not None:
         model.steps_per_execution = run.steps_per_execution
     verbose = run.verbose
-    if verbose == "auto":
+    if not distribuido.is_chief():
+        verbose = 0  # una sola barra de progreso: la del proceso 0
+    elif verbose == "auto":
         # La barra de Keras reescribe la línea; fuera de una terminal (CI, un
         # registro redirigido) sería un muro de texto: una línea por época.
         verbose = 1 if sys.stdout.isatty() else 2
@@ -308,11 +377,18 @@ def _fit(model, train_data, validation_data, run: _Run, callback_list):
                      verbose=verbose, callbacks=callback_list)
 
 
-def _keep_best(model, run: _Run, best) -> None:
-    """Deja en ``model`` los pesos de la mejor época (o del mejor modelo anterior)."""
+def _keep_best(model, run: _Run, best):
+    """Devuelve el modelo con los pesos de la mejor época (o del mejor modelo anterior).
+
+    Con varios procesos, el proceso 0 deja el entrenamiento distribuido y carga el mejor
+    modelo en un modelo nuevo, solo suyo; los demás terminan aquí (:class:`WorkerFinished`).
+    """
     if run.run_dir is None:
         best.restore()
-        return
+        return model
+    if not distribuido.is_chief():
+        distribuido.finish()
+        raise distribuido.WorkerFinished()
     if best.best_epoch is None and best.kept_previous is not None:
         logger.info("Esta ejecución no mejoró «%s» = %.4f del modelo ya guardado en «%s»: "
                     "se conserva ese modelo.", run.monitor, best.kept_previous,
@@ -324,10 +400,15 @@ def _keep_best(model, run: _Run, best) -> None:
         last = best.last_epoch if best.last_epoch is not None else run.epochs - 1
         best.set_model(model)
         best.save(last, None)
-    modelos.load_weights(model, run.weights_path)
+    if distribuido.current() is not None:
+        distribuido.finish()
+        model = modelos.load(run.weights_path)
+    else:
+        modelos.load_weights(model, run.weights_path)
     if best.best is not None and best.best_epoch is not None:
         logger.info("Mejor modelo: época %d, «%s» = %.4f; pesos cargados desde «%s».",
                     best.best_epoch + 1, run.monitor, best.best, run.weights_path)
+    return model
 
 
 def train(
@@ -414,17 +495,22 @@ def train(
                        strategy=check_strategy(strategy), verbose=verbose, shuffle=shuffle,
                        backup=backup, steps_per_execution=steps_per_execution)
 
+    if distribuido.current() is not None:
+        train_data, validation_data = _shard_data(train_data, validation_data, run)
+
     previous_policy = keras.mixed_precision.global_policy()
     try:
         set_random_seed(seed)
         keras.mixed_precision.set_dtype_policy(run.precision)
         model = _build_model(build, builder_kwargs, run)
+        if distribuido.current() is not None:
+            _check_same_run(model, run, train_data, validation_data)
         callback_list, best, resume, early = _callbacks(model, run, metadata, callbacks)
         fit_history = _fit(model, train_data, validation_data, run, callback_list)
         if early is not None and early.stopped_epoch > 0:
             logger.info("Parada temprana en la época %d/%d: «%s» no mejoró en %d épocas.",
                         early.stopped_epoch + 1, epochs, monitor, patience)
-        _keep_best(model, run, best)
+        model = _keep_best(model, run, best)
     finally:
         keras.mixed_precision.set_dtype_policy(previous_policy)
 

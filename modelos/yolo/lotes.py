@@ -16,7 +16,6 @@ Referencia:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,6 +30,7 @@ from datos.cajas import as_size  # noqa: E402
 from datos.cajas import scale_boxes  # noqa: E402
 from datos.errores import ArgumentError  # noqa: E402
 from datos.errores import DataError  # noqa: E402
+from datos.reparto import ShardedBatches  # noqa: E402
 from datos.validacion import check_int  # noqa: E402
 from modelos.yolo.objetivos import VOC_ANCHORS  # noqa: E402
 from modelos.yolo.objetivos import as_anchors  # noqa: E402
@@ -41,7 +41,7 @@ from modelos.yolo.preprocesado import read_record  # noqa: E402
 from modelos.yolo.preprocesado import to_input  # noqa: E402
 
 
-class YoloDataset(keras.utils.PyDataset):
+class YoloDataset(ShardedBatches, keras.utils.PyDataset):
     """Lotes ``(imagen, objetivo)`` de YOLOv2 a partir de registros de ``read_voc``.
 
     Cada imagen se decodifica con :func:`modelos.yolo.preprocesado.read_record` (el
@@ -52,7 +52,8 @@ class YoloDataset(keras.utils.PyDataset):
     :func:`modelos.yolo.objetivos.encode_targets` y ``pack_target``. Cada época recorre
     cada imagen ``train_times`` veces (el artículo usa 5) en un orden barajado nuevo. El
     contenido de cada lote depende solo de la semilla, la época y el índice: el mismo
-    con 1 o varios ``workers``.
+    con 1 o varios ``workers``. Con :meth:`~datos.reparto.ShardedBatches.shard` cada
+    proceso lee, aumenta y codifica solo su parte de cada lote.
 
     Args:
         records: registros con ``path, width, height, boxes, labels`` (los
@@ -140,12 +141,13 @@ class YoloDataset(keras.utils.PyDataset):
                 5 + self.num_classes)
 
     def __len__(self) -> int:
-        return math.ceil(len(self.records) * self.train_times / self.batch_size)
+        return self._batch_count(len(self.records) * self.train_times)
 
     def __getitem__(self, index):
         if not 0 <= index < len(self):
             raise IndexError(f"Índice de lote {index} fuera de rango [0, {len(self)})")
-        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        rows = self._local_rows(self._order[index * self.batch_size:
+                                            (index + 1) * self.batch_size])
         height, width = self.image_size
         images = np.empty((len(rows), height, width, 3), np.uint8)
         boxes, class_ids = [], []
