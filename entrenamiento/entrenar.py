@@ -151,13 +151,17 @@ def repeated_dataset(x, y, batch_size: int, shuffle: bool, seed: int) -> dict[st
     único iterador infinito, rebarajado en cada pasada con la semilla, da las mismas
     épocas (mismos lotes de ``batch_size``, el último incompleto).
 
-    Con JAX o PyTorch (sin TensorFlow) devuelve los arreglos tal cual, para ``fit``.
+    Con JAX o PyTorch (sin TensorFlow), un :class:`datos.reparto.ArrayBatches` con el
+    mismo barajado por (semilla, época) que usan varios procesos: 1 proceso y N procesos
+    ven los mismos lotes globales.
     """
     count = len(x)
     steps = math.ceil(count / batch_size)
     if keras.backend.backend() != "tensorflow":
-        return {"x": x, "y": y, "batch_size": batch_size, "shuffle": shuffle,
-                "steps_per_epoch": steps}
+        from datos.reparto import ArrayBatches
+
+        return {"x": ArrayBatches(x, y, batch_size, shuffle=shuffle, seed=seed),
+                "steps_per_epoch": steps, "shuffle": False}
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
@@ -356,7 +360,11 @@ def _callbacks(model, run: _Run, metadata, extra: list):
 
 def _fit(model, train_data, validation_data, run: _Run, callback_list):
     """Llama a ``model.fit`` con los datos preparados; devuelve el ``History`` de Keras."""
-    fit_kwargs: dict[str, Any] = {"x": train_data, "shuffle": run.shuffle}
+    # Con varios procesos, fit no debe barajar el orden de los lotes de un PyDataset: cada
+    # proceso lo haría con su propio estado aleatorio y juntarían partes de lotes
+    # distintos. Nuestros PyDataset barajan ellos mismos por (semilla, época).
+    fit_kwargs: dict[str, Any] = {
+        "x": train_data, "shuffle": run.shuffle and distribuido.current() is None}
     if isinstance(train_data, tuple):
         # El propio tf.data baraja; fit ignoraría (y avisaría de) shuffle=True.
         fit_kwargs = repeated_dataset(*train_data, run.batch_size, run.shuffle, run.seed)
