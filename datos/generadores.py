@@ -84,6 +84,11 @@ class ImageBatches(ShardedBatches, keras.utils.PyDataset):
         self.epoch = 0
         self._order = self._make_order()
 
+    @property
+    def example_count(self) -> int:
+        """Ejemplos de una época completa (antes de repartir entre procesos)."""
+        return len(self.x)
+
     def __len__(self) -> int:
         return self._batch_count(len(self.x))
 

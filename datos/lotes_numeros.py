@@ -58,6 +58,11 @@ class NumberBatches(ShardedBatches, keras.utils.PyDataset):
         self.order = np.arange(count)
         self.on_epoch_end()
 
+    @property
+    def example_count(self) -> int:
+        """Ejemplos de una época completa (antes de repartir entre procesos)."""
+        return len(self.pairs.source)
+
     def __len__(self) -> int:
         full = self._batch_count(len(self.pairs.source))
         return full if self.steps_per_epoch is None else min(self.steps_per_epoch, full)

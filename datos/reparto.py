@@ -43,8 +43,15 @@ class ShardedBatches:
     shard_index: int = 0
     shard_count: int = 1
 
-    def shard(self, index: int, count: int):
+    def shard(self, index: int, count: int, *, fit_batch: bool = False):
         """Lee solo la parte ``index`` de ``count`` de cada lote; devuelve ``self``.
+
+        Args:
+            index: este proceso, de 0 a ``count - 1``.
+            count: procesos.
+            fit_batch: ajustar el lote (validación): el múltiplo de ``count`` no mayor que
+                el actual que deja fuera menos ejemplos, así ningún proceso se queda sin
+                ejemplos con pocos datos.
 
         Raises:
             ArgumentError: si el lote no es múltiplo de ``count`` o no hay ni un lote
@@ -53,6 +60,8 @@ class ShardedBatches:
         name = type(self).__name__
         check_int(count, "count", where=f"{name}.shard")
         check_int(index, "index", minimum=0, maximum=count - 1, where=f"{name}.shard")
+        if fit_batch:
+            self.batch_size = fitted_batch(self.example_count, self.batch_size, count)
         if self.batch_size % count:
             raise ArgumentError(
                 f"{name}: el lote ({self.batch_size}) debe ser múltiplo del número de "
@@ -64,6 +73,11 @@ class ShardedBatches:
                 f"época y no queda ninguno completo de {self.batch_size} ejemplos; use un "
                 "lote menor o más datos.")
         return self
+
+    @property
+    def example_count(self) -> int:
+        """Ejemplos de una época (antes de repartir)."""
+        raise NotImplementedError
 
     @property
     def local_batch_size(self) -> int:
@@ -86,6 +100,13 @@ class ShardedBatches:
     def dropped_rows(self, rows: int) -> int:
         """Ejemplos que quedan fuera de cada época por el reparto (el lote incompleto)."""
         return 0 if self.shard_count == 1 else rows % self.batch_size
+
+
+def fitted_batch(count: int, batch_size: int, processes: int) -> int:
+    """El lote múltiplo de ``processes``, ≤ ``batch_size``, que deja fuera menos de
+    ``count`` ejemplos (el mayor, a igualdad)."""
+    sizes = range(processes, max(processes, min(batch_size, count)) + 1, processes)
+    return min(sizes, key=lambda size: (count % size, -size))
 
 
 def _take(data: Any, rows: np.ndarray) -> Any:
@@ -143,6 +164,10 @@ class ArrayBatches(ShardedBatches, keras.utils.PyDataset):
         self.shuffle = bool(shuffle)
         self.epoch = 0
         self._order = self._make_order()
+
+    @property
+    def example_count(self) -> int:
+        return self.count
 
     def __len__(self) -> int:
         return self._batch_count(self.count)

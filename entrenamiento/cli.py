@@ -77,7 +77,8 @@ def _join_cluster(args) -> None:
     """En un proceso lanzado por el lanzador: conexión con los demás."""
     from entrenamiento import distribuido
 
-    cluster = distribuido.initialize(args.coordinador, args.num_procesos, args.proceso)
+    cluster = distribuido.initialize(args.coordinador, args.num_procesos, args.proceso,
+                                     timeout=args.espera_coordinador)
     if not cluster.chief and not args.verbose:
         # Un solo relato: el del proceso 0. Los demás solo avisan de problemas.
         logging.getLogger("redes").setLevel(logging.WARNING)
@@ -117,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             _join_cluster(args)
         return args.func(args)
     except RedesError as exc:
-        print(f"error{_process_label(args)}: {exc}", file=sys.stderr)
+        label = "" if str(exc).startswith("Proceso ") else _process_label(args)
+        print(f"error{label}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(_interrupted_message(args), file=sys.stderr)

@@ -127,6 +127,9 @@ def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--proceso", type=non_negative_int, metavar="I",
                        help="con --coordinador: el número de este proceso, de 0 a N-1 "
                        "(el 0 escribe los resultados)")
+    group.add_argument("--espera-coordinador", type=bounded_float(0.0, 86400.0),
+                       default=60.0, metavar="S",
+                       help="segundos que cada proceso espera a que estén todos (60)")
 
 
 def check_outputs(*, files: Sequence[tuple[str, object]] = (),

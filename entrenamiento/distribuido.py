@@ -29,7 +29,9 @@ import hashlib
 import json
 import logging
 import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +150,12 @@ def initialize(coordinator: str, num_processes: int, process_id: int, *,
 
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     address = f"{host}:{port}"
+    # JAX aborta el proceso (sin excepción de Python) si no llega al coordinador: se
+    # comprueba antes, para dar un error claro.
+    if process_id == 0:
+        _check_port_free(host, port, num_processes)
+    else:
+        _wait_for_coordinator(host, port, process_id, num_processes, timeout)
     try:
         jax.distributed.initialize(
             coordinator_address=address, num_processes=num_processes,
@@ -173,6 +181,34 @@ def initialize(coordinator: str, num_processes: int, process_id: int, *,
     logger.info("Proceso %d de %d conectado con el coordinador %s (%d dispositivos).",
                 process_id, num_processes, address, len(jax.devices()))
     return _CLUSTER
+
+
+def _check_port_free(host: str, port: int, num_processes: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise DistributedError(
+                f"Proceso 0 de {num_processes}: no se puede abrir el coordinador en "
+                f"{host}:{port} ({exc.strerror or exc}); elija otro puerto o compruebe que la "
+                "dirección es de esta máquina.") from exc
+
+
+def _wait_for_coordinator(host: str, port: int, process_id: int, num_processes: int,
+                          timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                return
+        except OSError as exc:
+            if time.monotonic() >= deadline:
+                raise DistributedError(
+                    f"Proceso {process_id} de {num_processes}: el coordinador {host}:{port} no "
+                    f"responde tras {timeout:g} s ({exc.strerror or exc}). Arranque el proceso "
+                    "0 con --coordinador en esa dirección (o compruebe la red y el "
+                    "cortafuegos); --espera-coordinador da más tiempo.") from exc
+            time.sleep(0.2)
 
 
 def finish() -> None:
@@ -214,13 +250,25 @@ def local_only():
         keras.distribution.set_distribution(previous)
 
 
+def _collective(function, *args):
+    """Llama a una operación colectiva de JAX; si otro proceso falta, un error claro."""
+    try:
+        return function(*args)
+    except Exception as exc:  # jaxlib: JaxRuntimeError / XlaRuntimeError según la versión
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise DistributedError(
+            f"Proceso {_CLUSTER.process_id} de {_CLUSTER.num_processes}: los demás procesos no "
+            f"respondieron ({type(exc).__name__}: {first}). ¿Terminó alguno con un error, o "
+            "no usan todos el mismo --num-procesos?") from exc
+
+
 def agree(value: float) -> float:
     """El valor ``value`` del proceso 0, en todos los procesos (con uno solo, ``value``)."""
     if _CLUSTER is None:
         return value
     from jax.experimental import multihost_utils
 
-    shared = multihost_utils.broadcast_one_to_all(np.asarray(value, np.float32))
+    shared = _collective(multihost_utils.broadcast_one_to_all, np.asarray(value, np.float32))
     return float(np.asarray(shared))
 
 
@@ -241,7 +289,7 @@ def check_same(description: dict, what: str = "el entrenamiento") -> None:
 
     text = json.dumps(description, sort_keys=True, default=str)
     digest = np.frombuffer(hashlib.sha256(text.encode()).digest()[:8], np.int32).copy()
-    gathered = np.asarray(multihost_utils.process_allgather(digest)).reshape(
+    gathered = np.asarray(_collective(multihost_utils.process_allgather, digest)).reshape(
         _CLUSTER.num_processes, -1)
     different = [i for i in range(len(gathered)) if not np.array_equal(gathered[i],
                                                                        gathered[0])]
@@ -270,7 +318,7 @@ def share_files(folder: Path | None) -> Path | None:
     names = "\n".join(p.name for p in files).encode()
     header = np.zeros(2, np.int32)
     header[:] = (len(files), len(names))
-    header = np.asarray(multihost_utils.broadcast_one_to_all(header))
+    header = np.asarray(_collective(multihost_utils.broadcast_one_to_all, header))
     count, names_size = int(header[0]), int(header[1])
     if count == 0:
         return None

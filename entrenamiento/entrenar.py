@@ -188,32 +188,25 @@ def _shard_data(train_data, validation_data, run: _Run):
                             "keras.distribution; no use además «mirrored».")
     shards = []
     for name, data in (("train_data", train_data), ("validation_data", validation_data)):
+        training = name == "train_data"
         if isinstance(data, tuple):
-            training = name == "train_data"
-            size = run.batch_size if training else _validation_batch(
-                len(data[1]), run.batch_size, cluster.num_processes)
-            data = ArrayBatches(*data, size, shuffle=run.shuffle and training, seed=run.seed)
+            data = ArrayBatches(*data, run.batch_size, shuffle=run.shuffle and training,
+                                seed=run.seed)
         if data is not None and not callable(getattr(data, "shard", None)):
             raise ArgumentError(
                 f"train: con varios procesos, «{name}» debe ser (x, y) o un PyDataset que "
                 f"sepa repartirse entre procesos (método shard, ver datos.reparto); "
                 f"recibido {type(data).__name__}.")
         if data is not None:
-            data.shard(cluster.process_id, cluster.num_processes)
-            rows = len(data) * data.batch_size
+            # La validación ajusta su lote para no dejar fuera ejemplos (o los menos).
+            data.shard(cluster.process_id, cluster.num_processes, fit_batch=not training)
+            left_out = data.example_count - len(data) * data.batch_size
             logger.info("«%s»: %d lotes de %d por época (%d por proceso)%s.", name, len(data),
                         data.batch_size, data.local_batch_size,
-                        "" if rows == getattr(data, "count", rows) else
-                        f"; {data.count - rows} ejemplos del lote incompleto quedan fuera")
+                        f"; {left_out} ejemplos del último lote incompleto quedan fuera"
+                        if left_out else "")
         shards.append(data)
     return shards
-
-
-def _validation_batch(count: int, batch_size: int, processes: int) -> int:
-    """Lote de validación con varios procesos: múltiplo de ``processes``, ≤ ``batch_size``,
-    y el que deja fuera menos ejemplos (el mayor, a igualdad)."""
-    sizes = range(processes, max(processes, min(batch_size, count)) + 1, processes)
-    return min(sizes, key=lambda size: (count % size, -size))
 
 
 def _check_same_run(model, run: _Run, train_data, validation_data) -> None:
@@ -314,13 +307,17 @@ def _build_model(build, builder_kwargs, run: _Run):
             "train: el constructor devolvió un modelo sin compilar (compile=False)."
         )
     replicas = distribution.num_replicas_in_sync if distribution else 1
+    if distribuido.current() is not None:
+        replicas = distribuido.current().num_processes
     # En memoria (muchas corridas cortas, p. ej. una comparación) solo con --verbose.
     log = logger.info if run.run_dir is not None else logger.debug
     log(
-        "Entrenando «%s» %d épocas%s (lote %d, precisión %s, %d réplica%s).",
+        "Entrenando «%s» %d épocas%s (lote %d, precisión %s, %d %s%s).",
         builder_spec(model).name, run.epochs,
         f" en «{run.run_dir}»" if run.run_dir else " en memoria", run.batch_size,
-        run.precision, replicas, "" if replicas == 1 else "s",
+        run.precision, replicas,
+        "proceso" if distribuido.current() is not None else "réplica",
+        "" if replicas == 1 else ("s" if distribuido.current() is None else "es"),
     )
     return model
 
@@ -381,8 +378,18 @@ def _fit(model, train_data, validation_data, run: _Run, callback_list):
         # La barra de Keras reescribe la línea; fuera de una terminal (CI, un
         # registro redirigido) sería un muro de texto: una línea por época.
         verbose = 1 if sys.stdout.isatty() else 2
-    return model.fit(**fit_kwargs, validation_data=validation_data, epochs=run.epochs,
-                     verbose=verbose, callbacks=callback_list)
+    try:
+        return model.fit(**fit_kwargs, validation_data=validation_data, epochs=run.epochs,
+                         verbose=verbose, callbacks=callback_list)
+    except (ValueError, RuntimeError) as exc:
+        cluster = distribuido.current()
+        if cluster is None or "gloo" not in str(exc).lower():
+            raise
+        raise distribuido.DistributedError(
+            f"Proceso {cluster.process_id} de {cluster.num_processes}: se perdió la conexión "
+            f"con otro proceso del entrenamiento ({str(exc).strip().splitlines()[0][:160]}). "
+            "Vuelva a ejecutar la misma orden para reanudar desde la última época "
+            "completa.") from exc
 
 
 def _keep_best(model, run: _Run, best):

@@ -32,7 +32,7 @@ CHILD_ENV = "REDES_PROCESO_DISTRIBUIDO"
 #: Segundos que se espera a que los demás procesos terminen tras SIGTERM.
 STOP_GRACE = 5.0
 #: Opciones del reparto que el lanzador quita o pone en la orden de cada proceso.
-_OPTIONS = ("--procesos", "--coordinador", "--num-procesos", "--proceso")
+_OPTIONS = ("--procesos", "--coordinador", "--num-procesos", "--proceso")  # (las quita)
 
 
 class LaunchError(RedesError, RuntimeError):
@@ -124,7 +124,7 @@ def supervise(commands: dict[int, list[str]], env: dict[str, str], total: int) -
     """
     children = {i: subprocess.Popen(command, env=env) for i, command in commands.items()}
     for i, child in children.items():
-        logger.debug("Proceso %d de %d: pid %d.", i, total, child.pid)
+        logger.info("Proceso %d de %d: pid %d.", i, total, child.pid)
     try:
         while True:
             codes = {i: child.poll() for i, child in children.items()}

@@ -140,6 +140,11 @@ class YoloDataset(ShardedBatches, keras.utils.PyDataset):
         return (self.grid[0] * self.grid[1] * len(self.anchors) + self.max_boxes,
                 5 + self.num_classes)
 
+    @property
+    def example_count(self) -> int:
+        """Ejemplos de una época completa (antes de repartir entre procesos)."""
+        return len(self.records) * self.train_times
+
     def __len__(self) -> int:
         return self._batch_count(len(self.records) * self.train_times)
 
