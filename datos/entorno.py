@@ -141,14 +141,11 @@ def installed_backends() -> list[str]:
     return [name for name in BACKENDS if importlib.util.find_spec(name) is not None]
 
 
-def select_backend(name: str) -> str:
-    """Elige el backend de Keras (lo mismo que ``KERAS_BACKEND=name``).
-
-    Debe llamarse antes de importar Keras o cualquier módulo de ``modelos``.
+def check_backend_installed(name: str) -> None:
+    """Comprueba que el backend ``name`` existe y está instalado (sin elegirlo).
 
     Raises:
-        EnvironmentSetupError: si el backend no existe, no está instalado (nombra el
-            extra de pip que lo instala) o Keras ya se importó con otro.
+        EnvironmentSetupError: si no existe o no está instalado (nombra el extra de pip).
     """
     from datos.errores import EnvironmentSetupError
 
@@ -161,6 +158,20 @@ def select_backend(name: str) -> str:
                 f'repositorio, pip install ".[{extra}]")' if extra
                 else "reinstala redes-keras")
         raise EnvironmentSetupError(f"El backend «{name}» no está instalado: {hint}.")
+
+
+def select_backend(name: str) -> str:
+    """Elige el backend de Keras (lo mismo que ``KERAS_BACKEND=name``).
+
+    Debe llamarse antes de importar Keras o cualquier módulo de ``modelos``.
+
+    Raises:
+        EnvironmentSetupError: si el backend no existe, no está instalado (nombra el
+            extra de pip que lo instala) o Keras ya se importó con otro.
+    """
+    from datos.errores import EnvironmentSetupError
+
+    check_backend_installed(name)
     keras = sys.modules.get("keras")
     if keras is not None and keras.backend.backend() != name:
         raise EnvironmentSetupError(

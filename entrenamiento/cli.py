@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 
-from datos.entorno import BACKENDS, select_backend
+from datos.entorno import BACKENDS, check_backend_installed, select_backend
 from datos.errores import ArgumentError, RedesError
 from entrenamiento import _argparse_es
 from entrenamiento.lanzador import is_child, launch
@@ -74,7 +74,8 @@ def _distributed(args) -> bool:
 
 
 def _join_cluster(args) -> None:
-    """En un proceso lanzado por el lanzador: conexión con los demás."""
+    """En un proceso lanzado por el lanzador: backend jax y conexión con los demás."""
+    select_backend("jax")
     from entrenamiento import distribuido
 
     cluster = distribuido.initialize(args.coordinador, args.num_procesos, args.proceso,
@@ -103,19 +104,19 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("matplotlib").setLevel(logging.WARNING)
         logging.getLogger("jax").setLevel(logging.ERROR)
     try:
-        if args.backend:
-            select_backend(args.backend)
         if _distributed(args):
             if args.backend not in (None, "jax"):
                 raise ArgumentError(
                     "El entrenamiento en varios procesos usa keras.distribution, que en Keras "
                     f"3.15 solo funciona con el backend jax; se pidió «{args.backend}».")
-            select_backend("jax")
-            if not is_child():
+            check_backend_installed("jax")
+            if not is_child():  # el lanzador no importa Keras: elige jax para sus procesos
                 return launch(sys.argv[1:] if argv is None else argv,
                               processes=args.procesos, coordinator=args.coordinador,
                               num_processes=args.num_procesos, process_id=args.proceso)
             _join_cluster(args)
+        elif args.backend:
+            select_backend(args.backend)
         return args.func(args)
     except RedesError as exc:
         label = "" if str(exc).startswith("Proceso ") else _process_label(args)
