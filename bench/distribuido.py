@@ -66,7 +66,6 @@ def worker(size: int, rounds: int, coordinator: str | None, processes: int,
     x = rng.random((batch, size, size, 3), dtype=np.float32)
     y = rng.normal(size=(batch, *yolo.output_shape[1:])).astype(np.float32)
     results["yolo_img_s"] = _best_rate(lambda: yolo.train_on_batch(x, y), 8, rounds, 2)
-    del yolo
 
     sentences = 64 // processes
     transformer = modelos.build_transformer(src_vocab=60, tgt_vocab=40, max_len=16,
