@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 
-def _best_rate(step, items: int, rounds: int, repeats: int) -> float:
+def best_rate(step, items: int, rounds: int, repeats: int) -> float:
     """Elementos por segundo: la mejor de ``rounds`` rondas de ``repeats`` llamadas."""
     step()  # calentamiento: compilación y primeras asignaciones
     best = 0.0
@@ -66,9 +66,9 @@ def measure(precision: str, size: int, rounds: int) -> dict:
     yolo.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
     x = rng.random((batch, size, size, 3), dtype=np.float32)
     y = rng.normal(0, 0.1, (batch, *yolo.output_shape[1:])).astype("float32")
-    result["yolo_inferencia_img_s"] = _best_rate(lambda: yolo.predict_on_batch(x), batch,
+    result["yolo_inferencia_img_s"] = best_rate(lambda: yolo.predict_on_batch(x), batch,
                                                  rounds, 3)
-    result["yolo_entrenamiento_img_s"] = _best_rate(lambda: yolo.train_on_batch(x, y),
+    result["yolo_entrenamiento_img_s"] = best_rate(lambda: yolo.train_on_batch(x, y),
                                                     batch, rounds, 2)
 
     sentences, length, vocab = 64, 12, 40
@@ -76,7 +76,7 @@ def measure(precision: str, size: int, rounds: int) -> dict:
                                             num_heads=4, d_ff=128)
     source = rng.integers(4, vocab, (sentences, length)).astype("int32")
     target = rng.integers(4, vocab, (sentences, length)).astype("int32")
-    result["transformer_fichas_s"] = _best_rate(
+    result["transformer_fichas_s"] = best_rate(
         lambda: transformer.train_on_batch([source, target], target), sentences * length,
         rounds, 5)
     return result

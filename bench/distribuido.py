@@ -28,18 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
+# bench/ está en sys.path al ejecutar el script (python bench/distribuido.py).
+from backends import best_rate
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _best_rate(step, items: int, rounds: int, repeats: int) -> float:
-    step()  # calentamiento: compilación
-    best = 0.0
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            step()
-        best = max(best, items * repeats / (time.perf_counter() - start))
-    return best
 
 
 def worker(size: int, rounds: int, coordinator: str | None, processes: int,
@@ -65,14 +57,14 @@ def worker(size: int, rounds: int, coordinator: str | None, processes: int,
     yolo.compile(optimizer="adam", loss="mse")
     x = rng.random((batch, size, size, 3), dtype=np.float32)
     y = rng.normal(size=(batch, *yolo.output_shape[1:])).astype(np.float32)
-    results["yolo_img_s"] = _best_rate(lambda: yolo.train_on_batch(x, y), 8, rounds, 2)
+    results["yolo_img_s"] = best_rate(lambda: yolo.train_on_batch(x, y), 8, rounds, 2)
 
     sentences = 64 // processes
     transformer = modelos.build_transformer(src_vocab=60, tgt_vocab=40, max_len=16,
                                             num_layers=2, d_model=64, num_heads=4, d_ff=256)
     source = rng.integers(4, 60, (sentences, 12)).astype("int32")
     target = rng.integers(4, 40, (sentences, 12)).astype("int32")
-    results["transformer_tok_s"] = _best_rate(
+    results["transformer_tok_s"] = best_rate(
         lambda: transformer.train_on_batch((source, target), target), 64 * 12, rounds, 5)
     if coordinator:
         from entrenamiento import distribuido

@@ -79,28 +79,22 @@ class CosineLearningRate(keras.callbacks.Callback):
     def progress(self) -> float:
         done = 0.0
         if self.total_steps:
-            done = self._steps_done() / self.total_steps
+            done = int(self.model.optimizer.iterations) / self.total_steps
         if self.seconds:
             # Con varios procesos, el reloj del proceso 0 (la misma tasa en todos).
             elapsed = distribuido.agree(time.perf_counter() - self.start)
             done = max(done, elapsed / self.seconds)
         return min(done, 1.0)
 
-    def _steps_done(self) -> int:
-        state = getattr(self.model, "_jax_state", None)
-        if state and not getattr(self.model, "_jax_state_synced", True):
-            # JAX: el contador vive en el estado del bucle, no en la variable.
-            self.model.jax_state_sync()
-        return int(self.model.optimizer.iterations)
-
     def on_train_batch_begin(self, batch, logs=None):
-        cosine = 0.5 * (1.0 + math.cos(math.pi * self.progress()))
-        rate = self.initial * (self.minimum + (1.0 - self.minimum) * cosine)
         if getattr(self.model, "_jax_state", None):
-            # En JAX, fit lleva el estado (también la tasa) fuera de las variables entre
-            # lote y lote: se vuelca en ellas, se cambia la tasa y fit lo vuelve a leer.
+            # En JAX, fit lleva el estado (el contador de pasos y la tasa) fuera de las
+            # variables entre lote y lote: se vuelca en ellas, se cambia la tasa y fit lo
+            # vuelve a leer.
             self.model.jax_state_sync()
             self.model._jax_state_synced = True
+        cosine = 0.5 * (1.0 + math.cos(math.pi * self.progress()))
+        rate = self.initial * (self.minimum + (1.0 - self.minimum) * cosine)
         self.model.optimizer.learning_rate.assign(rate)
 
 

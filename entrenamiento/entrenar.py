@@ -307,17 +307,16 @@ def _build_model(build, builder_kwargs, run: _Run):
             "train: el constructor devolvió un modelo sin compilar (compile=False)."
         )
     replicas = distribution.num_replicas_in_sync if distribution else 1
+    unit = ("réplica", "réplicas")
     if distribuido.current() is not None:
-        replicas = distribuido.current().num_processes
+        replicas, unit = distribuido.current().num_processes, ("proceso", "procesos")
     # En memoria (muchas corridas cortas, p. ej. una comparación) solo con --verbose.
     log = logger.info if run.run_dir is not None else logger.debug
     log(
-        "Entrenando «%s» %d épocas%s (lote %d, precisión %s, %d %s%s).",
+        "Entrenando «%s» %d épocas%s (lote %d, precisión %s, %d %s).",
         builder_spec(model).name, run.epochs,
         f" en «{run.run_dir}»" if run.run_dir else " en memoria", run.batch_size,
-        run.precision, replicas,
-        "proceso" if distribuido.current() is not None else "réplica",
-        "" if replicas == 1 else ("s" if distribuido.current() is None else "es"),
+        run.precision, replicas, unit[replicas != 1],
     )
     return model
 

@@ -155,6 +155,10 @@ def _stop(children: dict[int, subprocess.Popen], grace: float = STOP_GRACE) -> N
 
 
 def _failure_message(index: int, code: int, total: int, local: bool) -> str:
+    others = "; se detuvieron los demás" if local else ""
+    start = f"el proceso {index} de {total} del entrenamiento distribuido"
+    if code == 2:  # un error de redes, ya mostrado por el proceso: no hay nada que reanudar
+        return f"{start} terminó con el error que se muestra arriba{others}."
     if code < 0:
         try:
             how = f"murió con la señal {signal.Signals(-code).name}"
@@ -163,13 +167,7 @@ def _failure_message(index: int, code: int, total: int, local: bool) -> str:
         if -code == signal.SIGABRT:
             how += (" (el servicio distribuido de JAX lo detiene cuando otro proceso muere o "
                     "deja de responder)")
-    elif code == 2:
-        others = "; se detuvieron los demás" if local else ""
-        return (f"el proceso {index} de {total} del entrenamiento distribuido terminó con el "
-                f"error que se muestra arriba{others}.")
     else:
         how = f"terminó con el código {code}"
-    others = "; se detuvieron los demás" if local else ""
-    return (f"el proceso {index} de {total} del entrenamiento distribuido {how}{others}. "
-            "Vuelva a ejecutar la misma orden (en todas las máquinas) para reanudar desde la "
-            "última época completa.")
+    return (f"{start} {how}{others}. Vuelva a ejecutar la misma orden (en todas las "
+            "máquinas) para reanudar desde la última época completa.")

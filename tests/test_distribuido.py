@@ -311,6 +311,12 @@ def test_unreachable_coordinator_and_wrong_process_count(colours, tmp_path):
     assert "tiene 2; use el mismo --num-procesos en todos" in wrong.stderr
 
 
+def _check_two_processes(done, per_process: int) -> None:
+    """La orden terminó bien y cada proceso leyó ``per_process`` ejemplos por lote."""
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"({per_process} por proceso)" in done.stderr
+
+
 @processes
 @pytest.mark.neutral
 def test_yolo_and_transformer_train_with_two_processes(tmp_path):
@@ -322,8 +328,7 @@ def test_yolo_and_transformer_train_with_two_processes(tmp_path):
                   "--epocas", "3", "--repeticiones", "1", "--lote", "8", "--tasa", "2e-3",
                   "--coseno", "--calentamiento", "0", "--paciencia", "0", "--sin-aumento",
                   "--pesos", str(tmp_path / "yolo.h5"), "--procesos", "2")
-    assert yolo.returncode == 0, yolo.stderr[-2000:]
-    assert "(4 por proceso)" in yolo.stderr
+    _check_two_processes(yolo, 4)
     losses = [float(row["loss"]) for row in _rows(tmp_path / "yolo" / "registro.csv")]
     assert len(losses) == 3 and losses[-1] < losses[0]
     assert modelos.load(tmp_path / "yolo.h5").output_shape[-1] == 5 + len(SHAPES)
@@ -333,6 +338,5 @@ def test_yolo_and_transformer_train_with_two_processes(tmp_path):
                         "--dmodelo", "16", "--cabezas", "2", "--dff", "32", "--epocas", "2",
                         "--pasos", "0", "--lote", "16", "--minutos", "5",
                         "--salida", str(tmp_path / "tr"), "--procesos", "2")
-    assert translator.returncode == 0, translator.stderr[-2000:]
-    assert "(8 por proceso)" in translator.stderr
+    _check_two_processes(translator, 8)
     assert len(_rows(tmp_path / "tr" / "registro.csv")) == 2
