@@ -11,6 +11,10 @@ En una sola ejecución y lado a lado:
 3. **Inferencia**: imágenes por segundo de ``model.predict_on_batch(x)`` (la función
    compilada de Keras) y, aparte, de la llamada directa ``model(x, training=False)``
    (la que usa ``detect``).
+4. **El par en PyTorch** (si torch está instalado; ``bench/yolo_torch.py``): la misma
+   red yolov2-voc escrita directamente en PyTorch, con el mismo lote, ``channels_last``,
+   ``torch.autocast`` en bfloat16 y Adam sobre MSE de la salida cruda. Sus rondas se
+   intercalan con las nuestras y el informe da el cociente nuestro / PyTorch.
 
 Los GFLOP por imagen se cuentan capa a capa (2 · multiplicaciones-sumas de cada
 convolución; darknet da 29.37 BFLOPs para ``yolov2-voc.cfg`` a 416) y el
@@ -19,12 +23,14 @@ pesos). El porcentaje es GFLOP/s logrados frente al pico medido en la misma
 precisión. Las medidas de las dos precisiones se intercalan y se toma la mejor
 ronda, para que la carga de la máquina afecte a ambas por igual.
 
-Uso: ``python bench/yolo.py [--rapido] [--lote 8] [--tamanio 416] [--backbone darknet19]``
+Uso: ``python bench/yolo.py [--rapido] [--lote 8] [--tamanio 416] [--backbone darknet19]
+[--sin-pytorch]``
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import tempfile
 import time
@@ -101,6 +107,51 @@ def timed(fn, steps: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
+def breakdown(model, x, y, steps: int, rounds: int) -> None:
+    """Dónde va el tiempo de un paso de entrenamiento (la mejor de ``rounds`` rondas).
+
+    Mide por separado, cada uno en su ``tf.function``: la red hacia delante (modo
+    entrenamiento: BatchNorm con las estadísticas del lote), la red más la pérdida, los
+    gradientes (delante + detrás), la actualización de Adam sola sobre esos gradientes y
+    el paso entero de ``train_on_batch``.
+    """
+    variables = model.trainable_variables
+    optimizer = model.optimizer
+    x, y = tf.constant(x), tf.constant(y)
+
+    @tf.function
+    def forward():
+        return model(x, training=True)
+
+    @tf.function
+    def forward_loss():
+        return model.compute_loss(x=x, y=y, y_pred=model(x, training=True))
+
+    @tf.function
+    def gradients():
+        with tf.GradientTape() as tape:
+            loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True))
+        return tape.gradient(loss, variables)
+
+    grads = gradients()
+
+    @tf.function
+    def adam():
+        optimizer.apply(grads, variables)
+
+    parts = {"red hacia delante": forward, "red + pérdida": forward_loss,
+             "gradientes (delante + detrás)": gradients, "Adam (solo la actualización)": adam,
+             "paso entero (train_on_batch)": lambda: model.train_on_batch(x, y)}
+    best = {name: float("inf") for name in parts}
+    for _ in range(rounds):
+        for name, fn in parts.items():
+            best[name] = min(best[name], timed(fn, steps))
+    total = best["paso entero (train_on_batch)"]
+    print("\nDesglose del paso de entrenamiento (segundos por lote, % del paso entero):")
+    for name, seconds in best.items():
+        print(f"  {name:<34}{seconds:>8.3f} s{100 * seconds / total:>7.0f}%")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rapido", action="store_true", help="pocos pasos (comprobación)")
@@ -110,7 +161,25 @@ def main(argv=None) -> int:
     parser.add_argument("--rondas", type=int, default=3)
     parser.add_argument("--jit", choices=("auto", "si", "no"), default="auto",
                         help="XLA en el paso de entrenamiento (auto: lo que decida Keras)")
+    parser.add_argument("--sin-pytorch", action="store_true",
+                        help="no medir el par escrito en PyTorch")
+    parser.add_argument("--precision", choices=(*PRECISIONS, "ambas", "auto"), default="auto",
+                        help="precisiones a medir; auto: las dos si la CPU calcula en "
+                             "bfloat16 de forma nativa, solo float32 si lo emula (un paso "
+                             "de entrenamiento emulado tarda minutos)")
+    parser.add_argument("--desglose", action="store_true",
+                        help="desglosa el paso de entrenamiento: red, pérdida, gradientes, Adam")
     args = parser.parse_args(argv)
+    from datos.entorno import native_bfloat16
+
+    chosen = {"ambas": PRECISIONS, "float32": ("float32",),
+              "mixed_bfloat16": ("mixed_bfloat16",),
+              "auto": PRECISIONS if native_bfloat16() else ("float32",)}[args.precision]
+    peer = None
+    if not args.sin_pytorch and args.backbone == "darknet19" \
+            and importlib.util.find_spec("torch") is not None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import yolo_torch as peer
     steps = 1 if args.rapido else 4
     rounds = 1 if args.rapido else args.rondas
     jit = {"auto": None, "si": True, "no": False}[args.jit]
@@ -124,18 +193,25 @@ def main(argv=None) -> int:
     print(f"YOLOv2 {args.backbone} {args.tamanio}×{args.tamanio}, lote {args.lote}, "
           f"{len(LABELS)} clases; {steps} pasos por medida, mejor de {rounds} rondas")
     peaks = {p: matmul_peak("bfloat16" if p == "mixed_bfloat16" else "float32",
-                            rounds=2 if args.rapido else 5) for p in PRECISIONS}
-    models = {p: build(p, args.tamanio, args.backbone, jit) for p in PRECISIONS}
-    gflops = conv_gflops(models["float32"])
-    train = {p: float("inf") for p in PRECISIONS}
-    infer = {p: float("inf") for p in PRECISIONS}
-    eager = {p: float("inf") for p in PRECISIONS}
+                            rounds=2 if args.rapido else 5) for p in chosen}
+    models = {p: build(p, args.tamanio, args.backbone, jit) for p in chosen}
+    gflops = conv_gflops(next(iter(models.values())))
+    train = {p: float("inf") for p in chosen}
+    infer = {p: float("inf") for p in chosen}
+    eager = {p: float("inf") for p in chosen}
+    torch_rates = {p: [0.0, 0.0] for p in chosen}   # entrenamiento, inferencia
     for _ in range(rounds):
         for p, model in models.items():
             train[p] = min(train[p], timed(lambda m=model: m.train_on_batch(x, y), steps))
             infer[p] = min(infer[p], timed(lambda m=model: m.predict_on_batch(x), steps))
             eager[p] = min(eager[p], timed(
                 lambda m=model: np.asarray(m(x, training=False)), steps))
+            if peer is not None:
+                name = "bfloat16" if p == "mixed_bfloat16" else "float32"
+                options = {"batch": args.lote, "size": args.tamanio, "precision": name,
+                           "steps": steps, "warmup": 1, "rounds": 1}
+                torch_rates[p][0] = max(torch_rates[p][0], peer.torch_train_rate(**options))
+                torch_rates[p][1] = max(torch_rates[p][1], peer.torch_infer_rate(**options))
 
     print(f"\nGFLOP por imagen (pase hacia delante): {gflops:.2f}; entrenamiento ×3 = "
           f"{3 * gflops:.2f}")
@@ -144,7 +220,7 @@ def main(argv=None) -> int:
     print(header)
     print("-" * len(header))
     rows = {}
-    for p in PRECISIONS:
+    for p in chosen:
         train_ips = args.lote / train[p]
         infer_ips = args.lote / infer[p]
         train_gf, infer_gf = 3 * gflops * train_ips, gflops * infer_ips
@@ -152,9 +228,20 @@ def main(argv=None) -> int:
         print(f"{p:<16}{peaks[p]:>10.0f} GF/s{train_ips:>15.2f}{train_gf:>10.0f}"
               f"{100 * train_gf / peaks[p]:>7.0f}%{infer_ips:>14.2f}{infer_gf:>10.0f}"
               f"{100 * infer_gf / peaks[p]:>7.0f}%")
-    for p in PRECISIONS:
+    for p in chosen:
         print(f"{p}: llamada directa model(x) {args.lote / eager[p]:.2f} img/s "
               f"({infer[p] / eager[p]:.2f}× predict_on_batch)")
+    if peer is not None:
+        print("\nPar en PyTorch (yolov2-voc escrita en PyTorch, channels_last, Adam + MSE):")
+        for p in chosen:
+            (t_ips, i_ips), (ours_t, ours_i) = torch_rates[p], rows[p]
+            print(f"{p:<16} PyTorch entren. {t_ips:6.2f} img/s → nuestro / PyTorch "
+                  f"{ours_t / t_ips:.2f}×;  infer. {i_ips:6.2f} img/s → {ours_i / i_ips:.2f}×")
+    if args.desglose:
+        breakdown(next(iter(models.values())), x, y, steps, rounds)
+    if len(chosen) < 2:
+        print(f"jit_compile del modelo: {next(iter(models.values())).jit_compile}")
+        return 0
     ratio_train = rows["mixed_bfloat16"][0] / rows["float32"][0]
     ratio_infer = rows["mixed_bfloat16"][1] / rows["float32"][1]
     print(f"\nmixed_bfloat16 / float32: entrenamiento {ratio_train:.2f}×, "

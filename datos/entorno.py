@@ -44,6 +44,8 @@ _NOISE = re.compile(
     r"|.*rebuild TensorFlow with the appropriate compiler flags)"
 )
 _done = False
+# Indicadores de /proc/cpuinfo de una CPU que calcula en bfloat16 de forma nativa.
+_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 def verbose() -> bool:
@@ -217,3 +219,25 @@ def set_random_seed(seed: int) -> None:
         keras.utils.set_random_seed(seed)
     finally:
         lazy._available = saved
+
+
+def native_bfloat16(cpuinfo: str | None = None) -> bool:
+    """``True`` si la CPU calcula en bfloat16 de forma nativa (AVX-512 BF16 o AMX).
+
+    Sin esas instrucciones, ``mixed_bfloat16`` se emula y es mucho más lento que
+    ``float32``. Lee ``/proc/cpuinfo`` (Linux); en otro sistema devuelve ``False``.
+
+    Args:
+        cpuinfo: texto de ``/proc/cpuinfo`` (para las pruebas); ``None`` lo lee.
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+                cpuinfo = handle.read()
+        except OSError:
+            return False
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[-1].split())
+            return any(flag in flags for flag in _BF16_FLAGS)
+    return False

@@ -315,20 +315,25 @@ def _check_against_model(weights, metadata: dict[str, Any], model) -> None:
             f"modelo tiene {outputs} salidas.")
 
 
-def load_classifier(weights):
+def load_classifier(weights, engine: str = "keras"):
     """Carga un clasificador de ``redes clasificar entrenar`` y comprueba sus metadatos.
 
+    Args:
+        weights: su ``modelo.h5`` o su carpeta de ``redes exportar``.
+        engine: motor de inferencia (:func:`modelos.motores.load_engine`).
+
     Returns:
-        ``(modelo sin compilar, metadatos)``.
+        ``(motor, metadatos)``; con ``engine="keras"`` el motor envuelve el modelo de
+        Keras sin compilar (``motor.keras_model``).
 
     Raises:
         ModelFileError: si no es un clasificador de imágenes, si sus metadatos no son
             válidos o no encajan con el modelo (clases frente a salidas, tamaño y
             canales frente a la entrada).
     """
-    import modelos
+    from modelos.motores import load_engine, source_metadata
 
-    metadata = modelos.load_metadata(weights)["metadata"]
+    metadata = source_metadata(weights)
     needed = ("clases", "tamanio", "canales", "aplanar")
     if metadata.get("tarea") != "clasificacion" or any(k not in metadata for k in needed):
         raise ModelFileError(
@@ -336,12 +341,13 @@ def load_classifier(weights):
             "«redes clasificar entrenar» (faltan las clases o el tamaño en los metadatos)."
         )
     _check_metadata(weights, metadata)
-    model = modelos.load(weights, compile=False)
+    model = load_engine(weights, engine)
     _check_against_model(weights, metadata, model)
     return model, metadata
 
 
-def evaluate_classifier(weights, directory, *, split: str = "all", run_dir=None) -> TaskResult:
+def evaluate_classifier(weights, directory, *, split: str = "all", run_dir=None,
+                        engine: str = "keras") -> TaskResult:
     """Evalúa un clasificador guardado sobre una carpeta ``clase/imagen``.
 
     Args:
@@ -350,6 +356,7 @@ def evaluate_classifier(weights, directory, *, split: str = "all", run_dir=None)
         split: ``"all"`` (todas las imágenes) o ``"test"`` (la misma partición de
             prueba que usó el entrenamiento, con su semilla).
         run_dir: dónde escribir la matriz de confusión (por defecto junto a los pesos).
+        engine: motor de inferencia (:func:`modelos.motores.load_engine`).
 
     Returns:
         Un :class:`~entrenamiento.resultado.TaskResult` con ``imagenes`` y ``accuracy``,
@@ -361,7 +368,7 @@ def evaluate_classifier(weights, directory, *, split: str = "all", run_dir=None)
     from entrenamiento.informes import classification_summary
 
     check_choice(split, "split (--particion)", SPLITS, where="evaluate_classifier")
-    model, metadata = load_classifier(weights)
+    model, metadata = load_classifier(weights, engine)
     folder = read_image_folder(directory, image_size=tuple(metadata["tamanio"]),
                                channels=metadata["canales"], class_names=metadata["clases"])
     indices = np.arange(len(folder.labels))
@@ -379,19 +386,21 @@ def evaluate_classifier(weights, directory, *, split: str = "all", run_dir=None)
         title="Evaluación",
         metrics={"imagenes": int(len(indices)), "accuracy": summary["accuracy"]},
         files={"matriz_confusion": matrix_path},
-        data={"informe": summary, "omitidas": skipped},
+        data={"motor": model.name, "informe": summary, "omitidas": skipped},
         text=_report_text(summary, skipped),
-        model=model,
+        model=model.keras_model or model,  # el de Keras si el motor es keras
     )
 
 
-def predict_images(weights, images, top: int = 1) -> list[TaskResult]:
+def predict_images(weights, images, top: int = 1, *, engine: str = "keras"
+                   ) -> list[TaskResult]:
     """Clase y probabilidad de cada imagen con un clasificador guardado.
 
     Args:
         weights: archivo ``modelo.h5`` de ``redes clasificar entrenar``.
         images: rutas de imagen.
         top: cuántas clases más probables devolver por imagen (≥ 1; como mucho todas).
+        engine: motor de inferencia (:func:`modelos.motores.load_engine`).
 
     Returns:
         Un :class:`~entrenamiento.resultado.TaskResult` por imagen, con
@@ -407,7 +416,7 @@ def predict_images(weights, images, top: int = 1) -> list[TaskResult]:
     if isinstance(images, (str, Path)) or not images:
         raise ArgumentError("predict_images: indica una lista con al menos una imagen.")
     top = check_int(top, "top (--top)", where="predict_images")
-    model, metadata = load_classifier(weights)
+    model, metadata = load_classifier(weights, engine)
     size, channels = tuple(metadata["tamanio"]), metadata["canales"]
     batch = np.stack([load_image(path, size, channels) for path in images])
     probabilities = model.predict(_prepare(batch, metadata["aplanar"]), verbose=0)

@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "entrenamiento.cli_ventas",
     "entrenamiento.cli_transformer",
     "entrenamiento.cli_yolo",
+    "entrenamiento.cli_exportar",
     "entrenamiento.cli_datos",
     "entrenamiento.cli_demo",
 )

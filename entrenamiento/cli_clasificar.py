@@ -5,6 +5,7 @@ from __future__ import annotations
 from datos.imagenes import MAX_IMAGE_SIDE
 from entrenamiento.cli_comun import add_common_arguments
 from entrenamiento.cli_comun import add_family
+from entrenamiento.cli_comun import add_engine_argument
 from entrenamiento.cli_comun import add_json_argument
 from entrenamiento.cli_comun import add_distributed_arguments
 from entrenamiento.cli_comun import add_training_arguments
@@ -50,7 +51,7 @@ def _cmd_evaluate(args) -> int:
     check_outputs(files=[("--json", args.json)],
                   folders=[("--salida", args.salida or Path(args.pesos).parent)])
     report(evaluate_classifier(args.pesos, args.dir, split=args.particion,
-                               run_dir=args.salida), args.json)
+                               run_dir=args.salida, engine=args.motor), args.json)
     return 0
 
 
@@ -59,7 +60,8 @@ def _cmd_predict(args) -> int:
     from entrenamiento.resultado import report
 
     check_outputs(files=[("--json", args.json)])
-    report(predict_images(args.pesos, args.imagenes, top=args.top), args.json)
+    report(predict_images(args.pesos, args.imagenes, top=args.top, engine=args.motor),
+           args.json)
     return 0
 
 
@@ -101,7 +103,10 @@ def _add_train(tasks) -> None:
 def _add_evaluate(tasks) -> None:
     parser = tasks.add_parser("evaluar",
                               help="exactitud, informe por clase y matriz de confusión")
-    parser.add_argument("--pesos", required=True, help="modelo.h5 de «clasificar entrenar»")
+    parser.add_argument("--pesos", required=True,
+                        help="modelo.h5 de «clasificar entrenar» (o su carpeta de «redes "
+                             "exportar»)")
+    add_engine_argument(parser)
     parser.add_argument("--dir", required=True,
                         help="carpeta de imágenes con las mismas clases")
     parser.add_argument("--particion", choices=SPLITS, default="all",
@@ -115,7 +120,10 @@ def _add_evaluate(tasks) -> None:
 
 def _add_predict(tasks) -> None:
     parser = tasks.add_parser("predecir", help="clase y probabilidad de cada imagen")
-    parser.add_argument("--pesos", required=True, help="modelo.h5 de «clasificar entrenar»")
+    parser.add_argument("--pesos", required=True,
+                        help="modelo.h5 de «clasificar entrenar» (o su carpeta de «redes "
+                             "exportar»)")
+    add_engine_argument(parser)
     parser.add_argument("imagenes", nargs="+", metavar="IMAGEN", help="imágenes a clasificar")
     parser.add_argument("--top", type=positive_int, default=1,
                         help="cuántas clases mostrar por imagen (por defecto 1)")

@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
+from entrenamiento.opciones import ENGINE_CHOICES
+from entrenamiento.opciones import ENGINE_HELP
 from entrenamiento.opciones import PRECISION_HELP
 from entrenamiento.opciones import PRECISIONS
 
@@ -92,6 +94,11 @@ fraction = bounded_float(0.0, 1.0)
 def add_seed_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--semilla", type=non_negative_int, default=0,
                         help="semilla (por defecto 0)")
+
+
+def add_engine_argument(parser: argparse.ArgumentParser) -> None:
+    """``--motor``: con qué motor de inferencia predecir (:mod:`modelos.motores`)."""
+    parser.add_argument("--motor", choices=ENGINE_CHOICES, default="keras", help=ENGINE_HELP)
 
 
 def add_json_argument(parser: argparse.ArgumentParser, what: str = "las cifras") -> None:

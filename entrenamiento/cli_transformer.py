@@ -13,6 +13,7 @@ import argparse
 
 from datos.numeros import MAX_NUMBER
 from entrenamiento.cli_comun import add_common_arguments
+from entrenamiento.cli_comun import add_engine_argument
 from entrenamiento.cli_comun import add_family
 from entrenamiento.cli_comun import add_json_argument
 from entrenamiento.cli_comun import add_distributed_arguments
@@ -74,7 +75,8 @@ def _cmd_translate(args) -> int:
 
     _check_beam(args)
     check_outputs(files=[("--json", args.json)])
-    report(translate_texts(args.pesos, args.frases, beam_size=args.haz), args.json)
+    report(translate_texts(args.pesos, args.frases, beam_size=args.haz, engine=args.motor),
+           args.json)
     return 0
 
 
@@ -124,7 +126,10 @@ def _add_train(tasks) -> None:
 
 def _add_translate(tasks) -> None:
     translate = tasks.add_parser("traducir", help="traduce frases con un modelo entrenado")
-    translate.add_argument("--pesos", required=True, help="modelo.h5 de «transformer entrenar»")
+    translate.add_argument("--pesos", required=True,
+                           help="modelo.h5 de «transformer entrenar» (o su carpeta de «redes "
+                                "exportar»)")
+    add_engine_argument(translate)
     translate.add_argument("frases", nargs="+", metavar="FRASE",
                            help="números en palabras, p. ej. «ciento veinte»")
     translate.add_argument("--haz", type=positive_int, default=1,

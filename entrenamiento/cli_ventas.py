@@ -18,6 +18,7 @@ import argparse
 from pathlib import Path
 
 from entrenamiento.cli_comun import add_distributed_arguments
+from entrenamiento.cli_comun import add_engine_argument
 from entrenamiento.cli_comun import add_family
 from entrenamiento.cli_comun import add_json_argument
 from entrenamiento.cli_comun import add_seed_argument
@@ -63,7 +64,8 @@ def _cmd_forecast(args) -> int:
                   folders=[("--salida", args.salida or Path(args.pesos).parent)])
     result = forecast(args.pesos, args.csv, args.dias, out_dir=args.salida,
                       date_column=_column(args.columna_fecha),
-                      value_column=_column(args.columna_valor), all_days=args.todos_los_dias)
+                      value_column=_column(args.columna_valor), all_days=args.todos_los_dias,
+                      engine=args.motor)
     report(result, args.json)
     return 0
 
@@ -126,7 +128,9 @@ def _add_train(tasks) -> None:
 def _add_forecast(tasks) -> None:
     parser = tasks.add_parser("pronosticar", help="pronóstico recursivo de los días "
                               "siguientes al último del CSV")
-    parser.add_argument("--pesos", required=True, help="modelo.h5 de «ventas entrenar»")
+    parser.add_argument("--pesos", required=True,
+                        help="modelo.h5 de «ventas entrenar» (o su carpeta de «redes exportar»)")
+    add_engine_argument(parser)
     _add_csv_arguments(parser)
     parser.add_argument("--dias", type=bounded_int(1, MAX_FORECAST_DAYS), default=7,
                         help=f"días a pronosticar (7; hasta {MAX_FORECAST_DAYS})")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 
 from entrenamiento.cli_comun import add_family
+from entrenamiento.cli_comun import add_engine_argument
 from entrenamiento.cli_comun import add_json_argument
 from entrenamiento.cli_comun import add_seed_argument
 from entrenamiento.cli_comun import add_distributed_arguments
@@ -122,13 +123,14 @@ def _cmd_evaluate(args) -> int:
 
     check_outputs(files=[("--json", args.json)], folders=[("--salida", args.salida)])
     return _report(evaluate_yolo(args.pesos, args.anotaciones, args.imagenes, args.salida,
-                                 obj_threshold=args.umbral, nms_threshold=args.nms), args)
+                                 obj_threshold=args.umbral, nms_threshold=args.nms,
+                                 engine=args.motor), args)
 
 
 def _cmd_detect(args) -> int:
-    import modelos
     from datos.errores import ArgumentError
     from entrenamiento import deteccion
+    from modelos.motores import load_engine
 
     sources = [bool(args.imagenes), args.video is not None, args.camara is not None]
     if sum(sources) != 1:
@@ -140,7 +142,7 @@ def _cmd_detect(args) -> int:
     check_outputs(files=[("--json", args.json),
                          ("--video" if args.video is not None else "--grabar", output)],
                   folders=[("--salida", args.salida)])
-    model = modelos.load(args.pesos)
+    model = load_engine(args.pesos, args.motor)
     thresholds = {"obj_threshold": args.umbral, "nms_threshold": args.nms}
     if args.imagenes:
         return _report(deteccion.detect_images(model, args.imagenes, out_dir=args.salida,
@@ -240,7 +242,10 @@ def _add_evaluate(tasks) -> None:
         "evaluar", help="mAP (IoU 0.5 y 0.3) y curvas de precisión-exhaustividad por clase",
         description="Calcula el mAP de un modelo de «redes yolo entrenar» sobre cualquier "
                     "carpeta VOC anotada y dibuja la curva precisión-exhaustividad de cada clase.")
-    parser.add_argument("--pesos", required=True, help="modelo .h5 de «redes yolo entrenar»")
+    parser.add_argument("--pesos", required=True,
+                        help="modelo .h5 de «redes yolo entrenar» (o su carpeta de «redes "
+                             "exportar»)")
+    add_engine_argument(parser)
     parser.add_argument("--anotaciones", required=True, help="carpeta de anotaciones VOC")
     parser.add_argument("--imagenes", required=True, help="carpeta de las imágenes")
     parser.add_argument("--salida", metavar="CARPETA",
@@ -256,7 +261,10 @@ def _add_detect(tasks) -> None:
         description="Dibuja las cajas detectadas (verdes, con etiqueta y puntuación): cada "
                     "IMAGEN → IMAGEN_detected.png; --video v.mp4 → v_detected.mp4; --camara 0 "
                     "muestra una ventana (q o Esc para salir).")
-    parser.add_argument("--pesos", required=True, help="modelo .h5 de «redes yolo entrenar»")
+    parser.add_argument("--pesos", required=True,
+                        help="modelo .h5 de «redes yolo entrenar» (o su carpeta de «redes "
+                             "exportar»)")
+    add_engine_argument(parser)
     parser.add_argument("imagenes", nargs="*", metavar="IMAGEN", help="imágenes a procesar")
     parser.add_argument("--video", help="vídeo de entrada; escribe VIDEO_detected.mp4")
     parser.add_argument("--camara", metavar="INDICE",

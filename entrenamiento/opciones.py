@@ -7,6 +7,7 @@ los explica en castellano.
 
 from __future__ import annotations
 
+from datos.entorno import native_bfloat16
 from datos.errores import ArgumentError
 
 #: Políticas de precisión de Keras que admite el entrenamiento; ``"auto"`` elige la más
@@ -18,10 +19,6 @@ STRATEGIES = ("none", "mirrored")
 PRECISION_HELP = ("precisión de cálculo: float32 (por defecto); mixed_bfloat16, más rápida "
                   "en CPU con instrucciones bfloat16 (AVX-512 BF16 o AMX) y en GPU, y mucho "
                   "más lenta en una CPU sin ellas; auto elige la más rápida aquí")
-
-# Indicadores de /proc/cpuinfo de una CPU que calcula en bfloat16 de forma nativa.
-_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-
 
 def check_choice(value, name: str, allowed: tuple, *, where: str | None = None):
     """Devuelve ``value`` si está en ``allowed``; si no, un error que nombra ``name``.
@@ -39,28 +36,6 @@ def check_choice(value, name: str, allowed: tuple, *, where: str | None = None):
 def check_strategy(value, *, where: str | None = None) -> str:
     """``None`` equivale a ``"none"``; devuelve la estrategia validada."""
     return check_choice("none" if value is None else value, "strategy", STRATEGIES, where=where)
-
-
-def native_bfloat16(cpuinfo: str | None = None) -> bool:
-    """``True`` si la CPU calcula en bfloat16 de forma nativa (AVX-512 BF16 o AMX).
-
-    Sin esas instrucciones, ``mixed_bfloat16`` se emula y es mucho más lento que
-    ``float32``. Lee ``/proc/cpuinfo`` (Linux); en otro sistema devuelve ``False``.
-
-    Args:
-        cpuinfo: texto de ``/proc/cpuinfo`` (para las pruebas); ``None`` lo lee.
-    """
-    if cpuinfo is None:
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-                cpuinfo = handle.read()
-        except OSError:
-            return False
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[-1].split())
-            return any(flag in flags for flag in _BF16_FLAGS)
-    return False
 
 
 def resolve_precision(precision: str, *, where: str | None = None) -> str:
@@ -85,3 +60,13 @@ def resolve_precision(precision: str, *, where: str | None = None) -> str:
     except ImportError:
         pass
     return "float32"
+
+
+#: Motores de inferencia: los de ``modelos.motores.ENGINE_CHOICES``, repetidos aquí para no
+#: importar Keras al construir la CLI (una prueba comprueba que coinciden).
+ENGINE_CHOICES = ("auto", "keras", "onnx", "openvino", "litert")
+#: Mensaje de ayuda común de ``--motor``.
+ENGINE_HELP = ("motor de inferencia: keras (por defecto), onnx (ONNX Runtime), openvino, "
+               "litert, o auto (el más rápido de los instalados). Con pesos .h5 y otro motor "
+               "que keras, la primera vez exporta el modelo a una caché; --pesos admite "
+               "también la carpeta de «redes exportar»")

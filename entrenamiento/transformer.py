@@ -195,15 +195,20 @@ def train_numbers(
     )
 
 
-def load_translator(weights):
+def load_translator(weights, engine: str = "keras"):
     """Carga un traductor de :func:`train_numbers`: ``(modelo, tok_origen, tok_destino, meta)``.
+
+    Con ``engine="keras"`` (por defecto) el modelo es el de Keras; con otro motor
+    (:func:`modelos.motores.load_engine`; ``weights`` puede ser entonces la carpeta de
+    ``redes exportar``), el motor.
 
     Raises:
         ModelFileError: si el archivo no es de esta tarea o sus metadatos no valen.
     """
     import modelos
+    from modelos.motores import load_engine, source_metadata
 
-    metadata = modelos.load_metadata(weights)["metadata"]
+    metadata = source_metadata(weights)
     if metadata.get("tarea") != TASK:
         raise ModelFileError(f"«{weights}» no es un traductor de números entrenado con "
                              "«redes transformer entrenar --tarea numeros» (faltan los "
@@ -215,7 +220,9 @@ def load_translator(weights):
                              f"(un entero ≥ 1); tienen {shorten(repr(lengths))}.")
     source_tok = WordTokenizer.from_json(metadata.get("tokenizador_origen"))
     target_tok = WordTokenizer.from_json(metadata.get("tokenizador_destino"))
-    return modelos.load(weights, compile=False), source_tok, target_tok, metadata
+    model = (modelos.load(weights, compile=False) if engine == "keras"
+             else load_engine(weights, engine))
+    return model, source_tok, target_tok, metadata
 
 
 def _sentences(texts) -> list[str]:
@@ -242,11 +249,11 @@ def _encode_texts(texts: list[str], source_tok: WordTokenizer, limit: int) -> np
     return source
 
 
-def _prepare(weights, texts):
+def _prepare(weights, texts, engine: str = "keras"):
     """Carga el traductor, codifica las frases y da el tope de tokens de salida."""
     from modelos.transformer.decodificacion import sequence_limits
 
-    model, source_tok, target_tok, metadata = load_translator(weights)
+    model, source_tok, target_tok, metadata = load_translator(weights, engine)
     source_limit, target_limit = sequence_limits(model)
     source = _encode_texts(_sentences(texts), source_tok, source_limit)
     # Un token más que la traducción más larga vista al entrenar (para «</s>»), sin pasar
@@ -255,13 +262,18 @@ def _prepare(weights, texts):
     return model, source, source_tok, target_tok, output_len
 
 
-def translate_texts(weights, texts: Sequence[str], *, beam_size: int = 1) -> list[TaskResult]:
+def translate_texts(weights, texts: Sequence[str], *, beam_size: int = 1,
+                    engine: str = "keras") -> list[TaskResult]:
     """Traduce frases en español con un traductor guardado.
 
     Args:
-        weights: ``modelo.h5`` de :func:`train_numbers`.
+        weights: ``modelo.h5`` de :func:`train_numbers` (o su carpeta de
+            ``redes exportar``).
         texts: las frases (una cadena sola es una frase).
         beam_size: 1 = voraz; K > 1 = búsqueda en haz.
+        engine: motor de inferencia (:func:`modelos.motores.load_engine`). Con keras,
+            la decodificación usa la caché de claves y valores; con otro motor, ejecuta
+            el modelo entero sobre el prefijo en cada paso.
 
     Returns:
         Un :class:`TaskResult` por frase, con ``data`` ``{"origen", "traduccion"}``.
@@ -273,7 +285,7 @@ def translate_texts(weights, texts: Sequence[str], *, beam_size: int = 1) -> lis
     from modelos.transformer.decodificacion import translate
 
     texts = _sentences(texts)
-    model, source, _, target_tok, output_len = _prepare(weights, texts)
+    model, source, _, target_tok, output_len = _prepare(weights, texts, engine)
     ids = translate(model, source, output_len, beam_size=beam_size)
     results = []
     for text, row in zip(texts, ids, strict=True):

@@ -384,22 +384,26 @@ def train_yolo(
 
 def evaluate_yolo(weights, ann_dir, img_dir, out_dir=None, *,
                   obj_threshold: float = MAP_SCORE_THRESHOLD, nms_threshold: float = 0.3,
-                  batch_size: int = 8) -> TaskResult:
+                  batch_size: int = 8, engine: str = "keras") -> TaskResult:
     """mAP@0.5 y @0.3 de un modelo guardado sobre una carpeta VOC y sus curvas PR.
 
     Las anotaciones con clases que el modelo no conoce se leen igual; esos objetos
     se ignoran (lo dice el informe de ``read_voc``).
+
+    Args:
+        weights: ``.h5`` de ``redes yolo entrenar`` o carpeta de ``redes exportar``.
+        engine: motor de inferencia (:func:`modelos.motores.load_engine`).
 
     Returns:
         Un :class:`~entrenamiento.resultado.TaskResult`: ``metrics`` (``map_50``,
         ``map_30``), ``files["precision_recall"]`` y en ``data`` ``ap_por_clase``,
         ``imagenes``, ``cajas`` y ``detecciones``.
     """
-    import modelos
     from datos.anotaciones import read_voc
+    from modelos.motores import load_engine
     from modelos.yolo.constructor import yolo_config
 
-    model = modelos.load(weights)
+    model = load_engine(weights, engine)
     labels = yolo_config(model)["labels"]
     images, _ = read_voc(ann_dir, img_dir, labels)
     evaluation = evaluate_records(model, images, labels, obj_threshold=obj_threshold,
@@ -411,10 +415,11 @@ def evaluate_yolo(weights, ann_dir, img_dir, out_dir=None, *,
         title=f"YOLOv2: {evaluation['imagenes']} imágenes, {evaluation['cajas']} cajas",
         metrics={"map_50": evaluation["map"]["0.5"], "map_30": evaluation["map"]["0.3"]},
         files={"precision_recall": paths},
-        data={"ap_por_clase": per_class, "imagenes": evaluation["imagenes"],
+        data={"motor": model.name, "ap_por_clase": per_class,
+              "imagenes": evaluation["imagenes"],
               "cajas": evaluation["cajas"], "detecciones": evaluation["detecciones"]},
         tables=[_ap_table(per_class)],
-        model=model,
+        model=model.keras_model or model,  # el de Keras si el motor es keras
     )
 
 

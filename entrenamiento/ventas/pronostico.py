@@ -37,23 +37,26 @@ PROGRESS_DAYS = 100
 SHOWN_FORECAST_DAYS = 60
 
 
-def load_sales_model(weights):
+def load_sales_model(weights, engine: str = "keras"):
     """Carga un modelo de :func:`~entrenamiento.ventas.train_sales` y su escalador.
+
+    ``weights`` es su ``modelo.h5`` o su carpeta de ``redes exportar``; ``engine``, el
+    motor de inferencia (:func:`modelos.motores.load_engine`).
 
     La variante y los retardos salen de los argumentos completos con que se reconstruye
     el modelo (``builder_spec(model).kwargs``, con los valores por defecto del
     constructor para lo que un archivo antiguo no guardara).
 
     Returns:
-        ``(modelo, escalador, variante, retardos)``.
+        ``(motor, escalador, variante, retardos)``.
 
     Raises:
         ModelFileError: el archivo no es un modelo de ventas o su escalador no es válido.
     """
-    import modelos
+    from modelos.motores import load_engine, source_info
     from modelos.registro import builder_spec
 
-    info = modelos.load_metadata(weights)
+    info = source_info(weights)
     metadata = info["metadata"]
     if info["builder"] != "ventas" or metadata.get("tarea") != TASK:
         raise ModelFileError(
@@ -64,7 +67,7 @@ def load_sales_model(weights):
         scaler = MinMaxScaler.from_json(metadata["escalador"])
     except (KeyError, DataError) as exc:
         raise ModelFileError(f"«{weights}»: el escalador guardado no es válido: {exc}") from None
-    model = modelos.load(weights)
+    model = load_engine(weights, engine)
     kwargs = builder_spec(model).kwargs
     return model, scaler, kwargs["variant"], int(kwargs["steps"])
 
@@ -144,6 +147,7 @@ def forecast(
     all_days: bool = False,
     history_days: int = 90,
     progress: bool | None = None,
+    engine: str = "keras",
 ) -> TaskResult:
     """Pronostica los ``days`` días siguientes al último del CSV, de forma recursiva.
 
@@ -162,6 +166,7 @@ def forecast(
         all_days: pronosticar también los días que casi nunca tienen ventas.
         history_days: días de historia que se dibujan antes del pronóstico.
         progress: barra de progreso; ``None``: solo desde :data:`PROGRESS_DAYS` días.
+        engine: motor de inferencia (:func:`modelos.motores.load_engine`).
 
     Returns:
         Un :class:`~entrenamiento.resultado.TaskResult` con ``data["pronostico"]``
@@ -179,7 +184,7 @@ def forecast(
     for name, value in (("all_days", all_days), ("progress", progress)):
         if not isinstance(value, bool) and not (name == "progress" and value is None):
             raise ArgumentError(f"{where}: «{name}» debe ser True o False; recibido {value!r}.")
-    model, scaler, variant, steps = load_sales_model(weights)
+    model, scaler, variant, steps = load_sales_model(weights, engine)
     series = load_series(data, date_column, value_column, where=where)
     if len(series) < steps:
         raise DataError(
@@ -213,10 +218,10 @@ def forecast(
         metrics={"modelo": variant.upper(), "dias": days,
                  "desde": str(dates[0]), "hasta": str(dates[-1])},
         files={"pronostico": csv_path, "grafico": plot_path},
-        data={"pronostico": rows},
+        data={"pronostico": rows, "motor": model.name},
         tables=[Table(f"Pronóstico recursivo de {days} días ({variant.upper()}){shown}",
                       ("Fecha", "Unidades"),
                       [(row["fecha"], f"{row['unidades']:.1f}")
                        for row in rows[:SHOWN_FORECAST_DAYS]])],
-        model=model,
+        model=model.keras_model or model,  # el de Keras si el motor es keras
     )

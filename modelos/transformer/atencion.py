@@ -30,8 +30,8 @@ _NEG_INF = -1e9  # en float32: exp(-1e9 - max) = 0 exacto
 
 def causal_mask(query_length, key_length):
     """Máscara (Tq, Tk) triangular inferior: la posición i ve las j ≤ i (+ desfase)."""
-    rows = ops.arange(query_length)[:, None] + (key_length - query_length)
-    cols = ops.arange(key_length)[None, :]
+    rows = ops.expand_dims(ops.arange(query_length), 1) + (key_length - query_length)
+    cols = ops.expand_dims(ops.arange(key_length), 0)
     return ops.greater_equal(rows, cols)
 
 
@@ -105,8 +105,10 @@ class MultiHeadAttention(layers.Layer):
     # --- los pasos, uno a uno ---
 
     def _split_heads(self, x):
-        batch, length = ops.shape(x)[0], ops.shape(x)[1]
-        x = ops.reshape(x, (batch, length, self.num_heads, self.key_dim))  # (B, T, H, dk)
+        # -1 para el lote: tf2onnx resuelve mal un Reshape con el lote y la longitud
+        # dinámicos leídos con Shape (el exportado a ONNX fallaba al ejecutarse).
+        length = ops.shape(x)[1]
+        x = ops.reshape(x, (-1, length, self.num_heads, self.key_dim))     # (B, T, H, dk)
         return ops.transpose(x, (0, 2, 1, 3))                               # (B, H, T, dk)
 
     def project_key_value(self, value, key=None):
@@ -128,7 +130,7 @@ class MultiHeadAttention(layers.Layer):
         if attention_mask is not None:
             mask = ops.cast(attention_mask, "bool")
             if len(mask.shape) == 3:
-                mask = mask[:, None]                                       # (B, 1, Tq, Tk)
+                mask = ops.expand_dims(mask, 1)                           # (B, 1, Tq, Tk)
             scores = ops.where(mask, scores, _NEG_INF)
         # softmax(s) = exp(s - max) / Σ exp(s - max), sobre las claves.
         scores = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))
@@ -136,8 +138,8 @@ class MultiHeadAttention(layers.Layer):
         dropped = self.dropout_layer(ops.cast(weights, self.compute_dtype), training=training)
         context = ops.matmul(dropped, value_heads)                         # (B, H, Tq, dk)
         context = ops.transpose(context, (0, 2, 1, 3))                     # (B, Tq, H, dk)
-        batch, length = ops.shape(context)[0], ops.shape(context)[1]
-        context = ops.reshape(context, (batch, length, self.num_heads * self.key_dim))
+        length = ops.shape(context)[1]
+        context = ops.reshape(context, (-1, length, self.num_heads * self.key_dim))
         output = self.output_dense(context)                                # (B, Tq, d)
         return (output, weights) if return_attention_scores else output
 
@@ -146,7 +148,8 @@ class MultiHeadAttention(layers.Layer):
         value = query if value is None else value
         key_heads, value_heads = self.project_key_value(value, key)
         if use_causal_mask:
-            causal = causal_mask(ops.shape(query)[1], ops.shape(value)[1])[None]  # (1, Tq, Tk)
+            causal = ops.expand_dims(  # (1, Tq, Tk)
+                causal_mask(ops.shape(query)[1], ops.shape(value)[1]), 0)
             attention_mask = causal if attention_mask is None else ops.logical_and(
                 ops.cast(attention_mask, "bool"), causal)
         return self.attend(query, key_heads, value_heads, attention_mask, training=training,

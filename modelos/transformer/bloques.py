@@ -130,7 +130,7 @@ class _Block(layers.Layer):
 
 def _padding_to_attention(padding_mask):
     """Máscara de relleno ``(B, Tk)`` → máscara de atención ``(B, 1, Tk)`` (o ``None``)."""
-    return None if padding_mask is None else ops.cast(padding_mask, "bool")[:, None, :]
+    return None if padding_mask is None else ops.expand_dims(ops.cast(padding_mask, "bool"), 1)
 
 
 @_register
@@ -216,7 +216,7 @@ class DecoderLayer(_Block):
     def call(self, inputs, memory=None, padding_mask=None, memory_mask=None, training=None,
              return_attention=False):
         length = ops.shape(inputs)[1]
-        mask = causal_mask(length, length)[None]                          # (1, T, T)
+        mask = ops.expand_dims(causal_mask(length, length), 0)            # (1, T, T)
         if padding_mask is not None:
             mask = ops.logical_and(mask, _padding_to_attention(padding_mask))
         x, self_weights = self._residual(0, inputs, lambda h: self.self_attention(

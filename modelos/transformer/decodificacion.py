@@ -116,7 +116,35 @@ class _Parts:
                 for _ in self.decoder.blocks]
 
 
-def _parts(model, where: str, seq2seq: bool) -> _Parts:
+class _EngineParts:
+    """Lo que necesita la decodificación sin caché, de un motor de inferencia exportado.
+
+    Un motor (ONNX, OpenVINO...) solo ejecuta el modelo entero: cada paso vuelve a
+    procesar el prefijo (:class:`_UncachedScorer`).
+    """
+
+    def __init__(self, engine, where: str, seq2seq: bool):
+        from modelos.registro import builder_spec
+
+        spec = builder_spec(engine)
+        expected = "transformer" if seq2seq else "transformer_lm"
+        if spec is None or spec.name != expected:
+            raise ArgumentError(f"{where}: se esperaba un modelo de «{expected}»; el motor "
+                                f"ejecuta «{spec.name if spec else engine}».")
+        self.model = engine
+        self.seq2seq = seq2seq
+        self.max_positions = self.source_positions = int(spec.kwargs["max_len"])
+        self.forward = lambda *inputs: engine.predict_on_batch(
+            [np.asarray(i, "int32") for i in inputs])
+
+
+def _parts(model, where: str, seq2seq: bool) -> _Parts | _EngineParts:
+    from modelos.motores import Engine
+
+    if isinstance(model, Engine):
+        if model.keras_model is None:
+            return _EngineParts(model, where, seq2seq)
+        model = model.keras_model
     parts = getattr(model, "_redes_decoding", None)
     if parts is None or parts.seq2seq != seq2seq:
         parts = _Parts(model, where, seq2seq)
@@ -219,7 +247,8 @@ def translate(model, source_ids, max_len: int, beam_size: int = 1, *, bos_id: in
     """Traduce con un modelo de :func:`build_transformer`, token a token.
 
     Args:
-        model: el modelo codificador-decodificador entrenado.
+        model: el modelo codificador-decodificador entrenado, o un motor de
+            :mod:`modelos.motores` que lo ejecute.
         source_ids: ids de origen ``(S,)`` o ``(B, S)`` (relleno 0 al final).
         max_len: tokens de salida como máximo (incluido ``</s>``), ≤ ``max_len`` del
             modelo; una hipótesis que llega a ese tope sin ``</s>`` se devuelve cortada.
@@ -230,7 +259,8 @@ def translate(model, source_ids, max_len: int, beam_size: int = 1, *, bos_id: in
         length_penalty: α de la normalización por longitud ``((5 + n) / 6)^α`` al elegir
             la mejor hipótesis final del haz (0.6 como en el artículo; 0 = ninguna).
         use_cache: caché de claves/valores (un paso por token); ``False`` re-ejecuta
-            el modelo sobre el prefijo entero en cada paso.
+            el modelo sobre el prefijo entero en cada paso (siempre así con un motor
+            exportado de :mod:`modelos.motores`).
 
     Returns:
         Una lista de ids por frase, sin ``<s>`` ni ``</s>``.
@@ -250,7 +280,8 @@ def translate(model, source_ids, max_len: int, beam_size: int = 1, *, bos_id: in
     check_int(max_len, "max_len", maximum=parts.max_positions, where=where)
     beam = check_int(beam_size, "beam_size", maximum=MAX_BEAM, where=where)
     check_number(length_penalty, "length_penalty", minimum=0.0, maximum=10.0, where=where)
-    scorer_class = _CachedScorer if use_cache else _UncachedScorer
+    cached = use_cache and isinstance(parts, _Parts)  # un motor exportado no tiene caché
+    scorer_class = _CachedScorer if cached else _UncachedScorer
     scorer = scorer_class(parts, np.repeat(source, beam, axis=0), len(source) * beam, max_len)
     return _beam_search(scorer, len(source), beam, max_len, bos_id, eos_id, length_penalty)
 

@@ -88,9 +88,11 @@ class PositionalEncoding(layers.Layer):
         self.table = None
 
     def build(self, input_shape):
-        # Una constante, no un peso: se recalcula de la configuración al cargar.
-        self.table = ops.convert_to_tensor(
-            positional_encoding_table(self.max_len, int(input_shape[-1])))
+        # Una constante, no un peso: se recalcula de la configuración al cargar. Se guarda
+        # en numpy y se convierte en cada llamada: así, al trazar un grafo (exportar a
+        # ONNX, SavedModel...) queda como constante del grafo y no como tensor capturado,
+        # que tf2onnx convertiría en una entrada más del modelo.
+        self.table = positional_encoding_table(self.max_len, int(input_shape[-1]))
 
     def positions(self, length, start_index=0):
         """La tabla para las posiciones ``start_index ... start_index + length - 1``: (T, d).
@@ -100,10 +102,11 @@ class PositionalEncoding(layers.Layer):
         """
         check_positions(length, self.max_len, start_index, where=self.name)
         index = ops.arange(length) + ops.cast(start_index, "int32")
-        return ops.cast(ops.take(self.table, index, axis=0), self.compute_dtype)
+        table = ops.convert_to_tensor(self.table)
+        return ops.cast(ops.take(table, index, axis=0), self.compute_dtype)
 
     def call(self, inputs, start_index=0):
-        return inputs + self.positions(ops.shape(inputs)[1], start_index)[None]
+        return inputs + self.positions(ops.shape(inputs)[1], start_index)  # (T, d) difunde
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -170,8 +173,8 @@ class TokenAndPositionEmbedding(layers.Layer):
         check_positions(length, self.max_len, start_index, where=self.name)
         if self.learned_positions:
             index = ops.arange(length) + ops.cast(start_index, "int32")
-            return x + self.position_embedding(index)[None]
-        return x + self.position_embedding.positions(length, start_index)[None]
+            return x + self.position_embedding(index)
+        return x + self.position_embedding.positions(length, start_index)
 
     def compute_output_shape(self, input_shape, reverse=False):
         if reverse:

@@ -170,7 +170,9 @@ def detect(model, image, anchors=None, obj_threshold: float = 0.3,
 
     Args:
         model: modelo YOLOv2 con entrada ``(alto, ancho, 3)`` fija y salida
-            ``(S_h, S_w, A, 5 + C)`` cruda.
+            ``(S_h, S_w, A, 5 + C)`` cruda, o un motor de :mod:`modelos.motores`
+            (ONNX Runtime, OpenVINO...) que lo ejecute: la decodificación y la NMS son
+            las mismas.
         image: ``uint8`` RGB (H, W, 3) (o gris (H, W)), o la ruta de una imagen.
         anchors: anclas del modelo; ``None`` las toma de ``build_yolo`` (registro
             ``"yolo"``; ``VOC_ANCHORS`` si no se pasaron).

@@ -1,0 +1,184 @@
+"""Inferencia de YOLOv2 con cada motor, lado a lado en una sola ejecución.
+
+Mide, con el YOLOv2 completo (Darknet-19, 20 clases) a 416×416 y lotes de 8:
+
+1. **La red sola** (entrada ya preparada → salida cruda), con cada motor llamado
+   directamente, sin nuestro código alrededor:
+   - Keras/TensorFlow ``predict_on_batch`` en float32 (y en mixed_bfloat16 si la CPU
+     calcula en bfloat16 de forma nativa);
+   - ONNX Runtime (``modelo.onnx`` de ``redes exportar``, ``InferenceSession.run``);
+   - OpenVINO (el IR compilado y llamado directamente; en bfloat16 si la CPU lo tiene
+     nativo, si no en float32).
+2. **De extremo a extremo**: nuestro ``detect_batch`` (redimensionar 8 fotos de otro
+   tamaño + red + decodificación + NMS) con cada motor de :mod:`modelos.motores`.
+
+Da imágenes por segundo, el cociente frente a OpenVINO y ONNX Runtime solos, y el %
+del pico de multiplicación de matrices de la CPU (``tf.matmul`` medido aquí mismo) en
+la precisión en que calcula cada uno. Las rondas se intercalan y se toma la mejor:
+la máquina es compartida.
+
+Al final mide la latencia de una predicción de una fila con el MLP de ventas (STE),
+donde pesa el coste fijo de cada llamada, para justificar el orden de ``--motor auto``.
+
+Uso: ``python bench/inferencia.py [--rapido] [--lote 8] [--tamanio 416] [--rondas 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from datos.entorno import import_tensorflow, native_bfloat16  # noqa: E402
+
+tf = import_tensorflow()
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import modelos  # noqa: E402
+from modelos.exportar import export_model, read_description  # noqa: E402
+from modelos.motores import KerasEngine, open_export  # noqa: E402
+from modelos.yolo.decodificacion import detect_batch  # noqa: E402
+from yolo import conv_gflops, matmul_peak  # noqa: E402
+
+LABELS = [f"clase{i}" for i in range(20)]
+
+
+def best_rate(fn, items: int, steps: int, best: float) -> float:
+    """La mejor tasa (elementos/s) entre ``best`` y una medida de ``steps`` llamadas."""
+    fn()
+    start = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    return max(best, items * steps / (time.perf_counter() - start))
+
+
+def photos(count: int, seed: int = 0) -> list[np.ndarray]:
+    """Fotos ``uint8`` de tamaños distintos del de la red (como las de una cámara)."""
+    rng = np.random.default_rng(seed)
+    sizes = [(480, 640), (375, 500), (720, 1280), (600, 800)]
+    return [rng.integers(0, 256, (*sizes[i % len(sizes)], 3), dtype=np.uint8)
+            for i in range(count)]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rapido", action="store_true", help="pocos pasos (comprobación)")
+    parser.add_argument("--lote", type=int, default=8)
+    parser.add_argument("--tamanio", type=int, default=416)
+    parser.add_argument("--rondas", type=int, default=3)
+    args = parser.parse_args(argv)
+    steps = 1 if args.rapido else 3
+    rounds = 1 if args.rapido else args.rondas
+    bf16 = native_bfloat16()
+    fast = "bfloat16" if bf16 else "float32"
+    print(f"YOLOv2 darknet19 {args.tamanio}×{args.tamanio}, lote {args.lote}, 20 clases; "
+          f"{os.cpu_count()} núcleos; bfloat16 nativo: {'sí' if bf16 else 'no'}; "
+          f"{steps} pasos por medida, mejor de {rounds} rondas")
+    peaks = {"float32": matmul_peak("float32", rounds=2 if args.rapido else 5)}
+    if bf16:
+        peaks["bfloat16"] = matmul_peak("bfloat16", rounds=2 if args.rapido else 5)
+
+    keras.utils.set_random_seed(0)
+    model = modelos.build_yolo(LABELS, input_size=args.tamanio, compile=False)
+    gflops = conv_gflops(model)
+    x = np.random.default_rng(0).random((args.lote, args.tamanio, args.tamanio, 3),
+                                        dtype=np.float32)
+    images = photos(args.lote)
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = modelos.save(model, Path(tmp) / "yolo.h5")
+        began = time.perf_counter()
+        exports = {fmt: read_description(export_model(weights, fmt, Path(tmp) / fmt))
+                   for fmt in ("onnx", "openvino")}
+        print(f"Exportar a ONNX y OpenVINO: {time.perf_counter() - began:.0f} s")
+        engines = {"keras (float32)": KerasEngine(model),
+                   "onnx (float32)": open_export(exports["onnx"]),
+                   f"openvino ({fast})": open_export(exports["openvino"], precision=fast)}
+        if bf16:
+            keras.config.set_dtype_policy("mixed_bfloat16")
+            engines["keras (bfloat16)"] = KerasEngine(modelos.load(weights, compile=False),
+                                                      precision="bfloat16")
+            keras.config.set_dtype_policy("float32")
+        precisions = {name: name.split("(")[1].rstrip(")") for name in engines}
+        # La referencia de OpenVINO: su IR compilado, llamado directamente.
+        import onnxruntime
+        import openvino
+
+        core = openvino.Core()
+        compiled = core.compile_model(
+            str(Path(exports["openvino"]["directory"]) / "modelo.xml"), "CPU",
+            {"INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32"})
+        session = onnxruntime.InferenceSession(
+            str(Path(exports["onnx"]["directory"]) / "modelo.onnx"),
+            providers=["CPUExecutionProvider"])
+        input_name = session.get_inputs()[0].name
+        bare = {f"OpenVINO solo ({fast})": lambda: compiled(x)[0],
+                "ONNX Runtime solo (float32)": lambda: session.run(None, {input_name: x})[0]}
+        precisions.update({name: name.split("(")[1].rstrip(")") for name in bare})
+
+        network = dict.fromkeys(engines, 0.0)
+        standalone = dict.fromkeys(bare, 0.0)
+        end_to_end = dict.fromkeys(engines, 0.0)
+        for _ in range(rounds):
+            for name, fn in bare.items():
+                standalone[name] = best_rate(fn, args.lote, steps, standalone[name])
+            for name, engine in engines.items():
+                network[name] = best_rate(lambda e=engine: e.predict_on_batch(x), args.lote,
+                                          steps, network[name])
+                end_to_end[name] = best_rate(
+                    lambda e=engine: detect_batch(e, images, batch_size=args.lote),
+                    args.lote, steps, end_to_end[name])
+
+        def row(name: str, rate: float, label: str | None = None) -> str:
+            achieved = gflops * rate
+            peak = peaks[precisions[name]]
+            return (f"{label or name:<34}{rate:>9.2f}{achieved:>10.0f}"
+                    f"{100 * achieved / peak:>8.0f}%")
+
+        print(f"\nGFLOP por imagen: {gflops:.2f}; pico de matmul: "
+              + ", ".join(f"{p} {v:.0f} GFLOP/s" for p, v in peaks.items()))
+        header = f"{'red sola':<34}{'img/s':>9}{'GFLOP/s':>10}{'% pico':>9}"
+        print(header + "\n" + "-" * len(header))
+        for name, rate in standalone.items():
+            print(row(name, rate))
+        for name, rate in network.items():
+            print(row(name, rate, f"motor {name}"))
+        header = f"{'detect_batch de extremo a extremo':<34}{'img/s':>9}{'GFLOP/s':>10}" \
+                 f"{'% pico':>9}{'× OV solo':>11}{'× ORT solo':>11}"
+        print("\n" + header + "\n" + "-" * len(header))
+        openvino_rate = standalone[f"OpenVINO solo ({fast})"]
+        onnx_rate = standalone["ONNX Runtime solo (float32)"]
+        for name, rate in end_to_end.items():
+            print(row(name, rate) + f"{rate / openvino_rate:>10.2f}×{rate / onnx_rate:>10.2f}×")
+        best = max(end_to_end, key=end_to_end.get)
+        print(f"\nEl mejor de extremo a extremo: {best}, {end_to_end[best]:.2f} img/s = "
+              f"{end_to_end[best] / openvino_rate:.2f}× OpenVINO solo y "
+              f"{end_to_end[best] / onnx_rate:.2f}× ONNX Runtime solo (objetivo ≥ 1.0×).")
+
+        # Latencia de una fila con el MLP de ventas: el coste fijo de cada llamada.
+        sales = modelos.build_sales_mlp("ste")
+        sales_weights = modelos.save(sales, Path(tmp) / "ste.h5")
+        row_x = np.random.default_rng(1).random((1, 9), dtype=np.float32)
+        small = {"keras": KerasEngine(sales)}
+        for fmt in ("onnx", "openvino"):
+            small[fmt] = open_export(read_description(
+                export_model(sales_weights, fmt, Path(tmp) / f"ste_{fmt}")))
+        print("\nSTE, una fila por llamada (µs por predicción, la mejor de las rondas):")
+        for name, engine in small.items():
+            rate = 0.0
+            for _ in range(rounds):
+                rate = best_rate(lambda e=engine: e.predict_on_batch(row_x), 1, 200, rate)
+            print(f"  {name:<10}{1e6 / rate:>10.0f} µs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Orden ``redes exportar``: un modelo guardado a SavedModel, ONNX, OpenVINO o LiteRT."""
+
+from __future__ import annotations
+
+from entrenamiento.cli_comun import add_family
+from entrenamiento.cli_comun import add_json_argument
+from entrenamiento.cli_comun import check_outputs
+
+# Los de modelos.exportar.FORMATS (aquí sin importar Keras; una prueba comprueba que coinciden).
+FORMATS = ("saved_model", "onnx", "openvino", "litert")
+
+
+def _cmd_export(args) -> int:
+    from entrenamiento.exportacion import export_weights
+    from entrenamiento.resultado import report
+
+    check_outputs(files=[("--json", args.json)], folders=[("--salida", args.salida)])
+    report(export_weights(args.pesos, args.formato, args.salida, check=args.comprobar),
+           args.json)
+    return 0
+
+
+def add_commands(commands) -> None:
+    """Añade ``redes exportar``."""
+    parser = add_family(
+        commands, "exportar", "exporta un modelo .h5 a saved_model, onnx, openvino o litert",
+        description="Exporta un modelo guardado (cualquier constructor registrado: YOLO, "
+                    "clasificadores, ventas, Transformer) a SavedModel, ONNX, OpenVINO o "
+                    "LiteRT. En la carpeta de salida quedan el artefacto y modelo.json (el "
+                    "constructor, las etiquetas, las anclas, el tamaño de entrada, el "
+                    "escalado y lo demás que hace falta para usarlo sin este código). "
+                    "--pesos de «redes ... detectar/predecir/pronosticar/traducir» admite "
+                    "esa carpeta. onnx y openvino necesitan sus extras de pip.")
+    parser.add_argument("--pesos", required=True, help="modelo .h5 de modelos.save / «redes "
+                        "... entrenar»")
+    parser.add_argument("--formato", required=True, choices=FORMATS,
+                        help="saved_model, onnx, openvino o litert")
+    parser.add_argument("--salida", required=True, metavar="CARPETA",
+                        help="carpeta de la exportación (una por formato)")
+    parser.add_argument("--sin-comprobar", dest="comprobar", action="store_false",
+                        help="no comparar la exportación con Keras al terminar")
+    add_json_argument(parser, "la descripción y la comprobación")
+    parser.set_defaults(func=_cmd_export)

@@ -1,0 +1,453 @@
+"""Motores de inferencia: una sola interfaz para Keras, ONNX Runtime, OpenVINO y LiteRT.
+
+Un motor se comporta, para quien predice, como un modelo de Keras ya cargado:
+``predict_on_batch(x)``, ``predict(x, batch_size=...)``, ``input_shape``,
+``output_shape`` y el constructor con sus argumentos (``modelos.registro.builder_spec``
+funciona con él). Así :func:`modelos.yolo.decodificacion.detect_batch`, la
+clasificación, el pronóstico de ventas y la traducción usan el mismo código (la misma
+decodificación y NMS) con cualquier motor.
+
+:func:`load_engine` abre un motor desde
+
+- un archivo de :func:`modelos.save` (``.h5``): con ``keras`` lo carga como siempre; con
+  ``onnx``, ``openvino`` o ``litert`` lo exporta una vez (:mod:`modelos.exportar`) a una
+  caché (``$REDES_CACHE`` o ``~/.cache/redes-keras``, por el contenido del archivo) y
+  abre la exportación;
+- o una carpeta de ``redes exportar`` (o su ``modelo.json``), sin Keras ni constructores.
+
+``engine="auto"`` elige el más rápido de los instalados, en el orden medido en
+``bench/inferencia.py``: OpenVINO, ONNX Runtime, Keras. OpenVINO calcula en bfloat16
+si la CPU lo hace de forma nativa (AVX-512 BF16 o AMX) y en float32 si no;
+``precision="float32"`` lo fija.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from datos.errores import ArgumentError, ModelFileError
+from modelos.exportar import (
+    ARTIFACTS,
+    DESCRIPTION,
+    RUNTIME_NEEDS,
+    _EXPORT_NEEDS,
+    check_modules,
+    describe,
+    export_model,
+    missing_modules,
+    read_description,
+)
+from modelos.registro import BuilderSpec
+
+#: Valores de ``--motor`` (``entrenamiento.opciones`` los repite sin importar Keras; una
+#: prueba comprueba que coinciden).
+ENGINE_CHOICES = ("auto", "keras", "onnx", "openvino", "litert")
+#: Orden de preferencia de ``auto`` (el más rápido primero, medido en bench/inferencia.py).
+AUTO_ORDER = ("openvino", "onnx", "keras")
+#: Precisiones que admite un motor.
+PRECISIONS = ("float32", "bfloat16")
+#: Formato de exportación que ejecuta cada motor (``tensorflow`` ejecuta un SavedModel).
+ENGINE_FORMATS = {"onnx": "onnx", "openvino": "openvino", "litert": "litert",
+                  "tensorflow": "saved_model"}
+_FORMAT_ENGINES = {fmt: engine for engine, fmt in ENGINE_FORMATS.items()}
+
+class Engine:
+    """Interfaz común: un modelo que solo predice, descrito por su ``modelo.json``.
+
+    Attributes:
+        name: ``"keras"``, ``"onnx"``, ``"openvino"``, ``"litert"`` o ``"tensorflow"``.
+        precision: ``"float32"`` o ``"bfloat16"``.
+        description: la descripción (:func:`modelos.exportar.describe`).
+        metadata: los metadatos de la tarea (clases, escalador, tokenizadores...).
+        input_shape: como en Keras: una tupla (``None`` = libre), o una lista de ellas.
+        output_shape: la forma de la (primera) salida.
+        keras_model: el modelo de Keras, solo en el motor ``keras``.
+    """
+
+    name = ""
+
+    def __init__(self, description: dict[str, Any], precision: str = "float32"):
+        self.description = description
+        self.precision = precision
+        self.metadata = description.get("metadata", {})
+        self._inputs_spec = description["inputs"]
+        shapes = [tuple(item["shape"]) for item in self._inputs_spec]
+        self.input_shape = shapes[0] if len(shapes) == 1 else shapes
+        self.output_shape = tuple(description["outputs"][0]["shape"])
+        self.input_names = [item["name"] for item in self._inputs_spec]
+        self.keras_model = None
+        # builder_spec(motor) funciona como con un modelo de Keras.
+        self._redes_spec = BuilderSpec(description["builder"], dict(description["kwargs"]))
+
+    def __repr__(self) -> str:
+        return (f"<motor {self.name} ({self.precision}) de «{self.description['builder']}»>")
+
+    def _as_list(self, inputs) -> list[np.ndarray]:
+        """Las entradas en el orden del modelo, con su tipo, desde arreglo, lista o dict."""
+        if isinstance(inputs, dict):
+            try:
+                inputs = [inputs[name] for name in self.input_names]
+            except KeyError as exc:
+                raise ArgumentError(f"Falta la entrada «{exc.args[0]}»; el modelo espera "
+                                    f"{', '.join(self.input_names)}.") from None
+        elif not isinstance(inputs, (list, tuple)):
+            inputs = [inputs]
+        if len(inputs) != len(self._inputs_spec):
+            raise ArgumentError(f"El modelo espera {len(self._inputs_spec)} entradas "
+                                f"({', '.join(self.input_names)}); recibidas {len(inputs)}.")
+        arrays = []
+        for value, spec in zip(inputs, self._inputs_spec, strict=True):
+            array = np.ascontiguousarray(np.asarray(value), dtype=spec["dtype"])
+            expected = spec["shape"]
+            if array.ndim != len(expected) or any(
+                    size is not None and size != got
+                    for size, got in zip(expected[1:], array.shape[1:], strict=True)):
+                raise ArgumentError(f"La entrada «{spec['name']}» debe tener forma "
+                                    f"{tuple(expected)}; recibida {array.shape}.")
+            arrays.append(array)
+        return arrays
+
+    def _run(self, arrays: list[np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_on_batch(self, inputs) -> np.ndarray:
+        """La salida (float32 numpy) de un lote, en una sola pasada."""
+        return np.asarray(self._run(self._as_list(inputs)), dtype=np.float32)
+
+    def __call__(self, inputs, training: bool = False) -> np.ndarray:
+        return self.predict_on_batch(inputs)
+
+    def predict(self, inputs, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
+        """Como ``keras.Model.predict``: en tandas de ``batch_size`` (``verbose`` se ignora)."""
+        arrays = self._as_list(inputs)
+        total = len(arrays[0])
+        if total <= batch_size:
+            return self.predict_on_batch(arrays)
+        parts = [self.predict_on_batch([array[start:start + batch_size] for array in arrays])
+                 for start in range(0, total, batch_size)]
+        return np.concatenate(parts, axis=0)
+
+
+class KerasEngine(Engine):
+    """El modelo de Keras, tal cual (``predict_on_batch`` compilado)."""
+
+    name = "keras"
+
+    def __init__(self, model, metadata: dict[str, Any] | None = None,
+                 precision: str = "float32"):
+        super().__init__(describe(model, None, metadata), precision)
+        self.keras_model = model
+
+    def _run(self, arrays):
+        import keras
+
+        output = self.keras_model.predict_on_batch(arrays if len(arrays) > 1 else arrays[0])
+        return keras.ops.convert_to_numpy(output)
+
+
+class OnnxEngine(Engine):
+    """ONNX Runtime (CPU) sobre ``modelo.onnx``."""
+
+    name = "onnx"
+
+    def __init__(self, description, precision: str = "float32"):
+        if precision != "float32":
+            raise ArgumentError("El motor onnx calcula en float32; use openvino o keras "
+                                "para bfloat16.")
+        super().__init__(description, precision)
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = os.cpu_count() or 1
+        options.log_severity_level = 3
+        path = Path(description["directory"]) / description["artifact"]
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"])
+        except (RuntimeError, ValueError, OSError) as exc:  # clases de onnxruntime
+            raise ModelFileError(f"ONNX Runtime no pudo abrir «{path}»: {exc}") from None
+        self._names = [item.name for item in self.session.get_inputs()]
+
+    def _run(self, arrays):
+        feed = dict(zip(self._names, arrays, strict=True))
+        return self.session.run(None, feed)[0]
+
+
+class OpenVinoEngine(Engine):
+    """OpenVINO (CPU) sobre el IR ``modelo.xml`` + ``modelo.bin``."""
+
+    name = "openvino"
+
+    def __init__(self, description, precision: str = "float32"):
+        super().__init__(description, precision)
+        import openvino
+
+        path = Path(description["directory"]) / description["artifact"]
+        core = openvino.Core()
+        config = {"INFERENCE_PRECISION_HINT": "bf16" if precision == "bfloat16" else "f32",
+                  "PERFORMANCE_HINT": "LATENCY"}
+        try:
+            self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelFileError(f"OpenVINO no pudo abrir «{path}»: {exc}") from None
+        self.request = self.compiled.create_infer_request()
+
+    def _run(self, arrays):
+        self.request.infer(arrays)
+        return self.request.get_output_tensor(0).data.copy()
+
+
+class LiteRtEngine(Engine):
+    """El intérprete de LiteRT: el de ``ai_edge_litert`` (extra ``litert``) o, si no
+    está, el de TensorFlow (``tf.lite``, que TensorFlow da por obsoleto)."""
+
+    name = "litert"
+
+    def __init__(self, description, precision: str = "float32"):
+        if precision != "float32":
+            raise ArgumentError("El motor litert calcula en float32.")
+        super().__init__(description, precision)
+        import warnings
+
+        if missing_modules(["ai_edge_litert"]):
+            from datos.entorno import import_tensorflow
+
+            Interpreter = import_tensorflow().lite.Interpreter
+        else:
+            from ai_edge_litert.interpreter import Interpreter
+        path = Path(description["directory"]) / description["artifact"]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # «tf.lite is deprecated»
+                self.interpreter = Interpreter(model_path=str(path),
+                                               num_threads=os.cpu_count() or 1)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelFileError(f"LiteRT no pudo abrir «{path}»: {exc}") from None
+        details = self.interpreter.get_input_details()
+        # Las entradas se llaman «serving_default_<nombre>:0»; se ordenan por el nuestro.
+        self._details = [next((d for d in details if name in d["name"]), details[i])
+                         for i, name in enumerate(self.input_names)]
+        self._shapes = None
+
+    def _run(self, arrays):
+        shapes = [array.shape for array in arrays]
+        if shapes != self._shapes:
+            for detail, shape in zip(self._details, shapes, strict=True):
+                self.interpreter.resize_tensor_input(detail["index"], shape, strict=False)
+            self.interpreter.allocate_tensors()
+            self._shapes = shapes
+        for detail, array in zip(self._details, arrays, strict=True):
+            self.interpreter.set_tensor(detail["index"], array)
+        self.interpreter.invoke()
+        output = self.interpreter.get_output_details()[0]["index"]
+        return self.interpreter.get_tensor(output).copy()
+
+
+class SavedModelEngine(Engine):
+    """Un SavedModel de TensorFlow (``tf.saved_model.load``, la firma ``serve``)."""
+
+    name = "tensorflow"
+
+    def __init__(self, description, precision: str = "float32"):
+        super().__init__(description, precision)
+        from datos.entorno import import_tensorflow
+
+        tf = import_tensorflow()
+        path = Path(description["directory"]) / description["artifact"]
+        try:
+            self.loaded = tf.saved_model.load(str(path))
+        except (RuntimeError, ValueError, OSError, tf.errors.OpError) as exc:
+            raise ModelFileError(f"TensorFlow no pudo abrir «{path}»: {exc}") from None
+
+    def _run(self, arrays):
+        output = self.loaded.serve(arrays if len(arrays) > 1 else arrays[0])
+        return output.numpy()
+
+
+_ENGINE_CLASSES = {"onnx": OnnxEngine, "openvino": OpenVinoEngine, "litert": LiteRtEngine,
+                   "tensorflow": SavedModelEngine}
+
+
+# === Elegir y abrir ===
+
+def engine_installed(name: str, *, export: bool = True) -> bool:
+    """Si el motor ``name`` puede usarse aquí (y exportar a su formato, con ``export``)."""
+    if name == "keras":
+        return True
+    fmt = ENGINE_FORMATS[name]
+    needs = RUNTIME_NEEDS[fmt] + (_EXPORT_NEEDS[fmt] if export else ())
+    return not missing_modules(needs)
+
+
+def auto_engine(*, export: bool = True) -> str:
+    """El primero de :data:`AUTO_ORDER` que está instalado."""
+    return next(name for name in AUTO_ORDER if engine_installed(name, export=export))
+
+
+def resolve_precision(engine: str, precision: str | None) -> str:
+    """``None`` → bfloat16 en OpenVINO si la CPU lo tiene nativo; float32 en otro caso."""
+    if precision is None:
+        from datos.entorno import native_bfloat16
+
+        return "bfloat16" if engine == "openvino" and native_bfloat16() else "float32"
+    if precision not in PRECISIONS:
+        raise ArgumentError(f"«precision» debe ser una de {', '.join(PRECISIONS)}; "
+                            f"recibida {precision!r}.")
+    return precision
+
+
+def cache_root() -> Path:
+    """Carpeta de la caché de exportaciones: ``$REDES_CACHE`` o ``~/.cache/redes-keras``."""
+    if os.environ.get("REDES_CACHE"):
+        return Path(os.environ["REDES_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "redes-keras"
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:24]
+
+
+def cached_export(weights, fmt: str) -> dict[str, Any]:
+    """La exportación de ``weights`` a ``fmt`` en la caché; la crea si falta.
+
+    La clave es el contenido del archivo: otro entrenamiento en la misma ruta exporta
+    de nuevo. Se exporta en una carpeta temporal y se renombra al final.
+    """
+    weights = Path(weights)
+    folder = cache_root() / "exportados" / _file_digest(weights) / fmt
+    if (folder / DESCRIPTION).is_file():
+        try:
+            return read_description(folder)
+        except ModelFileError:
+            shutil.rmtree(folder, ignore_errors=True)  # una caché rota se rehace
+    staging = folder.with_name(f".{fmt}-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        export_model(weights, fmt, staging)
+        try:
+            os.replace(staging, folder)
+        except OSError:  # otro proceso la creó a la vez: vale la suya
+            pass
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return read_description(folder)
+
+
+def _check_choice(engine: str) -> str:
+    if engine not in ENGINE_CHOICES:
+        raise ArgumentError(f"«motor» debe ser uno de {', '.join(ENGINE_CHOICES)}; "
+                            f"recibido {engine!r}.")
+    return engine
+
+
+def open_export(description: dict[str, Any], engine: str = "auto",
+                precision: str | None = None) -> Engine:
+    """Abre una exportación ya leída con el motor de su formato."""
+    runtime = _FORMAT_ENGINES[description["format"]]
+    if engine not in ("auto", runtime):
+        raise ArgumentError(
+            f"«{description['directory']}» es una exportación {description['format']}, que "
+            f"ejecuta el motor {runtime}; use --motor {runtime} o auto (o los pesos .h5 "
+            f"para --motor {engine}).")
+    check_modules(RUNTIME_NEEDS[description["format"]], f"El motor {runtime}")
+    return _ENGINE_CLASSES[runtime](description, resolve_precision(runtime, precision))
+
+
+def is_export(source) -> bool:
+    """Si ``source`` es una exportación (carpeta o ``modelo.json``) y no un ``.h5``."""
+    source = Path(source)
+    return source.is_dir() or source.suffix == ".json"
+
+
+def source_info(source) -> dict[str, Any]:
+    """``{"builder", "kwargs", "metadata"}`` de un ``.h5`` o una exportación, sin abrir
+    el modelo (los argumentos, completos con los valores por defecto).
+
+    Raises:
+        ModelFileError: si no es ni lo uno ni lo otro, o no se puede leer.
+    """
+    if is_export(source):
+        info = read_description(source)
+    else:
+        import modelos
+
+        info = modelos.load_metadata(source)
+    return {key: info[key] for key in ("builder", "kwargs", "metadata")}
+
+
+def source_metadata(source) -> dict[str, Any]:
+    """Los metadatos de la tarea de un ``.h5`` o de una exportación (ver :func:`source_info`)."""
+    return source_info(source)["metadata"]
+
+
+def load_engine(source, engine: str = "auto", *, precision: str | None = None) -> Engine:
+    """Abre ``source`` (``.h5`` de :func:`modelos.save` o exportación) con ``engine``.
+
+    Args:
+        source: ruta de los pesos ``.h5``, o carpeta (o ``modelo.json``) de
+            ``redes exportar``.
+        engine: ``"keras"``, ``"onnx"``, ``"openvino"``, ``"litert"`` o ``"auto"``.
+        precision: ``None`` (la más rápida que no pierde exactitud aquí), ``"float32"``
+            o ``"bfloat16"``.
+
+    Raises:
+        ArgumentError: motor desconocido, o que no ejecuta esa exportación.
+        EnvironmentSetupError: el motor no está instalado (nombra el extra de pip).
+        ModelFileError: el archivo o la exportación no valen.
+
+    Example:
+        >>> motor = load_engine("pesos/yolo/modelo.h5", "openvino")  # doctest: +SKIP
+        >>> detect(motor, "foto.jpg")                                 # doctest: +SKIP
+    """
+    _check_choice(engine)
+    source = Path(source)
+    if is_export(source):
+        return open_export(read_description(source), engine, precision)
+    import modelos
+
+    info = modelos.load_metadata(source)  # comprueba el archivo antes de exportar
+    if engine == "auto":
+        engine = auto_engine()
+    if engine == "keras":
+        precision = resolve_precision("keras", precision)
+        model = _load_keras(source, precision)
+        return KerasEngine(model, info["metadata"], precision)
+    fmt = ENGINE_FORMATS[engine]
+    check_modules(RUNTIME_NEEDS[fmt] + _EXPORT_NEEDS[fmt], f"El motor {engine}")
+    return open_export(cached_export(source, fmt), engine, precision)
+
+
+def _load_keras(path: Path, precision: str):
+    import keras
+
+    import modelos
+
+    if precision == "float32":
+        return modelos.load(path, compile=False)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        return modelos.load(path, compile=False)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def as_engine(model, metadata: dict[str, Any] | None = None) -> Engine:
+    """Un motor tal cual, o un modelo de Keras envuelto en :class:`KerasEngine`."""
+    return model if isinstance(model, Engine) else KerasEngine(model, metadata)
+
+
+__all__ = ["ARTIFACTS", "AUTO_ORDER", "ENGINE_CHOICES", "Engine", "KerasEngine",
+           "LiteRtEngine", "OnnxEngine", "OpenVinoEngine", "SavedModelEngine", "as_engine",
+           "auto_engine", "cached_export", "load_engine", "open_export"]
