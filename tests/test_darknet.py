@@ -451,3 +451,61 @@ def test_keras_epsilon_moves_outputs_away_from_darknet(voc, photo):
     diff = np.abs(keras_eps.predict(photo[None], verbose=0)
                   - model.predict(photo[None], verbose=0)).max()
     assert diff > TOLERANCE
+
+
+# === BatchNormalization fusionada ===
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("epsilon", [1e-3, DARKNET_BN_EPSILON])
+def test_fused_batch_norm_equals_keras_batch_norm(policy, epsilon):
+    from modelos.darknet import FusedBatchNormalization
+
+    tf = import_tensorflow()
+    rng = np.random.default_rng(0)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        ours = FusedBatchNormalization(epsilon=epsilon, momentum=0.9)
+        reference = keras.layers.BatchNormalization(epsilon=epsilon, momentum=0.9)
+        x = tf.cast(rng.normal(2.0, 3.0, (4, 6, 5, 8)).astype("float32"),
+                    ours.compute_dtype)
+        for layer in (ours, reference):
+            layer.build(x.shape)
+        for mine, theirs in zip(ours.weights, reference.weights, strict=True):
+            value = rng.uniform(0.5, 2.0, mine.shape).astype("float32")
+            mine.assign(value)
+            theirs.assign(value)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            outputs = {name: layer(x, training=True)
+                       for name, layer in (("ours", ours), ("ref", reference))}
+            losses = {name: tf.reduce_sum(tf.cast(y, "float32") ** 2)
+                      for name, y in outputs.items()}
+        grads = {name: tape.gradient(losses[name], [x, layer.gamma.value, layer.beta.value])
+                 for name, layer in (("ours", ours), ("ref", reference))}
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+    def close(a, b, atol):
+        return np.allclose(np.asarray(tf.cast(a, "float32")), np.asarray(tf.cast(b, "float32")),
+                           atol=atol, rtol=1e-4)
+
+    assert outputs["ours"].dtype == outputs["ref"].dtype
+    assert close(outputs["ours"], outputs["ref"], 1e-5)
+    # La media móvil usa la varianza sesgada del lote, como Keras.
+    assert close(ours.moving_mean, reference.moving_mean, 1e-6)
+    assert close(ours.moving_variance, reference.moving_variance, 1e-6)
+    assert not close(ours.moving_variance, np.ones(8), 1e-3)   # se actualizó
+    for mine, theirs in zip(grads["ours"], grads["ref"], strict=True):
+        assert close(mine, theirs, 1e-3)
+    assert close(ours(x, training=False), reference(x, training=False), 1e-5)
+
+
+def test_darknet_uses_the_fused_batch_norm_with_the_same_weight_names():
+    from modelos.darknet import FusedBatchNormalization
+
+    model = build_darknet19(backbone="tiny", input_shape=(64, 64, 3))
+    norm = model.get_layer("norm_1")
+    assert isinstance(norm, FusedBatchNormalization)
+    assert [w.path for w in norm.weights] == ["norm_1/gamma", "norm_1/beta",
+                                               "norm_1/moving_mean", "norm_1/moving_variance"]

@@ -143,11 +143,16 @@ def test_engines_cache_the_export_by_content(saved, tmp_path, monkeypatch):
     assert calls == [] and second.description["directory"] == str(folders[0])
 
 
-def test_auto_picks_the_first_installed_engine(saved, monkeypatch):
-    assert load_engine(saved["xor"], "auto").name == "openvino"
+@pytest.mark.parametrize("bf16, order", [(True, ["openvino", "onnx", "keras"]),
+                                          (False, ["onnx", "openvino", "keras"])])
+def test_auto_picks_the_fastest_installed_engine(saved, monkeypatch, bf16, order):
+    import datos.entorno
+
+    monkeypatch.setattr(datos.entorno, "native_bfloat16", lambda cpuinfo=None: bf16)
+    assert load_engine(saved["xor"], "auto").name == order[0]
     monkeypatch.setattr(motores, "missing_modules", lambda needs: [
-        name for name in needs if name == "openvino"])
-    assert load_engine(saved["xor"], "auto").name == "onnx"
+        name for name in needs if name == order[0]])
+    assert load_engine(saved["xor"], "auto").name == order[1]
     monkeypatch.setattr(motores, "missing_modules", lambda needs: list(needs))
     assert load_engine(saved["xor"], "auto").name == "keras"
 
