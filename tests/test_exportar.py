@@ -105,6 +105,20 @@ def test_export_matches_keras_in_float32(saved, tmp_path, name, fmt):
     assert not np.allclose(engine.predict_on_batch(inputs), engine.predict_on_batch(other))
 
 
+#: Tolerancia declarada en bfloat16 (Keras mixed_bfloat16, u OpenVINO con bf16 en una CPU
+#: que lo tiene nativo) frente a float32: diferencia relativa ≤ 2e-2.
+BF16_TOLERANCE = 2e-2
+
+
+def test_bfloat16_engine_within_the_stated_tolerance(saved):
+    reference = load_engine(saved["yolo"], "keras", precision="float32")
+    bf16 = load_engine(saved["yolo"], "keras", precision="bfloat16")
+    assert bf16.keras_model.get_layer("conv_1").compute_dtype == "bfloat16"
+    inputs = example_inputs(reference, batch=2, seed=3)
+    comparison = compare_engines(reference, bf16, inputs)
+    assert 0 < comparison["relative"] <= BF16_TOLERANCE, comparison
+
+
 def test_yolo_description_is_enough_without_the_builder(saved, tmp_path):
     description = json.loads(export_model(saved["yolo"], "onnx", tmp_path).read_text())
     yolo = description["yolo"]
