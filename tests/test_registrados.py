@@ -32,6 +32,7 @@ def _registered(name):
 # Capa → (argumentos, entradas, forma de salida).
 LAYER_CASES = {
     "Reorg": ({"stride": 2}, _floats(2, 4, 6, 8), (2, 2, 3, 32)),
+    "FusedBatchNormalization": ({"epsilon": 1e-3}, _floats(2, 4, 6, 8), (2, 4, 6, 8)),
     "PositionalEncoding": ({"max_len": 16}, _floats(2, 5, 8), (2, 5, 8)),
     "TokenAndPositionEmbedding": ({"vocab_size": 11, "d_model": 8, "max_len": 16},
                                   RNG.integers(1, 11, (2, 5)).astype("int32"), (2, 5, 8)),
@@ -69,12 +70,14 @@ LOSS_CASES = {"YoloLoss": _yolo_case, "MaskedSparseCrossEntropy": _masked_loss_c
 METRIC_CASES = {"MaskedAccuracy": ({}, np.array([[3, 2, 0], [5, 0, 0]], "int32"),
                                    _floats(2, 3, 6))}
 SCHEDULE_CASES = {"WarmupSchedule": ({"d_model": 16, "warmup_steps": 10}, [0, 4, 8, 200])}
+OPTIMIZER_CASES = {"FusedAdam": {"learning_rate": 0.05, "beta_1": 0.8}}
 
 
 def test_every_registered_object_has_a_case():
     registered = {name.split(">", 1)[1] for name in keras.saving.get_custom_objects()
                   if name.startswith("redes>")}
-    covered = set(LAYER_CASES) | set(LOSS_CASES) | set(METRIC_CASES) | set(SCHEDULE_CASES)
+    covered = (set(LAYER_CASES) | set(LOSS_CASES) | set(METRIC_CASES) | set(SCHEDULE_CASES)
+               | set(OPTIMIZER_CASES))
     assert registered == covered
 
 
@@ -105,6 +108,22 @@ def test_schedule(name):
     values = run_schedule_test(_registered(name)(**kwargs), steps)
     assert values[0] < values[1] < values[2]  # sube durante el calentamiento
     assert values[3] < values[2]  # y luego baja
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZER_CASES))
+def test_optimizer(name):
+    cls = _registered(name)
+    optimizer = cls(**OPTIMIZER_CASES[name])
+    restored = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(optimizer), safe_mode=True)
+    assert type(restored) is cls and restored.get_config() == optimizer.get_config()
+    # Minimiza (w − 3)² partiendo de w = 0.
+    model = keras.Sequential([keras.Input((1,)),
+                              keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
+    model.compile(optimizer=restored, loss="mse")
+    x, y = np.ones((8, 1), "float32"), np.full((8, 1), 3.0, "float32")
+    model.fit(x, y, epochs=100, batch_size=8, verbose=0)
+    assert abs(float(keras.ops.convert_to_numpy(model.weights[0])[0, 0]) - 3.0) < 0.3
 
 
 def test_layer_test_catches_a_broken_config(tmp_path):
