@@ -47,18 +47,9 @@ import modelos  # noqa: E402
 from modelos.exportar import export_model, read_description  # noqa: E402
 from modelos.motores import KerasEngine, open_export  # noqa: E402
 from modelos.yolo.decodificacion import detect_batch  # noqa: E402
-from yolo import conv_gflops, matmul_peak  # noqa: E402
+from yolo import conv_gflops, matmul_peak, timed  # noqa: E402
 
 LABELS = [f"clase{i}" for i in range(20)]
-
-
-def best_rate(fn, items: int, steps: int, best: float) -> float:
-    """La mejor tasa (elementos/s) entre ``best`` y una medida de ``steps`` llamadas."""
-    fn()
-    start = time.perf_counter()
-    for _ in range(steps):
-        fn()
-    return max(best, items * steps / (time.perf_counter() - start))
 
 
 def photos(count: int, seed: int = 0) -> list[np.ndarray]:
@@ -129,13 +120,12 @@ def main(argv=None) -> int:
         end_to_end = dict.fromkeys(engines, 0.0)
         for _ in range(rounds):
             for name, fn in bare.items():
-                standalone[name] = best_rate(fn, args.lote, steps, standalone[name])
+                standalone[name] = max(standalone[name], args.lote / timed(fn, steps))
             for name, engine in engines.items():
-                network[name] = best_rate(lambda e=engine: e.predict_on_batch(x), args.lote,
-                                          steps, network[name])
-                end_to_end[name] = best_rate(
-                    lambda e=engine: detect_batch(e, images, batch_size=args.lote),
-                    args.lote, steps, end_to_end[name])
+                network[name] = max(network[name], args.lote / timed(
+                    lambda e=engine: e.predict_on_batch(x), steps))
+                end_to_end[name] = max(end_to_end[name], args.lote / timed(
+                    lambda e=engine: detect_batch(e, images, batch_size=args.lote), steps))
 
         def row(name: str, rate: float, label: str | None = None) -> str:
             achieved = gflops * rate
@@ -173,10 +163,9 @@ def main(argv=None) -> int:
                 export_model(sales_weights, fmt, Path(tmp) / f"ste_{fmt}")))
         print("\nSTE, una fila por llamada (µs por predicción, la mejor de las rondas):")
         for name, engine in small.items():
-            rate = 0.0
-            for _ in range(rounds):
-                rate = best_rate(lambda e=engine: e.predict_on_batch(row_x), 1, 200, rate)
-            print(f"  {name:<10}{1e6 / rate:>10.0f} µs")
+            seconds = min(timed(lambda e=engine: e.predict_on_batch(row_x), 200)
+                          for _ in range(rounds))
+            print(f"  {name:<10}{1e6 * seconds:>10.0f} µs")
     return 0
 
 

@@ -26,9 +26,9 @@ entrada en ``torch.channels_last``:
 2. **Inferencia**: imágenes por segundo de ``net.eval()`` bajo
    ``torch.inference_mode()``.
 
-Se toma la mejor de varias rondas, cada una tras unos pasos sin medir. Keras y
-TensorFlow solo se importan al final, para comparar el número de parámetros, de modo
-que sus hilos no perturban las medidas de PyTorch.
+Se toma la mejor de varias rondas, cada una tras unos pasos sin medir. La tabla de
+capas se importa de ``modelos.darknet`` (con Keras); el modelo de Keras solo se
+construye al final, para comparar el número de parámetros.
 
 Uso: ``python bench/yolo_torch.py [--rapido] [--lote 8] [--tamanio 416]
 [--precision float32|bfloat16|ambas] [--pasos 10] [--rondas 3]``
@@ -50,26 +50,17 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 PRECISIONS = ("float32", "bfloat16")
-# (filtros, lado del núcleo) de cada convolución con BatchNorm + LeakyReLU(0.1), en el
-# orden de yolov2-voc.cfg; "M" es un max-pool 2×2 de paso 2. Es la tabla
-# DARKNET19_LAYERS de modelos/darknet.py, copiada para no importar Keras.
-DARKNET19_LAYERS = (
-    (32, 3), "M",
-    (64, 3), "M",
-    (128, 3), (64, 1), (128, 3), "M",
-    (256, 3), (128, 1), (256, 3), "M",
-    (512, 3), (256, 1), (512, 3), (256, 1), (512, 3),  # conv_13: origen del passthrough
-    "M",
-    (1024, 3), (512, 1), (1024, 3), (512, 1), (1024, 3),
-    (1024, 3), (1024, 3),  # conv_19 y conv_20: la cabeza de detección
-)
-PASSTHROUGH_SOURCE = 13
-PASSTHROUGH_FILTERS = 64
-FINAL_FILTERS = 1024
-LEAKY_SLOPE = 0.1
+# La tabla de capas y las constantes de la red, las de modelos/darknet.py (importarlas
+# trae Keras y TensorFlow, pero no calculan nada mientras se mide PyTorch).
+from modelos.darknet import DARKNET19_LAYERS  # noqa: E402
+from modelos.darknet import DOWNSAMPLING as STRIDE  # noqa: E402
+from modelos.darknet import FINAL_FILTERS  # noqa: E402
+from modelos.darknet import LEAKY_SLOPE  # noqa: E402
+from modelos.darknet import PASSTHROUGH_FILTERS  # noqa: E402
+from modelos.darknet import PASSTHROUGH_SOURCE  # noqa: E402
+
 BN_EPSILON = 1e-3             # el de build_yolo (y Keras) por defecto
 BN_MOMENTUM = 0.01            # 1 - 0.99, el momento de Keras en la convención de PyTorch
-STRIDE = 32
 SEED = 0
 LEARNING_RATE = 1e-4
 DARKNET_VOC_PARAMS = 50_676_061   # 20 clases, 5 anclas (modelos/darknet.py)
