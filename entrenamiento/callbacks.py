@@ -1,6 +1,8 @@
 """Callbacks de Keras del bucle de entrenamiento de :func:`entrenamiento.entrenar.train`.
 
 - :class:`TimeLimit` y :class:`CosineLearningRate`: tope de tiempo y tasa en coseno.
+- :class:`FreezeLayers`: las primeras épocas solo entrena la cabeza; luego todo, con
+  una tasa más baja.
 - :class:`BestModelCheckpoint`: el mejor modelo en un HDF5 (:func:`modelos.save`).
 - :class:`InMemoryBest`: lo mismo sin archivos (entrenamientos en memoria).
 - :class:`BackupCallback` y :class:`ResumeState`: reanudar tras un corte (incluso SIGKILL);
@@ -9,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
@@ -393,3 +396,78 @@ def _is_int(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class FreezeLayers(keras.callbacks.Callback):
+    """Congela ``layers`` las ``epochs`` primeras épocas; después las descongela y la tasa
+    pasa a ``learning_rate · factor``.
+
+    Es el ajuste fino de un extractor preentrenado (la guía de transferencia de Keras):
+    primero se entrena solo la cabeza, con el extractor fijo (también sus medias y
+    varianzas de BatchNormalization, que con ``trainable=False`` funciona en modo
+    inferencia); luego todo, con una tasa más baja para no destrozar lo aprendido.
+
+    El estado depende solo del número de época: tras reanudar, la época K + 1 empieza
+    descongelada y con la tasa baja. Con una tasa en coseno (``schedule``), lo que baja
+    es su tasa inicial: el coseno sigue su curva con el pico ``learning_rate · factor``.
+    El optimizador se construye con todas las variables antes de congelar, así que las
+    que se descongelan ya tienen sus momentos.
+
+    Args:
+        layers: capas del extractor, o una función que las elige del modelo.
+        epochs: épocas con el extractor congelado.
+        learning_rate: tasa de la cabeza (la del compilado).
+        factor: multiplica la tasa al descongelar.
+        schedule: el :class:`CosineLearningRate` del entrenamiento, si lo hay (debe ir
+            antes en la lista de callbacks).
+
+    Raises:
+        ArgumentError: con el backend JAX, cuyo ``fit`` fija las variables entrenables
+            al empezar.
+    """
+
+    def __init__(self, layers, epochs: int, learning_rate: float, factor: float = 0.1,
+                 schedule: CosineLearningRate | None = None):
+        super().__init__()
+        self.layers = layers if callable(layers) else list(layers)
+        self.epochs, self.learning_rate, self.factor = epochs, learning_rate, factor
+        self.schedule = schedule
+        self.frozen = None
+
+    def on_train_begin(self, logs=None):
+        if keras.backend.backend() == "jax":
+            raise ArgumentError(
+                "Congelar el extractor unas épocas necesita el backend tensorflow o torch: "
+                "con jax, fit fija las variables entrenables al empezar.")
+        if callable(self.layers):
+            self.layers = list(self.layers(self.model))
+        optimizer = self.model.optimizer
+        if not optimizer.built:
+            # Con tf.distribute, las variables del optimizador se crean en su ámbito.
+            strategy = getattr(self.model, "distribute_strategy", None)
+            with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                optimizer.build(self.model.trainable_variables)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        frozen = epoch < self.epochs
+        if frozen == self.frozen:
+            return
+        self.frozen = frozen
+        for layer in self.layers:
+            layer.trainable = not frozen
+        rate = self.learning_rate * (1.0 if frozen else self.factor)
+        if self.schedule is not None:
+            self.schedule.initial = rate
+        self.model.optimizer.learning_rate.assign(rate)
+        self.model.make_train_function(force=True)
+        if not frozen:
+            logger.info("Época %d: se descongela el extractor (%d capas); tasa %g (× %g).",
+                        epoch + 1, len(self.layers), rate, self.factor)
+
+    def on_train_end(self, logs=None):
+        # Si el entrenamiento acaba antes de descongelar (tope de tiempo, parada temprana),
+        # el modelo que se devuelve no debe quedar con capas congeladas.
+        if self.frozen:
+            for layer in self.layers:
+                layer.trainable = True
+            self.frozen = False

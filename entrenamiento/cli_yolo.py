@@ -114,7 +114,8 @@ def _cmd_train(args) -> int:
         warmup_epochs=args.calentamiento, learning_rate=args.tasa, cosine=args.coseno,
         patience=args.paciencia or None, augment=not args.sin_aumento,
         precision=args.precision, validation=args.validacion, workers=args.trabajadores,
-        max_seconds=None if args.minutos is None else args.minutos * 60, seed=args.semilla)
+        max_seconds=None if args.minutos is None else args.minutos * 60, seed=args.semilla,
+        backbone_weights=args.backbone_pesos, freeze_epochs=args.congelar)
     return _report(result, args)
 
 
@@ -199,6 +200,16 @@ def _add_train(tasks) -> None:
                              "plana ancho alto ... en celdas")
     parser.add_argument("--backbone", choices=BACKBONES, default="darknet19",
                         help="extractor: darknet19 (YOLOv2 completo) o tiny")
+    parser.add_argument("--backbone-pesos", metavar="ARCHIVO",
+                        help="punto de partida del extractor (todo salvo la última "
+                             "convolución): darknet19_448.conv.23 u otro .weights de darknet, "
+                             "full_yolo_backend.h5 / tiny_yolo_backend.h5 de keras-yolo2, o el "
+                             ".h5 de otro «redes yolo entrenar» (otras clases); el tipo se "
+                             "reconoce por el contenido")
+    parser.add_argument("--congelar", type=non_negative_int, default=0, metavar="K",
+                        help="entrena solo la cabeza las K primeras épocas y después todo con "
+                             "la tasa 10 veces más baja (por defecto 0: todo desde el "
+                             "principio)")
     parser.add_argument("--ancho", type=bounded_float(0.01, 4.0, include_minimum=True),
                         default=1.0,
                         help="multiplica los filtros del extractor, de 0.01 a 4 (1.0 = "

@@ -446,6 +446,7 @@ def train(
     backup: bool = True,
     weights_path=None,
     steps_per_execution=None,
+    initialize: Callable[[keras.Model], Any] | None = None,
 ) -> TrainResult:
     """Construye, entrena y guarda un modelo registrado, con reanudación tras un corte.
 
@@ -480,6 +481,8 @@ def train(
             p. ej. ``pesos/red_lego.h5`` como el ``saved_weights_name`` del blog).
         steps_per_execution: pasos por llamada al grafo compilado; ``"epoch"`` hace toda
             la época de ``(x, y)`` en una sola llamada (para modelos diminutos).
+        initialize: función que recibe el modelo recién construido, antes de entrenar
+            (p. ej. cargar un extractor preentrenado); al reanudar, el respaldo la pisa.
 
     Returns:
         Un :class:`TrainResult` con el modelo (mejores pesos cargados) y las rutas
@@ -517,6 +520,8 @@ def train(
         set_random_seed(seed)
         keras.mixed_precision.set_dtype_policy(run.precision)
         model = _build_model(build, builder_kwargs, run)
+        if initialize is not None:
+            initialize(model)
         if distribuido.current() is not None:
             _check_same_run(model, run, train_data, validation_data)
         callback_list, best, resume, early = _callbacks(model, run, metadata, callbacks)

@@ -48,6 +48,9 @@ MAP_SCORE_THRESHOLD = 0.01
 IOU_THRESHOLDS = (0.5, 0.3)
 # Puntuación mínima para dibujar una detección (obj_threshold del blog).
 DRAW_THRESHOLD = 0.3
+# Con --congelar K: tras las K épocas de solo la cabeza, todo se entrena con la tasa × 0.1
+# (10 veces más baja), para afinar el extractor preentrenado sin destrozarlo.
+UNFREEZE_RATE_FACTOR = 0.1
 
 
 def split_records(records, validation: float = 0.2, seed: int = 0):
@@ -250,6 +253,8 @@ def train_yolo(
     max_seconds: float | None = None,
     seed: int = 0,
     verbose="auto",
+    backbone_weights=None,
+    freeze_epochs: int = 0,
 ) -> TaskResult:
     """Entrena YOLOv2 sobre una carpeta VOC como el artículo y lo evalúa con mAP.
 
@@ -283,12 +288,22 @@ def train_yolo(
         max_seconds: tope de tiempo de entrenamiento (se para al acabar el lote).
         seed: semilla de la división, el barajado, el aumento y los pesos iniciales.
         verbose: como en ``keras.Model.fit``.
+        backbone_weights: punto de partida del extractor (todas las capas salvo la
+            convolución final): ``darknet19_448.conv.23`` u otro ``.weights`` de darknet,
+            ``full_yolo_backend.h5`` / ``tiny_yolo_backend.h5`` de keras-yolo2, o un ``.h5``
+            de otro entrenamiento YOLO (otras clases). Ver
+            :func:`modelos.yolo.transferencia.load_backbone_weights`. Con un backend de
+            keras-yolo2 y Darknet-19, el reorg es el suyo (``space_to_depth``).
+        freeze_epochs: épocas iniciales en que solo se entrena la cabeza (extractor
+            congelado); después todo, con la tasa × ``UNFREEZE_RATE_FACTOR`` (0.1).
 
     Returns:
         Un :class:`~entrenamiento.resultado.TaskResult`: ``metrics`` (``map_50``,
         ``map_30``, ``val_loss``...), ``files`` (``pesos``, ``registro``, ``curvas``,
         ``precision_recall``) y en ``data`` ``ap_por_clase``, ``anclas``,
-        ``iou_media_anclas``, ``division``, ``etiquetas`` y ``segundos``.
+        ``iou_media_anclas``, ``division``, ``etiquetas``, ``segundos`` y, si los hay,
+        ``punto_de_partida`` (archivo, tipo y capas llenas) y ``congelar`` (épocas y
+        factor de la tasa).
 
     Raises:
         ArgumentError, DataError: argumentos o datos no válidos (los nombran).
@@ -306,6 +321,15 @@ def train_yolo(
     check_int(warmup_epochs, "warmup_epochs", minimum=0)
     if max_seconds is not None:
         check_number(max_seconds, "max_seconds", minimum=1e-3, maximum=1e9)
+    check_int(freeze_epochs, "freeze_epochs", minimum=0)
+    if freeze_epochs and _keras_backend() == "jax":
+        raise ArgumentError("«freeze_epochs» (--congelar) necesita el backend tensorflow o "
+                            "torch: con jax, fit fija las variables entrenables al empezar.")
+    if freeze_epochs and freeze_epochs >= epochs:
+        raise ArgumentError(f"«freeze_epochs» (--congelar, {freeze_epochs}) debe ser menor que "
+                            f"«epochs» (--epocas, {epochs}): tras congelar hace falta alguna "
+                            "época para afinar el extractor.")
+    start_kind, start_kwargs = _starting_point(backbone_weights, backbone)
     images, counts = read_voc(ann_dir, img_dir, labels)
     labels = list(labels) if labels else sorted(counts)
     if not any(len(record.boxes) for record in images):
@@ -324,7 +348,7 @@ def train_yolo(
         "labels": labels, "anchors": anchor_list, "input_size": [height, width],
         "backbone": backbone, "width_multiplier": width_multiplier,
         "max_boxes": max_boxes, "learning_rate": learning_rate,
-        "warmup_batches": warmup_batches,
+        "warmup_batches": warmup_batches, **start_kwargs,
     }
     logger.info("YOLOv2 %s %d×%d (rejilla %d×%d), clases %s: %d imágenes de entrenamiento "
                 "(×%d por época) y %d de validación.", backbone, height, width, *grid,
@@ -334,6 +358,25 @@ def train_yolo(
     if cosine:
         callbacks.append(CosineLearningRate(learning_rate, total_steps=epochs * len(train_data),
                                             seconds=max_seconds))
+    if freeze_epochs:
+        from entrenamiento.callbacks import FreezeLayers
+        from modelos.yolo.transferencia import backbone_layers
+
+        callbacks.append(FreezeLayers(backbone_layers, freeze_epochs, learning_rate,
+                                      UNFREEZE_RATE_FACTOR,
+                                      schedule=callbacks[-1] if cosine else None))
+    starting_point: dict[str, Any] = {}
+
+    def initialize(model):
+        from modelos.yolo.transferencia import load_backbone_weights
+
+        starting_point.update(load_backbone_weights(model, backbone_weights))
+
+    start_metadata = {} if backbone_weights is None else {
+        "punto_de_partida": {"archivo": str(backbone_weights), "tipo": start_kind}}
+    if freeze_epochs:
+        start_metadata["congelar"] = {"epocas": freeze_epochs,
+                                      "factor_tasa": UNFREEZE_RATE_FACTOR}
     result = train(
         "yolo", builder_kwargs, train_data, val_data, run_dir=run_dir,
         weights_path=weights_path, epochs=epochs, batch_size=batch_size, seed=seed,
@@ -341,7 +384,8 @@ def train_yolo(
         patience=patience, precision=precision, verbose=verbose,
         callbacks=callbacks,
         metadata={"etiquetas": labels, "anclas": anchor_list,
-                  "anotaciones": str(ann_dir), "imagenes": str(img_dir)},
+                  "anotaciones": str(ann_dir), "imagenes": str(img_dir), **start_metadata},
+        initialize=None if backbone_weights is None else initialize,
     )
     train_seconds = time.perf_counter() - start
     evaluation = evaluate_records(result.model, val_records, labels)
@@ -374,12 +418,43 @@ def train_yolo(
             "etiquetas": counts,
             "segundos": {"entrenamiento": round(train_seconds, 1),
                          "total": round(time.perf_counter() - start, 1)},
+            **({"punto_de_partida": starting_point} if starting_point else {}),
+            **({"congelar": start_metadata["congelar"]} if freeze_epochs else {}),
         },
         tables=[_ap_table(per_class)],
-        text=["anclas: " + ", ".join(f"{v:g}" for pair in anchor_list for v in pair)],
+        text=["anclas: " + ", ".join(f"{v:g}" for pair in anchor_list for v in pair)]
+        + ([f"punto de partida: «{starting_point['archivo']}» ({starting_point['tipo']}), "
+            f"{starting_point['convoluciones']} de {starting_point['convoluciones_extractor']} "
+            "convoluciones del extractor"] if starting_point else []),
         model=result.model,
         history=history,
     )
+
+
+def _keras_backend() -> str:
+    import keras
+
+    return keras.backend.backend()
+
+
+def _starting_point(path, backbone: str) -> tuple[str | None, dict[str, Any]]:
+    """Tipo del archivo de ``backbone_weights`` y los argumentos del constructor que
+    impone: el reorg de keras-yolo2 (``space_to_depth``) o el del modelo guardado."""
+    if path is None:
+        return None, {}
+    from modelos.guardado import load_metadata
+    from modelos.yolo.transferencia import weights_kind
+
+    kind = weights_kind(path)
+    if backbone != "darknet19":
+        return kind, {}
+    if kind == "keras-yolo2":
+        return kind, {"reorg_order": "space_to_depth"}
+    if kind == "redes":
+        order = load_metadata(path)["kwargs"].get("reorg_order")
+        if order in ("darknet", "space_to_depth"):
+            return kind, {"reorg_order": order}
+    return kind, {}
 
 
 def evaluate_yolo(weights, ann_dir, img_dir, out_dir=None, *,

@@ -181,14 +181,34 @@ def _read_header(data: bytes, path: Path) -> tuple[tuple[int, int, int], int, in
     return version, seen, size
 
 
-def load_darknet_weights(model, path) -> dict[str, Any]:
+def _by_conv(plan: list[_Tensor]) -> list[list[_Tensor]]:
+    """Los bloques del plan agrupados por convolución (el núcleo cierra cada grupo)."""
+    groups, current = [], []
+    for tensor in plan:
+        current.append(tensor)
+        if tensor.is_kernel:
+            groups.append(current)
+            current = []
+    return groups
+
+
+def _head_outputs(rest: int, inputs: int) -> int | None:
+    """Salidas de una convolución final 1×1 con sesgo que ocupe ``rest`` floats, o None."""
+    if rest > 0 and rest % (inputs + 1) == 0:
+        return rest // (inputs + 1)
+    return None
+
+
+def load_darknet_weights(model, path, *, convs: int | None = None,
+                         partial: bool = False) -> dict[str, Any]:
     """Carga un ``.weights`` de darknet en un modelo con capas ``conv_N`` / ``norm_N``.
 
     Las convoluciones se buscan por nombre (también dentro de submodelos) y se leen en
     orden numérico: por cada ``conv_N``, sus sesgos (la beta de ``norm_N`` si la hay),
     gamma, media y varianza de ``norm_N``, y el núcleo (n, c, h, w) traspuesto a Keras
-    (h, w, c, n). El archivo debe consumirse exactamente. Se lee y comprueba todo antes
-    de asignar nada: si hay un error, el modelo queda como estaba.
+    (h, w, c, n). Sin ``convs`` ni ``partial`` el archivo debe consumirse exactamente.
+    Se lee y comprueba todo antes de asignar nada: si hay un error, el modelo queda
+    como estaba.
 
     Para reproducir las salidas de darknet construye el modelo con
     ``bn_epsilon=DARKNET_BN_EPSILON`` (ver :func:`build_darknet19`).
@@ -196,23 +216,47 @@ def load_darknet_weights(model, path) -> dict[str, Any]:
     Args:
         model: p. ej. ``build_darknet19(num_outputs=125)`` o un modelo de ``build_yolo``.
         path: archivo ``.weights``.
+        convs: llena solo las ``convs`` primeras convoluciones del modelo (el extractor,
+            sin la convolución final). Si tras ellas el archivo trae una convolución
+            final 1×1 con sesgo (la capa de detección de un ``.weights`` completo, de
+            cualquier número de clases), se salta; cualquier otro resto es un error.
+        partial: el archivo puede traer solo las primeras convoluciones, como los
+            ``darknet19_448.conv.23`` que escribe ``darknet partial``; debe acabar justo
+            al final de una. Con ``convs`` o ``partial`` se comprueba además que las
+            varianzas leídas sean positivas y finitas (si no, los floats no encajan con
+            esta arquitectura) y no se avisa del épsilon (es un punto de partida).
 
     Returns:
         ``{"version": (major, minor, revision), "seen": imágenes vistas al entrenar,
-        "header_bytes": 16 o 20, "floats": floats leídos, "convs": convoluciones}``.
+        "header_bytes": 16 o 20, "floats": floats del archivo, "convs": convoluciones
+        llenas}``; con ``convs`` o ``partial``, además ``"model_convs"`` (convoluciones
+        del modelo) y ``"skipped_outputs"`` (salidas de la convolución final saltada, o
+        None).
 
     Raises:
         ModelFileError: archivo inexistente, cabecera truncada o archivo truncado.
-        WeightsMismatchError: sobran floats (otra arquitectura) o el modelo no tiene
-            capas ``conv_N`` que encajen con el formato.
+        WeightsMismatchError: sobran floats (otra arquitectura), la última convolución
+            es de otro número de clases o anclas, o el modelo no tiene capas ``conv_N``
+            que encajen con el formato.
 
     Example:
         >>> red = build_darknet19(num_outputs=125, bn_epsilon=DARKNET_BN_EPSILON)
         >>> load_darknet_weights(red, "yolov2-voc.weights")["seen"]  # doctest: +SKIP
         5120000
+        >>> yolo = build_yolo(["mapache"])       # el extractor de ImageNet, sin la cabeza
+        >>> load_darknet_weights(yolo, "darknet19_448.conv.23", convs=22,
+        ...                      partial=True)["convs"]  # doctest: +SKIP
+        18
     """
     path = Path(path)
     plan = _weight_plan(model, path)
+    groups = _by_conv(plan)
+    model_convs = len(groups)
+    if convs is not None:
+        convs = check_int(convs, "convs", minimum=1, maximum=model_convs,
+                          where="load_darknet_weights")
+        groups = groups[:convs]
+        plan = [tensor for group in groups for tensor in group]
     if not path.is_file():
         raise ModelFileError(f"No existe el archivo de pesos de darknet «{path}».")
     data = path.read_bytes()
@@ -220,45 +264,86 @@ def load_darknet_weights(model, path) -> dict[str, Any]:
     available, leftover_bytes = divmod(len(data) - header_bytes, _FLOAT.itemsize)
     floats = np.frombuffer(data, dtype=_FLOAT, count=available, offset=header_bytes)
     expected = sum(tensor.size for tensor in plan)
+    last = groups[-1][-1]                    # núcleo de la última convolución del plan
 
-    values, offset = [], 0
     totals = (f"el modelo «{model.name}» espera {_count(expected)} floats y el archivo trae "
               f"{_count(available)} tras la cabecera")
-    for tensor in plan:
-        if offset + tensor.size > available:
-            missing = offset + tensor.size - available
-            raise ModelFileError(
-                f"«{path}» está truncado: en «{tensor.layer}» ({tensor.label}, forma "
-                f"{tensor.shape}) faltan {_count(missing)} de {_count(tensor.size)} floats; "
-                f"{totals} (¿descarga incompleta u otra arquitectura?)."
+    if convs is None and not partial and available != expected and last.shape[2:] == (1, 1) \
+            and len(groups[-1]) == 2 and not leftover_bytes:
+        # Todo encaja salvo la convolución final 1×1 con sesgo: otro número de salidas
+        # (= anclas · (5 + clases)), es decir, otras clases u otras anclas.
+        outputs = _head_outputs(available - (expected - sum(t.size for t in groups[-1])),
+                                last.shape[1])
+        if outputs is not None:
+            raise WeightsMismatchError(
+                f"«{path}»: su última convolución tiene {outputs} salidas y «{last.layer}» "
+                f"del modelo «{model.name}» tiene {last.shape[0]}: el archivo es de otro "
+                "número de clases o de anclas (salidas = anclas × (5 + clases); 125 = "
+                "5 × (5 + 20) en VOC). Para empezar de él con tus clases, cárgalo como "
+                "extractor (convs = todas menos la última; en la CLI, --backbone-pesos).")
+    values, offset, filled = [], 0, 0
+    for group in groups:
+        if partial and filled and offset == available and not leftover_bytes:
+            break                            # el archivo acaba al final de una convolución
+        for tensor in group:
+            if offset + tensor.size > available:
+                missing = offset + tensor.size - available
+                raise ModelFileError(
+                    f"«{path}» está truncado: en «{tensor.layer}» ({tensor.label}, forma "
+                    f"{tensor.shape}) faltan {_count(missing)} de {_count(tensor.size)} "
+                    f"floats; {totals} (¿descarga incompleta u otra arquitectura?)."
+                )
+            values.append(tensor.to_keras(floats[offset:offset + tensor.size]))
+            offset += tensor.size
+        filled += 1
+    skipped = None
+    if offset != available or leftover_bytes:
+        if convs is not None and not leftover_bytes and filled == len(groups):
+            skipped = _head_outputs(available - offset, last.shape[0])
+        if skipped is None:
+            loose = f" y {leftover_bytes} bytes sueltos" if leftover_bytes else ""
+            read_layer = plan[len(values) - 1].layer
+            raise WeightsMismatchError(
+                f"«{path}» tiene {_count(available - offset)} floats de más{loose} tras la "
+                f"última capa leída ({read_layer}): {totals}. Probablemente es de otra "
+                "arquitectura (darknet19 frente a tiny, otro ancho, otro número de clases "
+                "o de anclas)."
             )
-        values.append(tensor.to_keras(floats[offset:offset + tensor.size]))
-        offset += tensor.size
-    if available != expected or leftover_bytes:
-        loose = f" y {leftover_bytes} bytes sueltos" if leftover_bytes else ""
-        raise WeightsMismatchError(
-            f"«{path}» tiene {_count(available - expected)} floats de más{loose} tras la "
-            f"última capa ({plan[-1].layer}): {totals}. Probablemente es de otra "
-            "arquitectura (darknet19 frente a tiny, otro número de clases o de anclas)."
-        )
-    for tensor, value in zip(plan, values, strict=True):
+    used = plan[:len(values)]
+    for tensor, value in zip(used, values, strict=True):
         if tuple(value.shape) != tuple(tensor.variable.shape):  # no debería pasar nunca
             raise WeightsMismatchError(
                 f"«{path}»: «{tensor.layer}» ({tensor.label}) tiene forma {value.shape} en el "
                 f"archivo y el modelo espera {tuple(tensor.variable.shape)}."
             )
-    for tensor, value in zip(plan, values, strict=True):
+        if (convs is not None or partial) and tensor.label == "varianza" \
+                and not (np.isfinite(value).all() and (value >= 0).all()):
+            raise WeightsMismatchError(
+                f"«{path}»: las varianzas de «{tensor.layer}» leídas del archivo son "
+                "negativas o no finitas: sus floats no encajan con las capas del modelo "
+                f"«{model.name}» (¿otra arquitectura: darknet19 frente a tiny, u otro ancho?)."
+            )
+    for tensor, value in zip(used, values, strict=True):
         tensor.variable.assign(value)
+    starting_point = convs is not None or partial
     other_eps = sorted({layer.epsilon for layer in _walk(model)
                         if isinstance(layer, layers.BatchNormalization)
                         and layer.epsilon != DARKNET_BN_EPSILON})
-    if other_eps:
+    if other_eps and not starting_point:
         logger.warning("«%s» cargado, pero las capas norm_N usan épsilon %s y darknet "
                        "normaliza con %g: construye el modelo con bn_epsilon=%g para "
                        "reproducir sus salidas.", path, other_eps[0], DARKNET_BN_EPSILON,
                        DARKNET_BN_EPSILON)
-    return {"version": tuple(version), "seen": int(seen), "header_bytes": header_bytes,
-            "floats": int(available), "convs": sum(t.is_kernel for t in plan)}
+    if starting_point:
+        logger.info("«%s»: %d de %d convoluciones del modelo llenas (conv_1 … conv_%d)%s.",
+                    path, filled, model_convs, filled,
+                    "" if skipped is None else
+                    f"; se salta su convolución final de {skipped} salidas")
+    info = {"version": tuple(version), "seen": int(seen), "header_bytes": header_bytes,
+            "floats": int(available), "convs": filled}
+    if starting_point:
+        info.update(model_convs=model_convs, skipped_outputs=skipped)
+    return info
 
 
 def save_darknet_weights(model, path, version: tuple[int, int, int] = (0, 2, 0),
