@@ -16,13 +16,13 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-# Los otros backends de Keras y los motores de inferencia (ONNX Runtime, OpenVINO,
-# LiteRT), para las pruebas. torch==2.13.0 es la compilación para CPU
+# Los otros backends de Keras, los motores de inferencia (ONNX Runtime, OpenVINO,
+# LiteRT) y el servicio HTTP, para las pruebas. torch==2.13.0 es la compilación para CPU
 # que estas máquinas tienen en disco; un «torch» sin versión traería la de CUDA (varios
 # GB), así que se instala antes que el extra torch.
 $(BACKENDS): $(STAMP)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[test,jax,torch,onnx,openvino,litert]"
+	$(BIN)/python -m pip install --quiet -e ".[test,jax,torch,onnx,openvino,litert,servicio]"
 	touch $(BACKENDS)
 
 demo: install

@@ -45,3 +45,7 @@ class EnvironmentSetupError(RedesError, RuntimeError):
 
 class DownloadError(RedesError, OSError):
     """Una descarga pedida por el usuario no se pudo completar (sin conexión, HTTP...)."""
+
+
+class TooLargeError(DataError):
+    """Una entrada supera un límite de tamaño (bytes, píxeles): ``redes servir`` da 413."""

@@ -28,6 +28,7 @@ import numpy as np
 from datos.errores import ArgumentError
 from datos.errores import DataError
 from datos.errores import EmptyDataError
+from datos.errores import TooLargeError
 from datos.validacion import check_int, check_number, shown
 
 logger = logging.getLogger("redes")
@@ -247,6 +248,56 @@ def read_rgb(path: str | Path) -> np.ndarray:
         raise DataError(f"No se puede leer la imagen {path}: {exc}") from exc
 
 
+def decode_image_bytes(data: bytes, *, where: str, channels: int = 3,
+                       max_pixels: int | None = None) -> np.ndarray:
+    """Decodifica una imagen que llega en memoria (una subida HTTP), sin tocar el disco.
+
+    El mismo decodificador que :func:`read_rgb` (girada por EXIF, 16 bits escalados a 8,
+    archivo truncado detectado).
+
+    Args:
+        data: los bytes del archivo.
+        where: qué es, para los mensajes (``campo «imagen» (foto.jpg)``).
+        channels: 3 (RGB) o 1 (gris).
+        max_pixels: límite de ancho × alto, comprobado en la cabecera antes de
+            decodificar; ``None``, sin límite.
+
+    Returns:
+        ``uint8`` (alto, ancho, 3) RGB, o (alto, ancho) en gris.
+
+    Raises:
+        DataError: vacía, de un formato desconocido, dañada o truncada (lo dice).
+        TooLargeError: más píxeles que ``max_pixels``.
+    """
+    import io
+
+    _check_channels(channels)
+    if not data:
+        raise DataError(f"{where}: el archivo está vacío; se esperaba una imagen.")
+    try:
+        with io.BytesIO(data) as handle:
+            return np.asarray(_open_8bit(handle, channels, max_pixels))
+    except TooLargeError as exc:
+        raise TooLargeError(f"{where}: {exc}.") from None
+    except _DecodeFailure as exc:
+        raise DataError(f"{where}: {exc}; se esperaba una imagen JPEG, PNG, BMP, GIF, "
+                        "TIFF o WebP.") from None
+
+
+def resize_to(image: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+    """``uint8`` (H, W[, C]) → ``float32`` (alto, ancho, C) en [0, 1], como :func:`load_image`."""
+    from PIL import Image
+
+    height, width = _check_image_size(image_size)
+    img = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    if img.size != (width, height):
+        img = img.resize((width, height), Image.Resampling.LANCZOS)
+    array = np.asarray(img, dtype=np.float32)
+    if array.ndim == 2:
+        array = array[:, :, np.newaxis]
+    return array / 255.0
+
+
 def split_indices(
     labels,
     seed: int = 0,
@@ -333,11 +384,15 @@ def _is_image_file(path: Path) -> bool:
         and not path.name.startswith(".")
 
 
-def _open_8bit(path: Path, channels: int):
+def _open_8bit(path, channels: int, max_pixels: int | None = None):
     """Decodifica entera (con ``.load()``), gira por EXIF y pasa a 8 bits RGB o L.
+
+    ``path`` es una ruta o un archivo binario abierto. Con ``max_pixels``, el tamaño
+    se comprueba en la cabecera, antes de decodificar nada (bombas de descompresión).
 
     Raises:
         _DecodeFailure: con el motivo en castellano.
+        TooLargeError: más de ``max_pixels`` píxeles.
     """
     from PIL import Image
     from PIL import ImageOps
@@ -345,15 +400,25 @@ def _open_8bit(path: Path, channels: int):
 
     try:
         with Image.open(path) as img:
+            width, height = img.size
+            if max_pixels is not None and width * height > max_pixels:
+                raise TooLargeError(f"la imagen mide {width}×{height} = {width * height:,} "
+                                    f"píxeles y el límite es {max_pixels:,}".replace(",", "."))
             # .load() decodifica todo el archivo: aquí falla un JPEG truncado.
             img.load()
             img = ImageOps.exif_transpose(img)  # fotos de móvil giradas por EXIF
             return _to_8bit(img).convert("RGB" if channels == 3 else "L")
+    except TooLargeError:
+        raise
     except UnidentifiedImageError:
         raise _DecodeFailure("no es una imagen reconocible (¿archivo vacío o de "
                              "otro formato con extensión de imagen?)") from None
-    except (OSError, SyntaxError, ValueError, EOFError,
-            Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        if max_pixels is not None:  # Pillow la para antes que nosotros: es lo mismo
+            raise TooLargeError(f"la imagen tiene más píxeles que el límite de "
+                                f"{max_pixels:,}".replace(",", ".")) from None
+        raise _DecodeFailure(f"imagen demasiado grande ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise _DecodeFailure(f"imagen dañada o truncada ({exc})") from None
 
 

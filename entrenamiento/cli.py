@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "entrenamiento.cli_transformer",
     "entrenamiento.cli_yolo",
     "entrenamiento.cli_exportar",
+    "entrenamiento.cli_servir",
     "entrenamiento.cli_datos",
     "entrenamiento.cli_demo",
 )

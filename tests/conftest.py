@@ -51,3 +51,27 @@ FIRST_MODULES = ("test_demo.py",)
 
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.path.name not in FIRST_MODULES)  # orden estable
+
+
+
+@pytest.fixture(scope="session")
+def service_models(tmp_path_factory):
+    """Un modelo pequeño de cada tarea de ``redes servir``, guardado y cargado una vez:
+    ``(rutas, modelos)``, cada uno un diccionario por tarea (:mod:`tests.servicio_modelos`)."""
+    pytest.importorskip("fastapi")
+    from entrenamiento.servicio.modelos_servidos import load_served_model
+    from tests.servicio_modelos import save_service_models
+
+    paths = save_service_models(tmp_path_factory.mktemp("servicio"))
+    return paths, {task: load_served_model(path) for task, path in paths.items()}
+
+
+@pytest.fixture(scope="module")
+def servidor_web(service_models):
+    """URL base de ``redes servir`` de verdad (uvicorn en 127.0.0.1, en un hilo) con un
+    modelo pequeño de cada tarea."""
+    pytest.importorskip("uvicorn")
+    from tests.servicio_modelos import running_server
+
+    with running_server(list(service_models[1].values())) as url:
+        yield url
