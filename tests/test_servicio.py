@@ -146,10 +146,20 @@ def test_translate_equals_translate_texts_and_attention_rows_sum_to_one(client, 
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-3)
 
 
-def test_the_page_is_served(client):
+def test_the_page_and_the_docs_are_served_without_any_cdn(client):
+    import re
+
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "<html" in page.text.lower() and 'lang="es"' in page.text
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger-ui" in docs.text
+    for html in (page.text, docs.text):
+        assert not re.search(r"(src|href)=[\"']?(https?:)?//", html), "recurso externo"
+        for asset in re.findall(r"(?:src|href)=[\"']([^\"']+\.(?:js|css))", html):
+            assert client.get(asset if asset.startswith("/") else "/" + asset).status_code == 200
+    assert client.get("/openapi.json").json()["paths"].keys() >= {
+        "/detectar", "/clasificar", "/ventas/pronostico", "/traducir", "/modelos", "/salud"}
 
 
 # === Entradas malas: 4xx claro, nunca 500 ===

@@ -66,6 +66,17 @@ def _error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorResponse, "description": texts[code]} for code in codes}
 
 
+def swagger_ui_dir() -> Path | None:
+    """La carpeta de Swagger UI del paquete ``swagger-ui-bundle-v2`` (el extra
+    ``servicio``), para servir ``/docs`` sin CDN; ``None`` si no está instalado."""
+    try:
+        import swagger_ui_bundle
+    except ImportError:
+        return None
+    folder = Path(swagger_ui_bundle.swagger_ui_path)
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
+
+
 def create_app(models: list[ServedModel], settings: Settings | None = None):
     """Crea la app con los modelos ya cargados.
 
@@ -105,7 +116,8 @@ def create_app(models: list[ServedModel], settings: Settings | None = None):
             await batcher.close()
 
     app = FastAPI(
-        title="redes-keras", version="0.1.0", lifespan=lifespan,
+        title="redes-keras", version="0.1.0", lifespan=lifespan, docs_url=None,
+        redoc_url=None,
         description="Los modelos de «Aprende Machine Learning» servidos por HTTP: detección "
                     "(YOLOv2), clasificación de imágenes, pronóstico de ventas y traducción "
                     "de números. Los errores son JSON con «detail» en castellano.",
@@ -316,6 +328,22 @@ def create_app(models: list[ServedModel], settings: Settings | None = None):
                                 "palabras («ciento veinte»).", "texto")
         item = await prepare(model.prepare, peticion.texto.strip(), bool(atencion))
         return {"modelo": model.name, **(await run(model, item))}
+
+    # === La documentación, sin red: Swagger UI del paquete swagger-ui-bundle-v2 ===
+
+    docs_assets = swagger_ui_dir()
+    if docs_assets is not None:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        app.mount("/docs-estatico", StaticFiles(directory=docs_assets), name="docs-estatico")
+
+        @app.get("/docs", include_in_schema=False)
+        async def docs():
+            return get_swagger_ui_html(
+                openapi_url="/openapi.json", title="redes-keras: API",
+                swagger_js_url="/docs-estatico/swagger-ui-bundle.js",
+                swagger_css_url="/docs-estatico/swagger-ui.css",
+                swagger_favicon_url="/docs-estatico/favicon-32x32.png")
 
     # === La página ===
 
