@@ -3,6 +3,7 @@
 Ejemplos::
 
     redes transformer entrenar --tarea numeros --minutos 10 --json metricas.json
+    redes transformer entrenar --tarea numeros --arquitectura lstm --minutos 10
     redes transformer traducir --pesos pesos/transformer/modelo.h5 "ciento veinte" --haz 4
     redes transformer atencion --pesos pesos/transformer/modelo.h5 "dos mil uno"
 """
@@ -25,6 +26,10 @@ from entrenamiento.cli_comun import non_negative_int
 from entrenamiento.cli_comun import positive_int
 
 DEFAULT_RUN = "pesos/transformer"
+#: --arquitectura (las de entrenamiento.transformer.ARCHITECTURES, sin importar Keras aquí).
+ARCHITECTURES = ("transformer", "lstm", "gru")
+#: --atencion del seq2seq recurrente → attention de build_seq2seq.
+ATTENTIONS = {"bahdanau": "bahdanau", "luong": "luong", "ninguna": None}
 minutes = bounded_float(0.0, 1e6)
 
 
@@ -55,11 +60,20 @@ def _cmd_train(args) -> int:
     from entrenamiento.transformer import train_numbers
 
     _check_beam(args)
-    check_outputs(files=[("--json", args.json)], folders=[("--salida", args.salida)])
-    model = {"num_layers": args.capas, "d_model": args.dmodelo, "num_heads": args.cabezas,
-             "d_ff": args.dff, "dropout": args.dropout}
+    # Cada arquitectura en su carpeta por defecto: reanudar un Transformer con una LSTM no vale.
+    run_dir = (args.salida if args.salida != DEFAULT_RUN or args.arquitectura == "transformer"
+               else f"pesos/{args.arquitectura}")
+    check_outputs(files=[("--json", args.json)], folders=[("--salida", run_dir)])
+    if args.arquitectura == "transformer":
+        model = {"num_layers": args.capas, "d_model": args.dmodelo, "num_heads": args.cabezas,
+                 "d_ff": args.dff, "dropout": 0.1 if args.dropout is None else args.dropout}
+    else:
+        model = {"units": args.unidades, "embed_dim": args.embedding,
+                 "attention": ATTENTIONS[args.atencion],
+                 "dropout": 0.0 if args.dropout is None else args.dropout}
     result = train_numbers(
-        args.salida, maximum=args.maximo, n_train=args.entrenamiento or None,
+        run_dir, architecture=args.arquitectura, maximum=args.maximo,
+        n_train=args.entrenamiento or None,
         n_validation=args.validacion, n_test=args.prueba, model=model, epochs=args.epocas,
         steps_per_epoch=args.pasos or None, batch_size=args.lote,
         warmup_steps=args.calentamiento,
@@ -97,26 +111,37 @@ def _add_train(tasks) -> None:
     # dest propio: «tarea» es el nombre de la sub-orden (entrenar, traducir...).
     train.add_argument("--tarea", dest="problema", choices=("numeros",), default="numeros",
                        help="tarea: números de 0 a 999.999 escritos en palabras")
+    train.add_argument("--arquitectura", choices=ARCHITECTURES, default="transformer",
+                       help="el Transformer o un seq2seq recurrente con esa celda (mismo "
+                       "reparto, semilla y --minutos); sin --salida, el de lstm/gru va a "
+                       "pesos/lstm o pesos/gru (por defecto %(default)s)")
     for flag, kind, default, text in (
         ("--maximo", bounded_int(1, MAX_NUMBER), MAX_NUMBER, "el mayor número"),
         ("--entrenamiento", non_negative_int, 200_000,
          "números de entrenamiento (0 = todos los demás)"),
         ("--validacion", non_negative_int, 500, "números de validación"),
         ("--prueba", non_negative_int, 2000, "números de prueba, nunca vistos al entrenar"),
-        ("--capas", positive_int, 2, "capas del codificador y del decodificador"),
-        ("--dmodelo", positive_int, 128, "d_model"),
-        ("--cabezas", positive_int, 4, "cabezas de atención"),
-        ("--dff", positive_int, 512, "neuronas internas del feed-forward"),
-        ("--dropout", dropout_rate, 0.1, "dropout, en [0, 1)"),
+        ("--capas", positive_int, 2, "transformer: capas del codificador y del decodificador"),
+        ("--dmodelo", positive_int, 128, "transformer: d_model"),
+        ("--cabezas", positive_int, 4, "transformer: cabezas de atención"),
+        ("--dff", positive_int, 512, "transformer: neuronas internas del feed-forward"),
+        ("--unidades", positive_int, 128, "lstm/gru: neuronas de cada capa recurrente"),
+        ("--embedding", positive_int, 64, "lstm/gru: dimensión de los embeddings"),
         ("--epocas", positive_int, 30, "épocas como máximo"),
         ("--pasos", non_negative_int, 400, "lotes por época (0 = una pasada completa)"),
         ("--lote", positive_int, 64, "tamaño de lote"),
         ("--calentamiento", positive_int, 1000,
-         "pasos de calentamiento de la tasa de aprendizaje"),
+         "transformer: pasos de calentamiento de la tasa de aprendizaje"),
         ("--haz", positive_int, 1, "haz de la evaluación en prueba (1 = voraz)"),
     ):
         train.add_argument(flag, type=kind, default=default,
                            help=f"{text} (por defecto %(default)s)")
+    train.add_argument("--dropout", type=dropout_rate,
+                       help="dropout, en [0, 1) (por defecto 0.1 en el transformer y 0 en "
+                       "lstm/gru)")
+    train.add_argument("--atencion", choices=tuple(ATTENTIONS), default="bahdanau",
+                       help="lstm/gru: atención aditiva (bahdanau), multiplicativa (luong) o "
+                       "ninguna (por defecto %(default)s)")
     train.add_argument("--minutos", type=minutes, help="tiempo máximo de entrenamiento")
     add_common_arguments(train, run_default=DEFAULT_RUN)
     add_training_arguments(train)
@@ -154,5 +179,6 @@ def _add_attention(tasks) -> None:
 def add_commands(commands) -> None:
     """Añade ``redes transformer ...`` al analizador de ``redes``."""
     add_family(commands, "transformer",
-               help="Transformer de «Attention is all you need»: traducir números",
+               help="Transformer de «Attention is all you need» (o un seq2seq LSTM/GRU): "
+                    "traducir números",
                tasks=(_add_train, _add_translate, _add_attention))

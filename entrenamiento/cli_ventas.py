@@ -29,6 +29,7 @@ from entrenamiento.cli_comun import non_negative_int
 from entrenamiento.cli_comun import positive_int
 
 MODELS = ("st1", "stmv", "ste")  # modelos.ventas.VARIANTS
+RNN_MODELS = ("lstm", "gru", "rnn")  # modelos.ventas_rnn.MODELS
 MAX_STEPS = 365  # modelos.ventas.MAX_STEPS
 MAX_LEARNING_RATE = 10.0  # entrenamiento.ventas.comun.MAX_LEARNING_RATE
 MAX_FORECAST_DAYS = 3650  # entrenamiento.ventas.MAX_FORECAST_DAYS
@@ -112,8 +113,10 @@ def _add_train(tasks) -> None:
     parser = tasks.add_parser("entrenar", help="entrena un perceptrón con los últimos días "
                               "como validación")
     _add_csv_arguments(parser)
-    parser.add_argument("--modelo", choices=MODELS, default="st1",
-                        help="st1: 7 retardos; stmv: + día y mes; ste: + embeddings (st1)")
+    parser.add_argument("--modelo", choices=MODELS + RNN_MODELS, default="st1",
+                        help="st1: 7 retardos; stmv: + día y mes; ste: + embeddings; "
+                        "lstm, gru, rnn: los retardos como secuencia en una red recurrente "
+                        "+ embeddings (st1)")
     parser.add_argument("--blog", action="store_true",
                         help="con ste, la variante del blog (retardos sin conectar)")
     _add_model_arguments(parser, min_validation=0)
@@ -143,8 +146,8 @@ def _add_forecast(tasks) -> None:
 
 
 def _add_compare(tasks) -> None:
-    parser = tasks.add_parser("comparar", help="ST1, STMV, STE y referencias clásicas con el "
-                              "mismo protocolo y varias semillas")
+    parser = tasks.add_parser("comparar", help="ST1, STMV, STE, LSTM, GRU, SimpleRNN y "
+                              "referencias clásicas con el mismo protocolo y varias semillas")
     _add_csv_arguments(parser)
     parser.add_argument("--semillas", type=positive_int, default=5,
                         help="semillas por red (5)")
@@ -162,5 +165,5 @@ def _add_compare(tasks) -> None:
 
 def add_commands(commands) -> None:
     """Añade ``redes ventas``."""
-    add_family(commands, "ventas", "pronóstico de ventas diarias (ST1, STMV, STE)",
+    add_family(commands, "ventas", "pronóstico de ventas diarias (ST1, STMV, STE, LSTM, GRU, RNN)",
                tasks=(_add_train, _add_forecast, _add_compare))

@@ -32,7 +32,10 @@ _LABELS = {"epocas": "Épocas", "segundos": "Segundos", "modelo": "Modelo",
            "dias": "Días", "desde": "Desde", "hasta": "Hasta", "mejor": "Mejor",
            "mejor_red": "Mejor red", "conjunto": "Conjunto", "sha256": "sha256",
            "iou_media": "IoU media", "cajas": "Cajas", "detecciones": "Detecciones",
-           "fotogramas": "Fotogramas", "prueba_map_50": "mAP@0.5 (prueba)"}
+           "fotogramas": "Fotogramas", "prueba_map_50": "mAP@0.5 (prueba)",
+           "pasos_entrenamiento": "Pasos de entrenamiento",
+           "fichas_por_s_entrenamiento": "Fichas por segundo (entrenamiento)",
+           "fichas_por_s_decodificacion": "Fichas por segundo (decodificación)"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,7 +4,9 @@ Son las funciones de ``redes transformer ...``: entrenar (con
 :func:`entrenamiento.entrenar.train`: registro CSV, mejor modelo, reanudación,
 curvas), medir el acierto exacto en números nunca vistos, traducir frases y
 dibujar los mapas de atención con las palabras en los ejes. Todas devuelven
-:class:`entrenamiento.resultado.TaskResult` (una por frase al traducir).
+:class:`entrenamiento.resultado.TaskResult` (una por frase al traducir). Con
+``architecture="lstm"`` o ``"gru"`` la misma tarea entrena el seq2seq recurrente
+(:func:`modelos.build_seq2seq`), y traducir y dibujar la atención lo tratan igual.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ DENSE_BELOW = 10_000
 # Modelo pequeño de la tarea: 2 + 2 capas, d_model 128 (el artículo: 6 + 6 y 512).
 SMALL_MODEL = {"num_layers": 2, "d_model": 128, "num_heads": 4, "d_ff": 512, "dropout": 0.1}
 
+# Las arquitecturas de la tarea: el Transformer o un seq2seq recurrente (build_seq2seq)
+# con esa celda; mismo reparto, semilla y presupuesto de tiempo.
+ARCHITECTURES = ("transformer", "lstm", "gru")
+# El seq2seq de la tarea: codificador bidireccional de 128 por sentido, atención de Bahdanau
+# (en una CPU cada paso recurrente es secuencial: más pequeño, más pasos en el mismo tiempo).
+RNN_MODEL = {"units": 128, "embed_dim": 64, "bidirectional_encoder": True,
+             "attention": "bahdanau", "dropout": 0.0}
+
 # La demo: 0..999, un modelo aún menor y épocas cortas (una pasada completa cada una).
 DEMO_SETTINGS = {
     "maximum": 999, "n_validation": 50, "n_test": 100, "n_train": None,
@@ -64,6 +74,19 @@ def exact_match(model, pairs: EncodedPairs, target_tokenizer: WordTokenizer, *,
     return hits / max(len(references), 1), predictions
 
 
+def _step_counter():
+    """Un callback que cuenta los lotes entrenados (para las fichas por segundo)."""
+    import keras
+
+    class StepCounter(keras.callbacks.Callback):
+        steps = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
+
+    return StepCounter()
+
+
 def train_numbers(
     run_dir="pesos/transformer",
     *,
@@ -81,6 +104,7 @@ def train_numbers(
     precision: str = "float32",
     seed: int = 0,
     verbose: Any = "auto",
+    architecture: str = "transformer",
 ) -> TaskResult:
     """Entrena el traductor de números español → inglés y mide el acierto exacto en prueba.
 
@@ -91,21 +115,27 @@ def train_numbers(
             ni de validación).
         n_validation: números de validación (eligen el mejor modelo).
         n_test: números de prueba, nunca vistos al entrenar.
-        model: argumentos de :func:`modelos.build_transformer` que sustituyen a
-            :data:`SMALL_MODEL`.
+        model: argumentos del constructor que sustituyen a :data:`SMALL_MODEL`
+            (:func:`modelos.build_transformer`) o a :data:`RNN_MODEL`
+            (:func:`modelos.build_seq2seq`).
         epochs: épocas como máximo.
         steps_per_epoch: lotes por época (``None`` = una pasada completa).
         batch_size: tamaño de lote.
-        warmup_steps: pasos de calentamiento de la tasa de aprendizaje.
+        warmup_steps: pasos de calentamiento de la tasa de aprendizaje (solo el
+            Transformer; el seq2seq usa Adam con tasa fija).
         max_seconds: tiempo máximo de entrenamiento (se para al terminar el lote).
         beam_size: haz para la evaluación final (1 = voraz).
         precision: ``"float32"``, ``"mixed_bfloat16"`` o ``"auto"`` (la más rápida aquí).
         seed: semilla de la división, la inicialización y los lotes.
         verbose: barra de progreso de Keras.
+        architecture: ``"transformer"``, o ``"lstm"`` / ``"gru"`` para un seq2seq
+            recurrente (:func:`modelos.build_seq2seq` con esa celda). El reparto, la
+            semilla y el tope de tiempo son los mismos.
 
     Returns:
         :class:`TaskResult` con ``metrics`` (``test_exact_match``: acierto exacto de
-        frases de prueba, pérdidas, épocas, segundos), ``files`` (``pesos``,
+        frases de prueba, pérdidas, épocas, segundos, pasos y fichas por segundo al
+        entrenar y al decodificar), ``files`` (``pesos``,
         ``registro``, ``curvas``), ``data`` (``ejemplos``, ``errores``, ``division``,
         ``modelo``), la tabla de ejemplos, el modelo y el historial.
     """
@@ -114,6 +144,9 @@ def train_numbers(
     from modelos.transformer.decodificacion import MAX_BEAM
 
     where = "train_numbers"
+    if architecture not in ARCHITECTURES:
+        raise ArgumentError(f"{where}: «architecture» debe ser 'transformer', 'lstm' o 'gru'; "
+                            f"recibido {architecture!r}.")
     check_int(beam_size, "beam_size", maximum=MAX_BEAM, where=where)
     check_int(batch_size, "batch_size", where=where)
     if steps_per_epoch is not None:
@@ -121,7 +154,9 @@ def train_numbers(
     if max_seconds is not None and not (isinstance(max_seconds, (int, float)) and max_seconds > 0):
         raise ArgumentError(f"{where}: «max_seconds» debe ser un número > 0; "
                             f"recibido {max_seconds!r}.")
-    settings = {**SMALL_MODEL, **(model or {})}
+    recurrent = architecture != "transformer"
+    defaults = {**RNN_MODEL, "cell": architecture} if recurrent else SMALL_MODEL
+    settings = {**defaults, **(model or {})}
     start = time.perf_counter()
     split = split_numbers(maximum, n_validation=n_validation, n_test=n_test, n_train=n_train,
                           dense_below=DENSE_BELOW, seed=seed)
@@ -139,23 +174,32 @@ def train_numbers(
         validation = NumberBatches(encode_pairs(split.validation, source_tok, target_tok,
                                                 **encode), 500, shuffle=False)
     kwargs = {"src_vocab": len(source_tok), "tgt_vocab": len(target_tok),
-              "max_len": max(lengths.values()) + 2, "warmup_steps": warmup_steps, **settings}
+              "max_len": max(lengths.values()) + 2,
+              **({} if recurrent else {"warmup_steps": warmup_steps}), **settings}
     metadata = {
-        "tarea": TASK, "maximo": maximum, "semilla": seed, "longitudes": lengths,
+        "tarea": TASK, "arquitectura": architecture, "maximo": maximum, "semilla": seed,
+        "longitudes": lengths,
         "tokenizador_origen": source_tok.to_json(), "tokenizador_destino": target_tok.to_json(),
     }
     limit = [TimeLimit(max_seconds)] if max_seconds else []
+    counter = _step_counter()
     batches = NumberBatches(train_pairs, batch_size, steps_per_epoch=steps_per_epoch, seed=seed)
     train_start = time.perf_counter()
-    result = train("transformer", kwargs, batches, validation, run_dir=run_dir, epochs=epochs,
-                   batch_size=batch_size, seed=seed,
+    result = train("seq2seq" if recurrent else "transformer", kwargs, batches, validation,
+                   run_dir=run_dir, epochs=epochs, batch_size=batch_size, seed=seed,
                    monitor="val_loss" if validation is not None else "loss",
-                   precision=precision, metadata=metadata, verbose=verbose, callbacks=limit)
+                   precision=precision, metadata=metadata, verbose=verbose,
+                   callbacks=[*limit, counter])
     train_seconds = time.perf_counter() - train_start
+    # Fichas reales (origen + destino, sin relleno) por lote medio de entrenamiento.
+    pair_tokens = float(np.mean((train_pairs.source != 0).sum(1)
+                                + (train_pairs.target_out != 0).sum(1)))
 
     eval_start = time.perf_counter()
     score, predictions = exact_match(result.model, test_pairs, target_tok, beam_size=beam_size)
     eval_seconds = time.perf_counter() - eval_start
+    # Fichas generadas: las de cada traducción más su «</s>».
+    generated = sum(len(WordTokenizer.split(p)) + 1 for p in predictions)
     history = result.history
     figures: dict[str, Any] = {"epocas": len(history.get("loss", []))}
     for key in ("loss", "masked_accuracy", "val_loss", "val_masked_accuracy"):
@@ -163,7 +207,11 @@ def train_numbers(
             figures[key] = float(history[key][-1])
     figures.update({"test_exact_match": score, "numeros_prueba": int(len(split.test)),
                     "segundos_entrenamiento": round(train_seconds, 1),
+                    "pasos_entrenamiento": counter.steps,
+                    "fichas_por_s_entrenamiento": round(
+                        counter.steps * batch_size * pair_tokens / max(train_seconds, 1e-9)),
                     "segundos_evaluacion": round(eval_seconds, 1),
+                    "fichas_por_s_decodificacion": round(generated / max(eval_seconds, 1e-9)),
                     "segundos": round(time.perf_counter() - start, 1)})
     mistakes = [{"numero": int(n), "prediccion": p, "referencia": target_tok.decode(r)}
                 for n, p, r in zip(test_pairs.numbers, predictions, test_pairs.target_out,
@@ -174,7 +222,7 @@ def train_numbers(
         test_pairs.source[i]), "prediccion": predictions[i]} for i in shown]
     files = {name: path for name, path in training_files(result).items() if path is not None}
     return TaskResult(
-        title="Transformer «numeros»: métricas finales",
+        title=f"{TITLES[architecture]} «numeros»: métricas finales",
         metrics=figures,
         files=files,
         data={
@@ -184,6 +232,7 @@ def train_numbers(
                          "validacion": int(len(split.validation)),
                          "prueba": int(len(split.test))},
             "modelo": {**kwargs, "parametros": int(result.model.count_params()),
+                       "arquitectura": architecture,
                        "precision": precision, "lote": batch_size,
                        "pasos_por_epoca": len(batches),
                        "parada_por_tiempo": bool(limit and limit[0].stopped)},
@@ -193,6 +242,9 @@ def train_numbers(
         model=result.model,
         history=dict(history),
     )
+
+
+TITLES = {"transformer": "Transformer", "lstm": "Seq2seq LSTM", "gru": "Seq2seq GRU"}
 
 
 def load_translator(weights, engine: str = "keras"):
@@ -308,7 +360,7 @@ def plot_attention(maps: dict[str, list[np.ndarray]], source_tokens: Sequence[st
 
     Returns:
         Las rutas de ``atencion_codificador.png``, ``atencion_decodificador.png`` y
-        ``atencion_cruzada.png``.
+        ``atencion_cruzada.png`` (de un seq2seq recurrente, solo la última).
     """
     from entrenamiento.graficos import new_figure, save_figure
 
@@ -320,6 +372,8 @@ def plot_attention(maps: dict[str, list[np.ndarray]], source_tokens: Sequence[st
               source_tokens))
     paths = []
     for key, name, title, rows, cols in kinds:
+        if key not in maps:  # un seq2seq recurrente solo tiene la atención cruzada
+            continue
         weights = maps[key]
         layers, heads = len(weights), weights[0].shape[1]
         size = 0.3 * max(len(rows), len(cols)) + 1.2

@@ -19,8 +19,10 @@ from modelos.guardado import load_weights
 from modelos.guardado import save
 from modelos.registro import builder_names
 from modelos.registro import get_builder
+from modelos.seq2seq import build_seq2seq
 from modelos.transformer import build_decoder_lm, build_encoder_classifier, build_transformer
 from modelos.ventas import build_sales_mlp
+from modelos.ventas_rnn import build_sales_rnn
 from modelos.yolo import build_yolo
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
     "build_encoder_classifier",
     "build_mlp",
     "build_sales_mlp",
+    "build_seq2seq",
+    "build_sales_rnn",
     "build_sports_cnn",
     "build_transformer",
     "build_xor",

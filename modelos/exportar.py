@@ -114,10 +114,10 @@ def _task_details(model, builder: str) -> dict[str, Any]:
         }}
     if builder in ("cifar", "deportes", "mlp", "xor"):
         return {"input": "float32; las imágenes, píxeles / 255 (ver metadata)"}
-    if builder == "ventas":
+    if builder in ("ventas", "ventas_rnn"):
         return {"input": "float32: retardos escalados con metadata.escalador (y, según la "
                          "variante, día de la semana y mes)"}
-    if builder.startswith("transformer"):
+    if builder.startswith("transformer") or builder == "seq2seq":
         return {"input": "int32: ids de los tokenizadores de metadata (0 = relleno)"}
     return {}
 

@@ -30,8 +30,15 @@ TINY_BUILDS = {
     "yolo": {"labels": ["a", "b"], "backbone": "tiny", "input_size": 64,
              "width_multiplier": 0.25},
     "ventas": {"variant": "ste"},
+    "ventas_rnn": {"cell": "gru", "units": 4},
     "transformer": {"src_vocab": 30, "tgt_vocab": 20, "num_layers": 1, "d_model": 8,
                     "num_heads": 2, "d_ff": 16},
+    # Codificador en un solo sentido: keras.layers.Bidirectional serializa su capa al
+    # crearse y, para eso, Keras 3.15 importa TensorFlow si está instalado, también con
+    # JAX o PyTorch (la prueba de portabilidad comprueba que NO se importa). El
+    # bidireccional se prueba en tests/test_seq2seq.py.
+    "seq2seq": {"src_vocab": 30, "tgt_vocab": 20, "units": 8, "embed_dim": 4,
+                "bidirectional_encoder": False},
     "transformer_lm": {"vocab_size": 30, "num_layers": 1, "d_model": 8, "num_heads": 2,
                        "d_ff": 16},
     "transformer_clasificador": {"vocab_size": 30, "num_classes": 2, "num_layers": 1,

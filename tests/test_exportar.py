@@ -46,7 +46,9 @@ def _transformer():
 BUILDERS = {
     "yolo": _yolo,
     "transformer": _transformer,
+    "seq2seq": lambda: modelos.build_seq2seq(30, 30, units=8, embed_dim=8, max_len=12),
     "ventas": lambda: modelos.build_sales_mlp("ste"),
+    "ventas_rnn": lambda: modelos.build_sales_rnn("lstm", units=4),
     "xor": modelos.build_xor,
     "mlp": lambda: modelos.build_mlp(input_dim=16, hidden=(8,), num_classes=3),
     "deportes": lambda: modelos.build_sports_cnn(input_shape=(21, 28, 3), num_classes=4),
@@ -61,7 +63,7 @@ CASES = [("yolo", fmt) for fmt in FORMATS] + [
     ("transformer", "onnx"), ("transformer", "openvino"), ("transformer", "litert"),
     ("ventas", "saved_model"), ("xor", "openvino"), ("mlp", "litert"), ("deportes", "onnx"),
     ("cifar", "saved_model"), ("transformer_clasificador", "onnx"),
-    ("transformer_lm", "openvino")]
+    ("transformer_lm", "openvino"), ("ventas_rnn", "saved_model"), ("seq2seq", "onnx")]
 
 
 def test_cli_choices_match_the_api():

@@ -47,6 +47,8 @@ LAYER_CASES = {
                 _floats(2, 5, 8), (2, 5, 8)),
     "Decoder": ({"num_layers": 2, "num_heads": 2, "d_ff": 16, "dropout": 0.0},
                 [_floats(2, 5, 8), _floats(2, 6, 8)], (2, 5, 8)),
+    "SequenceAttention": ({"units": 4, "score": "additive"}, [_floats(2, 5, 8), _floats(2, 6, 6)],
+                          (2, 5, 6)),
 }
 
 

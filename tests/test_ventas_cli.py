@@ -49,7 +49,8 @@ def test_train_forecast_compare_end_to_end(sales_csv, tmp_path, capsys):
     assert "Protocolo: pronóstico a un paso" in out
     compared = json.loads((tmp_path / "c.json").read_text())
     assert [row["modelo"] for row in compared["filas"]] == [
-        "ST1", "STMV", "STE", "STE (blog)", "STE + dropout 0,3 (elegida por backtest)"]
+        "ST1", "STMV", "STE", "STE (blog)", "STE + dropout 0,3 (elegida por backtest)",
+        "LSTM", "GRU", "SimpleRNN"]
     assert compared["metricas"]["mejor"] == compared["mejor"]
     assert (tmp_path / "cmp" / "comparacion.png").is_file()
 

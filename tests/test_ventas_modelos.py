@@ -222,7 +222,7 @@ def test_api_errors_name_the_python_argument(trained, weekday_series, tmp_path):
         (lambda: ventas.train_sales(weekday_series, learning_rate=0.0),
          "train_sales: «learning_rate»"),
         (lambda: ventas.train_sales(weekday_series, seed=-1), "train_sales: «seed»"),
-        (lambda: ventas.train_sales(weekday_series, "lstm"), "train_sales: «variant»"),
+        (lambda: ventas.train_sales(weekday_series, "arima"), "train_sales: «variant»"),
         (lambda: ventas.compare(weekday_series, validation=0), "compare: «validation»"),
         (lambda: ventas.compare(weekday_series, seeds=[]), "compare: «seeds»"),
         (lambda: ventas.compare(weekday_series, models=()), "compare: «models»"),

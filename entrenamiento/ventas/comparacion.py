@@ -1,4 +1,5 @@
-"""ST1, STMV, STE y referencias clásicas con el mismo protocolo: ``redes ventas comparar``.
+"""ST1, STMV, STE, LSTM, GRU, SimpleRNN y referencias clásicas con el mismo protocolo:
+``redes ventas comparar``.
 
 Las redes se entrenan con :func:`entrenamiento.entrenar.train` en memoria
 (``run_dir=None``: sin archivos, los pesos de la época de menor pérdida de entrenamiento
@@ -36,6 +37,7 @@ from entrenamiento.ventas.comun import errors_in_units
 from entrenamiento.ventas.comun import load_series
 from entrenamiento.ventas.comun import model_inputs
 from entrenamiento.ventas.comun import predict_part
+from entrenamiento.ventas.comun import sales_builder
 from entrenamiento.ventas.comun import scaled_errors
 from entrenamiento.ventas.referencias import BASELINES
 from entrenamiento.ventas.referencias import importable
@@ -51,11 +53,14 @@ PROTOCOL = ("pronóstico a un paso de cada uno de los últimos {v} días, con lo
 # origen móvil de 4 bloques de 30 días ANTERIORES a la validación final (las cifras de
 # esa búsqueda están en bench/RESULTS.md).
 CHOSEN_CASE = ("STE + dropout 0,3 (elegida por backtest)", "ste", False, {"dropout": 0.3})
+# Las recurrentes (modelos.ventas_rnn, 8 unidades + embeddings de la STE) van detrás.
+RNN_CASES = (("LSTM", "lstm", False), ("GRU", "gru", False), ("SimpleRNN", "rnn", False))
 MODEL_CASES = (("ST1", "st1", False), ("STMV", "stmv", False), ("STE", "ste", False),
-               ("STE (blog)", "ste", True), CHOSEN_CASE)
+               ("STE (blog)", "ste", True), CHOSEN_CASE) + RNN_CASES
 
 # Ajustes propios que admite el cuarto elemento de una fila de ``models`` en :func:`compare`;
-# el resto de claves van a :func:`~modelos.ventas.build_sales_mlp`.
+# el resto de claves van a :func:`~modelos.ventas.build_sales_mlp` (o a
+# :func:`~modelos.ventas_rnn.build_sales_rnn` en las recurrentes).
 CASE_SETTINGS = ("steps", "epochs", "batch_size", "learning_rate", "decay")
 
 
@@ -93,9 +98,8 @@ def _fit_case(case: dict[str, Any], data: SalesData, seed: int):
     """
     from entrenamiento.entrenar import train
 
-    kwargs = {"variant": case["variant"], "steps": data.steps,
-              "learning_rate": case["learning_rate"], "blog_ste": case["blog_ste"],
-              **case["builder"]}
+    builder, kwargs = sales_builder(case["variant"], data.steps, case["learning_rate"],
+                                    case["blog_ste"], **case["builder"])
     if case["decay"]:
         import keras
 
@@ -103,7 +107,7 @@ def _fit_case(case: dict[str, Any], data: SalesData, seed: int):
         schedule = keras.optimizers.schedules.CosineDecay(
             case["learning_rate"], decay_steps=case["epochs"] * steps_per_epoch)
         kwargs["optimizer"] = keras.optimizers.Adam(schedule)
-    result = train("ventas", kwargs,
+    result = train(builder, kwargs,
                    (model_inputs(case["variant"], data.train),
                     data.train.target[:, None].astype(np.float32)), None,
                    run_dir=None, epochs=case["epochs"], batch_size=case["batch_size"],

@@ -55,12 +55,15 @@ def load_series(data, date_column=None, value_column=None, *, where: str) -> Sal
 
 
 def check_variant(variant: str, blog_ste: bool, *, where: str) -> None:
-    """Comprueba la variante (``st1``, ``stmv``, ``ste``) y ``blog_ste``."""
+    """Comprueba la variante (``st1``, ``stmv``, ``ste``, ``lstm``, ``gru``, ``rnn``) y
+    ``blog_ste``."""
     from modelos.ventas import VARIANTS
+    from modelos.ventas_rnn import MODELS
 
-    if variant not in VARIANTS:
+    if variant not in VARIANTS + tuple(MODELS):
         raise ArgumentError(
-            f"{where}: «variant» debe ser uno de {', '.join(VARIANTS)}; recibido {variant!r}."
+            f"{where}: «variant» debe ser uno de {', '.join(VARIANTS + tuple(MODELS))}; "
+            f"recibido {variant!r}."
         )
     if not isinstance(blog_ste, bool):
         raise ArgumentError(f"{where}: «blog_ste» debe ser True o False; recibido {blog_ste!r}.")
@@ -83,6 +86,22 @@ def check_training_settings(*, steps, epochs, validation, batch_size, learning_r
     if learning_rate == 0:
         raise ArgumentError(f"{where}: «learning_rate» debe ser mayor que 0; recibido "
                             f"{learning_rate!r}.")
+
+
+def sales_builder(variant: str, steps: int, learning_rate: float, blog_ste: bool,
+                  **extra) -> tuple[str, dict[str, Any]]:
+    """Constructor registrado y argumentos de ``variant``.
+
+    Las del blog van a :func:`~modelos.ventas.build_sales_mlp` (``"ventas"``); ``lstm``,
+    ``gru`` y ``rnn``, a :func:`~modelos.ventas_rnn.build_sales_rnn` (``"ventas_rnn"``).
+    """
+    from modelos.ventas_rnn import MODELS
+
+    if variant in MODELS:
+        return "ventas_rnn", {"cell": MODELS[variant], "steps": steps,
+                              "learning_rate": learning_rate, **extra}
+    return "ventas", {"variant": variant, "steps": steps, "learning_rate": learning_rate,
+                      "blog_ste": blog_ste, **extra}
 
 
 def model_inputs(variant: str, part) -> np.ndarray:

@@ -32,6 +32,7 @@ from entrenamiento.ventas.comun import load_series
 from entrenamiento.ventas.comun import model_inputs
 from entrenamiento.ventas.comun import plot_series
 from entrenamiento.ventas.comun import predict_part
+from entrenamiento.ventas.comun import sales_builder
 
 # Días de validación que se muestran en la tabla de la terminal (todos van al JSON).
 SHOWN_VALIDATION_DAYS = 7
@@ -127,12 +128,11 @@ def train_sales(
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(variant, blog_ste)
     settings = {"epocas": epochs, "lote": batch_size, "tasa": learning_rate,
                 "blog_ste": blog_ste, "semilla": seed}
-    kwargs = {"variant": variant, "steps": prepared.steps, "learning_rate": learning_rate,
-              "blog_ste": blog_ste}
+    builder, kwargs = sales_builder(variant, prepared.steps, learning_rate, blog_ste)
 
     start = time.perf_counter()
     result = train(
-        "ventas", kwargs,
+        builder, kwargs,
         (model_inputs(variant, prepared.train), prepared.train.target[:, None].astype(np.float32)),
         (model_inputs(variant, prepared.validation),
          prepared.validation.target[:, None].astype(np.float32)) if has_validation else None,

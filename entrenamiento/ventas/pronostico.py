@@ -58,7 +58,7 @@ def load_sales_model(weights, engine: str = "keras"):
 
     info = source_info(weights)
     metadata = info["metadata"]
-    if info["builder"] != "ventas" or metadata.get("tarea") != TASK:
+    if info["builder"] not in ("ventas", "ventas_rnn") or metadata.get("tarea") != TASK:
         raise ModelFileError(
             f"«{weights}» no es un modelo de ventas (constructor «{info['builder']}»); "
             "entrena uno con «redes ventas entrenar»."
@@ -69,6 +69,10 @@ def load_sales_model(weights, engine: str = "keras"):
         raise ModelFileError(f"«{weights}»: el escalador guardado no es válido: {exc}") from None
     model = load_engine(weights, engine)
     kwargs = builder_spec(model).kwargs
+    if info["builder"] == "ventas_rnn":  # la variante es el nombre de la celda en la CLI
+        from modelos.ventas_rnn import model_name
+
+        return model, scaler, model_name(kwargs["cell"]), int(kwargs["steps"])
     return model, scaler, kwargs["variant"], int(kwargs["steps"])
 
 

@@ -128,7 +128,7 @@ class _EngineParts:
 
         spec = builder_spec(engine)
         expected = "transformer" if seq2seq else "transformer_lm"
-        if spec is None or spec.name != expected:
+        if spec is None or spec.name not in (expected, "seq2seq" if seq2seq else expected):
             raise ArgumentError(f"{where}: se esperaba un modelo de «{expected}»; el motor "
                                 f"ejecuta «{spec.name if spec else engine}».")
         self.model = engine
@@ -145,6 +145,12 @@ def _parts(model, where: str, seq2seq: bool) -> _Parts | _EngineParts:
         if model.keras_model is None:
             return _EngineParts(model, where, seq2seq)
         model = model.keras_model
+    if seq2seq:  # un seq2seq recurrente (build_seq2seq): sus propias piezas
+        from modelos.seq2seq.decodificacion import recurrent_parts
+
+        recurrent = recurrent_parts(model, where)
+        if recurrent is not None:
+            return recurrent
     parts = getattr(model, "_redes_decoding", None)
     if parts is None or parts.seq2seq != seq2seq:
         parts = _Parts(model, where, seq2seq)
@@ -260,7 +266,9 @@ def translate(model, source_ids, max_len: int, beam_size: int = 1, *, bos_id: in
             la mejor hipótesis final del haz (0.6 como en el artículo; 0 = ninguna).
         use_cache: caché de claves/valores (un paso por token); ``False`` re-ejecuta
             el modelo sobre el prefijo entero en cada paso (siempre así con un motor
-            exportado de :mod:`modelos.motores`).
+            exportado de :mod:`modelos.motores`). Con un seq2seq recurrente
+            (:func:`modelos.seq2seq.build_seq2seq`) la «caché» es su estado: cada
+            token es un paso de la celda.
 
     Returns:
         Una lista de ids por frase, sin ``<s>`` ni ``</s>``.
@@ -282,7 +290,11 @@ def translate(model, source_ids, max_len: int, beam_size: int = 1, *, bos_id: in
     check_number(length_penalty, "length_penalty", minimum=0.0, maximum=10.0, where=where)
     cached = use_cache and isinstance(parts, _Parts)  # un motor exportado no tiene caché
     scorer_class = _CachedScorer if cached else _UncachedScorer
-    scorer = scorer_class(parts, np.repeat(source, beam, axis=0), len(source) * beam, max_len)
+    if use_cache and hasattr(parts, "scorer"):  # seq2seq recurrente: un paso de la celda
+        scorer = parts.scorer(np.repeat(source, beam, axis=0))
+    else:
+        scorer = scorer_class(parts, np.repeat(source, beam, axis=0), len(source) * beam,
+                              max_len)
     return _beam_search(scorer, len(source), beam, max_len, bos_id, eos_id, length_penalty)
 
 
@@ -409,7 +421,8 @@ def attention_maps(model, source, target) -> dict[str, Any]:
     Returns:
         ``{"encoder": [...], "decoder_self": [...], "decoder_cross": [...]}``: una matriz
         numpy por capa, ``(B, H, S, S)``, ``(B, H, T, T)`` y ``(B, H, T, S)``; cada fila
-        suma 1 (las columnas de relleno valen 0).
+        suma 1 (las columnas de relleno valen 0). Con un seq2seq recurrente con atención
+        solo hay ``"decoder_cross"``, una capa de una cabeza: ``[(B, 1, T, S)]``.
 
     Raises:
         ArgumentError: ``source`` o ``target`` más largos que ``max_len`` del modelo.
@@ -423,6 +436,8 @@ def attention_maps(model, source, target) -> dict[str, Any]:
     parts = _parts(model, where, seq2seq=True)
     _fit_positions(source, parts.source_positions, "source", where, trim=False)
     _fit_positions(target, parts.max_positions, "target", where, trim=False)
+    if hasattr(parts, "attention_maps"):  # seq2seq recurrente: solo la atención cruzada
+        return parts.attention_maps(source, target)
     source_mask = ops.not_equal(source, PAD_ID)
     memory, encoder_maps = parts.encoder(parts.source_embedding(source), padding_mask=source_mask,
                                          return_attention=True)
