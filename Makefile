@@ -41,7 +41,7 @@ test: lint $(BACKENDS)
 	KERAS_BACKEND=torch $(BIN)/python -m pytest $(NEUTRAL)
 
 bench: install $(BACKENDS)
-	for b in clasificacion ventas aumento transformer yolo inferencia backends distribuido; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in clasificacion ventas aumento transformer yolo inferencia servicio backends distribuido; do $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info
