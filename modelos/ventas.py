@@ -149,11 +149,7 @@ def build_sales_mlp(
             month_value = ops.subtract(ops.divide(ops.subtract(month, 1.0), 5.5), 1.0)
             x = layers.Concatenate(name="entrada")([lags, day_value, month_value])
         else:
-            day_vector = layers.Embedding(7, day_embedding, name="embedding_dia")(day)  # (B, 1, 2)
-            month_vector = layers.Embedding(12, month_embedding, name="embedding_mes")(
-                ops.subtract(month, 1.0))  # (B, 1, 4); mes 1–12 → índice 0–11
-            parts = [layers.Flatten(name="dia")(day_vector),
-                     layers.Flatten(name="mes")(month_vector)]
+            parts = calendar_embeddings(day, month, day_embedding, month_embedding)
             if not blog_ste:
                 parts.append(lags)
             x = layers.Concatenate(name="entrada")(parts)  # (B, 6) o (B, 6 + steps)
@@ -166,12 +162,36 @@ def build_sales_mlp(
     name = f"ventas_{variant}" + ("_blog" if blog_ste else "")
     model = keras.Model(inputs, outputs, name=name)
     if compile:
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate) if optimizer is None else optimizer,
-            loss="mean_absolute_error" if loss is None else loss,
-            metrics=["mse"] if metrics is None else metrics,
-        )
+        compile_like_blog(model, learning_rate, optimizer, loss, metrics)
     return model
+
+
+def calendar_embeddings(day, month, day_embedding: int = DAY_EMBEDDING,
+                        month_embedding: int = MONTH_EMBEDDING) -> list:
+    """Los embeddings de la STE: día de la semana (0–6) → ``(B, 2)`` y mes (1–12) → ``(B, 4)``.
+
+    Args:
+        day: ``(B, 1)`` día de la semana, sin escalar.
+        month: ``(B, 1)`` mes, sin escalar.
+
+    Returns:
+        ``[día (B, day_embedding), mes (B, month_embedding)]``, capas ``dia`` y ``mes``.
+    """
+    day_vector = layers.Embedding(7, day_embedding, name="embedding_dia")(day)  # (B, 1, 2)
+    month_vector = layers.Embedding(12, month_embedding, name="embedding_mes")(
+        ops.subtract(month, 1.0))  # (B, 1, 4); mes 1–12 → índice 0–11
+    return [layers.Flatten(name="dia")(day_vector), layers.Flatten(name="mes")(month_vector)]
+
+
+def compile_like_blog(model, learning_rate: float, optimizer=None, loss=None,
+                      metrics=None) -> None:
+    """Compila como los perceptrones del blog: pérdida MAE, Adam y MSE como métrica
+    (cada argumento que no es ``None`` sustituye al del blog)."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate) if optimizer is None else optimizer,
+        loss="mean_absolute_error" if loss is None else loss,
+        metrics=["mse"] if metrics is None else metrics,
+    )
 
 
 def input_shape(variant: str, steps: int) -> tuple[int, ...]:

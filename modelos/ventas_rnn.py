@@ -31,7 +31,6 @@ prepare_backend()
 
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
-from keras import ops  # noqa: E402
 
 from datos.errores import ArgumentError  # noqa: E402
 from datos.validacion import check_int, check_number  # noqa: E402
@@ -42,6 +41,8 @@ from modelos.ventas import MAX_HIDDEN_UNITS  # noqa: E402
 from modelos.ventas import MAX_STEPS  # noqa: E402
 from modelos.ventas import MONTH_EMBEDDING  # noqa: E402
 from modelos.ventas import _calendar_columns  # noqa: E402
+from modelos.ventas import calendar_embeddings  # noqa: E402
+from modelos.ventas import compile_like_blog  # noqa: E402
 
 CELLS = ("lstm", "gru", "simple")
 #: Nombre en ``redes ventas --modelo`` → celda de :func:`build_sales_rnn`.
@@ -145,20 +146,12 @@ def build_sales_rnn(
 
     # === Calendario del día objetivo, como la STE ===
     if embeddings:
-        day_vector = layers.Embedding(7, day_embedding, name="embedding_dia")(day)  # (B, 1, 2)
-        month_vector = layers.Embedding(12, month_embedding, name="embedding_mes")(
-            ops.subtract(month, 1.0))  # (B, 1, 4); mes 1–12 → índice 0–11
         x = layers.Concatenate(name="estado_calendario")(
-            [x, layers.Flatten(name="dia")(day_vector),
-             layers.Flatten(name="mes")(month_vector)])  # (B, units + 6)
+            [x, *calendar_embeddings(day, month, day_embedding, month_embedding)])  # (B, units + 6)
     outputs = layers.Dense(1, activation="tanh", dtype="float32", name="salida")(x)
 
     name = f"ventas_{model_name(cell)}" + ("_bidireccional" if bidirectional else "")
     model = keras.Model(inputs, outputs, name=name)
     if compile:
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate) if optimizer is None else optimizer,
-            loss="mean_absolute_error" if loss is None else loss,
-            metrics=["mse"] if metrics is None else metrics,
-        )
+        compile_like_blog(model, learning_rate, optimizer, loss, metrics)
     return model
