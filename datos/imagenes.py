@@ -284,12 +284,15 @@ def decode_image_bytes(data: bytes, *, where: str, channels: int = 3,
                         "TIFF o WebP.") from None
 
 
-def resize_to(image: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
-    """``uint8`` (H, W[, C]) → ``float32`` (alto, ancho, C) en [0, 1], como :func:`load_image`."""
+def resize_to(image: np.ndarray, image_size: tuple[int, int], channels: int = 3) -> np.ndarray:
+    """``uint8`` RGB (H, W, 3) → ``float32`` (alto, ancho, channels) en [0, 1], como
+    :func:`load_image` (``channels=1``: a gris con la misma conversión de Pillow)."""
     from PIL import Image
 
     height, width = _check_image_size(image_size)
-    img = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    _check_channels(channels)
+    img = Image.fromarray(np.asarray(image, dtype=np.uint8)).convert(
+        "RGB" if channels == 3 else "L")
     if img.size != (width, height):
         img = img.resize((width, height), Image.Resampling.LANCZOS)
     array = np.asarray(img, dtype=np.float32)

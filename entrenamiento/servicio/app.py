@@ -24,7 +24,7 @@ from entrenamiento.servicio.entradas import (ApiError, BodyLimit, series_from_cs
                                             series_from_json, validation_message)
 from entrenamiento.servicio.lotes import Batcher
 from entrenamiento.servicio.modelos_servidos import (MAX_FORECAST_DAYS, MAX_HISTORY_DAYS,
-                                                    MAX_TEXT_CHARS, TASKS, ServedModel)
+                                                    ServedModel)
 
 logger = logging.getLogger("redes")
 
@@ -354,16 +354,15 @@ def create_app(models: list[ServedModel], settings: Settings | None = None):
     if STATIC_DIR.is_dir():
         app.mount("/estatico", StaticFiles(directory=STATIC_DIR), name="estatico")
 
-    wrapped = app
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=[KEY_HEADER,
                                                                           "Content-Type"])
-    limited = BodyLimit(wrapped, settings.max_body_bytes)
+    limited = BodyLimit(app, settings.max_body_bytes)
     limited.fastapi_app = app  # las pruebas y la CLI llegan a la app por aquí
     return limited
 
 
-__all__ = ["Settings", "TASKS", "MAX_TEXT_CHARS", "create_app"]
+__all__ = ["Settings", "create_app"]

@@ -24,9 +24,6 @@ import numpy as np
 
 from datos.errores import DataError, ModelFileError
 
-#: Tareas que sabe servir, con su ruta.
-TASKS = {"deteccion": "/detectar", "clasificacion": "/clasificar",
-         "ventas": "/ventas/pronostico", "traduccion": "/traducir"}
 #: Días que se pueden pronosticar en una petición.
 MAX_FORECAST_DAYS = 366
 #: Días de historia como mucho en una petición (diez años).
@@ -58,6 +55,10 @@ class ServedModel:
         return {}
 
     def run_batch(self, items: list[Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def example_input(self):
+        """Una entrada preparada cualquiera, para calentar el modelo al arrancar."""
         raise NotImplementedError
 
 
@@ -92,6 +93,9 @@ class ServedDetector(ServedModel):
         from modelos.yolo.preprocesado import resize_image
 
         return DetectionInput(image, resize_image(image, self.input_size), threshold, draw)
+
+    def example_input(self):
+        return self.prepare(np.zeros((*self.input_size, 3), np.uint8), 0.3, False)
 
     def run_batch(self, items: list[DetectionInput]) -> list[dict[str, Any]]:
         from entrenamiento.deteccion import describe, draw_boxes
@@ -150,9 +154,10 @@ class ServedClassifier(ServedModel):
     def prepare(self, image: np.ndarray, top: int) -> ClassificationInput:
         from datos.imagenes import resize_to
 
-        if self.channels == 1 and image.ndim == 3:
-            image = np.asarray(np.round(image @ np.array([0.299, 0.587, 0.114])), np.uint8)
-        return ClassificationInput(resize_to(image, self.size), top)
+        return ClassificationInput(resize_to(image, self.size, self.channels), top)
+
+    def example_input(self):
+        return self.prepare(np.zeros((*self.size, 3), np.uint8), 1)
 
     def run_batch(self, items: list[ClassificationInput]) -> list[dict[str, Any]]:
         from entrenamiento.clasificacion import _prepare
@@ -202,6 +207,11 @@ class ServedSalesModel(ServedModel):
         dates = next_dates(series.dates[-1], days, open_weekdays(series.dates))
         window = [float(v) for v in self.scaler.transform(series.values[-self.steps:])]
         return ForecastInput(series, dates, window)
+
+    def example_input(self):
+        from datos.ventas import make_sales_series
+
+        return self.prepare(make_sales_series("2018-01-01", 4 * self.steps, seed=0), 1)
 
     def run_batch(self, items: list[ForecastInput]) -> list[dict[str, Any]]:
         from datos.ventas import calendar_features, sales_inputs
@@ -261,6 +271,9 @@ class ServedTranslator(ServedModel):
 
         ids = _encode_texts([text], self.source_tok, self.source_limit)[0]
         return TranslationInput(text, ids[ids != 0], attention)
+
+    def example_input(self):
+        return self.prepare(next(w for w in self.source_tok.vocabulary if w.isalpha()), False)
 
     def run_batch(self, items: list[TranslationInput]) -> list[dict[str, Any]]:
         from modelos.transformer.decodificacion import attention_maps, translate

@@ -39,23 +39,8 @@ def warm_up(models) -> None:
     """Lotes de prueba de 1 y de 2 en cada modelo: TensorFlow traza la función de
     predicción la primera vez y otra con el primer lote de otro tamaño (después la
     generaliza); así no lo paga la primera petición real."""
-    import numpy as np
-
-    from datos.ventas import make_sales_series
-    from entrenamiento.servicio import modelos_servidos as ms
-
     for model in models:
-        if isinstance(model, ms.ServedDetector):
-            item = model.prepare(np.zeros((*model.input_size, 3), np.uint8), 0.3, False)
-        elif isinstance(model, ms.ServedClassifier):
-            item = model.prepare(np.zeros((*model.size, 3), np.uint8), 1)
-        elif isinstance(model, ms.ServedSalesModel):
-            item = model.prepare(make_sales_series("2018-01-01", 4 * model.steps, seed=0), 1)
-        elif isinstance(model, ms.ServedTranslator):
-            item = model.prepare(next(w for w in model.source_tok.vocabulary if w.isalpha()),
-                                 False)
-        else:
-            continue
+        item = model.example_input()
         model.run_batch([item])
         model.run_batch([item, item])
 
