@@ -203,6 +203,8 @@ def make_augmenter(
     add: tuple[int, int] = (-20, 20),
     multiply: tuple[float, float] = (0.8, 1.2),
     contrast: tuple[float, float] = (0.75, 1.25),
+    hue: tuple[int, int] | None = None,
+    saturation: tuple[float, float] | None = None,
     scale: tuple[float, float] = (0.9, 1.1),
     translate: float = 0.1,
     flip: float = 0.5,
@@ -230,6 +232,11 @@ def make_augmenter(
         add: rango de brillo que se suma (en niveles de 0 a 255).
         multiply: rango del factor de brillo.
         contrast: rango del factor de ``iaa.LinearContrast``.
+        hue: si se da, rango del giro de tono que se suma a cada imagen (``iaa.AddToHue``,
+            en la escala de 0 a 255 de imgaug; ±255 es una vuelta entera). Va fuera del
+            ``SomeOf``: se aplica siempre, como el jitter HSV de darknet.
+        saturation: si se da, rango del factor de saturación de cada imagen
+            (``iaa.MultiplySaturation``), también siempre.
         scale: rango del factor de escala de ``iaa.Affine``.
         translate: desplazamiento máximo, como fracción del alto/ancho.
         flip: probabilidad de volteo horizontal (0 para dígitos o texto).
@@ -262,6 +269,10 @@ def make_augmenter(
     _check_range(add, "add", minimum=-255, maximum=255)
     _check_range(multiply, "multiply", minimum=0.0)
     _check_range(contrast, "contrast", minimum=0.0)
+    if hue is not None:
+        _check_range(hue, "hue", minimum=-255, maximum=255)
+    if saturation is not None:
+        _check_range(saturation, "saturation", minimum=0.0)
     _check_range(scale, "scale", minimum=1e-3)
     check_number(translate, "translate", minimum=0, maximum=1)
     check_number(flip, "flip", minimum=0, maximum=1)
@@ -284,6 +295,11 @@ def make_augmenter(
             )
         )
         steps.append(iaa.Fliplr(flip))
+    if hue is not None:
+        # === Color (HSV) === antes de la parte fotométrica, en cada imagen.
+        steps.append(iaa.AddToHue(tuple(int(v) for v in hue)))
+    if saturation is not None:
+        steps.append(iaa.MultiplySaturation(tuple(saturation)))
     if max_photometric > 0:
         # === Fotométrica === (la lista del artículo, en orden aleatorio)
         # Núcleo máximo de los desenfoques ~ 3 sigma, como en el gaussiano.

@@ -104,6 +104,8 @@ class CosineLearningRate(keras.callbacks.Callback):
 def monitor_mode(monitor: str) -> str:
     """``"max"`` para aciertos (accuracy, auc...); ``"min"`` para pérdidas y errores."""
     name = monitor.lower().removeprefix("val_")
+    if name == "map" or name.startswith("map_"):   # mAP de detección (no «mape»)
+        return "max"
     return "max" if any(hint in name for hint in _MAX_HINTS) else "min"
 
 
@@ -471,3 +473,26 @@ class FreezeLayers(keras.callbacks.Callback):
             for layer in self.layers:
                 layer.trainable = True
             self.frozen = False
+
+
+class EpochMetric(keras.callbacks.Callback):
+    """Añade al final de cada época ``logs[name] = compute(model)``.
+
+    Para métricas que no caben en ``compile`` (el mAP de validación de YOLO): va en los
+    ``evaluators`` de :func:`entrenamiento.entrenar.train`, antes del registro CSV y del
+    mejor modelo, que así la ven y pueden usarla como ``monitor``.
+
+    Args:
+        name: nombre de la columna (p. ej. ``"val_map_50"``).
+        compute: función del modelo que devuelve un número.
+    """
+
+    def __init__(self, name: str, compute):
+        super().__init__()
+        self.name, self.compute = name, compute
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = float(self.compute(self.model))
+        if logs is not None:
+            logs[self.name] = value
+        logger.info("Época %d: %s = %.4f", epoch + 1, self.name, value)

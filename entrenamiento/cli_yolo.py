@@ -36,6 +36,9 @@ from entrenamiento.cli_comun import positive_int
 # Los valores de ``build_yolo(backbone=...)`` (modelos.darknet.BACKBONES; aquí sin importar
 # TensorFlow para que la ayuda sea inmediata: una prueba comprueba que coinciden).
 BACKBONES = ("darknet19", "tiny")
+# Las de ``train_yolo(recipe=...)`` (entrenamiento.yolo.RECIPES; la prueba comprueba que
+# coinciden).
+RECIPES = ("blog", "fotos")
 # Lado de una celda de la rejilla (modelos.yolo.objetivos.STRIDE, con la misma prueba).
 STRIDE = 32
 
@@ -115,7 +118,8 @@ def _cmd_train(args) -> int:
         patience=args.paciencia or None, augment=not args.sin_aumento,
         precision=args.precision, validation=args.validacion, workers=args.trabajadores,
         max_seconds=None if args.minutos is None else args.minutos * 60, seed=args.semilla,
-        backbone_weights=args.backbone_pesos, freeze_epochs=args.congelar)
+        backbone_weights=args.backbone_pesos, freeze_epochs=args.congelar,
+        recipe=args.receta)
     return _report(result, args)
 
 
@@ -221,6 +225,11 @@ def _add_train(tasks) -> None:
     parser.add_argument("--coseno", action="store_true",
                         help="tasa en coseno hasta el 1 %% al final (de las épocas o de "
                              "--minutos); por defecto constante, como en el blog")
+    parser.add_argument("--receta", choices=RECIPES, default="blog",
+                        help="«blog» (por defecto, la del artículo) o «fotos», para pocas "
+                             "fotos reales: color HSV y escala más fuertes, media móvil de "
+                             "los pesos (EMA), mejor modelo por el mAP@0.5 de validación y, "
+                             "con --minutos, sin parada temprana")
     parser.add_argument("--paciencia", type=non_negative_int, default=3,
                         help="parada temprana tras N épocas sin mejora (0: sin parada)")
     parser.add_argument("--validacion", type=validation_fraction, default=0.2,

@@ -51,7 +51,7 @@ from entrenamiento.callbacks import InMemoryBest  # noqa: E402
 from entrenamiento.callbacks import ResumeState  # noqa: E402
 from entrenamiento.callbacks import TimeLimit  # noqa: E402, F401 (API pública)
 from entrenamiento.callbacks import WorkerResume  # noqa: E402
-from entrenamiento.callbacks import monitor_mode  # noqa: E402, F401 (API pública)
+from entrenamiento.callbacks import monitor_mode  # noqa: E402
 from entrenamiento.graficos import plot_history, read_history  # noqa: E402
 from entrenamiento.opciones import check_choice, check_strategy, resolve_precision  # noqa: E402
 from modelos.registro import builder_spec  # noqa: E402
@@ -256,13 +256,18 @@ def _check_arguments(builder_kwargs, *, epochs, batch_size, seed, monitor, patie
         raise ArgumentError(
             f"train: «monitor» debe ser el nombre de una métrica; recibido {monitor!r}."
         )
+    return _callback_list(callbacks, "callbacks")
+
+
+def _callback_list(callbacks, name: str) -> list:
+    """``callbacks`` (uno o varios ``keras.callbacks.Callback``) como lista."""
     if isinstance(callbacks, keras.callbacks.Callback):
         callbacks = [callbacks]
     callbacks = list(callbacks or ())
     bad = [c for c in callbacks if not isinstance(c, keras.callbacks.Callback)]
     if bad:
         raise ArgumentError(
-            f"train: «callbacks» debe ser una lista de keras.callbacks.Callback; "
+            f"train: «{name}» debe ser una lista de keras.callbacks.Callback; "
             f"recibido {type(bad[0]).__name__}."
         )
     return callbacks
@@ -321,25 +326,28 @@ def _build_model(build, builder_kwargs, run: _Run):
     return model
 
 
-def _callbacks(model, run: _Run, metadata, extra: list):
+def _callbacks(model, run: _Run, metadata, extra: list, first: list = ()):
     """La lista de callbacks en su orden, el que guarda el mejor modelo y el de reanudar.
 
-    Orden en ``on_epoch_end``: primero el CSV y el mejor modelo, luego la parada
-    temprana y los del usuario, y el respaldo al final (una época respaldada tiene
-    siempre su fila y su modelo escritos).
+    Orden en ``on_epoch_end``: primero ``first`` (los ``evaluators`` de :func:`train`,
+    que añaden métricas a la época), luego el CSV y el mejor modelo, la parada temprana y
+    los del usuario, y el respaldo al final (una época respaldada tiene siempre su fila y
+    su modelo escritos).
     """
+    first = list(first)
     early = None
     if run.patience is not None:
-        early = keras.callbacks.EarlyStopping(monitor=run.monitor, patience=run.patience)
+        early = keras.callbacks.EarlyStopping(monitor=run.monitor, patience=run.patience,
+                                              mode=monitor_mode(run.monitor))
     tail = [*([early] if early else []), *extra]
     if not distribuido.is_chief():
         # Los demás procesos no escriben: reanudan como el 0 y toman las mismas decisiones
         # (parada temprana con las mismas métricas globales, tope de tiempo acordado).
         worker = WorkerResume(run.backup)
-        return [worker, *tail], None, worker, early
+        return [*first, worker, *tail], None, worker, early
     if run.run_dir is None:
         best = InMemoryBest(run.monitor)
-        return [best, *tail], best, None, early
+        return [*first, best, *tail], best, None, early
     run_metadata = dict(metadata or {})
     run_metadata["entrenamiento"] = {
         "epocas": run.epochs, "lote": run.batch_size, "semilla": run.seed,
@@ -350,7 +358,7 @@ def _callbacks(model, run: _Run, metadata, extra: list):
     backup = BackupCallback(str(run.run_dir / BACKUP_NAME), double_checkpoint=True)
     resume = ResumeState(backup if run.backup else None, csv_logger, checkpoint, run.log_path,
                          run.epochs, spec=builder_spec(model))
-    return ([resume, csv_logger, checkpoint, *tail, *([backup] if run.backup else [])],
+    return ([*first, resume, csv_logger, checkpoint, *tail, *([backup] if run.backup else [])],
             checkpoint, resume, early)
 
 
@@ -447,6 +455,7 @@ def train(
     weights_path=None,
     steps_per_execution=None,
     initialize: Callable[[keras.Model], Any] | None = None,
+    evaluators=(),
 ) -> TrainResult:
     """Construye, entrena y guarda un modelo registrado, con reanudación tras un corte.
 
@@ -483,6 +492,9 @@ def train(
             la época de ``(x, y)`` en una sola llamada (para modelos diminutos).
         initialize: función que recibe el modelo recién construido, antes de entrenar
             (p. ej. cargar un extractor preentrenado); al reanudar, el respaldo la pisa.
+        evaluators: callbacks que van antes que todos en cada época: añaden métricas a
+            ``logs`` (p. ej. ``val_map_50``) que el registro, ``monitor`` y la parada ya
+            ven; o cambian los pesos que se guardan (``keras.callbacks.SwapEMAWeights``).
 
     Returns:
         Un :class:`TrainResult` con el modelo (mejores pesos cargados) y las rutas
@@ -504,6 +516,7 @@ def train(
         builder_kwargs, epochs=epochs, batch_size=batch_size, seed=seed, monitor=monitor,
         patience=patience, precision=precision, strategy=strategy, verbose=verbose,
         callbacks=callbacks, steps_per_execution=steps_per_execution)
+    evaluators = _callback_list(evaluators, "evaluators")
     train_data = _check_data("train_data", train_data, required=True)
     validation_data = _check_data("validation_data", validation_data, required=False)
     run = _prepare_run(run_dir, weights_path, epochs=epochs, batch_size=batch_size, seed=seed,
@@ -524,7 +537,8 @@ def train(
             initialize(model)
         if distribuido.current() is not None:
             _check_same_run(model, run, train_data, validation_data)
-        callback_list, best, resume, early = _callbacks(model, run, metadata, callbacks)
+        callback_list, best, resume, early = _callbacks(model, run, metadata, callbacks,
+                                                             evaluators)
         fit_history = _fit(model, train_data, validation_data, run, callback_list)
         if early is not None and early.stopped_epoch > 0:
             logger.info("Parada temprana en la época %d/%d: «%s» no mejoró en %d épocas.",

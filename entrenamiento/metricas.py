@@ -197,3 +197,61 @@ def _classes(values: np.ndarray, name: str, index: int) -> np.ndarray:
         raise ArgumentError(f"{name}[{index}]: las clases deben ser enteros ≥ 0; "
                             f"recibidas {values.tolist()}.")
     return values.astype(np.int64)
+
+
+@dataclass
+class OversizedBoxes:
+    """Resultado de :func:`oversized_boxes`: cuántas detecciones se «tragan» a su objeto."""
+
+    oversized: int
+    matched: int
+
+    @property
+    def rate(self) -> float:
+        """Fracción de detecciones emparejadas que son demasiado grandes (``nan`` si no hay
+        ninguna emparejada)."""
+        return self.oversized / self.matched if self.matched else math.nan
+
+
+def oversized_boxes(detections, ground_truths, *, score_threshold: float = 0.3,
+                    area_factor: float = 1.5, min_iou: float = 0.1) -> OversizedBoxes:
+    """Detecciones que se tragan un objeto vecino: caja ≥ ``area_factor`` × la verdadera.
+
+    Cada detección con puntuación ≥ ``score_threshold`` (las que se dibujan) se empareja
+    con la caja verdadera de su clase en su imagen con la que más se solapa, si la IoU
+    llega a ``min_iou``. Es «tragona» si su área es al menos ``area_factor`` veces la de
+    esa caja (p. ej. la caja de un mapache en brazos de alguien que cubre a la persona).
+
+    Args:
+        detections, ground_truths: como en :func:`mean_average_precision`.
+
+    Returns:
+        Un :class:`OversizedBoxes` (``oversized``, ``matched`` y ``rate``).
+
+    Example:
+        >>> oversized_boxes([np.array([[0, 0, 20, 20, 0.9, 0]])],
+        ...                 [np.array([[0, 0, 10, 10, 0]])]).rate
+        1.0
+    """
+    check_number(score_threshold, "score_threshold", minimum=0, maximum=1)
+    check_number(area_factor, "area_factor", minimum=1, maximum=1e6)
+    check_number(min_iou, "min_iou", minimum=0, maximum=1, include_minimum=False)
+    if len(detections) != len(ground_truths):
+        raise ArgumentError(f"oversized_boxes: {len(detections)} imágenes con detecciones y "
+                            f"{len(ground_truths)} con cajas verdaderas; deben coincidir.")
+    oversized = matched = 0
+    for i, (det, truth) in enumerate(zip(detections, ground_truths, strict=True)):
+        det = _as_rows(det, 6, "detections", i)
+        truth = _as_rows(truth, 5, "ground_truths", i)
+        det = det[det[:, 4] >= score_threshold]
+        if not len(det) or not len(truth):
+            continue
+        ious = box_iou(det[:, :4], truth[:, :4])
+        ious[det[:, 5][:, None] != truth[:, 4][None, :]] = 0.0
+        best = np.argmax(ious, axis=1)
+        hit = ious[np.arange(len(det)), best] >= min_iou
+        area = np.prod(np.clip(det[:, 2:4] - det[:, :2], 0, None), axis=1)
+        truth_area = np.prod(np.clip(truth[:, 2:4] - truth[:, :2], 0, None), axis=1)[best]
+        matched += int(hit.sum())
+        oversized += int((hit & (area >= area_factor * truth_area)).sum())
+    return OversizedBoxes(oversized, matched)

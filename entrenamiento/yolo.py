@@ -31,6 +31,7 @@ prepare_backend()
 from datos.cajas import as_size  # noqa: E402
 from datos.errores import ArgumentError  # noqa: E402
 from datos.errores import DataError  # noqa: E402
+from entrenamiento.opciones import check_choice  # noqa: E402
 from datos.validacion import check_int  # noqa: E402
 from datos.validacion import check_number  # noqa: E402
 from entrenamiento.resultado import Table  # noqa: E402
@@ -51,6 +52,15 @@ DRAW_THRESHOLD = 0.3
 # Con --congelar K: tras las K épocas de solo la cabeza, todo se entrena con la tasa × 0.1
 # (10 veces más baja), para afinar el extractor preentrenado sin destrozarlo.
 UNFREEZE_RATE_FACTOR = 0.1
+# Recetas de train_yolo: «blog» (la del artículo: aumento suave, mejor modelo por val_loss)
+# y «fotos» (pocas fotos reales): color HSV y escala/desplazamiento más fuertes, media
+# móvil de los pesos (EMA) para evaluar y guardar, mejor modelo por el mAP@0.5 de
+# validación y, con tope de tiempo, sin parada temprana (usa todo el presupuesto).
+RECIPES = ("blog", "fotos")
+PHOTO_AUGMENTATION = {"scale": (0.6, 1.4), "translate": 0.2, "geometric_probability": 0.9,
+                      "hue": (-12, 12), "saturation": (0.6, 1.4), "max_photometric": 2}
+PHOTO_EMA_MOMENTUM = 0.99
+VAL_MAP = "val_map_50"
 
 
 def split_records(records, validation: float = 0.2, seed: int = 0):
@@ -149,9 +159,12 @@ def evaluate_records(model, records, labels: Sequence[str], *,
     Returns:
         ``{"map": {umbral: mAP}, "ap": {umbral: {clase: AP}}, "curvas": {umbral:
         {índice: PrecisionRecall}}, "predicciones": [(N, 6) por registro], "imagenes",
-        "cajas", "detecciones"}``; las clases sin cajas verdaderas tienen AP ``nan`` y no
-        cuentan en el mAP.
+        "cajas", "detecciones", "tragonas"}``; las clases sin cajas verdaderas tienen AP
+        ``nan`` y no cuentan en el mAP. ``tragonas`` es el
+        :class:`~entrenamiento.metricas.OversizedBoxes` de las detecciones que se dibujan
+        (puntuación ≥ ``DRAW_THRESHOLD``): cajas ≥ 1,5 veces el área de su caja verdadera.
     """
+    from entrenamiento.metricas import oversized_boxes
     from entrenamiento.metricas import precision_recall_curves
 
     detections = predict_records(model, records, batch_size=batch_size,
@@ -165,7 +178,9 @@ def evaluate_records(model, records, labels: Sequence[str], *,
     result: dict[str, Any] = {"map": {}, "ap": {}, "curvas": {}, "predicciones": detections,
                               "imagenes": len(records),
                               "cajas": n_boxes,
-                              "detecciones": int(sum(len(d) for d in detections))}
+                              "detecciones": int(sum(len(d) for d in detections)),
+                              "tragonas": oversized_boxes(detections, truths,
+                                                          score_threshold=DRAW_THRESHOLD)}
     for threshold in iou_thresholds:
         curves = precision_recall_curves(detections, truths, threshold,
                                          num_classes=len(labels))
@@ -255,6 +270,7 @@ def train_yolo(
     verbose="auto",
     backbone_weights=None,
     freeze_epochs: int = 0,
+    recipe: str = "blog",
 ) -> TaskResult:
     """Entrena YOLOv2 sobre una carpeta VOC como el artículo y lo evalúa con mAP.
 
@@ -296,6 +312,12 @@ def train_yolo(
             keras-yolo2 y Darknet-19, el reorg es el suyo (``space_to_depth``).
         freeze_epochs: épocas iniciales en que solo se entrena la cabeza (extractor
             congelado); después todo, con la tasa × ``UNFREEZE_RATE_FACTOR`` (0.1).
+        recipe: ``"blog"`` (la del artículo) o ``"fotos"``, para pocas fotos reales: el
+            aumento de ``PHOTO_AUGMENTATION`` (color HSV, escala 0,6-1,4 y desplazamiento
+            del 20 %), la media móvil de los pesos (EMA, ``PHOTO_EMA_MOMENTUM``) para
+            evaluar y guardar, el mejor modelo según el mAP@0.5 de validación de cada
+            época (``val_map_50`` en el registro; más estable que ``val_loss`` con pocas
+            imágenes) y, si hay ``max_seconds``, sin parada temprana.
 
     Returns:
         Un :class:`~entrenamiento.resultado.TaskResult`: ``metrics`` (``map_50``,
@@ -322,6 +344,10 @@ def train_yolo(
     if max_seconds is not None:
         check_number(max_seconds, "max_seconds", minimum=1e-3, maximum=1e9)
     check_int(freeze_epochs, "freeze_epochs", minimum=0)
+    check_choice(recipe, "recipe", RECIPES)
+    photos = recipe == "fotos"
+    if photos and max_seconds is not None:
+        patience = None
     if freeze_epochs and _keras_backend() == "jax":
         raise ArgumentError("«freeze_epochs» (--congelar) necesita el backend tensorflow o "
                             "torch: con jax, fit fija las variables entrenables al empezar.")
@@ -340,7 +366,12 @@ def train_yolo(
                                               seed=seed)
     common = dict(image_size=(height, width), anchors=anchor_list, max_boxes=max_boxes,
                   batch_size=batch_size, seed=seed)
-    train_data = YoloDataset(train_records, labels, augmenter=bool(augment),
+    augmenter: Any = bool(augment)
+    if photos and augment:
+        from datos.aumento import make_augmenter
+
+        augmenter = make_augmenter(seed=seed, **PHOTO_AUGMENTATION)
+    train_data = YoloDataset(train_records, labels, augmenter=augmenter,
                              train_times=train_times, workers=workers, **common)
     val_data = YoloDataset(val_records, labels, shuffle=False, **common)
     warmup_batches = warmup_epochs * (len(train_data) + len(val_data))
@@ -349,6 +380,7 @@ def train_yolo(
         "backbone": backbone, "width_multiplier": width_multiplier,
         "max_boxes": max_boxes, "learning_rate": learning_rate,
         "warmup_batches": warmup_batches, **start_kwargs,
+        **({"ema_momentum": PHOTO_EMA_MOMENTUM} if photos else {}),
     }
     logger.info("YOLOv2 %s %d×%d (rejilla %d×%d), clases %s: %d imágenes de entrenamiento "
                 "(×%d por época) y %d de validación.", backbone, height, width, *grid,
@@ -372,6 +404,17 @@ def train_yolo(
 
         starting_point.update(load_backbone_weights(model, backbone_weights))
 
+    evaluators = []
+    if photos:
+        import keras
+
+        from entrenamiento.callbacks import EpochMetric
+
+        # Primero los pesos EMA en el modelo; después el mAP, el registro y el mejor
+        # modelo los ven a ellos (se devuelven al empezar la época siguiente).
+        evaluators = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True),
+                      EpochMetric(VAL_MAP, lambda model: evaluate_records(
+                          model, val_records, labels, progress=False)["map"]["0.5"])]
     start_metadata = {} if backbone_weights is None else {
         "punto_de_partida": {"archivo": str(backbone_weights), "tipo": start_kind}}
     if freeze_epochs:
@@ -380,19 +423,24 @@ def train_yolo(
     result = train(
         "yolo", builder_kwargs, train_data, val_data, run_dir=run_dir,
         weights_path=weights_path, epochs=epochs, batch_size=batch_size, seed=seed,
-        monitor="val_loss",
+        monitor=VAL_MAP if photos else "val_loss",
         patience=patience, precision=precision, verbose=verbose,
         callbacks=callbacks,
         metadata={"etiquetas": labels, "anclas": anchor_list,
-                  "anotaciones": str(ann_dir), "imagenes": str(img_dir), **start_metadata},
+                  "anotaciones": str(ann_dir), "imagenes": str(img_dir), "receta": recipe,
+                  **start_metadata},
         initialize=None if backbone_weights is None else initialize,
+        evaluators=evaluators,
     )
     train_seconds = time.perf_counter() - start
     evaluation = evaluate_records(result.model, val_records, labels)
     pr_paths = ([] if result.run_dir is None else
                 plot_precision_recall(evaluation["curvas"]["0.5"], labels, result.run_dir))
     history = result.history
-    best = int(np.nanargmin(history["val_loss"])) if history.get("val_loss") else None
+    if photos and history.get(VAL_MAP):
+        best = int(np.nanargmax(history[VAL_MAP]))
+    else:
+        best = int(np.nanargmin(history["val_loss"])) if history.get("val_loss") else None
     per_class = _per_class(evaluation, labels)
     files = {name: path for name, path in training_files(result).items() if path is not None}
     if pr_paths:
@@ -402,6 +450,7 @@ def train_yolo(
         metrics={
             "map_50": evaluation["map"]["0.5"],
             "map_30": evaluation["map"]["0.3"],
+            "cajas_tragonas": evaluation["tragonas"].rate,
             "loss": history["loss"][best] if best is not None else None,
             "val_loss": history["val_loss"][best] if best is not None else None,
             "mejor_epoca": None if best is None else best + 1,
@@ -488,7 +537,8 @@ def evaluate_yolo(weights, ann_dir, img_dir, out_dir=None, *,
     per_class = _per_class(evaluation, labels)
     return TaskResult(
         title=f"YOLOv2: {evaluation['imagenes']} imágenes, {evaluation['cajas']} cajas",
-        metrics={"map_50": evaluation["map"]["0.5"], "map_30": evaluation["map"]["0.3"]},
+        metrics={"map_50": evaluation["map"]["0.5"], "map_30": evaluation["map"]["0.3"],
+                 "cajas_tragonas": evaluation["tragonas"].rate},
         files={"precision_recall": paths},
         data={"motor": model.name, "ap_por_clase": per_class,
               "imagenes": evaluation["imagenes"],

@@ -54,9 +54,14 @@ class FusedAdam(keras.optimizers.Adam):
         return None
 
 
-def adam(learning_rate):
+def adam(learning_rate, ema_momentum: float | None = None):
     """:class:`FusedAdam` con TensorFlow; con JAX o PyTorch, la Adam de Keras (en PyTorch
-    Keras la cambia por su versión con ``torch._foreach``, que una subclase perdería)."""
+    Keras la cambia por su versión con ``torch._foreach``, que una subclase perdería).
+
+    Con ``ema_momentum`` guarda además la media móvil exponencial de los pesos
+    (``use_ema`` de Keras), que :class:`keras.callbacks.SwapEMAWeights` pone en el modelo
+    para evaluar y guardar."""
+    ema = {} if ema_momentum is None else {"use_ema": True, "ema_momentum": ema_momentum}
     if keras.backend.backend() == "tensorflow":
-        return FusedAdam(learning_rate)
-    return keras.optimizers.Adam(learning_rate)
+        return FusedAdam(learning_rate, **ema)
+    return keras.optimizers.Adam(learning_rate, **ema)

@@ -123,10 +123,12 @@ def test_output_paths_are_checked_before_training(voc, tmp_path, capsys, monkeyp
 def test_cli_choices_match_the_model(voc):
     from entrenamiento import cli_yolo
     from modelos.darknet import BACKBONES
+    from entrenamiento.yolo import RECIPES
     from modelos.yolo.objetivos import STRIDE
 
     assert cli_yolo.BACKBONES == BACKBONES
     assert cli_yolo.STRIDE == STRIDE
+    assert cli_yolo.RECIPES == RECIPES
 
 
 def test_missing_folder_and_help(tmp_path, capsys):

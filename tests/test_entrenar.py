@@ -222,6 +222,8 @@ def test_monitor_mode():
     assert monitor_mode("val_accuracy") == "max"
     assert monitor_mode("binary_accuracy") == "max"
     assert monitor_mode("val_auc") == "max"
+    assert monitor_mode("val_map_50") == "max"
+    assert monitor_mode("val_mape") == "min"
 
 
 def test_truncate_log_drops_repeated_and_cut_rows(tmp_path):

@@ -77,6 +77,7 @@ def build_yolo(
     reorg_order: str = "darknet",
     bn_epsilon: float = 1e-3,
     width_multiplier: float = 1.0,
+    ema_momentum: float | None = None,
     compile: bool = True,
     optimizer: Any = None,
     loss: Any = None,
@@ -105,6 +106,8 @@ def build_yolo(
             para cargar pesos de darknet).
         width_multiplier: multiplica los filtros del extractor (1.0 = darknet; 0.25 da
             una red ~16 veces más barata para pruebas y demos).
+        ema_momentum: si se da (p. ej. 0.99), Adam guarda la media móvil exponencial de
+            los pesos; ``train_yolo(recipe="fotos")`` la usa para evaluar y guardar.
         compile: compilar con YoloLoss y Adam.
         optimizer: sustituye a Adam(``learning_rate``) (:class:`FusedAdam`: la de Keras
             con la actualización fusionada de TensorFlow).
@@ -136,6 +139,8 @@ def build_yolo(
                             f"recibido {backbone!r}.")
     check_int(max_boxes, "max_boxes", where=where)
     check_number(learning_rate, "learning_rate", minimum=1e-12, maximum=10.0, where=where)
+    if ema_momentum is not None:
+        check_number(ema_momentum, "ema_momentum", minimum=0.0, maximum=0.99999, where=where)
     loss_kwargs = dict(object_scale=object_scale, no_object_scale=no_object_scale,
                        coord_scale=coord_scale, class_scale=class_scale,
                        ignore_thresh=ignore_thresh, warmup_batches=warmup_batches)
@@ -156,7 +161,7 @@ def build_yolo(
         optimizer=optimizer, loss=loss, metrics=metrics,
         # Adam de Keras con la actualización fusionada (mismas cuentas, una sola pasada
         # por los 50,7 M de parámetros de YOLOv2 en lugar de una docena).
-        default_optimizer=lambda: adam(learning_rate),
+        default_optimizer=lambda: adam(learning_rate, ema_momentum),
         default_loss=YoloLoss(anchor_array.tolist(), **loss_kwargs),
         default_metrics=[],
     )
