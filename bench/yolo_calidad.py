@@ -81,13 +81,8 @@ def main(argv=None) -> int:
     test_dir = make_shapes_dataset(work / "prueba", n_images=args.prueba, classes=CLASSES,
                                    seed=args.semilla + 1000)
     print(f"datos generados en {time.perf_counter() - start:.1f} s: {work}")
-    summary = train_yolo(
-        train_dir / "annotations", train_dir / "images", list(CLASSES),
-        run_dir=work / "ejecucion", input_size=args.tamanio, backbone=args.backbone,
-        epochs=1000, train_times=5, batch_size=args.lote, anchors="auto",
-        warmup_epochs=args.calentamiento, learning_rate=args.tasa, cosine=not args.constante,
-        patience=None,
-        precision=args.precision, max_seconds=minutes * 60, seed=args.semilla, verbose=2)
+    summary = _train(args, train_dir, list(CLASSES), work / "ejecucion", minutes,
+                     args.semilla)
     test = evaluate_yolo(summary.file("pesos"), test_dir / "annotations",
                          test_dir / "images", work / "prueba_pr")
     result = {
@@ -100,13 +95,30 @@ def main(argv=None) -> int:
         "prueba_ap_50": {k: v["0.5"] for k, v in test.data["ap_por_clase"].items()},
         "configuracion": {k: getattr(args, k) for k in
                           ("imagenes", "prueba", "tamanio", "lote", "tasa", "precision",
-                           "backbone", "calentamiento", "constante", "semilla")},
+                           "backbone", "calentamiento", "constante", "semilla", "receta")},
     }
     print(json.dumps(result, indent=2, ensure_ascii=False))
+    return _finish(args, result, result["prueba_map_50"],
+                   f"mAP@0.5 en {args.prueba} imágenes nunca vistas",
+                   f" tras {result['segundos_entrenamiento']:.0f} s")
+
+
+def _train(args, folder: Path, labels, run_dir: Path, minutes: float, seed: int):
+    """``train_yolo`` con los ajustes de la línea de órdenes (los dos modos)."""
+    return train_yolo(
+        folder / "annotations", folder / "images", labels, run_dir=run_dir,
+        input_size=args.tamanio, backbone=args.backbone, epochs=1000, train_times=5,
+        batch_size=args.lote, anchors="auto", warmup_epochs=args.calentamiento,
+        learning_rate=args.tasa, cosine=not args.constante, patience=None,
+        precision=args.precision, max_seconds=minutes * 60, seed=seed, recipe=args.receta,
+        verbose=2)
+
+
+def _finish(args, result, value: float, what: str, extra: str = "") -> int:
+    """Dice si ``value`` cumple el objetivo (mAP@0.5 ≥ 0.80) y escribe ``--json``."""
     target = 0.80
-    verdict = "cumple" if result["prueba_map_50"] >= target else "NO cumple"
-    print(f"mAP@0.5 en {args.prueba} imágenes nunca vistas: {result['prueba_map_50']:.4f} "
-          f"({verdict} el objetivo ≥ {target}) tras {result['segundos_entrenamiento']:.0f} s")
+    verdict = "cumple" if value >= target else "NO cumple"
+    print(f"{what}: {value:.4f} ({verdict} el objetivo ≥ {target}){extra}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
@@ -144,13 +156,7 @@ def photos(args, minutes: float) -> int:
     print(f"{len(keep)} fotos para entrenar y validar, {len(held_out)} apartadas: {work}")
     runs = []
     for seed in args.semillas or [0]:
-        summary = train_yolo(
-            train_dir / "annotations", train_dir / "images", labels,
-            run_dir=work / f"semilla_{seed}", input_size=args.tamanio, backbone=args.backbone,
-            epochs=1000, train_times=5, batch_size=args.lote, anchors="auto",
-            warmup_epochs=args.calentamiento, learning_rate=args.tasa,
-            cosine=not args.constante, patience=None, precision=args.precision,
-            max_seconds=minutes * 60, seed=seed, recipe=args.receta, verbose=2)
+        summary = _train(args, train_dir, labels, work / f"semilla_{seed}", minutes, seed)
         test = evaluate_yolo(summary.file("pesos"), test_dir / "annotations",
                              test_dir / "images", work / f"prueba_{seed}")
         run = {"semilla": seed, "epocas": summary.metrics["epocas"],
@@ -180,13 +186,8 @@ def photos(args, minutes: float) -> int:
           f"{m30['media']:.3f} ± {m30['desviacion']:.3f} | "
           + ("—" if big["media"] is None else f"{big['media']:.3f} ± {big['desviacion']:.3f}")
           + " |")
-    target = 0.80
-    verdict = "cumple" if m50["media"] >= target else "NO cumple"
-    print(f"mAP@0.5 medio en {len(held_out)} fotos apartadas: {m50['media']:.4f} ({verdict} "
-          f"el objetivo ≥ {target})")
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    return 0
+    return _finish(args, result, m50["media"],
+                   f"mAP@0.5 medio en {len(held_out)} fotos apartadas")
 
 
 if __name__ == "__main__":
