@@ -8,6 +8,11 @@ import urllib.request
 
 import pytest
 
+from datos.entorno import apply_onednn_default
+
+# Antes de que ningún módulo de prueba importe Keras (y con él TensorFlow): las pruebas
+# corren con la misma configuración de oneDNN que el programa.
+apply_onednn_default()
 
 def _is_loopback(address) -> bool:
     host = address[0] if isinstance(address, tuple) else address

@@ -378,6 +378,26 @@ def test_auto_precision_follows_the_cpu(monkeypatch):
         opciones.resolve_precision("float16")
 
 
+def test_onednn_is_switched_on_where_tensorflow_leaves_it_off():
+    """AVX2 sin AVX-512: oneDNN encendido salvo que el usuario diga otra cosa."""
+    from datos.entorno import onednn_default
+
+    zen3 = "processor\t: 0\nflags\t\t: fpu sse avx avx2 fma\n"
+    zen4 = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n"
+    assert onednn_default(zen3) == "1"
+    assert onednn_default(zen4) is None
+    assert onednn_default("processor\t: 0\nflags\t\t: fpu sse sse2\n") is None
+    assert onednn_default("") is None
+    code = ("import os; from datos.entorno import import_tensorflow, onednn_default; "
+            "import_tensorflow(); print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'), "
+            "onednn_default())")
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=120, check=True)
+    chosen, expected = out.stdout.split()
+    assert chosen == expected  # "None" en una CPU con AVX-512: TensorFlow decide
+
+
 def test_auto_precision_trains_and_records_the_resolved_policy(tmp_path):
     from entrenamiento.opciones import resolve_precision
 

@@ -70,10 +70,12 @@ def test_future_target_tokens_and_extra_padding_do_not_change_earlier_logits(seq
     changed = target.copy()
     changed[:, 3:] = _ids(2, 2, 25, seed=5)
     later = keras.ops.convert_to_numpy(seq2seq([source, changed]))
-    np.testing.assert_allclose(later[:, :3], logits[:, :3], atol=1e-6)
+    # 1e-5: con otra longitud, oneDNN reparte las sumas de otra forma (diferencias de
+    # ~1e-6 en logits de orden 1); una fuga del futuro o del relleno cambia décimas.
+    np.testing.assert_allclose(later[:, :3], logits[:, :3], atol=1e-5)
     longer = np.concatenate([source, np.zeros((2, 3), "int32")], axis=1)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(seq2seq([longer, target])), logits,
-                               atol=1e-6)
+                               atol=1e-5)
 
 
 @pytest.mark.parametrize("builder, args, inputs", [
