@@ -40,6 +40,7 @@ from entrenamiento.yolo import RECIPES
 from entrenamiento.yolo import evaluate_yolo
 from entrenamiento.yolo import split_records
 from entrenamiento.yolo import train_yolo
+from modelos.yolo.perdida import BOX_LOSSES
 
 # Semilla de la foto apartada: la misma para todas las semillas de entrenamiento.
 HOLDOUT_SEED = 2026
@@ -66,6 +67,8 @@ def main(argv=None) -> int:
     parser.add_argument("--fotos", help="carpeta VOC de fotos reales (annotations/, images/)")
     parser.add_argument("--etiquetas", nargs="+", help="clases de --fotos (por defecto todas)")
     parser.add_argument("--receta", choices=RECIPES, default="blog")
+    parser.add_argument("--perdida-cajas", choices=BOX_LOSSES,
+                        help="término de las cajas (por defecto, el de la receta)")
     parser.add_argument("--semillas", type=int, nargs="+", help="con --fotos (por defecto 0)")
     parser.add_argument("--prueba-fraccion", type=float, default=0.2,
                         help="con --fotos, fracción apartada para la prueba")
@@ -95,7 +98,8 @@ def main(argv=None) -> int:
         "prueba_ap_50": {k: v["0.5"] for k, v in test.data["ap_por_clase"].items()},
         "configuracion": {k: getattr(args, k) for k in
                           ("imagenes", "prueba", "tamanio", "lote", "tasa", "precision",
-                           "backbone", "calentamiento", "constante", "semilla", "receta")},
+                           "backbone", "calentamiento", "constante", "semilla", "receta",
+                           "perdida_cajas")},
     }
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return _finish(args, result, result["prueba_map_50"],
@@ -111,7 +115,7 @@ def _train(args, folder: Path, labels, run_dir: Path, minutes: float, seed: int)
         batch_size=args.lote, anchors="auto", warmup_epochs=args.calentamiento,
         learning_rate=args.tasa, cosine=not args.constante, patience=None,
         precision=args.precision, max_seconds=minutes * 60, seed=seed, recipe=args.receta,
-        verbose=2)
+        box_loss=args.perdida_cajas, verbose=2)
 
 
 def _finish(args, result, value: float, what: str, extra: str = "") -> int:
@@ -171,8 +175,8 @@ def photos(args, minutes: float) -> int:
         "fotos": str(source), "etiquetas": labels, "entrenamiento_y_validacion": len(keep),
         "prueba": len(held_out), "semilla_prueba": HOLDOUT_SEED, "minutos_maximos": minutes,
         "configuracion": {k: getattr(args, k) for k in
-                          ("receta", "backbone", "tamanio", "lote", "tasa", "precision",
-                           "calentamiento", "constante")},
+                          ("receta", "perdida_cajas", "backbone", "tamanio", "lote",
+                           "tasa", "precision", "calentamiento", "constante")},
         "ejecuciones": runs,
         **{key: _mean_spread([r[key] for r in runs])
            for key in ("prueba_map_50", "prueba_map_30", "prueba_cajas_tragonas",
@@ -181,7 +185,8 @@ def photos(args, minutes: float) -> int:
     print(json.dumps(result, indent=2, ensure_ascii=False))
     m50, m30, big = (result[k] for k in ("prueba_map_50", "prueba_map_30",
                                          "prueba_cajas_tragonas"))
-    print(f"| {args.backbone} {args.tamanio} | {args.receta} | {len(runs)} | "
+    print(f"| {args.backbone} {args.tamanio} | {args.receta} "
+          f"({args.perdida_cajas or 'cajas de la receta'}) | {len(runs)} | "
           f"{m50['media']:.3f} ± {m50['desviacion']:.3f} | "
           f"{m30['media']:.3f} ± {m30['desviacion']:.3f} | "
           + ("—" if big["media"] is None else f"{big['media']:.3f} ± {big['desviacion']:.3f}")

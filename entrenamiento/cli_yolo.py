@@ -39,6 +39,8 @@ BACKBONES = ("darknet19", "tiny")
 # Las de ``train_yolo(recipe=...)`` (entrenamiento.yolo.RECIPES; la prueba comprueba que
 # coinciden).
 RECIPES = ("blog", "fotos")
+# Los de ``YoloLoss(box_loss=...)`` (modelos.yolo.perdida.BOX_LOSSES, con la misma prueba).
+BOX_LOSSES = ("darknet", "giou", "ciou")
 # Lado de una celda de la rejilla (modelos.yolo.objetivos.STRIDE, con la misma prueba).
 STRIDE = 32
 
@@ -119,7 +121,7 @@ def _cmd_train(args) -> int:
         precision=args.precision, validation=args.validacion, workers=args.trabajadores,
         max_seconds=None if args.minutos is None else args.minutos * 60, seed=args.semilla,
         backbone_weights=args.backbone_pesos, freeze_epochs=args.congelar,
-        recipe=args.receta)
+        recipe=args.receta, box_loss=args.perdida_cajas)
     return _report(result, args)
 
 
@@ -230,6 +232,10 @@ def _add_train(tasks) -> None:
                              "fotos reales: color HSV y escala más fuertes, media móvil de "
                              "los pesos (EMA), mejor modelo por el mAP@0.5 de validación y, "
                              "con --minutos, sin parada temprana")
+    parser.add_argument("--perdida-cajas", choices=BOX_LOSSES, default=None,
+                        help="término de las cajas en la pérdida: «darknet» (el cuadrático "
+                             "del artículo), «giou» o «ciou» (basados en la IoU; castigan "
+                             "las cajas demasiado grandes); por defecto, el de la receta")
     parser.add_argument("--paciencia", type=non_negative_int, default=3,
                         help="parada temprana tras N épocas sin mejora (0: sin parada)")
     parser.add_argument("--validacion", type=validation_fraction, default=0.2,

@@ -60,6 +60,8 @@ RECIPES = ("blog", "fotos")
 PHOTO_AUGMENTATION = {"scale": (0.6, 1.4), "translate": 0.2, "geometric_probability": 0.9,
                       "hue": (-12, 12), "saturation": (0.6, 1.4), "max_photometric": 2}
 PHOTO_EMA_MOMENTUM = 0.99
+# Término de coordenadas de la pérdida de cada receta (ver modelos.yolo.perdida).
+RECIPE_BOX_LOSS = {"blog": "darknet", "fotos": "darknet"}
 VAL_MAP = "val_map_50"
 
 
@@ -271,6 +273,7 @@ def train_yolo(
     backbone_weights=None,
     freeze_epochs: int = 0,
     recipe: str = "blog",
+    box_loss: str | None = None,
 ) -> TaskResult:
     """Entrena YOLOv2 sobre una carpeta VOC como el artículo y lo evalúa con mAP.
 
@@ -318,6 +321,9 @@ def train_yolo(
             evaluar y guardar, el mejor modelo según el mAP@0.5 de validación de cada
             época (``val_map_50`` en el registro; más estable que ``val_loss`` con pocas
             imágenes) y, si hay ``max_seconds``, sin parada temprana.
+        box_loss: término de coordenadas de la pérdida (``"darknet"``, ``"giou"`` o
+            ``"ciou"``, ver :class:`modelos.yolo.perdida.YoloLoss`); ``None``: el de la
+            receta (``RECIPE_BOX_LOSS``).
 
     Returns:
         Un :class:`~entrenamiento.resultado.TaskResult`: ``metrics`` (``map_50``,
@@ -346,6 +352,11 @@ def train_yolo(
     check_int(freeze_epochs, "freeze_epochs", minimum=0)
     check_choice(recipe, "recipe", RECIPES)
     photos = recipe == "fotos"
+    if box_loss is None:
+        box_loss = RECIPE_BOX_LOSS[recipe]
+    from modelos.yolo.perdida import BOX_LOSSES
+
+    check_choice(box_loss, "box_loss", BOX_LOSSES)
     if photos and max_seconds is not None:
         patience = None
     if freeze_epochs and _keras_backend() == "jax":
@@ -379,7 +390,7 @@ def train_yolo(
         "labels": labels, "anchors": anchor_list, "input_size": [height, width],
         "backbone": backbone, "width_multiplier": width_multiplier,
         "max_boxes": max_boxes, "learning_rate": learning_rate,
-        "warmup_batches": warmup_batches, **start_kwargs,
+        "warmup_batches": warmup_batches, "box_loss": box_loss, **start_kwargs,
         **({"ema_momentum": PHOTO_EMA_MOMENTUM} if photos else {}),
     }
     logger.info("YOLOv2 %s %d×%d (rejilla %d×%d), clases %s: %d imágenes de entrenamiento "
@@ -428,6 +439,7 @@ def train_yolo(
         callbacks=callbacks,
         metadata={"etiquetas": labels, "anclas": anchor_list,
                   "anotaciones": str(ann_dir), "imagenes": str(img_dir), "receta": recipe,
+                  "perdida_cajas": box_loss,
                   **start_metadata},
         initialize=None if backbone_weights is None else initialize,
         evaluators=evaluators,

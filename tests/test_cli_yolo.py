@@ -123,12 +123,15 @@ def test_output_paths_are_checked_before_training(voc, tmp_path, capsys, monkeyp
 def test_cli_choices_match_the_model(voc):
     from entrenamiento import cli_yolo
     from modelos.darknet import BACKBONES
+    from entrenamiento.yolo import RECIPE_BOX_LOSS
     from entrenamiento.yolo import RECIPES
     from modelos.yolo.objetivos import STRIDE
+    from modelos.yolo.perdida import BOX_LOSSES
 
     assert cli_yolo.BACKBONES == BACKBONES
     assert cli_yolo.STRIDE == STRIDE
-    assert cli_yolo.RECIPES == RECIPES
+    assert cli_yolo.RECIPES == RECIPES == tuple(RECIPE_BOX_LOSS)
+    assert cli_yolo.BOX_LOSSES == BOX_LOSSES
 
 
 def test_missing_folder_and_help(tmp_path, capsys):

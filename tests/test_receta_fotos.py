@@ -139,18 +139,21 @@ def test_cli_recipe_option(shapes, tmp_path, capsys):
     summary = tmp_path / "resumen.json"
     args = ["yolo", "entrenar", *voc, "--tamanio", str(SIZE), "--backbone", "tiny",
             "--ancho", "0.25", "--epocas", "2", "--repeticiones", "1", "--calentamiento",
-            "0", "--tasa", "2e-3", "--receta", "fotos", "--pesos", str(tmp_path / "m.h5"),
-            "--json", str(summary)]
+            "0", "--tasa", "2e-3", "--receta", "fotos", "--perdida-cajas", "ciou",
+            "--pesos", str(tmp_path / "m.h5"), "--json", str(summary)]
     assert main(args) == 0
     data = json.loads(summary.read_text())
     assert "cajas_tragonas" in data["metricas"]
     header = (tmp_path / "m" / "registro.csv").read_text().splitlines()[0]
     assert "val_map_50" in header
+    restored = modelos.load(tmp_path / "m.h5")  # la pérdida elegida viaja con el modelo
+    assert restored.loss.box_loss == "ciou"
     capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_info:
-        main([*args[:-4], "--receta", "rapida"])
-    assert exit_info.value.code == 2
-    assert "--receta" in capsys.readouterr().err
+    for wrong, option in (("rapida", "--receta"), ("diou", "--perdida-cajas")):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*args[:-4], option, wrong])
+        assert exit_info.value.code == 2
+        assert option in capsys.readouterr().err
 
 
 def test_unknown_recipe_is_a_clear_error(shapes, tmp_path):

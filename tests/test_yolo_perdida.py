@@ -88,6 +88,67 @@ def test_coordinate_term_uses_cell_offset_and_its_anchor():
     assert got == pytest.approx(0.5 * weight * error, rel=1e-6)
 
 
+def _box_iou_terms(pred_box, true_box):
+    """IoU, GIoU y CIoU en numpy de dos cajas ``(cx, cy, w, h)`` (las fórmulas de los
+    artículos, escritas aparte de la pérdida)."""
+    (px, py, pw, ph), (tx, ty, tw, th) = pred_box, true_box
+    ix = max(0.0, min(px + pw / 2, tx + tw / 2) - max(px - pw / 2, tx - tw / 2))
+    iy = max(0.0, min(py + ph / 2, ty + th / 2) - max(py - ph / 2, ty - th / 2))
+    union = pw * ph + tw * th - ix * iy
+    iou = ix * iy / union
+    cw = max(px + pw / 2, tx + tw / 2) - min(px - pw / 2, tx - tw / 2)
+    ch = max(py + ph / 2, ty + th / 2) - min(py - ph / 2, ty - th / 2)
+    giou = iou - (cw * ch - union) / (cw * ch)
+    v = 4 / math.pi ** 2 * (math.atan(tw / th) - math.atan(pw / ph)) ** 2
+    alpha = v / (1 - iou + v)
+    ciou = iou - ((px - tx) ** 2 + (py - ty) ** 2) / (cw ** 2 + ch ** 2) - alpha * v
+    return iou, giou, ciou
+
+
+@pytest.mark.parametrize("box_loss", ["giou", "ciou"])
+@pytest.mark.parametrize("raw", [(0.0, 0.0, 0.0, 0.0), (1.2, -0.7, 0.9, 0.4),
+                                 (-2.0, 2.5, 1.5, -1.0)],
+                         ids=["centrada", "grande", "lejos"])
+def test_iou_box_losses_golden(box_loss, raw):
+    # Rejilla 2×2, ancla 1×1 en la celda (1, 0); caja verdadera cx 0.6, cy 1.3, 0.8×0.5.
+    true_box = (0.6, 1.3, 0.8, 0.5)
+    y = np.zeros((2, 2, 1, 6))
+    y[1, 0, 0] = [*true_box, 1, 1]
+    pred = np.zeros((1, 2, 2, 1, 6))
+    pred[0, 1, 0, 0, :4] = raw
+    pred_box = (0 + _sigmoid(raw[0]), 1 + _sigmoid(raw[1]), math.exp(raw[2]),
+                math.exp(raw[3]))
+    iou, giou, ciou = _box_iou_terms(pred_box, true_box)
+    weight = 1.5 * (2.0 - 0.8 * 0.5 / 4.0)   # coord_scale · (2 − w·h)
+    expected = weight * (1.0 - (giou if box_loss == "giou" else ciou))
+    got = _value(_only(ONE_ANCHOR, coord_scale=1.5, box_loss=box_loss),
+                 _target(y, [true_box]), pred)
+    assert got == pytest.approx(expected, rel=1e-5)
+    assert got > 0.0 and giou <= iou + 1e-12 and ciou < iou
+
+
+@pytest.mark.parametrize("box_loss", ["giou", "ciou"])
+def test_box_losses_pull_a_prediction_onto_its_box(box_loss):
+    """Descenso de gradiente sobre la salida cruda: la caja decodificada llega al objeto
+    (la que empieza el doble de grande y desplazada acaba con IoU > 0.95). La tasa baja
+    hasta 0: el gradiente de 1 − IoU no se anula cerca del óptimo y con tasa fija oscila."""
+    true_box = (0.6, 1.3, 0.8, 0.5)
+    y = np.zeros((2, 2, 1, 6))
+    y[1, 0, 0] = [*true_box, 1, 1]
+    y_true = _target(y, [true_box])
+    loss = _only(ONE_ANCHOR, coord_scale=1.0, box_loss=box_loss)
+    pred = np.zeros((1, 2, 2, 1, 6), np.float32)
+    pred[0, 1, 0, 0, :4] = [1.5, -1.5, math.log(1.6), math.log(1.0)]
+    steps = 80
+    for step in range(steps):
+        _, gradient = value_and_gradient(lambda p: loss(y_true, p), pred)
+        pred = pred - 0.4 * (1 - step / steps) * gradient
+    raw = pred[0, 1, 0, 0, :4].astype(float)
+    box = (_sigmoid(raw[0]), 1 + _sigmoid(raw[1]), math.exp(raw[2]), math.exp(raw[3]))
+    iou, _, _ = _box_iou_terms(box, true_box)
+    assert iou > 0.95, (box_loss, box, iou)
+
+
 # === Objeto (rescore) y sin objeto ===
 
 def _kl(target, p):
@@ -255,12 +316,13 @@ def test_config_round_trip():
     loss = YoloLoss([1.0, 2.0, 3.0, 1.5], object_scale=4.0, no_object_scale=0.5,
                     coord_scale=2.0, class_scale=1.5, ignore_thresh=0.7,
                     warmup_batches=10, warmup_scale=0.02, objectness_loss="squared",
-                    name="mi_yolo")
+                    box_loss="ciou", name="mi_yolo")
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
     assert isinstance(restored, YoloLoss)
     assert restored.get_config() == loss.get_config()
     assert restored.get_config()["anchors"] == [[1.0, 2.0], [3.0, 1.5]]
     assert restored.seen is not None and restored.name == "mi_yolo"
+    assert restored.box_loss == "ciou"
 
 
 def test_bfloat16_prediction_is_computed_in_float32():
@@ -292,12 +354,16 @@ def _tiny_box_target():
 @pytest.mark.parametrize("make_target", [_no_object_target, _tiny_box_target],
                          ids=["sin-objetos", "caja-diminuta"])
 @pytest.mark.parametrize("scale", [0.0, 1.0, 50.0, 1e4], ids=["cero", "normal", "50", "1e4"])
-@pytest.mark.parametrize("objectness_loss", ["logistic", "squared"])
-def test_no_nan_in_loss_or_gradients(make_target, scale, objectness_loss):
+@pytest.mark.parametrize("objectness_loss, box_loss", [("logistic", "darknet"),
+                                                       ("squared", "darknet"),
+                                                       ("logistic", "ciou"),
+                                                       ("logistic", "giou")])
+def test_no_nan_in_loss_or_gradients(make_target, scale, objectness_loss, box_loss):
     rng = np.random.default_rng(2)
     y_pred = scale * np.sign(rng.normal(size=(2, 2, 2, 2, 7))).astype("float32")
     y_true = np.repeat(make_target(), 2, axis=0)
-    loss = YoloLoss(TWO_ANCHORS, warmup_batches=5, objectness_loss=objectness_loss)
+    loss = YoloLoss(TWO_ANCHORS, warmup_batches=5, objectness_loss=objectness_loss,
+                    box_loss=box_loss)
     value, gradient = value_and_gradient(lambda p: loss(y_true, p), y_pred)
     assert np.isfinite(value)
     assert np.isfinite(gradient).all()
@@ -316,6 +382,8 @@ def test_errors_in_spanish():
         YoloLoss(ONE_ANCHOR, warmup_batches=2.5)
     with pytest.raises(ArgumentError, match="objectness_loss"):
         YoloLoss(ONE_ANCHOR, objectness_loss="bce")
+    with pytest.raises(ArgumentError, match="«box_loss» debe ser uno de"):
+        YoloLoss(ONE_ANCHOR, box_loss="diou")
     y_true = _target(np.zeros((1, 1, 2, 6)))
     with pytest.raises(ArgumentError, match="no encaja con 1 anclas"):
         YoloLoss(ONE_ANCHOR).call(y_true, np.zeros((1, 1, 1, 2, 6), np.float32))

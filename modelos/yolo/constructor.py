@@ -74,6 +74,7 @@ def build_yolo(
     class_scale: float = 1.0,
     ignore_thresh: float = 0.6,
     warmup_batches: int = 0,
+    box_loss: str = "darknet",
     reorg_order: str = "darknet",
     bn_epsilon: float = 1e-3,
     width_multiplier: float = 1.0,
@@ -100,6 +101,8 @@ def build_yolo(
             cero conviene 1e-3).
         object_scale, no_object_scale, coord_scale, class_scale, ignore_thresh,
         warmup_batches: hiperparámetros de :class:`YoloLoss` (los de ``[region]``).
+        box_loss: término de coordenadas de :class:`YoloLoss`: ``"darknet"`` (el
+            cuadrático del artículo), ``"giou"`` o ``"ciou"`` (basados en la IoU).
         reorg_order: ``"darknet"`` (el orden exacto de darknet) o
             ``"space_to_depth"`` (el de keras-yolo2) en el paso de reorganización.
         bn_epsilon: épsilon de BatchNormalization (``modelos.darknet.DARKNET_BN_EPSILON``
@@ -143,7 +146,8 @@ def build_yolo(
         check_number(ema_momentum, "ema_momentum", minimum=0.0, maximum=0.99999, where=where)
     loss_kwargs = dict(object_scale=object_scale, no_object_scale=no_object_scale,
                        coord_scale=coord_scale, class_scale=class_scale,
-                       ignore_thresh=ignore_thresh, warmup_batches=warmup_batches)
+                       ignore_thresh=ignore_thresh, warmup_batches=warmup_batches,
+                       box_loss=box_loss)
 
     n_anchors, depth = len(anchor_array), 5 + len(names)
     grid_h, grid_w = height // STRIDE, width // STRIDE

@@ -38,6 +38,20 @@ Error de objeto ``E(t, to)``, elegible con ``objectness_loss``:
   aprender su objeto. Por eso ``"logistic"`` es el valor por defecto (la comparación
   medida de las dos está en ``bench/RESULTS.md``).
 
+Término de coordenadas, elegible con ``box_loss``:
+
+- ``"darknet"`` (por defecto): el cuadrático de arriba sobre ``tx, ty, tw, th``.
+- ``"giou"``: ``coord_scale·(2 − w·h)·(1 − GIoU)`` entre la caja predicha y la
+  verdadera (Rezatofighi et al., 2019); la IoU generalizada resta a la IoU la parte
+  vacía de la caja que encierra a las dos, así que también empuja cuando no se tocan.
+- ``"ciou"``: como ``"giou"`` con la IoU completa (Zheng et al., 2020): IoU menos la
+  distancia entre centros (relativa a la diagonal de la caja que las encierra) y
+  menos la diferencia de proporciones ``ancho/alto``. Castiga directamente una caja
+  más grande que su objeto, lo que el cuadrático en ``log(w)`` deja barato.
+
+Las dos últimas propagan el gradiente por la caja decodificada
+(``σ(tx) + columna``, ``ancla·exp(tw)``), no por los valores crudos.
+
 Normalización: cada término se **suma** sobre las celdas y anclas de la imagen y
 :meth:`YoloLoss.call` devuelve un valor por imagen ``(B,)``; la reducción de Keras
 (``sum_over_batch_size``) hace la media sobre el lote, lo mismo que darknet al
@@ -74,8 +88,9 @@ from modelos.yolo.objetivos import LOG_WH_LIMIT  # noqa: E402
 from modelos.yolo.objetivos import as_anchors  # noqa: E402
 from modelos.yolo.objetivos import unpack_target  # noqa: E402
 
-# Formas del término de objeto (ver la docstring del módulo).
+# Formas del término de objeto y del de coordenadas (ver la docstring del módulo).
 OBJECTNESS_LOSSES = ("logistic", "squared")
+BOX_LOSSES = ("darknet", "giou", "ciou")
 # Evita 0/0 en la IoU de dos cajas vacías (relleno del búfer).
 _EPSILON = 1e-9
 
@@ -99,6 +114,8 @@ class YoloLoss(keras.losses.Loss):
         warmup_scale: peso del calentamiento (0.01, el de darknet).
         objectness_loss: ``"logistic"`` (por defecto) o ``"squared"`` (darknet en GPU
             y keras-yolo2); ver la docstring del módulo.
+        box_loss: ``"darknet"`` (por defecto), ``"giou"`` o ``"ciou"``; ver la
+            docstring del módulo.
         name: nombre de la pérdida.
         **kwargs: ``reduction`` y ``dtype`` de ``keras.losses.Loss``.
 
@@ -123,7 +140,7 @@ class YoloLoss(keras.losses.Loss):
                  coord_scale: float = 1.0, class_scale: float = 1.0,
                  ignore_thresh: float = 0.6, warmup_batches: int = 0,
                  warmup_scale: float = 0.01, objectness_loss: str = "logistic",
-                 name: str = "yolo_loss", **kwargs):
+                 box_loss: str = "darknet", name: str = "yolo_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         where = "YoloLoss"
         self.anchors = as_anchors(anchors)  # (A, 2) float64
@@ -145,6 +162,10 @@ class YoloLoss(keras.losses.Loss):
             raise ArgumentError(f"YoloLoss: «objectness_loss» debe ser uno de "
                                 f"{list(OBJECTNESS_LOSSES)}; recibido {objectness_loss!r}.")
         self.objectness_loss = objectness_loss
+        if box_loss not in BOX_LOSSES:
+            raise ArgumentError(f"YoloLoss: «box_loss» debe ser uno de {list(BOX_LOSSES)}; "
+                                f"recibido {box_loss!r}.")
+        self.box_loss = box_loss
         self.counter = BatchCounter() if self.warmup_batches else None
         self._bound = False
 
@@ -188,9 +209,19 @@ class YoloLoss(keras.losses.Loss):
         target_log_wh = ops.log(ops.where(has_box, ops.maximum(true_wh, _EPSILON),
                                           anchors) / anchors)
         relative_area = true_wh[..., 0] * true_wh[..., 1] / float(grid_h * grid_w)
-        coord_error = ops.sum(ops.square(pred_offset - target_offset)
-                              + ops.square(pred_log_wh - target_log_wh), axis=-1)
-        coord = 0.5 * self.coord_scale * responsible * (2.0 - relative_area) * coord_error
+        if self.box_loss == "darknet":
+            coord_error = 0.5 * ops.sum(ops.square(pred_offset - target_offset)
+                                        + ops.square(pred_log_wh - target_log_wh), axis=-1)
+        else:
+            # La caja decodificada con gradiente; en las anclas sin objeto la verdadera
+            # es el ancla en el centro de la celda (el término se enmascara igual).
+            box_xy = cells + pred_offset
+            box_wh = anchors * ops.exp(ops.clip(pred_log_wh, -LOG_WH_LIMIT, LOG_WH_LIMIT))
+            safe_xy = ops.where(has_box, true_xy, cells + 0.5)
+            safe_wh = ops.where(has_box, ops.maximum(true_wh, _EPSILON), anchors)
+            coord_error = 1.0 - _iou_variant(box_xy, box_wh, safe_xy, safe_wh,
+                                             self.box_loss)
+        coord = self.coord_scale * responsible * (2.0 - relative_area) * coord_error
 
         # === Objeto: objetivo = IoU de la caja predicha con la suya (rescore) ===
         iou = ops.stop_gradient(_iou(pred_xy, pred_wh, true_xy, true_wh))
@@ -260,7 +291,8 @@ class YoloLoss(keras.losses.Loss):
                 "object_scale": self.object_scale, "no_object_scale": self.no_object_scale,
                 "coord_scale": self.coord_scale, "class_scale": self.class_scale,
                 "ignore_thresh": self.ignore_thresh, "warmup_batches": self.warmup_batches,
-                "warmup_scale": self.warmup_scale, "objectness_loss": self.objectness_loss}
+                "warmup_scale": self.warmup_scale, "objectness_loss": self.objectness_loss,
+                "box_loss": self.box_loss}
 
 
 class BatchCounter(keras.metrics.Metric):
@@ -308,11 +340,35 @@ def _cell_offsets(grid_h: int, grid_w: int) -> np.ndarray:
     return np.stack([cols, rows], axis=-1).astype(np.float32)[None, :, :, None, :]
 
 
-def _iou(xy_a, wh_a, xy_b, wh_b):
-    """IoU de cajas ``(cx, cy)``/``(w, h)`` que se difunden entre sí (``keras.ops``)."""
+def _overlap(xy_a, wh_a, xy_b, wh_b):
+    """Intersección y unión de cajas ``(cx, cy)``/``(w, h)`` que se difunden entre sí."""
     top_left = ops.maximum(xy_a - wh_a / 2.0, xy_b - wh_b / 2.0)
     bottom_right = ops.minimum(xy_a + wh_a / 2.0, xy_b + wh_b / 2.0)
     sides = ops.maximum(bottom_right - top_left, 0.0)
     intersection = sides[..., 0] * sides[..., 1]
     union = wh_a[..., 0] * wh_a[..., 1] + wh_b[..., 0] * wh_b[..., 1] - intersection
+    return intersection, union
+
+
+def _iou(xy_a, wh_a, xy_b, wh_b):
+    """IoU de cajas ``(cx, cy)``/``(w, h)`` que se difunden entre sí (``keras.ops``)."""
+    intersection, union = _overlap(xy_a, wh_a, xy_b, wh_b)
     return intersection / ops.maximum(union, _EPSILON)
+
+
+def _iou_variant(xy_a, wh_a, xy_b, wh_b, kind: str):
+    """GIoU o CIoU (``kind``) de cajas ``(cx, cy)``/``(w, h)`` de la misma forma."""
+    intersection, union = _overlap(xy_a, wh_a, xy_b, wh_b)
+    iou = intersection / ops.maximum(union, _EPSILON)
+    outer = (ops.maximum(xy_a + wh_a / 2.0, xy_b + wh_b / 2.0)
+             - ops.minimum(xy_a - wh_a / 2.0, xy_b - wh_b / 2.0))  # la que encierra a las dos
+    if kind == "giou":
+        hull = ops.maximum(outer[..., 0] * outer[..., 1], _EPSILON)
+        return iou - (hull - union) / hull
+    diagonal = ops.maximum(ops.sum(ops.square(outer), axis=-1), _EPSILON)
+    distance = ops.sum(ops.square(xy_a - xy_b), axis=-1)
+    shape_gap = (4.0 / np.pi ** 2) * ops.square(
+        ops.arctan(wh_b[..., 0] / ops.maximum(wh_b[..., 1], _EPSILON))
+        - ops.arctan(wh_a[..., 0] / ops.maximum(wh_a[..., 1], _EPSILON)))
+    alpha = ops.stop_gradient(shape_gap / ops.maximum(1.0 - iou + shape_gap, _EPSILON))
+    return iou - distance / diagonal - alpha * shape_gap
