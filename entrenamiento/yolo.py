@@ -40,6 +40,7 @@ from entrenamiento.resultado import training_files  # noqa: E402
 from modelos.yolo.objetivos import VOC_ANCHORS  # noqa: E402
 from modelos.yolo.objetivos import as_anchors  # noqa: E402
 from modelos.yolo.objetivos import grid_size  # noqa: E402
+from modelos.yolo.perdida import BOX_LOSSES  # noqa: E402
 
 logger = logging.getLogger("redes")
 
@@ -354,9 +355,7 @@ def train_yolo(
     photos = recipe == "fotos"
     if box_loss is None:
         box_loss = RECIPE_BOX_LOSS[recipe]
-    from modelos.yolo.perdida import BOX_LOSSES
-
-    check_choice(box_loss, "box_loss", BOX_LOSSES)
+    check_choice(box_loss, "box_loss", BOX_LOSSES)  # antes de leer las imágenes
     if photos and max_seconds is not None:
         patience = None
     if freeze_epochs and _keras_backend() == "jax":

@@ -14,6 +14,7 @@ from datos.entorno import apply_onednn_default
 # corren con la misma configuración de oneDNN que el programa.
 apply_onednn_default()
 
+
 def _is_loopback(address) -> bool:
     host = address[0] if isinstance(address, tuple) else address
     if isinstance(host, bytes):

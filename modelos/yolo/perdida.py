@@ -194,9 +194,10 @@ class YoloLoss(keras.losses.Loss):
 
         pred_offset = ops.sigmoid(y_pred[..., 0:2])       # (B, S_h, S_w, A, 2)
         pred_log_wh = y_pred[..., 2:4]                    # (B, S_h, S_w, A, 2)
-        pred_xy = ops.stop_gradient(cells + pred_offset)
-        pred_wh = ops.stop_gradient(
-            anchors * ops.exp(ops.clip(pred_log_wh, -LOG_WH_LIMIT, LOG_WH_LIMIT)))
+        # La caja decodificada: con gradiente solo para box_loss «giou»/«ciou».
+        box_xy = cells + pred_offset
+        box_wh = anchors * ops.exp(ops.clip(pred_log_wh, -LOG_WH_LIMIT, LOG_WH_LIMIT))
+        pred_xy, pred_wh = ops.stop_gradient(box_xy), ops.stop_gradient(box_wh)
 
         true_xy, true_wh = target[..., 0:2], target[..., 2:4]
         responsible = target[..., 4]                      # (B, S_h, S_w, A) 0/1
@@ -204,21 +205,16 @@ class YoloLoss(keras.losses.Loss):
 
         # === Coordenadas (anclas responsables) ===
         has_box = ops.expand_dims(responsible, -1) > 0
-        target_offset = true_xy - cells
-        # log(w / ancla); en las anclas sin objeto, log(1) = 0 (se enmascara igual).
-        target_log_wh = ops.log(ops.where(has_box, ops.maximum(true_wh, _EPSILON),
-                                          anchors) / anchors)
+        # En las anclas sin objeto la caja verdadera es el ancla (el término se enmascara
+        # igual): log(w / ancla) = log(1) = 0, sin divisiones por 0.
+        safe_wh = ops.where(has_box, ops.maximum(true_wh, _EPSILON), anchors)
         relative_area = true_wh[..., 0] * true_wh[..., 1] / float(grid_h * grid_w)
         if self.box_loss == "darknet":
-            coord_error = 0.5 * ops.sum(ops.square(pred_offset - target_offset)
-                                        + ops.square(pred_log_wh - target_log_wh), axis=-1)
+            coord_error = 0.5 * ops.sum(ops.square(pred_offset - (true_xy - cells))
+                                        + ops.square(pred_log_wh - ops.log(safe_wh / anchors)),
+                                        axis=-1)
         else:
-            # La caja decodificada con gradiente; en las anclas sin objeto la verdadera
-            # es el ancla en el centro de la celda (el término se enmascara igual).
-            box_xy = cells + pred_offset
-            box_wh = anchors * ops.exp(ops.clip(pred_log_wh, -LOG_WH_LIMIT, LOG_WH_LIMIT))
             safe_xy = ops.where(has_box, true_xy, cells + 0.5)
-            safe_wh = ops.where(has_box, ops.maximum(true_wh, _EPSILON), anchors)
             coord_error = 1.0 - _iou_variant(box_xy, box_wh, safe_xy, safe_wh,
                                              self.box_loss)
         coord = self.coord_scale * responsible * (2.0 - relative_area) * coord_error
