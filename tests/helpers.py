@@ -80,11 +80,14 @@ def tiny_batch(model, rng, batch: int = 4, length: int = 6):
     return (inputs if len(inputs) > 1 else inputs[0]), target
 
 
-def value_and_gradient(fn, x):
+def value_and_gradient(fn, x, *, repeated: bool = False):
     """``(fn(x), ∂fn/∂x)`` en numpy, con el backend de Keras activo.
 
     ``fn`` recibe un tensor del backend y devuelve un escalar. Con JAX, las asignaciones
     a variables dentro de ``fn`` (un contador) quedan en un ``StatelessScope``.
+    ``repeated=True``: la misma ``fn`` se llamará muchas veces (un descenso de gradiente);
+    con JAX y TensorFlow se compila una vez (``jax.jit``, ``tf.function``) en lugar de ir
+    operación a operación.
     """
     x = np.asarray(x, "float32")
     backend = keras.backend.backend()
@@ -95,7 +98,10 @@ def value_and_gradient(fn, x):
             with keras.StatelessScope():
                 return fn(a)
 
-        value, gradient = jax.value_and_grad(stateless)(jax.numpy.asarray(x))
+        step = jax.value_and_grad(stateless)
+        if repeated:
+            step = _COMPILED.setdefault(fn, jax.jit(step))
+        value, gradient = step(jax.numpy.asarray(x))
     elif backend == "torch":
         import torch
 
@@ -103,6 +109,16 @@ def value_and_gradient(fn, x):
         value = fn(tensor)
         value.backward()
         value, gradient = value.detach(), tensor.grad
+    elif repeated:
+        import tensorflow as tf
+
+        def taped(a):
+            with tf.GradientTape() as tape:
+                tape.watch(a)
+                value = fn(a)
+            return value, tape.gradient(value, a)
+
+        value, gradient = _COMPILED.setdefault(fn, tf.function(taped))(tf.constant(x))
     else:
         import tensorflow as tf
 
@@ -112,6 +128,9 @@ def value_and_gradient(fn, x):
         gradient = tape.gradient(value, variable)
     return (float(keras.ops.convert_to_numpy(value)),
             np.asarray(keras.ops.convert_to_numpy(gradient)))
+
+
+_COMPILED: dict = {}  # fn → su paso compilado (value_and_gradient con repeated=True)
 
 
 def run_model_saving_test(model, inputs, path, atol=1e-6):

@@ -119,51 +119,37 @@ def test_tokenizers_cover_every_number_and_pairs_are_shifted():
 
 
 # Modelo pequeño de 0..999 con los valores de la demo.
-SMALL_RUN = ["--maximo", "999", "--entrenamiento", "0", "--validacion", "50", "--prueba", "100",
-             "--capas", "1", "--dmodelo", "64", "--cabezas", "4", "--dff", "128",
-             "--dropout", "0", "--epocas", "30", "--pasos", "0", "--lote", "32",
-             "--calentamiento", "300"]
+# La orden de entrenar de principio a fin, en segundos: 0..999 con 100 números de
+# entrenamiento y un modelo diminuto. Que el traductor aprende (acierto exacto en números
+# que no vio) lo comprueba tests/test_demo.py con el de la demo: mismo reparto y modelo
+# que un entrenamiento a escala reducida, y ahí se entrena una sola vez.
+QUICK_RUN = ["--maximo", "999", "--entrenamiento", "100", "--validacion", "50",
+             "--prueba", "100", "--capas", "1", "--dmodelo", "16", "--cabezas", "2",
+             "--dff", "32", "--dropout", "0", "--epocas", "2", "--pasos", "0", "--lote", "32"]
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("transformer")
-    code = main(["transformer", "entrenar", "--tarea", "numeros", *SMALL_RUN,
+    code = main(["transformer", "entrenar", "--tarea", "numeros", *QUICK_RUN,
                  "--salida", str(root / "run"), "--json", str(root / "metricas.json")])
     assert code == 0
     return {"root": root, "weights": root / "run" / "modelo.h5",
             "json": json.loads((root / "metricas.json").read_text())}
 
 
-@pytest.mark.slow
-def test_scaled_down_translation_learns_held_out_numbers(trained):
-    metrics = trained["json"]["metricas"]
-    assert metrics["test_exact_match"] >= 0.8  # números de prueba nunca vistos
-    assert trained["json"]["division"] == {"entrenamiento": 850, "validacion": 50, "prueba": 100}
+def test_cli_training_writes_its_files_and_split(trained):
+    result = trained["json"]
+    assert result["division"] == {"entrenamiento": 100, "validacion": 50, "prueba": 100}
+    assert 0.0 <= result["metricas"]["test_exact_match"] <= 1.0
+    assert result["metricas"]["epocas"] == 2
     for key in ("pesos", "registro", "curvas"):
-        assert Path(trained["json"]["archivos"][key]).is_file()
+        assert Path(result["archivos"][key]).is_file()
+    rows = Path(result["archivos"]["registro"]).read_text().strip().splitlines()
+    assert len(rows) == 3  # cabecera y 2 épocas
+    assert Path(result["archivos"]["curvas"]).read_bytes()[:8] == PNG_MAGIC
 
 
-@pytest.mark.slow
-def test_cli_translates_and_draws_attention(trained, tmp_path, capsys):
-    out = tmp_path / "traducciones.json"
-    assert main(["transformer", "traducir", "--pesos", str(trained["weights"]), "ciento veinte",
-                 "trescientos cuarenta y dos", "--haz", "3", "--json", str(out)]) == 0
-    results = json.loads(out.read_text())
-    assert [r["origen"] for r in results] == ["ciento veinte", "trescientos cuarenta y dos"]
-    right = sum(r["traduccion"] == t for r, t in zip(
-        results, ["one hundred and twenty", "three hundred and forty-two"], strict=True))
-    assert right >= 1
-    assert "ciento veinte → " in capsys.readouterr().out
-    assert main(["transformer", "atencion", "--pesos", str(trained["weights"]),
-                 "novecientos uno", "--salida", str(tmp_path / "mapas")]) == 0
-    names = sorted(p.name for p in (tmp_path / "mapas").iterdir())
-    assert names == ["atencion_codificador.png", "atencion_cruzada.png",
-                     "atencion_decodificador.png"]
-    assert all((tmp_path / "mapas" / n).read_bytes()[:8] == PNG_MAGIC for n in names)
-
-
-@pytest.mark.slow
 def test_cli_errors_are_one_spanish_line(trained, tmp_path, capsys):
     assert main(["transformer", "traducir", "--pesos", str(trained["weights"]),
                  "ciento patata"]) == 2

@@ -159,7 +159,8 @@ def test_mixed_bfloat16_outputs_float32_and_trains(shapes):
     keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
     try:
         keras.utils.set_random_seed(3)
-        model = build_yolo(["circulo", "cuadrado"], input_size=96, backbone="tiny")
+        model = build_yolo(["circulo", "cuadrado"], input_size=96, backbone="tiny",
+                           width_multiplier=0.25)
         assert model.get_layer("conv_1").compute_dtype == "bfloat16"
         data = YoloDataset(shapes, ["circulo", "cuadrado"], image_size=96, batch_size=4)
         x, _ = data[0]

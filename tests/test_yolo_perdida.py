@@ -140,8 +140,12 @@ def test_box_losses_pull_a_prediction_onto_its_box(box_loss):
     pred = np.zeros((1, 2, 2, 1, 6), np.float32)
     pred[0, 1, 0, 0, :4] = [1.5, -1.5, math.log(1.6), math.log(1.0)]
     steps = 80
+
+    def objective(p):
+        return loss(y_true, p)
+
     for step in range(steps):
-        _, gradient = value_and_gradient(lambda p: loss(y_true, p), pred)
+        _, gradient = value_and_gradient(objective, pred, repeated=True)
         pred = pred - 0.4 * (1 - step / steps) * gradient
     raw = pred[0, 1, 0, 0, :4].astype(float)
     box = (_sigmoid(raw[0]), 1 + _sigmoid(raw[1]), math.exp(raw[2]), math.exp(raw[3]))
