@@ -37,6 +37,8 @@ lint: install
 # de la de TensorFlow, las 25 pruebas más lentas (el presupuesto es de 20 minutos). En la
 # de JAX, XLA compila sin optimizar (JAX_DISABLE_MOST_OPTIMIZATIONS): con modelos tan
 # pequeños la compilación pesa más que la ejecución, y así van ~2 veces más rápidas.
+# Cada proceso de pruebas calcula con un hilo (tests/conftest.py): 2 procesos en 2
+# núcleos sin quitarse la CPU.
 NEUTRAL := -m "neutral and not slow" -n 2 -p no:cacheprovider -q
 test: lint $(BACKENDS)
 	$(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder --durations=25
