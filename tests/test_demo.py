@@ -20,11 +20,14 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import modelos
 from datos.imagenes import read_rgb
 from datos.sinteticos import make_shapes_dataset
 from entrenamiento.cli import main
+from entrenamiento.xor import XOR_INPUTS
 from entrenamiento.yolo import DEMO_SETTINGS
 
 pytestmark = pytest.mark.slow
@@ -62,7 +65,14 @@ def held_out(tmp_path_factory):
 
 def test_demo_reaches_the_promised_figures(demo_run):
     _, result, printed = demo_run
+    # XOR como en el blog: 1000 épocas hasta exactitud 1.0, y el modelo guardado lo repite.
     assert result["xor"]["metricas"]["binary_accuracy"] == 1.0
+    assert result["xor"]["metricas"]["epocas"] == 1000
+    assert [p["redondeo"] for p in result["xor"]["predicciones"]] == [0, 1, 1, 0]
+    assert set(result["xor"]["archivos"]) == {"pesos", "registro", "curvas"}
+    restored = modelos.load(result["xor"]["archivos"]["pesos"])
+    np.testing.assert_array_equal(restored.predict(XOR_INPUTS, verbose=0).round().ravel(),
+                                  [0, 1, 1, 0])
     assert result["digitos"]["metricas"]["test_accuracy"] >= 0.975
     assert result["digitos"]["division"]["prueba"] == 360
     for path in (*result["xor"]["archivos"].values(), *result["digitos"]["archivos"].values()):
