@@ -23,6 +23,9 @@ import numpy as np
 import modelos
 
 
+#: Los 8 primeros bytes de todo PNG.
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
 #: Cada constructor registrado con los argumentos de su modelo más pequeño.
 TINY_BUILDS = {
     "xor": {}, "mlp": {"input_dim": 6, "hidden": [4], "num_classes": 2},
@@ -80,28 +83,34 @@ def tiny_batch(model, rng, batch: int = 4, length: int = 6):
     return (inputs if len(inputs) > 1 else inputs[0]), target
 
 
-def value_and_gradient(fn, x, *, repeated: bool = False):
+def _stateless(fn):
+    """``fn`` con sus asignaciones a variables (un contador) en un ``StatelessScope``:
+    JAX no deja asignar variables dentro de una función que deriva."""
+
+    def call(a):
+        with keras.StatelessScope():
+            return fn(a)
+
+    return call
+
+
+def _as_numpy(value, gradient) -> tuple[float, np.ndarray]:
+    return (float(keras.ops.convert_to_numpy(value)),
+            np.asarray(keras.ops.convert_to_numpy(gradient)))
+
+
+def value_and_gradient(fn, x):
     """``(fn(x), ∂fn/∂x)`` en numpy, con el backend de Keras activo.
 
     ``fn`` recibe un tensor del backend y devuelve un escalar. Con JAX, las asignaciones
     a variables dentro de ``fn`` (un contador) quedan en un ``StatelessScope``.
-    ``repeated=True``: la misma ``fn`` se llamará muchas veces (un descenso de gradiente);
-    con JAX y TensorFlow se compila una vez (``jax.jit``, ``tf.function``) en lugar de ir
-    operación a operación.
     """
     x = np.asarray(x, "float32")
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
 
-        def stateless(a):
-            with keras.StatelessScope():
-                return fn(a)
-
-        step = jax.value_and_grad(stateless)
-        if repeated:
-            step = _COMPILED.setdefault(fn, jax.jit(step))
-        value, gradient = step(jax.numpy.asarray(x))
+        value, gradient = jax.value_and_grad(_stateless(fn))(jax.numpy.asarray(x))
     elif backend == "torch":
         import torch
 
@@ -109,16 +118,6 @@ def value_and_gradient(fn, x, *, repeated: bool = False):
         value = fn(tensor)
         value.backward()
         value, gradient = value.detach(), tensor.grad
-    elif repeated:
-        import tensorflow as tf
-
-        def taped(a):
-            with tf.GradientTape() as tape:
-                tape.watch(a)
-                value = fn(a)
-            return value, tape.gradient(value, a)
-
-        value, gradient = _COMPILED.setdefault(fn, tf.function(taped))(tf.constant(x))
     else:
         import tensorflow as tf
 
@@ -126,11 +125,34 @@ def value_and_gradient(fn, x, *, repeated: bool = False):
         with tf.GradientTape() as tape:
             value = fn(variable)
         gradient = tape.gradient(value, variable)
-    return (float(keras.ops.convert_to_numpy(value)),
-            np.asarray(keras.ops.convert_to_numpy(gradient)))
+    return _as_numpy(value, gradient)
 
 
-_COMPILED: dict = {}  # fn → su paso compilado (value_and_gradient con repeated=True)
+def gradient_step(fn):
+    """Como :func:`value_and_gradient`, para llamar muchas veces (un descenso de gradiente).
+
+    Devuelve ``x ↦ (fn(x), ∂fn/∂x)`` en numpy. Con JAX y TensorFlow se compila una vez
+    (``jax.jit``, ``tf.function``) en lugar de ir operación a operación en cada llamada;
+    con PyTorch es :func:`value_and_gradient` tal cual.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        compiled = jax.jit(jax.value_and_grad(_stateless(fn)))
+        return lambda x: _as_numpy(*compiled(jax.numpy.asarray(x, "float32")))
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function
+        def compiled(a):
+            with tf.GradientTape() as tape:
+                tape.watch(a)
+                value = fn(a)
+            return value, tape.gradient(value, a)
+
+        return lambda x: _as_numpy(*compiled(tf.constant(x, "float32")))
+    return lambda x: value_and_gradient(fn, x)
 
 
 def run_model_saving_test(model, inputs, path, atol=1e-6):

@@ -12,10 +12,10 @@ import pytest
 
 from datos.sinteticos import make_image_folder
 from entrenamiento.cli import main
+from tests.helpers import PNG_MAGIC
 from tests.helpers import write_corrupt_jpeg
 
 REPO = Path(__file__).resolve().parents[1]
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ from datos.sinteticos import make_shapes_dataset
 from entrenamiento.cli import main
 from entrenamiento.xor import XOR_INPUTS
 from entrenamiento.yolo import DEMO_SETTINGS
+from tests.helpers import PNG_MAGIC
 
 pytestmark = pytest.mark.slow
 
@@ -107,8 +108,7 @@ def test_demo_translator_translates_and_draws_attention_from_the_cli(demo_run, t
     names = sorted(p.name for p in (tmp_path / "mapas").iterdir())
     assert names == ["atencion_codificador.png", "atencion_cruzada.png",
                      "atencion_decodificador.png"]
-    assert all((tmp_path / "mapas" / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-               for n in names)
+    assert all((tmp_path / "mapas" / n).read_bytes()[:8] == PNG_MAGIC for n in names)
 
 
 def test_evaluate_on_held_out_set_reaches_map(detector, held_out, tmp_path, capsys):

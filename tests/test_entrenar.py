@@ -27,6 +27,7 @@ from entrenamiento.entrenar import TrainResult  # noqa: E402
 from entrenamiento.callbacks import truncate_log  # noqa: E402
 from entrenamiento.entrenar import monitor_mode  # noqa: E402
 from entrenamiento.entrenar import train  # noqa: E402
+from tests.helpers import PNG_MAGIC  # noqa: E402
 
 # Keras 3.15 + numpy 2 avisan desde model.save_weights (BackupAndRestore); no es nuestro.
 pytestmark = pytest.mark.filterwarnings(
@@ -34,7 +35,6 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 REPO = Path(__file__).resolve().parents[1]
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Configuración mínima: MLP 8 → 8 → 2 sin dropout, lr alto para aprender en pocas épocas.
 TINY = {"input_dim": 8, "hidden": (8,), "num_classes": 2, "learning_rate": 0.05}
 

@@ -20,8 +20,7 @@ from datos.numeros import number_words
 from datos.numeros import split_numbers
 from entrenamiento import cli
 from entrenamiento.resultado import TaskResult
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+from tests.helpers import PNG_MAGIC
 
 
 def main(argv):
@@ -118,7 +117,6 @@ def test_tokenizers_cover_every_number_and_pairs_are_shifted():
     assert source_tok.decode(pairs.source[0]) == number_words(numbers[0], "es")
 
 
-# Modelo pequeño de 0..999 con los valores de la demo.
 # La orden de entrenar de principio a fin, en segundos: 0..999 con 100 números de
 # entrenamiento y un modelo diminuto. Que el traductor aprende (acierto exacto en números
 # que no vio) lo comprueba tests/test_demo.py con el de la demo: mismo reparto y modelo

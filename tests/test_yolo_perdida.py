@@ -22,6 +22,7 @@ import keras  # noqa: E402
 from datos.errores import ArgumentError  # noqa: E402
 from modelos.yolo.objetivos import pack_target  # noqa: E402
 from modelos.yolo.perdida import YoloLoss  # noqa: E402
+from tests.helpers import gradient_step  # noqa: E402
 from tests.helpers import value_and_gradient  # noqa: E402
 
 pytestmark = pytest.mark.neutral
@@ -140,12 +141,9 @@ def test_box_losses_pull_a_prediction_onto_its_box(box_loss):
     pred = np.zeros((1, 2, 2, 1, 6), np.float32)
     pred[0, 1, 0, 0, :4] = [1.5, -1.5, math.log(1.6), math.log(1.0)]
     steps = 80
-
-    def objective(p):
-        return loss(y_true, p)
-
+    step_of = gradient_step(lambda p: loss(y_true, p))
     for step in range(steps):
-        _, gradient = value_and_gradient(objective, pred, repeated=True)
+        _, gradient = step_of(pred)
         pred = pred - 0.4 * (1 - step / steps) * gradient
     raw = pred[0, 1, 0, 0, :4].astype(float)
     box = (_sigmoid(raw[0]), 1 + _sigmoid(raw[1]), math.exp(raw[2]), math.exp(raw[3]))
