@@ -7,7 +7,7 @@ regla que en la lectura: relativo a su carpeta, sin ``..`` ni ruta absoluta.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
+import xml.etree.ElementTree as ET  # solo construye y escribe; leer va por defusedxml
 from collections.abc import Sequence
 from pathlib import Path
 from pathlib import PurePosixPath
