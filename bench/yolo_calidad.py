@@ -69,6 +69,8 @@ def main(argv=None) -> int:
     parser.add_argument("--receta", choices=RECIPES, default="blog")
     parser.add_argument("--perdida-cajas", choices=BOX_LOSSES,
                         help="término de las cajas (por defecto, el de la receta)")
+    parser.add_argument("--multiescala", action="store_true",
+                        help="entrenamiento multiescala (train_yolo(multiscale=True))")
     parser.add_argument("--semillas", type=int, nargs="+", help="con --fotos (por defecto 0)")
     parser.add_argument("--prueba-fraccion", type=float, default=0.2,
                         help="con --fotos, fracción apartada para la prueba")
@@ -115,7 +117,7 @@ def _train(args, folder: Path, labels, run_dir: Path, minutes: float, seed: int)
         batch_size=args.lote, anchors="auto", warmup_epochs=args.calentamiento,
         learning_rate=args.tasa, cosine=not args.constante, patience=None,
         precision=args.precision, max_seconds=minutes * 60, seed=seed, recipe=args.receta,
-        box_loss=args.perdida_cajas, verbose=2)
+        box_loss=args.perdida_cajas, multiscale=args.multiescala, verbose=2)
 
 
 def _finish(args, result, value: float, what: str, extra: str = "") -> int:
@@ -176,7 +178,8 @@ def photos(args, minutes: float) -> int:
         "prueba": len(held_out), "semilla_prueba": HOLDOUT_SEED, "minutos_maximos": minutes,
         "configuracion": {k: getattr(args, k) for k in
                           ("receta", "perdida_cajas", "backbone", "tamanio", "lote",
-                           "tasa", "precision", "calentamiento", "constante")},
+                           "tasa", "precision", "calentamiento", "constante",
+                           "multiescala")},
         "ejecuciones": runs,
         **{key: _mean_spread([r[key] for r in runs])
            for key in ("prueba_map_50", "prueba_map_30", "prueba_cajas_tragonas",
@@ -185,8 +188,8 @@ def photos(args, minutes: float) -> int:
     print(json.dumps(result, indent=2, ensure_ascii=False))
     m50, m30, big = (result[k] for k in ("prueba_map_50", "prueba_map_30",
                                          "prueba_cajas_tragonas"))
-    print(f"| {args.backbone} {args.tamanio} | {args.receta} "
-          f"({args.perdida_cajas or 'cajas de la receta'}) | {len(runs)} | "
+    print(f"| {args.backbone} {args.tamanio}{' multiescala' if args.multiescala else ''} | "
+          f"{args.receta} ({args.perdida_cajas or 'cajas de la receta'}) | {len(runs)} | "
           f"{m50['media']:.3f} ± {m50['desviacion']:.3f} | "
           f"{m30['media']:.3f} ± {m30['desviacion']:.3f} | "
           + ("—" if big["media"] is None else f"{big['media']:.3f} ± {big['desviacion']:.3f}")

@@ -121,7 +121,7 @@ def _cmd_train(args) -> int:
         precision=args.precision, validation=args.validacion, workers=args.trabajadores,
         max_seconds=None if args.minutos is None else args.minutos * 60, seed=args.semilla,
         backbone_weights=args.backbone_pesos, freeze_epochs=args.congelar,
-        recipe=args.receta, box_loss=args.perdida_cajas)
+        recipe=args.receta, box_loss=args.perdida_cajas, multiscale=args.multiescala)
     return _report(result, args)
 
 
@@ -236,6 +236,10 @@ def _add_train(tasks) -> None:
                         help="término de las cajas en la pérdida: «darknet» (el cuadrático "
                              "del artículo), «giou» o «ciou» (basados en la IoU; castigan "
                              "las cajas demasiado grandes); por defecto, el de la receta")
+    parser.add_argument("--multiescala", action="store_true",
+                        help="entrenamiento multiescala de YOLOv2: cada lote a un tamaño "
+                             "entre --tamanio − 96 y --tamanio + 96 (múltiplos de 32); la "
+                             "validación y el modelo guardado siguen en --tamanio")
     parser.add_argument("--paciencia", type=non_negative_int, default=3,
                         help="parada temprana tras N épocas sin mejora (0: sin parada)")
     parser.add_argument("--validacion", type=validation_fraction, default=0.2,

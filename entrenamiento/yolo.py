@@ -275,6 +275,7 @@ def train_yolo(
     freeze_epochs: int = 0,
     recipe: str = "blog",
     box_loss: str | None = None,
+    multiscale: bool = False,
 ) -> TaskResult:
     """Entrena YOLOv2 sobre una carpeta VOC como el artículo y lo evalúa con mAP.
 
@@ -325,6 +326,10 @@ def train_yolo(
         box_loss: término de coordenadas de la pérdida (``"darknet"``, ``"giou"`` o
             ``"ciou"``, ver :class:`modelos.yolo.perdida.YoloLoss`); ``None``: el de la
             receta (``RECIPE_BOX_LOSS``).
+        multiscale: entrenamiento multiescala de YOLOv2: cada lote de entrenamiento va a
+            uno de los tamaños de :func:`modelos.yolo.lotes.multiscale_sizes` (3 pasos de
+            32 píxeles a cada lado de ``input_size``). La validación, el mAP y el modelo
+            guardado siguen en ``input_size``.
 
     Returns:
         Un :class:`~entrenamiento.resultado.TaskResult`: ``metrics`` (``map_50``,
@@ -381,8 +386,16 @@ def train_yolo(
         from datos.aumento import make_augmenter
 
         augmenter = make_augmenter(seed=seed, **PHOTO_AUGMENTATION)
+    sizes = None
+    if multiscale:
+        from modelos.yolo.lotes import multiscale_sizes
+
+        sizes = multiscale_sizes((height, width))
+        logger.info("Multiescala: cada lote a uno de %s.",
+                    ", ".join(f"{h}×{w}" for h, w in sizes))
     train_data = YoloDataset(train_records, labels, augmenter=augmenter,
-                             train_times=train_times, workers=workers, **common)
+                             train_times=train_times, workers=workers, sizes=sizes,
+                             **common)
     val_data = YoloDataset(val_records, labels, shuffle=False, **common)
     warmup_batches = warmup_epochs * (len(train_data) + len(val_data))
     builder_kwargs = {
@@ -410,9 +423,13 @@ def train_yolo(
     starting_point: dict[str, Any] = {}
 
     def initialize(model):
+        from modelos.yolo.constructor import allow_multiscale
         from modelos.yolo.transferencia import load_backbone_weights
 
-        starting_point.update(load_backbone_weights(model, backbone_weights))
+        if backbone_weights is not None:
+            starting_point.update(load_backbone_weights(model, backbone_weights))
+        if multiscale:
+            allow_multiscale(model)
 
     evaluators = []
     if photos:
@@ -439,8 +456,9 @@ def train_yolo(
         metadata={"etiquetas": labels, "anclas": anchor_list,
                   "anotaciones": str(ann_dir), "imagenes": str(img_dir), "receta": recipe,
                   "perdida_cajas": box_loss,
+                  "multiescala": [list(size) for size in sizes] if sizes else None,
                   **start_metadata},
-        initialize=None if backbone_weights is None else initialize,
+        initialize=None if backbone_weights is None and not multiscale else initialize,
         evaluators=evaluators,
     )
     train_seconds = time.perf_counter() - start

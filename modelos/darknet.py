@@ -112,10 +112,11 @@ class Reorg(layers.Layer):
     def build(self, input_shape):
         _, height, width, channels = input_shape
         s = self.stride
-        if None in (height, width, channels) or height % s or width % s:
+        # Alto y ancho pueden ser desconocidos (entrenamiento multiescala); los canales no.
+        if channels is None or any(d is not None and d % s for d in (height, width)):
             raise ArgumentError(
-                f"Reorg: el alto y el ancho de la entrada deben ser múltiplos de {s} y "
-                f"conocidos; recibida la forma {tuple(input_shape)}."
+                f"Reorg: el alto y el ancho de la entrada deben ser múltiplos de {s} y los "
+                f"canales conocidos; recibida la forma {tuple(input_shape)}."
             )
         if self.order == "darknet" and channels % (s * s):
             raise ArgumentError(
@@ -124,7 +125,11 @@ class Reorg(layers.Layer):
             )
 
     def call(self, inputs):
+        # Alto y ancho estáticos si se conocen (el grafo exportado no cambia); dinámicos
+        # en el entrenamiento multiescala, donde cada lote trae su tamaño.
         _, height, width, channels = inputs.shape
+        if height is None or width is None:
+            height, width = ops.shape(inputs)[1], ops.shape(inputs)[2]
         s = self.stride
         if self.order == "space_to_depth":
             x = ops.reshape(inputs, (-1, height // s, s, width // s, s, channels))
@@ -143,7 +148,8 @@ class Reorg(layers.Layer):
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
         s = self.stride
-        return (batch, height // s, width // s, channels * s * s)
+        return (batch, None if height is None else height // s,
+                None if width is None else width // s, channels * s * s)
 
     def get_config(self):
         return {**super().get_config(), "stride": self.stride, "order": self.order}

@@ -491,7 +491,13 @@ def test_fused_batch_norm_equals_keras_batch_norm(policy, epsilon):
                            atol=atol, rtol=1e-4)
 
     assert outputs["ours"].dtype == outputs["ref"].dtype
-    assert close(outputs["ours"], outputs["ref"], 1e-5)
+    # En bfloat16, hasta un redondeo de bf16 (2⁻⁸ relativo): oneDNN con AMX redondea
+    # distinto que las operaciones sueltas de Keras; en float32, lo mismo a 1e-5.
+    bf16 = policy == "mixed_bfloat16"
+    assert close(outputs["ours"], outputs["ref"], 1e-5) or (
+        bf16 and np.allclose(np.asarray(tf.cast(outputs["ours"], "float32")),
+                             np.asarray(tf.cast(outputs["ref"], "float32")), rtol=2 ** -8,
+                             atol=2 ** -8))
     # La media móvil usa la varianza sesgada del lote, como Keras.
     assert close(ours.moving_mean, reference.moving_mean, 1e-6)
     assert close(ours.moving_variance, reference.moving_variance, 1e-6)

@@ -16,6 +16,7 @@ Ejemplo (el del artículo)::
     cajas = detect(modelo, foto)                # (N, 6): xmin, ymin, xmax, ymax, puntuación, clase
 """
 
+from modelos.yolo.constructor import allow_multiscale
 from modelos.yolo.constructor import build_yolo
 from modelos.yolo.constructor import yolo_config
 from modelos.yolo.decodificacion import decode
@@ -34,6 +35,7 @@ __all__ = [
     "VOC_ANCHORS",
     "YoloDataset",
     "YoloLoss",
+    "allow_multiscale",
     "build_yolo",
     "decode",
     "decode_batch",

@@ -59,6 +59,43 @@ BLOG_MAX_BOXES = 5
 BLOG_LEARNING_RATE = 1e-4
 
 
+@keras.saving.register_keras_serializable(package="redes")
+class GridReshape(layers.Layer):
+    """``(B, S_h, S_w, A·(5 + C))`` → ``(B, S_h, S_w, A, 5 + C)``: la rejilla de YOLOv2.
+
+    Como ``keras.layers.Reshape``, pero la rejilla se lee de la entrada: con la forma
+    estática (la del modelo construido, y la del grafo que se exporta) es el mismo
+    *reshape*; con un alto y un ancho desconocidos (el entrenamiento multiescala de
+    :func:`allow_multiscale`, donde cada lote trae su tamaño) los lee del tensor.
+
+    Args:
+        anchors: número de anclas A.
+        depth: ``5 + C``.
+    """
+
+    def __init__(self, anchors: int, depth: int, **kwargs):
+        super().__init__(**kwargs)
+        self.anchors = check_int(anchors, "anchors", where="GridReshape")
+        self.depth = check_int(depth, "depth", minimum=6, where="GridReshape")
+
+    def call(self, inputs):
+        _, height, width, _ = inputs.shape
+        if height is None or width is None:
+            height, width = keras.ops.shape(inputs)[1], keras.ops.shape(inputs)[2]
+        return keras.ops.reshape(inputs, (-1, height, width, self.anchors, self.depth))
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        if channels is not None and channels != self.anchors * self.depth:
+            raise ArgumentError(f"GridReshape: la entrada tiene {channels} canales; se "
+                                f"esperaban {self.anchors}·{self.depth} = "
+                                f"{self.anchors * self.depth}.")
+        return (batch, height, width, self.anchors, self.depth)
+
+    def get_config(self):
+        return {**super().get_config(), "anchors": self.anchors, "depth": self.depth}
+
+
 @register_builder("yolo")
 def build_yolo(
     labels: Sequence[str] = BLOG_LABELS,
@@ -150,7 +187,6 @@ def build_yolo(
                        box_loss=box_loss)
 
     n_anchors, depth = len(anchor_array), 5 + len(names)
-    grid_h, grid_w = height // STRIDE, width // STRIDE
     darknet = build_darknet19((height, width, 3), backbone=backbone,
                               num_outputs=n_anchors * depth, reorg_order=reorg_order,
                               bn_epsilon=bn_epsilon, width_multiplier=width_multiplier,
@@ -158,7 +194,7 @@ def build_yolo(
     # Las capas del extractor se usan directamente (no como submodelo): los nombres
     # conv_N / norm_N quedan en el nivel superior, como en darknet y keras-yolo2.
     inputs = darknet.inputs[0]
-    x = layers.Reshape((grid_h, grid_w, n_anchors, depth), name="rejilla")(darknet.outputs[0])
+    x = GridReshape(n_anchors, depth, name="rejilla")(darknet.outputs[0])
     outputs = layers.Activation("linear", dtype="float32", name="salida")(x)
     model = finish_model(
         inputs, outputs, name=f"yolov2_{backbone}", compile=compile,
@@ -171,6 +207,28 @@ def build_yolo(
     )
     if compile and isinstance(model.loss, YoloLoss):
         model.loss.bind(model)  # el contador del calentamiento cuenta también con JAX
+    return model
+
+
+def allow_multiscale(model) -> keras.Model:
+    """Deja que ``model`` (de :func:`build_yolo`) entrene con lotes de otros tamaños.
+
+    El modelo sigue siendo el mismo: su entrada declarada (la que se guarda, se exporta y
+    usa ``detect``) no cambia, y todas sus capas aceptan cualquier alto y ancho múltiplos
+    de 32. Solo se relaja la comprobación de forma de la entrada, para que ``fit`` le pase
+    los lotes de :class:`modelos.yolo.lotes.YoloDataset` con ``sizes`` (cada lote con su
+    tamaño, y su rejilla en el objetivo). Un modelo cargado con ``modelos.load`` vuelve
+    a exigir su tamaño.
+
+    Returns:
+        El mismo ``model``.
+
+    Raises:
+        ArgumentError: si el modelo no viene de :func:`build_yolo`.
+    """
+    yolo_config(model)  # solo modelos de build_yolo
+    channels = model.input_shape[-1]
+    model.input_spec = keras.InputSpec(shape=(None, None, None, channels))
     return model
 
 

@@ -32,6 +32,7 @@ from datos.errores import ArgumentError  # noqa: E402
 from datos.errores import DataError  # noqa: E402
 from datos.reparto import ShardedBatches  # noqa: E402
 from datos.validacion import check_int  # noqa: E402
+from modelos.yolo.objetivos import STRIDE  # noqa: E402
 from modelos.yolo.objetivos import VOC_ANCHORS  # noqa: E402
 from modelos.yolo.objetivos import as_anchors  # noqa: E402
 from modelos.yolo.objetivos import encode_targets  # noqa: E402
@@ -39,6 +40,34 @@ from modelos.yolo.objetivos import grid_size  # noqa: E402
 from modelos.yolo.objetivos import pack_target  # noqa: E402
 from modelos.yolo.preprocesado import read_record  # noqa: E402
 from modelos.yolo.preprocesado import to_input  # noqa: E402
+
+# Pasos de 32 píxeles a cada lado del tamaño base en el entrenamiento multiescala.
+MULTISCALE_STEPS = 3
+
+
+def multiscale_sizes(image_size, steps: int = MULTISCALE_STEPS) -> list[tuple[int, int]]:
+    """Tamaños del entrenamiento multiescala alrededor de ``image_size``.
+
+    Como darknet (``random=1``, que a 416 elige entre 320 y 608): ``steps`` pasos de 32
+    píxeles a cada lado del alto, y el ancho en la misma proporción redondeado a 32;
+    nunca por debajo de 96 (ni del propio ``image_size``, si es menor). A 320 con 3
+    pasos: 224, 256, ..., 416 (el área media es la de ~330, así que un paso cuesta de
+    media lo mismo que a 320).
+
+    Example:
+        >>> multiscale_sizes(320)[:2]
+        [(224, 224), (256, 256)]
+    """
+    grid_h, grid_w = grid_size(image_size)  # también comprueba que sea múltiplo de 32
+    height, width = grid_h * STRIDE, grid_w * STRIDE
+    steps = check_int(steps, "steps", where="multiscale_sizes")
+    sizes = []
+    for k in range(-steps, steps + 1):
+        side = height + k * STRIDE
+        other = max(1, round(width * side / height / STRIDE))
+        if side >= min(height, 3 * STRIDE) and other * STRIDE >= min(width, 3 * STRIDE):
+            sizes.append((side, other * STRIDE))
+    return list(dict.fromkeys(sizes))
 
 
 class YoloDataset(ShardedBatches, keras.utils.PyDataset):
@@ -69,6 +98,14 @@ class YoloDataset(ShardedBatches, keras.utils.PyDataset):
             ``make_augmenter(seed=seed)``, o un objeto con ``augment_with_boxes``.
         train_times: repeticiones de cada imagen por época.
         seed: semilla del barajado y del aumento.
+        sizes: entrenamiento multiescala (YOLOv2, sección 2): tamaños de entrada, cada
+            uno un entero o ``(alto, ancho)`` múltiplo de 32, al menos dos distintos.
+            Cada lote va a uno de ellos, con la rejilla de ese tamaño en su objetivo:
+            los lotes recorren los tamaños en un orden barajado por (semilla, época,
+            vuelta), así que dos lotes seguidos de una misma vuelta nunca tienen el
+            mismo (ver :meth:`batch_image_size`). El modelo debe aceptarlos:
+            :func:`modelos.yolo.constructor.allow_multiscale`. ``None``: todos a
+            ``image_size``.
         **kwargs: ``workers``, ``use_multiprocessing`` y ``max_queue_size`` de
             ``keras.utils.PyDataset``.
 
@@ -87,7 +124,7 @@ class YoloDataset(ShardedBatches, keras.utils.PyDataset):
     def __init__(self, records, labels: Sequence[str], *, image_size=416, grid=None,
                  anchors=VOC_ANCHORS, max_boxes: int = 5, batch_size: int = 8,
                  shuffle: bool = True, augmenter=None, train_times: int = 1,
-                 seed: int = 0, **kwargs):
+                 seed: int = 0, sizes=None, **kwargs):
         super().__init__(**kwargs)
         self.records = list(records)
         if not self.records:
@@ -100,6 +137,7 @@ class YoloDataset(ShardedBatches, keras.utils.PyDataset):
         self.labels = names
         self.image_size = as_size(image_size)
         self.grid = grid_size(self.image_size, grid)
+        self.sizes = self._check_sizes(sizes, grid)
         self.anchors = as_anchors(anchors)
         self.max_boxes = check_int(max_boxes, "max_boxes", where="YoloDataset")
         self.batch_size = check_int(batch_size, "batch_size", where="YoloDataset")
@@ -148,12 +186,28 @@ class YoloDataset(ShardedBatches, keras.utils.PyDataset):
     def __len__(self) -> int:
         return self._batch_count(len(self.records) * self.train_times)
 
+    def batch_image_size(self, index: int) -> tuple[int, int]:
+        """``(alto, ancho)`` de las imágenes del lote ``index`` en la época actual.
+
+        Sin ``sizes``, ``image_size``. Con ``sizes``, los lotes van por vueltas de
+        ``len(sizes)``: en cada vuelta, cada tamaño una vez, en un orden que depende solo
+        de (semilla, época, vuelta), el mismo en todos los procesos y con cualquier
+        número de ``workers``.
+        """
+        if not self.sizes:
+            return self.image_size
+        turn, position = divmod(int(index), len(self.sizes))
+        order = np.random.default_rng([self.seed, self.epoch, turn, 32]).permutation(
+            len(self.sizes))
+        return self.sizes[order[position]]
+
     def __getitem__(self, index):
         if not 0 <= index < len(self):
             raise IndexError(f"Índice de lote {index} fuera de rango [0, {len(self)})")
         rows = self._local_rows(self._order[index * self.batch_size:
                                             (index + 1) * self.batch_size])
-        height, width = self.image_size
+        height, width = self.batch_image_size(index)
+        grid = self.grid if not self.sizes else grid_size((height, width))
         images = np.empty((len(rows), height, width, 3), np.uint8)
         boxes, class_ids = [], []
         for i, row in enumerate(rows):
@@ -166,8 +220,8 @@ class YoloDataset(ShardedBatches, keras.utils.PyDataset):
             images, boxes, class_ids = self.augmenter.augment_with_boxes(
                 images, boxes, class_ids, seed=self._batch_seed(index))
         targets = np.stack([
-            pack_target(*encode_targets(b, np.asarray(c, np.int64), self.image_size,
-                                        self.grid, self.anchors, self.num_classes,
+            pack_target(*encode_targets(b, np.asarray(c, np.int64), (height, width),
+                                        grid, self.anchors, self.num_classes,
                                         self.max_boxes))
             for b, c in zip(boxes, class_ids, strict=True)
         ])
@@ -177,6 +231,28 @@ class YoloDataset(ShardedBatches, keras.utils.PyDataset):
         """Pasa a la época siguiente con un orden nuevo (determinista por semilla)."""
         self.epoch += 1
         self._order = self._make_order()
+
+    @staticmethod
+    def _check_sizes(sizes, grid) -> list[tuple[int, int]]:
+        if sizes is None:
+            return []
+        if grid is not None:
+            raise ArgumentError("YoloDataset: «sizes» (multiescala) y «grid» no van juntos: "
+                                "la rejilla de cada lote es su tamaño / 32.")
+        try:
+            checked = list(dict.fromkeys(as_size(size, "sizes") for size in sizes))
+        except TypeError:
+            raise ArgumentError(f"YoloDataset: «sizes» debe ser una lista de tamaños; "
+                                f"recibido {sizes!r}.") from None
+        odd = [size for size in checked if size[0] % STRIDE or size[1] % STRIDE]
+        if odd:
+            raise ArgumentError(f"YoloDataset: cada tamaño de «sizes» debe ser múltiplo de "
+                                f"{STRIDE}; no lo son {odd}.")
+        if len(checked) < 2:
+            raise ArgumentError(f"YoloDataset: «sizes» necesita al menos dos tamaños "
+                                f"distintos para el entrenamiento multiescala; recibido "
+                                f"{sizes!r}.")
+        return checked
 
     def _make_order(self) -> np.ndarray:
         order = np.tile(np.arange(len(self.records)), self.train_times)

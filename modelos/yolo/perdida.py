@@ -187,10 +187,20 @@ class YoloLoss(keras.losses.Loss):
         y_pred = ops.cast(y_pred, "float32")  # la red puede ir en mixed_bfloat16
         y_true = ops.cast(y_true, "float32")
         grid_h, grid_w, n_anchors = self._check_shapes(y_true, y_pred)
-        target, true_boxes = unpack_target(y_true, (grid_h, grid_w), n_anchors)
-        # target (B, S_h, S_w, A, 5 + C); true_boxes (B, M, 4) cx, cy, w, h en celdas
+        if grid_h is None or grid_w is None:
+            # Entrenamiento multiescala con TensorFlow: la rejilla cambia de un lote a otro
+            # y el grafo la lee del tensor.
+            grid_h, grid_w = ops.shape(y_pred)[1], ops.shape(y_pred)[2]
+            target, true_boxes = _unpack_dynamic(y_true, grid_h, grid_w, n_anchors)
+            cells = _dynamic_cell_offsets(grid_h, grid_w)
+            n_cells = ops.cast(grid_h * grid_w, "float32")
+        else:
+            target, true_boxes = unpack_target(y_true, (grid_h, grid_w), n_anchors)
+            cells = ops.convert_to_tensor(_cell_offsets(grid_h, grid_w))
+            n_cells = float(grid_h * grid_w)
+        # target (B, S_h, S_w, A, 5 + C); true_boxes (B, M, 4) cx, cy, w, h en celdas;
+        # cells (1, S_h, S_w, 1, 2)
         anchors = ops.convert_to_tensor(self.anchors, "float32")  # (A, 2)
-        cells = ops.convert_to_tensor(_cell_offsets(grid_h, grid_w))  # (1, S_h, S_w, 1, 2)
 
         pred_offset = ops.sigmoid(y_pred[..., 0:2])       # (B, S_h, S_w, A, 2)
         pred_log_wh = y_pred[..., 2:4]                    # (B, S_h, S_w, A, 2)
@@ -208,7 +218,7 @@ class YoloLoss(keras.losses.Loss):
         # En las anclas sin objeto la caja verdadera es el ancla (el término se enmascara
         # igual): log(w / ancla) = log(1) = 0, sin divisiones por 0.
         safe_wh = ops.where(has_box, ops.maximum(true_wh, _EPSILON), anchors)
-        relative_area = true_wh[..., 0] * true_wh[..., 1] / float(grid_h * grid_w)
+        relative_area = true_wh[..., 0] * true_wh[..., 1] / n_cells
         if self.box_loss == "darknet":
             coord_error = 0.5 * ops.sum(ops.square(pred_offset - (true_xy - cells))
                                         + ops.square(pred_log_wh - ops.log(safe_wh / anchors)),
@@ -261,24 +271,26 @@ class YoloLoss(keras.losses.Loss):
                               axis=-1)
         return 0.5 * self.warmup_scale * active * empty * prior_error
 
-    def _check_shapes(self, y_true, y_pred) -> tuple[int, int, int]:
+    def _check_shapes(self, y_true, y_pred) -> tuple[int | None, int | None, int]:
+        """``(S_h, S_w, A)`` de la predicción; la rejilla es ``None`` si no es estática."""
         shape = tuple(y_pred.shape)
-        if len(shape) != 5 or any(d is None for d in shape[1:]):
+        if len(shape) != 5 or any(d is None for d in shape[3:]):
             raise ArgumentError(
-                f"YoloLoss: la predicción debe tener forma estática (B, S_h, S_w, A, 5 + C); "
-                f"recibida {shape}.")
+                f"YoloLoss: la predicción debe tener forma (B, S_h, S_w, A, 5 + C), con A y "
+                f"5 + C conocidos; recibida {shape}.")
         _, grid_h, grid_w, n_anchors, depth = shape
         if n_anchors != len(self.anchors) or depth < 6:
             raise ArgumentError(
                 f"YoloLoss: la predicción {shape} no encaja con {len(self.anchors)} anclas "
                 f"y al menos una clase (se esperaba (B, S_h, S_w, {len(self.anchors)}, "
                 f"5 + C)).")
-        rows = grid_h * grid_w * n_anchors
+        rows = None if grid_h is None or grid_w is None else grid_h * grid_w * n_anchors
         true_shape = tuple(y_true.shape)
         if len(true_shape) != 3 or true_shape[-1] not in (None, depth) or (
-                true_shape[1] is not None and true_shape[1] <= rows):
+                rows is not None and true_shape[1] is not None and true_shape[1] <= rows):
             raise ArgumentError(
-                f"YoloLoss: el objetivo debe tener forma (B, {rows} + max_cajas, {depth}) "
+                f"YoloLoss: el objetivo debe tener forma (B, {rows or 'S_h·S_w·A'} + "
+                f"max_cajas, {depth}) "
                 f"(modelos.yolo.objetivos.pack_target); recibida {true_shape}.")
         return grid_h, grid_w, n_anchors
 
@@ -334,6 +346,21 @@ def _cell_offsets(grid_h: int, grid_w: int) -> np.ndarray:
     """``float32`` (1, S_h, S_w, 1, 2) con ``(columna, fila)`` de cada celda."""
     cols, rows = np.meshgrid(np.arange(grid_w), np.arange(grid_h))  # (S_h, S_w) cada una
     return np.stack([cols, rows], axis=-1).astype(np.float32)[None, :, :, None, :]
+
+
+def _dynamic_cell_offsets(grid_h, grid_w):
+    """Como :func:`_cell_offsets` con una rejilla que solo se conoce al ejecutar."""
+    cols, rows = ops.meshgrid(ops.arange(grid_w, dtype="float32"),
+                              ops.arange(grid_h, dtype="float32"))  # (S_h, S_w) cada una
+    return ops.expand_dims(ops.expand_dims(ops.stack([cols, rows], axis=-1), 0), 3)
+
+
+def _unpack_dynamic(y_true, grid_h, grid_w, n_anchors: int):
+    """:func:`modelos.yolo.objetivos.unpack_target` con una rejilla que es un tensor."""
+    cells = grid_h * grid_w * n_anchors
+    depth = y_true.shape[-1]
+    target = ops.reshape(y_true[:, :cells, :], (-1, grid_h, grid_w, n_anchors, depth))
+    return target, y_true[:, cells:, :4]
 
 
 def _overlap(xy_a, wh_a, xy_b, wh_b):
