@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from datos.anotaciones import read_voc
 from datos.sinteticos import make_shapes_dataset
+from entrenamiento.yolo import RECIPE_MULTISCALE
 from entrenamiento.yolo import RECIPES
 from entrenamiento.yolo import evaluate_yolo
 from entrenamiento.yolo import split_records
@@ -69,8 +70,11 @@ def main(argv=None) -> int:
     parser.add_argument("--receta", choices=RECIPES, default="blog")
     parser.add_argument("--perdida-cajas", choices=BOX_LOSSES,
                         help="término de las cajas (por defecto, el de la receta)")
-    parser.add_argument("--multiescala", action="store_true",
-                        help="entrenamiento multiescala (train_yolo(multiscale=True))")
+    parser.add_argument("--multiescala", dest="multiescala", action="store_const",
+                        const=True, default=None,
+                        help="entrenamiento multiescala (por defecto, el de la receta)")
+    parser.add_argument("--sin-multiescala", dest="multiescala", action="store_const",
+                        const=False, help="sin multiescala (también con la receta fotos)")
     parser.add_argument("--semillas", type=int, nargs="+", help="con --fotos (por defecto 0)")
     parser.add_argument("--prueba-fraccion", type=float, default=0.2,
                         help="con --fotos, fracción apartada para la prueba")
@@ -188,7 +192,9 @@ def photos(args, minutes: float) -> int:
     print(json.dumps(result, indent=2, ensure_ascii=False))
     m50, m30, big = (result[k] for k in ("prueba_map_50", "prueba_map_30",
                                          "prueba_cajas_tragonas"))
-    print(f"| {args.backbone} {args.tamanio}{' multiescala' if args.multiescala else ''} | "
+    multiscale = (RECIPE_MULTISCALE[args.receta] if args.multiescala is None
+                  else args.multiescala)
+    print(f"| {args.backbone} {args.tamanio}{' multiescala' if multiscale else ''} | "
           f"{args.receta} ({args.perdida_cajas or 'cajas de la receta'}) | {len(runs)} | "
           f"{m50['media']:.3f} ± {m50['desviacion']:.3f} | "
           f"{m30['media']:.3f} ± {m30['desviacion']:.3f} | "

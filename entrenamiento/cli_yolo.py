@@ -229,17 +229,22 @@ def _add_train(tasks) -> None:
                              "--minutos); por defecto constante, como en el blog")
     parser.add_argument("--receta", choices=RECIPES, default="blog",
                         help="«blog» (por defecto, la del artículo) o «fotos», para pocas "
-                             "fotos reales: color HSV y escala más fuertes, media móvil de "
-                             "los pesos (EMA), mejor modelo por el mAP@0.5 de validación y, "
-                             "con --minutos, sin parada temprana")
+                             "fotos reales: color HSV y escala más fuertes, multiescala, "
+                             "media móvil de los pesos (EMA), mejor modelo por el mAP@0.5 de "
+                             "validación y, con --minutos, sin parada temprana")
     parser.add_argument("--perdida-cajas", choices=BOX_LOSSES, default=None,
                         help="término de las cajas en la pérdida: «darknet» (el cuadrático "
                              "del artículo), «giou» o «ciou» (basados en la IoU; castigan "
                              "las cajas demasiado grandes); por defecto, el de la receta")
-    parser.add_argument("--multiescala", action="store_true",
+    parser.add_argument("--multiescala", dest="multiescala", action="store_const",
+                        const=True, default=None,
                         help="entrenamiento multiescala de YOLOv2: cada lote a un tamaño "
                              "entre --tamanio − 96 y --tamanio + 96 (múltiplos de 32); la "
-                             "validación y el modelo guardado siguen en --tamanio")
+                             "validación y el modelo guardado siguen en --tamanio. Por "
+                             "defecto, el de la receta: sí con «fotos», no con «blog»")
+    parser.add_argument("--sin-multiescala", dest="multiescala", action="store_const",
+                        const=False, help="todos los lotes a --tamanio (también con "
+                                          "--receta fotos)")
     parser.add_argument("--paciencia", type=non_negative_int, default=3,
                         help="parada temprana tras N épocas sin mejora (0: sin parada)")
     parser.add_argument("--validacion", type=validation_fraction, default=0.2,

@@ -63,6 +63,8 @@ PHOTO_AUGMENTATION = {"scale": (0.6, 1.4), "translate": 0.2, "geometric_probabil
 PHOTO_EMA_MOMENTUM = 0.99
 # Término de coordenadas de la pérdida de cada receta (ver modelos.yolo.perdida).
 RECIPE_BOX_LOSS = {"blog": "darknet", "fotos": "darknet"}
+# Entrenamiento multiescala de cada receta (ver modelos.yolo.lotes.multiscale_sizes).
+RECIPE_MULTISCALE = {"blog": False, "fotos": True}
 VAL_MAP = "val_map_50"
 
 
@@ -275,7 +277,7 @@ def train_yolo(
     freeze_epochs: int = 0,
     recipe: str = "blog",
     box_loss: str | None = None,
-    multiscale: bool = False,
+    multiscale: bool | None = None,
 ) -> TaskResult:
     """Entrena YOLOv2 sobre una carpeta VOC como el artículo y lo evalúa con mAP.
 
@@ -329,7 +331,8 @@ def train_yolo(
         multiscale: entrenamiento multiescala de YOLOv2: cada lote de entrenamiento va a
             uno de los tamaños de :func:`modelos.yolo.lotes.multiscale_sizes` (3 pasos de
             32 píxeles a cada lado de ``input_size``). La validación, el mAP y el modelo
-            guardado siguen en ``input_size``.
+            guardado siguen en ``input_size``. ``None``: el de la receta
+            (``RECIPE_MULTISCALE``: sí en ``"fotos"``, no en ``"blog"``).
 
     Returns:
         Un :class:`~entrenamiento.resultado.TaskResult`: ``metrics`` (``map_50``,
@@ -360,6 +363,8 @@ def train_yolo(
     photos = recipe == "fotos"
     if box_loss is None:
         box_loss = RECIPE_BOX_LOSS[recipe]
+    if multiscale is None:
+        multiscale = RECIPE_MULTISCALE[recipe]
     check_choice(box_loss, "box_loss", BOX_LOSSES)  # antes de leer las imágenes
     if photos and max_seconds is not None:
         patience = None

@@ -124,13 +124,14 @@ def test_cli_choices_match_the_model(voc):
     from entrenamiento import cli_yolo
     from modelos.darknet import BACKBONES
     from entrenamiento.yolo import RECIPE_BOX_LOSS
+    from entrenamiento.yolo import RECIPE_MULTISCALE
     from entrenamiento.yolo import RECIPES
     from modelos.yolo.objetivos import STRIDE
     from modelos.yolo.perdida import BOX_LOSSES
 
     assert cli_yolo.BACKBONES == BACKBONES
     assert cli_yolo.STRIDE == STRIDE
-    assert cli_yolo.RECIPES == RECIPES == tuple(RECIPE_BOX_LOSS)
+    assert cli_yolo.RECIPES == RECIPES == tuple(RECIPE_BOX_LOSS) == tuple(RECIPE_MULTISCALE)
     assert cli_yolo.BOX_LOSSES == BOX_LOSSES
 
 

@@ -129,7 +129,11 @@ def test_photo_recipe_keeps_the_epoch_with_the_best_validation_map(shapes, tmp_p
     again = evaluate_records(saved, val_records, list(SHAPES), progress=False)
     assert again["map"]["0.5"] == pytest.approx(maps[best], abs=1e-6)
     assert result.metrics["map_50"] == pytest.approx(maps[best], abs=1e-6)
-    assert modelos.load_metadata(result.file("pesos"))["metadata"]["receta"] == "fotos"
+    meta = modelos.load_metadata(result.file("pesos"))["metadata"]
+    assert meta["receta"] == "fotos"
+    # La receta entrena en multiescala (RECIPE_MULTISCALE); el modelo guardado, a su tamaño.
+    assert meta["multiescala"] == [[64, 64], [96, 96], [128, 128], [160, 160]]
+    assert saved.input_shape == (None, SIZE, SIZE, 3)
     assert 0.0 <= result.metrics["cajas_tragonas"] <= 1.0 \
         or np.isnan(result.metrics["cajas_tragonas"])
 
@@ -140,7 +144,7 @@ def test_cli_recipe_option(shapes, tmp_path, capsys):
     args = ["yolo", "entrenar", *voc, "--tamanio", str(SIZE), "--backbone", "tiny",
             "--ancho", "0.25", "--epocas", "2", "--repeticiones", "1", "--calentamiento",
             "0", "--tasa", "2e-3", "--receta", "fotos", "--perdida-cajas", "ciou",
-            "--pesos", str(tmp_path / "m.h5"), "--json", str(summary)]
+            "--sin-multiescala", "--pesos", str(tmp_path / "m.h5"), "--json", str(summary)]
     assert main(args) == 0
     data = json.loads(summary.read_text())
     assert "cajas_tragonas" in data["metricas"]
@@ -148,6 +152,8 @@ def test_cli_recipe_option(shapes, tmp_path, capsys):
     assert "val_map_50" in header
     restored = modelos.load(tmp_path / "m.h5")  # la pérdida elegida viaja con el modelo
     assert restored.loss.box_loss == "ciou"
+    # --sin-multiescala quita la multiescala de la receta.
+    assert modelos.load_metadata(tmp_path / "m.h5")["metadata"]["multiescala"] is None
     capsys.readouterr()
     for wrong, option in (("rapida", "--receta"), ("diou", "--perdida-cajas")):
         with pytest.raises(SystemExit) as exit_info:

@@ -111,6 +111,7 @@ def test_each_batch_has_its_size_and_grid(records):
     ({"sizes": [64, 64]}, "al menos dos tamaños"),
     ({"sizes": 64}, "lista de tamaños"),
     ({"sizes": ["grande", 64]}, "sizes"),
+    ({"sizes": [64, 96], "batch_size": 32}, "al menos 2 lotes por época; hay 1"),
 ])
 def test_bad_sizes_are_clear_errors(records, kwargs, message):
     with pytest.raises(ArgumentError, match=message):

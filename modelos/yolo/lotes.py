@@ -164,6 +164,11 @@ class YoloDataset(ShardedBatches, keras.utils.PyDataset):
                     f"YoloDataset: {record.path} tiene las etiquetas {unknown}, que no "
                     f"están en {self.labels}; léalo con read_voc(..., labels={self.labels})")
             self._class_ids.append(np.array([index[n] for n in record.labels], np.int64))
+        if self.sizes and len(self) < 2:
+            raise ArgumentError(
+                f"YoloDataset: el entrenamiento multiescala («sizes») necesita al menos 2 "
+                f"lotes por época; hay {len(self)} ({len(self.records)} imágenes × "
+                f"{self.train_times}, lotes de {self.batch_size}).")
         self.epoch = 0
         self._order = self._make_order()
 
@@ -196,6 +201,8 @@ class YoloDataset(ShardedBatches, keras.utils.PyDataset):
         """
         if not self.sizes:
             return self.image_size
+        # Los lotes 0 y 1 tienen siempre tamaños distintos: Keras deduce la forma de los
+        # datos para TensorFlow de esos dos, y así deja alto y ancho sin fijar.
         turn, position = divmod(int(index), len(self.sizes))
         order = np.random.default_rng([self.seed, self.epoch, turn, 32]).permutation(
             len(self.sizes))
