@@ -32,6 +32,7 @@ def _registered(name):
 # Capa → (argumentos, entradas, forma de salida).
 LAYER_CASES = {
     "Reorg": ({"stride": 2}, _floats(2, 4, 6, 8), (2, 2, 3, 32)),
+    "GridReshape": ({"anchors": 2, "depth": 6}, _floats(2, 3, 4, 12), (2, 3, 4, 2, 6)),
     "FusedBatchNormalization": ({"epsilon": 1e-3}, _floats(2, 4, 6, 8), (2, 4, 6, 8)),
     "PositionalEncoding": ({"max_len": 16}, _floats(2, 5, 8), (2, 5, 8)),
     "TokenAndPositionEmbedding": ({"vocab_size": 11, "d_model": 8, "max_len": 16},

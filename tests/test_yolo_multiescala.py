@@ -32,7 +32,6 @@ from modelos.yolo import build_yolo
 from modelos.yolo import unpack_target
 from modelos.yolo.constructor import GridReshape
 from modelos.yolo.lotes import multiscale_sizes
-from tests.helpers import run_layer_test
 
 SHAPES = ("circulo", "cuadrado")
 SIZE = 64
@@ -120,10 +119,9 @@ def test_bad_sizes_are_clear_errors(records, kwargs, message):
 
 # === Capas con alto y ancho desconocidos ===
 @pytest.mark.neutral
-def test_grid_reshape_layer(tmp_path):
+def test_grid_reshape_layer():
+    # La prueba común de capas registradas está en tests/test_registrados.py.
     x = np.random.default_rng(0).normal(size=(2, 3, 4, 12)).astype("float32")
-    run_layer_test(GridReshape, {"anchors": 2, "depth": 6}, x,
-                   expected_output_shape=(2, 3, 4, 2, 6), tmp_path=tmp_path)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(GridReshape(2, 6)(x)),
                                   x.reshape(2, 3, 4, 2, 6))
     with pytest.raises(ArgumentError, match="12 canales; se esperaban 3·6"):
