@@ -392,6 +392,12 @@ def train_yolo(
 
         augmenter = make_augmenter(seed=seed, **PHOTO_AUGMENTATION)
     sizes = None
+    if multiscale and math.ceil(len(train_records) * train_times / batch_size) < 2:
+        raise ArgumentError(
+            f"El entrenamiento multiescala necesita al menos 2 lotes por época y hay 1 "
+            f"({len(train_records)} imágenes de entrenamiento × {train_times} repeticiones, "
+            f"lotes de {batch_size}): suba --repeticiones, baje --lote o use "
+            f"--sin-multiescala.")
     if multiscale:
         from modelos.yolo.lotes import multiscale_sizes
 

@@ -221,6 +221,17 @@ def test_train_yolo_multiscale_learns_and_saves_at_its_size(shapes, tmp_path):
                                keras.ops.convert_to_numpy(result.model(x)), atol=1e-5)
 
 
+def test_multiscale_with_a_single_batch_is_a_clear_error(shapes, tmp_path, capsys):
+    args = ["yolo", "entrenar", "--anotaciones", str(shapes / "annotations"),
+            "--imagenes", str(shapes / "images"), "--tamanio", str(SIZE), "--backbone",
+            "tiny", "--ancho", "0.25", "--epocas", "1", "--repeticiones", "1", "--lote", "32",
+            "--receta", "fotos", "--salida", str(tmp_path / "r")]
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert "al menos 2 lotes por época" in err and "--sin-multiescala" in err
+    assert "Traceback" not in err
+
+
 def test_cli_multiscale_option(shapes, tmp_path):
     summary = tmp_path / "resumen.json"
     args = ["yolo", "entrenar", "--anotaciones", str(shapes / "annotations"),
