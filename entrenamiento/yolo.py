@@ -469,7 +469,7 @@ def train_yolo(
                   "perdida_cajas": box_loss,
                   "multiescala": [list(size) for size in sizes] if sizes else None,
                   **start_metadata},
-        initialize=None if backbone_weights is None and not multiscale else initialize,
+        initialize=initialize,
         evaluators=evaluators,
     )
     train_seconds = time.perf_counter() - start

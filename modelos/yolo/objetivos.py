@@ -212,7 +212,9 @@ def unpack_target(target, grid, n_anchors: int):
     Args:
         target: ``(B, S_h·S_w·A + max_boxes, 5 + C)``, lotes de
             :class:`modelos.yolo.lotes.YoloDataset`.
-        grid: ``(S_h, S_w)`` o un entero.
+        grid: ``(S_h, S_w)`` o un entero; dentro de un grafo, también dos tensores
+            escalares (la rejilla del entrenamiento multiescala, que solo se conoce al
+            ejecutar).
         n_anchors: A.
 
     Returns:
@@ -223,7 +225,11 @@ def unpack_target(target, grid, n_anchors: int):
     """
     from keras import ops
 
-    grid_h, grid_w = as_size(grid, "grid")
+    if isinstance(grid, (tuple, list)) and not all(isinstance(g, (int, np.integer))
+                                                   for g in grid):
+        grid_h, grid_w = grid  # tensores: la forma la comprueba el reshape
+    else:
+        grid_h, grid_w = as_size(grid, "grid")
     cells = grid_h * grid_w * n_anchors
     depth = ops.shape(target)[-1]
     y = ops.reshape(target[:, :cells, :], (-1, grid_h, grid_w, n_anchors, depth))

@@ -191,13 +191,12 @@ class YoloLoss(keras.losses.Loss):
             # Entrenamiento multiescala con TensorFlow: la rejilla cambia de un lote a otro
             # y el grafo la lee del tensor.
             grid_h, grid_w = ops.shape(y_pred)[1], ops.shape(y_pred)[2]
-            target, true_boxes = _unpack_dynamic(y_true, grid_h, grid_w, n_anchors)
             cells = _dynamic_cell_offsets(grid_h, grid_w)
             n_cells = ops.cast(grid_h * grid_w, "float32")
         else:
-            target, true_boxes = unpack_target(y_true, (grid_h, grid_w), n_anchors)
             cells = ops.convert_to_tensor(_cell_offsets(grid_h, grid_w))
             n_cells = float(grid_h * grid_w)
+        target, true_boxes = unpack_target(y_true, (grid_h, grid_w), n_anchors)
         # target (B, S_h, S_w, A, 5 + C); true_boxes (B, M, 4) cx, cy, w, h en celdas;
         # cells (1, S_h, S_w, 1, 2)
         anchors = ops.convert_to_tensor(self.anchors, "float32")  # (A, 2)
@@ -353,14 +352,6 @@ def _dynamic_cell_offsets(grid_h, grid_w):
     cols, rows = ops.meshgrid(ops.arange(grid_w, dtype="float32"),
                               ops.arange(grid_h, dtype="float32"))  # (S_h, S_w) cada una
     return ops.expand_dims(ops.expand_dims(ops.stack([cols, rows], axis=-1), 0), 3)
-
-
-def _unpack_dynamic(y_true, grid_h, grid_w, n_anchors: int):
-    """:func:`modelos.yolo.objetivos.unpack_target` con una rejilla que es un tensor."""
-    cells = grid_h * grid_w * n_anchors
-    depth = y_true.shape[-1]
-    target = ops.reshape(y_true[:, :cells, :], (-1, grid_h, grid_w, n_anchors, depth))
-    return target, y_true[:, cells:, :4]
 
 
 def _overlap(xy_a, wh_a, xy_b, wh_b):
