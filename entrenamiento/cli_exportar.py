@@ -15,8 +15,9 @@ def _cmd_export(args) -> int:
     from entrenamiento.resultado import report
 
     check_outputs(files=[("--json", args.json)], folders=[("--salida", args.salida)])
-    report(export_weights(args.pesos, args.formato, args.salida, check=args.comprobar),
-           args.json)
+    report(export_weights(args.pesos, args.formato, args.salida, check=args.comprobar,
+                          int8=args.int8, calibration=args.calibracion,
+                          samples=args.muestras), args.json)
     return 0
 
 
@@ -37,6 +38,14 @@ def add_commands(commands) -> None:
                         help="saved_model, onnx, openvino o litert")
     parser.add_argument("--salida", required=True, metavar="CARPETA",
                         help="carpeta de la exportación (una por formato)")
+    parser.add_argument("--int8", action="store_true",
+                        help="solo YOLO con --formato openvino: cuantiza a int8 con NNCF "
+                             "(más rápido; mida la calidad con «redes yolo evaluar»)")
+    parser.add_argument("--calibracion", metavar="CARPETA",
+                        help="con --int8: fotos para calibrar (o una carpeta VOC con "
+                             "images/); las de entrenamiento sirven")
+    parser.add_argument("--muestras", type=int, metavar="N",
+                        help="con --int8: fotos de calibración como mucho (300)")
     parser.add_argument("--sin-comprobar", dest="comprobar", action="store_false",
                         help="no comparar la exportación con Keras al terminar")
     add_json_argument(parser, "la descripción y la comprobación")

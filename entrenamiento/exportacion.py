@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from datos.errores import ArgumentError
 from entrenamiento.resultado import Table, TaskResult
 
 #: Diferencia máxima admitida en float32 frente a Keras, relativa a la mayor salida
@@ -45,11 +46,16 @@ def compare_engines(reference, other, inputs) -> dict[str, float]:
     return {"max_abs": difference, "relative": difference / scale}
 
 
-def export_weights(weights, fmt: str, out_dir, *, check: bool = True) -> TaskResult:
+def export_weights(weights, fmt: str, out_dir, *, check: bool = True, int8: bool = False,
+                   calibration=None, samples: int | None = None) -> TaskResult:
     """Exporta ``weights`` a ``fmt`` en ``out_dir`` y, con ``check``, lo compara con Keras.
 
     La comprobación ejecuta la exportación con su motor (si está instalado) y con Keras
     sobre la misma entrada de ejemplo, en float32.
+
+    Con ``int8`` (solo ``openvino`` y YOLO) cuantiza con las fotos de ``calibration``
+    (:func:`modelos.cuantizar.quantize_export`); la comprobación da entonces la
+    diferencia con Keras en esas fotos, que no tiene por qué bajar de :data:`TOLERANCE`.
 
     Returns:
         Un :class:`TaskResult`: ``metrics`` con ``segundos``, ``megabytes`` y, si se
@@ -66,6 +72,10 @@ def export_weights(weights, fmt: str, out_dir, *, check: bool = True) -> TaskRes
     from modelos.exportar import RUNTIME_NEEDS, export_model, missing_modules, read_description
     from modelos.motores import KerasEngine, open_export
 
+    if int8:
+        return _export_int8(weights, fmt, out_dir, check, calibration, samples)
+    if calibration is not None or samples is not None:
+        raise ArgumentError("--calibracion y --muestras solo sirven con --int8.")
     info = modelos.load_metadata(weights)
     began = time.perf_counter()
     model = modelos.load(weights, compile=False)
@@ -105,5 +115,57 @@ def export_weights(weights, fmt: str, out_dir, *, check: bool = True) -> TaskRes
         data={"constructor": description["builder"], "entradas": description["inputs"],
               "salidas": description["outputs"]},
         tables=[Table("Entradas", ("Nombre", "Forma", "Tipo"), inputs)],
+        text=lines,
+    )
+
+
+def _export_int8(weights, fmt: str, out_dir, check: bool, calibration, samples
+                 ) -> TaskResult:
+    """``redes exportar --int8``: OpenVINO cuantizado, y cuánto se aparta de Keras."""
+    import modelos
+    from modelos.cuantizar import (
+        CALIBRATION_SAMPLES,
+        calibration_files,
+        calibration_inputs,
+        quantize_export,
+    )
+    from modelos.exportar import read_description
+    from modelos.motores import KerasEngine, open_export
+
+    if fmt != "openvino":
+        raise ArgumentError(f"--int8 solo se puede con --formato openvino (recibido {fmt}).")
+    if calibration is None:
+        raise ArgumentError("--int8 necesita --calibracion CARPETA: fotos como las que el "
+                            "modelo va a ver (las de entrenamiento sirven).")
+    samples = CALIBRATION_SAMPLES if samples is None else samples
+    began = time.perf_counter()
+    description_path = quantize_export(weights, calibration, out_dir, samples=samples)
+    seconds = time.perf_counter() - began
+    description = read_description(description_path)
+    artifact = Path(description["directory"]) / description["artifact"]
+    megabytes = (artifact.stat().st_size + artifact.with_suffix(".bin").stat().st_size) / 1e6
+    used = description["cuantizacion"]["fotos"]
+    metrics: dict[str, Any] = {"formato": "openvino int8", "segundos": round(seconds, 1),
+                               "megabytes": round(megabytes, 2), "fotos_calibracion": used}
+    lines = [f"yolo → openvino int8 en {description_path.parent} ({megabytes:.1f} MB, "
+             f"{seconds:.1f} s; calibrado con {used} fotos de {calibration})"]
+    if check:
+        info = modelos.load_metadata(weights) if Path(weights).suffix == ".h5" else None
+        if info is not None:
+            reference = KerasEngine(modelos.load(weights, compile=False), info["metadata"])
+            photos = calibration_inputs(calibration_files(calibration, 8),
+                                        description["yolo"]["input_size"])
+            comparison = compare_engines(reference, open_export(description),
+                                         np.concatenate(photos))
+            metrics["diferencia_relativa"] = comparison["relative"]
+            lines.append(f"int8 frente a Keras (float32) en {len(photos)} fotos de "
+                         f"calibración: diferencia relativa {comparison['relative']:.2e} "
+                         "(la calidad se mide con «redes yolo evaluar»)")
+    return TaskResult(
+        title="Exportación a openvino int8",
+        metrics=metrics,
+        files={"descripcion": description_path, "artefacto": artifact},
+        data={"constructor": description["builder"], "entradas": description["inputs"],
+              "salidas": description["outputs"], "cuantizacion": description["cuantizacion"]},
         text=lines,
     )

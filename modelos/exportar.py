@@ -55,6 +55,7 @@ _EXPORT_NEEDS = {"saved_model": (), "onnx": ("onnx", "tf2onnx"), "openvino": ("o
 RUNTIME_NEEDS = {"saved_model": ("tensorflow",), "onnx": ("onnxruntime",),
                  "openvino": ("openvino",), "litert": ("tensorflow",)}
 EXTRAS = {"onnx": "onnx", "tf2onnx": "onnx", "onnxruntime": "onnx", "openvino": "openvino",
+          "nncf": "openvino",
           "ai_edge_litert": "litert", "tensorflow": None}
 # Nombre de cada formato en el `format` de keras.Model.export.
 _KERAS_FORMATS = {"saved_model": "tf_saved_model", "onnx": "onnx", "openvino": "openvino",

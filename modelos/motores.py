@@ -15,6 +15,11 @@ decodificación y NMS) con cualquier motor.
   abre la exportación;
 - o una carpeta de ``redes exportar`` (o su ``modelo.json``), sin Keras ni constructores.
 
+``predict_images`` recibe fotos ``uint8`` ya redimensionadas (lo que usa ``detect_batch``):
+el motor ``openvino`` hace la división entre 255 dentro de su grafo. Una exportación de
+``redes exportar --int8`` (:mod:`modelos.cuantizar`) se abre como cualquier otra de
+OpenVINO; su ``repr`` dice ``int8``.
+
 ``engine="auto"`` elige el más rápido de los instalados, en el orden medido en
 ``bench/inferencia.py``: OpenVINO, ONNX Runtime, Keras. OpenVINO calcula en bfloat16
 si la CPU lo hace de forma nativa (AVX-512 BF16 o AMX) y en float32 si no;
@@ -91,7 +96,13 @@ class Engine:
         self._redes_spec = BuilderSpec(description["builder"], dict(description["kwargs"]))
 
     def __repr__(self) -> str:
-        return (f"<motor {self.name} ({self.precision}) de «{self.description['builder']}»>")
+        precision = "int8" if self.quantized else self.precision
+        return f"<motor {self.name} ({precision}) de «{self.description['builder']}»>"
+
+    @property
+    def quantized(self) -> bool:
+        """Si los pesos y activaciones van en int8 (una exportación de ``--int8``)."""
+        return self.description.get("precision") == "int8"
 
     def _as_list(self, inputs) -> list[np.ndarray]:
         """Las entradas en el orden del modelo, con su tipo, desde arreglo, lista o dict."""
@@ -124,6 +135,27 @@ class Engine:
     def predict_on_batch(self, inputs) -> np.ndarray:
         """La salida (float32 numpy) de un lote, en una sola pasada."""
         return np.asarray(self._run(self._as_list(inputs)), dtype=np.float32)
+
+    def predict_images(self, images) -> np.ndarray:
+        """La salida de un lote de imágenes ``uint8`` (B, alto, ancho, 3) sin normalizar.
+
+        El modelo recibe ``píxeles / 255`` (como al entrenar). Aquí se divide en numpy;
+        el motor ``openvino`` lo hace dentro de su grafo y se ahorra la copia en float32.
+        """
+        from modelos.yolo.preprocesado import to_input
+
+        return self.predict_on_batch(to_input(self._as_images(images)))
+
+    def _as_images(self, images) -> np.ndarray:
+        array = np.ascontiguousarray(images)
+        expected = self._inputs_spec[0]["shape"]
+        if len(self._inputs_spec) != 1 or array.dtype != np.uint8 or array.ndim != len(
+                expected) or any(size is not None and size != got
+                                 for size, got in zip(expected[1:], array.shape[1:],
+                                                      strict=True)):
+            raise ArgumentError(f"predict_images: se esperaba un lote uint8 de forma "
+                                f"{tuple(expected)}; recibido {array.dtype} {array.shape}.")
+        return array
 
     def __call__(self, inputs, training: bool = False) -> np.ndarray:
         return self.predict_on_batch(inputs)
@@ -193,19 +225,43 @@ class OpenVinoEngine(Engine):
         super().__init__(description, precision)
         import openvino
 
-        path = Path(description["directory"]) / description["artifact"]
-        core = openvino.Core()
-        config = {"INFERENCE_PRECISION_HINT": "bf16" if precision == "bfloat16" else "f32",
-                  "PERFORMANCE_HINT": "LATENCY"}
-        try:
-            self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise ModelFileError(f"OpenVINO no pudo abrir «{path}»: {exc}") from None
+        self._path = Path(description["directory"]) / description["artifact"]
+        self._core = openvino.Core()
+        self.compiled = self._compile()
         self.request = self.compiled.create_infer_request()
+        self._pixels_request = None  # el grafo con la entrada uint8, al primer uso
+
+    def _compile(self, pixels: bool = False):
+        """Compila el IR para la CPU; con ``pixels``, con entrada ``uint8`` y la división
+        entre 255 dentro del grafo (OpenVINO la funde con la primera convolución)."""
+        import openvino
+
+        config = {"INFERENCE_PRECISION_HINT": "bf16" if self.precision == "bfloat16"
+                  else "f32", "PERFORMANCE_HINT": "LATENCY"}
+        try:
+            model = self._core.read_model(str(self._path))
+            if pixels:
+                from openvino.preprocess import PrePostProcessor
+
+                steps = PrePostProcessor(model)
+                steps.input().tensor().set_element_type(openvino.Type.u8)
+                steps.input().preprocess().convert_element_type(openvino.Type.f32) \
+                    .scale(255.0)
+                model = steps.build()
+            return self._core.compile_model(model, "CPU", config)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelFileError(f"OpenVINO no pudo abrir «{self._path}»: {exc}") from None
 
     def _run(self, arrays):
         self.request.infer(arrays)
         return self.request.get_output_tensor(0).data.copy()
+
+    def predict_images(self, images) -> np.ndarray:
+        images = self._as_images(images)
+        if self._pixels_request is None:
+            self._pixels_request = self._compile(pixels=True).create_infer_request()
+        self._pixels_request.infer([images])
+        return self._pixels_request.get_output_tensor(0).data.astype(np.float32)
 
 
 class LiteRtEngine(Engine):

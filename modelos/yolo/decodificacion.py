@@ -229,9 +229,11 @@ def detect_batch(model, images, anchors=None, obj_threshold: float = 0.3,
     results = []
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
-        # (b, alto, ancho, 3) float32 en [0, 1], como los lotes de entrenamiento
-        x = to_input(np.stack([resize_image(image, (height, width)) for image in chunk]))
-        netouts = _as_netout(model.predict_on_batch(x), rank=5)
+        pixels = np.stack([resize_image(image, (height, width)) for image in chunk])
+        if hasattr(model, "predict_images"):   # un motor: divide entre 255 a su manera
+            netouts = _as_netout(model.predict_images(pixels), rank=5)
+        else:  # (b, alto, ancho, 3) float32 en [0, 1], como los lotes de entrenamiento
+            netouts = _as_netout(model.predict_on_batch(to_input(pixels)), rank=5)
         for image, netout in zip(chunk, netouts, strict=True):
             found = decode(netout, anchors, obj_threshold, nms_threshold)
             results.append(to_pixels(found, image.shape[1], image.shape[0]))
@@ -261,7 +263,7 @@ def _as_netout(netout, rank: int) -> np.ndarray:
         import keras
 
         netout = keras.ops.convert_to_numpy(netout)
-    netout = np.asarray(netout).astype(np.float32)
+    netout = np.asarray(netout, dtype=np.float32)
     if netout.ndim != rank:
         layout = "(S_h, S_w, A, 5 + C)" if rank == 4 else "(B, S_h, S_w, A, 5 + C)"
         raise ArgumentError(f"Se esperaba una salida de YOLO {layout}; recibida forma "
