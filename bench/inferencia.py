@@ -11,6 +11,9 @@ Mide, con el YOLOv2 completo (Darknet-19, 20 clases) a 416×416 y lotes de 8:
      nativo, si no en float32).
 2. **De extremo a extremo**: nuestro ``detect_batch`` (redimensionar 8 fotos de otro
    tamaño + red + decodificación + NMS) con cada motor de :mod:`modelos.motores`.
+3. Si NNCF está instalado (extra ``openvino``), lo mismo con el IR cuantizado a int8
+   (``redes exportar --int8``, calibrado con 16 fotos): su red sola y su
+   ``detect_batch``. Su calidad se mide aparte, en ``bench/int8.py``.
 
 Da imágenes por segundo, el cociente frente a OpenVINO y ONNX Runtime solos, y el %
 del pico de multiplicación de matrices de la CPU (``tf.matmul`` medido aquí mismo) en
@@ -98,6 +101,9 @@ def main(argv=None) -> int:
             engines["keras (bfloat16)"] = KerasEngine(modelos.load(weights, compile=False),
                                                       precision="bfloat16")
             keras.config.set_dtype_policy("float32")
+        int8 = _quantized(exports["openvino"], Path(tmp))
+        if int8 is not None:
+            engines["openvino (int8)"] = open_export(int8)
         precisions = {name: name.split("(")[1].rstrip(")") for name in engines}
         # La referencia de OpenVINO: su IR compilado, llamado directamente.
         import onnxruntime
@@ -113,6 +119,11 @@ def main(argv=None) -> int:
         input_name = session.get_inputs()[0].name
         bare = {f"OpenVINO solo ({fast})": lambda: compiled(x)[0],
                 "ONNX Runtime solo (float32)": lambda: session.run(None, {input_name: x})[0]}
+        if int8 is not None:
+            compiled_int8 = core.compile_model(
+                str(Path(int8["directory"]) / "modelo.xml"), "CPU",
+                {"INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32"})
+            bare["OpenVINO solo (int8)"] = lambda: compiled_int8(x)[0]
         precisions.update({name: name.split("(")[1].rstrip(")") for name in bare})
 
         network = dict.fromkeys(engines, 0.0)
@@ -129,12 +140,13 @@ def main(argv=None) -> int:
 
         def row(name: str, rate: float, label: str | None = None) -> str:
             achieved = gflops * rate
-            peak = peaks[precisions[name]]
+            peak = peaks.get(precisions[name], peaks[fast])  # int8: frente al de `fast`
             return (f"{label or name:<34}{rate:>9.2f}{achieved:>10.0f}"
                     f"{100 * achieved / peak:>8.0f}%")
 
         print(f"\nGFLOP por imagen: {gflops:.2f}; pico de matmul: "
-              + ", ".join(f"{p} {v:.0f} GFLOP/s" for p, v in peaks.items()))
+              + ", ".join(f"{p} {v:.0f} GFLOP/s" for p, v in peaks.items())
+              + (f" (int8, frente al de {fast})" if int8 is not None else ""))
         header = f"{'red sola':<34}{'img/s':>9}{'GFLOP/s':>10}{'% pico':>9}"
         print(header + "\n" + "-" * len(header))
         for name, rate in standalone.items():
@@ -148,10 +160,14 @@ def main(argv=None) -> int:
         onnx_rate = standalone["ONNX Runtime solo (float32)"]
         for name, rate in end_to_end.items():
             print(row(name, rate) + f"{rate / openvino_rate:>10.2f}×{rate / onnx_rate:>10.2f}×")
-        best = max(end_to_end, key=end_to_end.get)
-        print(f"\nEl mejor de extremo a extremo: {best}, {end_to_end[best]:.2f} img/s = "
-              f"{end_to_end[best] / openvino_rate:.2f}× OpenVINO solo y "
-              f"{end_to_end[best] / onnx_rate:.2f}× ONNX Runtime solo (objetivo ≥ 1.0×).")
+        same = {name: rate for name, rate in end_to_end.items() if "int8" not in name}
+        for title, rates in (("sin int8", same), ("con int8", end_to_end)):
+            best = max(rates, key=rates.get)
+            print(f"\nEl mejor de extremo a extremo {title}: {best}, {rates[best]:.2f} img/s "
+                  f"= {rates[best] / openvino_rate:.2f}× OpenVINO solo ({fast}) y "
+                  f"{rates[best] / onnx_rate:.2f}× ONNX Runtime solo (objetivo ≥ 1.0×).")
+            if int8 is None:
+                break
 
         # Latencia de una fila con el MLP de ventas: el coste fijo de cada llamada.
         sales = modelos.build_sales_mlp("ste")
@@ -167,6 +183,27 @@ def main(argv=None) -> int:
                           for _ in range(rounds))
             print(f"  {name:<10}{1e6 * seconds:>10.0f} µs")
     return 0
+
+
+def _quantized(export: dict, folder: Path) -> dict | None:
+    """El IR de ``export`` cuantizado a int8 (calibrado con 16 fotos), o ``None`` sin NNCF."""
+    import cv2
+
+    from modelos.cuantizar import quantize_export
+    from modelos.exportar import missing_modules
+
+    if missing_modules(("nncf",)):
+        print("Sin NNCF (extra openvino): no se mide int8.")
+        return None
+    calibration = folder / "calibracion"
+    calibration.mkdir()
+    for index, image in enumerate(photos(16, seed=1)):
+        cv2.imwrite(str(calibration / f"{index:02d}.png"), image[:, :, ::-1])
+    began = time.perf_counter()
+    description = read_description(quantize_export(export["directory"], calibration,
+                                                   folder / "int8"))
+    print(f"Cuantizar a int8 con NNCF: {time.perf_counter() - began:.0f} s")
+    return description
 
 
 if __name__ == "__main__":
