@@ -37,6 +37,7 @@ from modelos.exportar import (
     DESCRIPTION,
     _move_into,
     check_modules,
+    decline_openvino_telemetry,
     export_model,
     read_description,
 )
@@ -109,6 +110,7 @@ def quantize_export(source, calibration, output, *, samples: int = CALIBRATION_S
         PosixPath('yolo_int8/modelo.json')
     """
     check_modules(QUANTIZE_NEEDS, "Cuantizar a int8")
+    decline_openvino_telemetry()   # antes de importar NNCF
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise ArgumentError(f"--salida: «{output}» es un archivo; se esperaba una carpeta.")

@@ -227,6 +227,29 @@ def _check_backend() -> None:
             f"«{backend_name()}». Quite --backend o KERAS_BACKEND.")
 
 
+def decline_openvino_telemetry() -> None:
+    """Que OpenVINO y NNCF no envíen telemetría desde este proceso.
+
+    El convertidor de OpenVINO (``openvino.convert_model``, que usa Keras al exportar) y
+    NNCF (al cuantizar) envían estadísticas de uso a Google Analytics **salvo que el
+    usuario lo haya rechazado** (``opt_in_out --opt_out``, que escribe
+    ``~/intel/openvino_telemetry``). Aquí nada sale a la red sin pedirlo: se responde
+    «rechazado» a la consulta del consentimiento en este proceso, sin tocar el archivo
+    del usuario. Sin el paquete ``openvino_telemetry`` no hay nada que hacer.
+    """
+    try:
+        from openvino_telemetry import main
+        from openvino_telemetry.utils import opt_in_checker
+    except ImportError:
+        return
+    declined = opt_in_checker.ConsentCheckResult.DECLINED
+    opt_in_checker.OptInChecker.check = lambda self, *args, **kwargs: declined
+    # Si otro código ya creó la instancia única (con el consentimiento supuesto), también.
+    instance = getattr(main.Telemetry, "_SingletonMetaClass__single_instance", None)
+    if instance is not None:
+        instance.consent = False
+
+
 @contextlib.contextmanager
 def _quiet():
     """Silencia lo que tf2onnx y el convertidor escriben por stdout al exportar."""
@@ -296,6 +319,8 @@ def export_model(model, fmt: str, output, *, metadata: dict[str, Any] | None = N
                                     f"use otra carpeta para {fmt}.")
     check_modules(_EXPORT_NEEDS[fmt], f"Exportar a {fmt}")
     _check_backend()
+    if fmt == "openvino":
+        decline_openvino_telemetry()
     if isinstance(model, (str, Path)):
         import modelos
 

@@ -186,6 +186,20 @@ def test_missing_runtime_names_the_extra(saved, tmp_path, monkeypatch):
     assert not (tmp_path / "a").exists()
 
 
+def test_openvino_sends_no_telemetry(saved, tmp_path, monkeypatch):
+    # Sin ~/intel/openvino_telemetry, OpenVINO y NNCF suponen el consentimiento y crean
+    # ~/intel/openvino_ga_cid antes de enviar. Exportar lo rechaza en el proceso.
+    telemetry = pytest.importorskip("openvino_telemetry")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    export_model(saved["xor"], "openvino", tmp_path / "ov")
+    assert not (tmp_path / "intel").exists()
+    instance = telemetry.Telemetry(app_name="prueba", app_version="0", tid="G-X",
+                                   backend="ga4", enable_opt_in_dialog=False)
+    instance.init(app_name="prueba", app_version="0", tid="G-X", backend="ga4",
+                  enable_opt_in_dialog=False)
+    assert instance.consent is False and not (tmp_path / "intel").exists()
+
+
 def test_bad_exports_and_choices_give_clear_errors(saved, tmp_path):
     with pytest.raises(ArgumentError, match="formato"):
         export_model(saved["xor"], "tflite", tmp_path / "x")
