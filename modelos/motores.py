@@ -132,6 +132,39 @@ class Engine:
     def _run(self, arrays: list[np.ndarray]) -> np.ndarray:
         raise NotImplementedError
 
+    def _check_artifact(self, inputs, output) -> None:
+        """Comprueba que el artefacto es el que describe ``modelo.json``.
+
+        Args:
+            inputs: ``[(forma, dtype)]`` de las entradas del artefacto, en el orden de la
+                descripción (``None`` en las dimensiones libres; dtype ``None`` si no se
+                sabe).
+            output: la forma de su (primera) salida.
+
+        Raises:
+            ModelFileError: si el número de entradas, una forma o un tipo no coinciden
+                (nombra los dos archivos y el campo).
+        """
+        where = Path(self.description["directory"]) / DESCRIPTION
+
+        def mismatch(what: str, declared, actual) -> ModelFileError:
+            return ModelFileError(
+                f"«{where}» no corresponde a «{self.description['artifact']}»: {what} es "
+                f"{actual} en el artefacto y {declared} en la descripción. ¿Se mezclaron "
+                f"archivos de dos exportaciones? Vuelva a exportar con «redes exportar».")
+
+        if len(inputs) != len(self._inputs_spec):
+            raise mismatch("el número de entradas", len(self._inputs_spec), len(inputs))
+        for spec, (shape, dtype) in zip(self._inputs_spec, inputs, strict=True):
+            if not _same_shape(spec["shape"], shape):
+                raise mismatch(f"la forma de la entrada «{spec['name']}»",
+                               _shape_text(spec["shape"]), _shape_text(shape))
+            if dtype is not None and dtype != spec["dtype"]:
+                raise mismatch(f"el tipo de la entrada «{spec['name']}»", spec["dtype"], dtype)
+        declared = self.description["outputs"][0]["shape"]
+        if not _same_shape(declared, output):
+            raise mismatch("la forma de la salida", _shape_text(declared), _shape_text(output))
+
     def predict_on_batch(self, inputs) -> np.ndarray:
         """La salida (float32 numpy) de un lote, en una sola pasada."""
         return np.asarray(self._run(self._as_list(inputs)), dtype=np.float32)
@@ -210,6 +243,12 @@ class OnnxEngine(Engine):
         except (RuntimeError, ValueError, OSError) as exc:  # clases de onnxruntime
             raise ModelFileError(f"ONNX Runtime no pudo abrir «{path}»: {exc}") from None
         self._names = [item.name for item in self.session.get_inputs()]
+        types = {"tensor(float)": "float32", "tensor(int32)": "int32",
+                 "tensor(int64)": "int64", "tensor(double)": "float64"}
+        self._check_artifact(
+            [(_dims(item.shape), types.get(item.type, item.type))
+             for item in self.session.get_inputs()],
+            _dims(self.session.get_outputs()[0].shape))
 
     def _run(self, arrays):
         feed = dict(zip(self._names, arrays, strict=True))
@@ -228,6 +267,9 @@ class OpenVinoEngine(Engine):
         self._path = Path(description["directory"]) / description["artifact"]
         self._core = openvino.Core()
         self.compiled = self._compile()
+        self._check_artifact(
+            [(_partial_dims(port), port.get_element_type().to_dtype().name)
+             for port in self.compiled.inputs], _partial_dims(self.compiled.outputs[0]))
         self.request = self.compiled.create_infer_request()
         self._pixels_request = None  # el grafo con la entrada uint8, al primer uso
 
@@ -293,7 +335,11 @@ class LiteRtEngine(Engine):
         details = self.interpreter.get_input_details()
         # Las entradas se llaman «serving_default_<nombre>:0»; se ordenan por el nuestro.
         self._details = [next((d for d in details if name in d["name"]), details[i])
-                         for i, name in enumerate(self.input_names)]
+                         for i, name in enumerate(self.input_names)] \
+            if len(details) == len(self.input_names) else details
+        self._check_artifact(
+            [(_dims(d["shape_signature"]), np.dtype(d["dtype"]).name) for d in self._details],
+            _dims(self.interpreter.get_output_details()[0]["shape_signature"]))
         self._shapes = None
 
     def _run(self, arrays):
@@ -325,6 +371,14 @@ class SavedModelEngine(Engine):
             self.loaded = tf.saved_model.load(str(path))
         except (RuntimeError, ValueError, OSError, tf.errors.OpError) as exc:
             raise ModelFileError(f"TensorFlow no pudo abrir «{path}»: {exc}") from None
+        try:
+            inputs = tf.nest.flatten(self.loaded.serve.input_signature)
+            outputs = self.loaded.signatures["serving_default"].structured_outputs
+        except (AttributeError, KeyError):
+            raise ModelFileError(f"«{path}» no tiene la firma «serve» de Keras: no es una "
+                                 "exportación de «redes exportar».") from None
+        self._check_artifact([(_dims(spec.shape), spec.dtype.name) for spec in inputs],
+                             _dims(outputs[sorted(outputs)[0]].shape))
 
     def _run(self, arrays):
         output = self.loaded.serve(arrays if len(arrays) > 1 else arrays[0])
@@ -333,6 +387,27 @@ class SavedModelEngine(Engine):
 
 _ENGINE_CLASSES = {"onnx": OnnxEngine, "openvino": OpenVinoEngine, "litert": LiteRtEngine,
                    "tensorflow": SavedModelEngine}
+
+
+def _dims(shape) -> list[int | None]:
+    """Una forma con ``None`` en las dimensiones libres (-1, ``None`` o un nombre)."""
+    return [int(size) if isinstance(size, (int, np.integer)) and size >= 0 else None
+            for size in shape]
+
+
+def _partial_dims(port) -> list[int | None]:
+    return [None if size.is_dynamic else size.get_length()
+            for size in port.get_partial_shape()]
+
+
+def _same_shape(declared, actual) -> bool:
+    """Mismo rango y las mismas dimensiones donde las dos son fijas."""
+    return len(declared) == len(actual) and all(
+        a is None or b is None or a == b for a, b in zip(declared, actual, strict=True))
+
+
+def _shape_text(shape) -> str:
+    return "(" + ", ".join("None" if size is None else str(size) for size in shape) + ")"
 
 
 # === Elegir y abrir ===

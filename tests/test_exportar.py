@@ -231,6 +231,26 @@ def test_bad_exports_and_choices_give_clear_errors(saved, tmp_path):
         load_engine(tmp_path / "nada" / "modelo.json")
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_sidecar_from_another_export_is_caught_on_open(saved, tmp_path, fmt):
+    # El modelo.json de YOLO junto al artefacto del XOR: cada motor compara las
+    # entradas y la salida del artefacto con la descripción al abrirlo.
+    description = json.loads(export_model(saved["yolo"], fmt, tmp_path / "yolo").read_text())
+    export_model(saved["xor"], fmt, tmp_path / "xor")
+    (tmp_path / "xor" / "modelo.json").write_text(json.dumps(description))
+    with pytest.raises(ModelFileError, match=r"no corresponde a .*la forma de la entrada "
+                                             r"«entrada» es \(None, 2\) en el artefacto"):
+        load_engine(tmp_path / "xor", precision="float32")
+    # Misma entrada, otra salida: la descripción dice 3 clases y el artefacto tiene 2.
+    keras.utils.set_random_seed(0)
+    other = modelos.save(modelos.build_yolo(["a", "b", "c"], input_size=64,
+                                            width_multiplier=0.125), tmp_path / "otro.h5")
+    export_model(other, fmt, tmp_path / "otro")
+    (tmp_path / "otro" / "modelo.json").write_text(json.dumps(description))
+    with pytest.raises(ModelFileError, match=r"la forma de la salida es \(None, 2, 2, 5, 8\)"):
+        load_engine(tmp_path / "otro", precision="float32")
+
+
 def test_a_failed_export_keeps_the_previous_one(saved, tmp_path, monkeypatch):
     folder = tmp_path / "onnx"
     export_model(saved["xor"], "onnx", folder)
