@@ -20,8 +20,9 @@ del pico de multiplicación de matrices de la CPU (``tf.matmul`` medido aquí mi
 la precisión en que calcula cada uno. Las rondas se intercalan y se toma la mejor:
 la máquina es compartida.
 
-Al final mide la latencia de una predicción de una fila con el MLP de ventas (STE),
-donde pesa el coste fijo de cada llamada, para justificar el orden de ``--motor auto``.
+Al final, lo que elige ``--motor auto`` con cada constructor (un tamaño realista de cada
+uno): ``load_engine(h5, "auto")`` mide ONNX Runtime y OpenVINO con ese modelo (lotes de
+8) y se queda con el más rápido; aquí se imprimen sus medidas.
 
 Uso: ``python bench/inferencia.py [--rapido] [--lote 8] [--tamanio 416] [--rondas 3]``
 """
@@ -169,20 +170,60 @@ def main(argv=None) -> int:
             if int8 is None:
                 break
 
-        # Latencia de una fila con el MLP de ventas: el coste fijo de cada llamada.
-        sales = modelos.build_sales_mlp("ste")
-        sales_weights = modelos.save(sales, Path(tmp) / "ste.h5")
-        row_x = np.random.default_rng(1).random((1, 9), dtype=np.float32)
-        small = {"keras": KerasEngine(sales)}
-        for fmt in ("onnx", "openvino"):
-            small[fmt] = open_export(read_description(
-                export_model(sales_weights, fmt, Path(tmp) / f"ste_{fmt}")))
-        print("\nSTE, una fila por llamada (µs por predicción, la mejor de las rondas):")
-        for name, engine in small.items():
-            seconds = min(timed(lambda e=engine: e.predict_on_batch(row_x), 200)
-                          for _ in range(rounds))
-            print(f"  {name:<10}{1e6 * seconds:>10.0f} µs")
+        # Lo que elige --motor auto con cada constructor (lo mide fastest_engine).
+        _auto_per_builder(Path(tmp))
     return 0
+
+
+def _builders() -> dict:
+    """Cada constructor con un tamaño realista (el de su tarea en este proyecto)."""
+    small = {"num_layers": 2, "d_model": 128, "num_heads": 4, "d_ff": 512, "dropout": 0.0}
+    return {
+        "cifar": modelos.build_cifar_cnn,
+        "deportes": modelos.build_sports_cnn,
+        "mlp": modelos.build_mlp,
+        "xor": modelos.build_xor,
+        "ventas (STE)": lambda: modelos.build_sales_mlp("ste"),
+        "ventas_rnn (LSTM)": lambda: modelos.build_sales_rnn("lstm"),
+        "transformer": lambda: modelos.build_transformer(40, 40, max_len=32, **small),
+        "seq2seq": lambda: modelos.build_seq2seq(40, 40, max_len=32),
+        "transformer_clasificador": lambda: modelos.build_encoder_classifier(
+            40, 3, max_len=32, **small),
+        "transformer_lm": lambda: modelos.build_decoder_lm(40, max_len=32, **small),
+    }
+
+
+def _auto_per_builder(folder: Path) -> None:
+    """``load_engine(h5, "auto")`` con cada constructor: µs por lote de cada motor y el
+    elegido (``fastest_engine`` los mide y guarda la elección en la caché)."""
+    import json
+
+    from modelos.motores import AUTO_BATCH, load_engine
+
+    os.environ["REDES_CACHE"] = str(folder / "cache")
+    print(f"\n--motor auto con cada constructor (µs por lote de {AUTO_BATCH}, medido por "
+          "fastest_engine la primera vez):")
+    header = f"{'constructor':<26}{'onnx':>14}{'openvino':>14}  elegido"
+    print(header + "\n" + "-" * len(header))
+    for name, build in _builders().items():
+        keras.utils.set_random_seed(0)
+        weights = modelos.save(build(), folder / f"auto_{name.split()[0]}.h5")
+        chosen = load_engine(weights, "auto").name
+        record = json.loads(next((folder / "cache").rglob(
+            f"{_digest(weights)}/auto-defecto.json")).read_text())
+        cells = ""
+        for engine in ("onnx", "openvino"):
+            if engine in record["microsegundos"]:
+                cells += f"{record['microsegundos'][engine]:>14.0f}"
+            else:
+                cells += f"{'no convierte' if engine in record['fallos'] else '—':>14}"
+        print(f"{name:<26}{cells}  {chosen}")
+
+
+def _digest(path: Path) -> str:
+    from modelos.motores import _file_digest
+
+    return _file_digest(path)
 
 
 def _quantized(export: dict, folder: Path) -> dict | None:

@@ -16,27 +16,6 @@ from entrenamiento.resultado import Table, TaskResult
 TOLERANCE = 1e-4
 
 
-def example_inputs(engine, *, batch: int = 2, length: int = 6, seed: int = 0
-                   ) -> list[np.ndarray]:
-    """Entradas válidas de ejemplo para ``engine``: reales en [0, 1) o ids de su vocabulario.
-
-    Las dimensiones libres (la longitud de una frase) toman ``length``.
-    """
-    rng = np.random.default_rng(seed)
-    kwargs = engine.description["kwargs"]
-    vocabularies = [value for key, value in kwargs.items()
-                    if "vocab" in key and isinstance(value, int) and value > 1]
-    high = min(vocabularies) if vocabularies else 2
-    arrays = []
-    for spec in engine.description["inputs"]:
-        shape = [batch] + [length if size is None else size for size in spec["shape"][1:]]
-        if spec["dtype"].startswith("int"):
-            arrays.append(rng.integers(1, high, shape).astype(spec["dtype"]))
-        else:
-            arrays.append(rng.random(shape, dtype=np.float32).astype(spec["dtype"]))
-    return arrays
-
-
 def compare_engines(reference, other, inputs) -> dict[str, float]:
     """``{"max_abs", "relative"}`` de la diferencia entre dos motores con ``inputs``."""
     expected = reference.predict_on_batch(inputs)
@@ -70,7 +49,7 @@ def export_weights(weights, fmt: str, out_dir, *, check: bool = True, int8: bool
     import modelos
     from datos.errores import ModelFileError
     from modelos.exportar import RUNTIME_NEEDS, export_model, missing_modules, read_description
-    from modelos.motores import KerasEngine, open_export
+    from modelos.motores import KerasEngine, example_inputs, open_export
 
     if int8:
         return _export_int8(weights, fmt, out_dir, check, calibration, samples)

@@ -67,6 +67,7 @@ def resolve_precision(precision: str, *, where: str | None = None) -> str:
 ENGINE_CHOICES = ("auto", "keras", "onnx", "openvino", "litert")
 #: Mensaje de ayuda común de ``--motor``.
 ENGINE_HELP = ("motor de inferencia: keras (por defecto), onnx (ONNX Runtime), openvino, "
-               "litert, o auto (el más rápido de los instalados). Con pesos .h5 y otro motor "
+               "litert, o auto (el más rápido de los instalados para ese modelo: lo mide la "
+               "primera vez y lo recuerda). Con pesos .h5 y otro motor "
                "que keras, la primera vez exporta el modelo a una caché; --pesos admite "
                "también la carpeta de «redes exportar»")

@@ -282,6 +282,18 @@ def _move_into(source: Path, target: Path) -> None:
         os.replace(source, target)
 
 
+def _export_failure(builder: str, fmt: str, exc: Exception) -> str:
+    """El error de una conversión, en una línea (los convertidores escriben párrafos)."""
+    text = " ".join(str(exc).split())
+    if len(text) > 400:
+        text = text[:400] + "…"
+    hint = ""
+    if fmt == "openvino" and "TensorList" in text:
+        hint = (" OpenVINO no convierte las capas recurrentes (LSTM, GRU) de este modelo; "
+                "use --motor onnx o auto, o --formato onnx.")
+    return f"No se pudo exportar «{builder}» a {fmt}.{hint} Detalle: {type(exc).__name__}: {text}"
+
+
 def export_model(model, fmt: str, output, *, metadata: dict[str, Any] | None = None) -> Path:
     """Exporta ``model`` (o un archivo de :func:`modelos.save`) a ``output/``.
 
@@ -341,8 +353,7 @@ def export_model(model, fmt: str, output, *, metadata: dict[str, Any] | None = N
                 model.export(str(staging / ARTIFACTS[fmt]), format=_KERAS_FORMATS[fmt],
                              verbose=False)
         except Exception as exc:  # la conversión de terceros puede fallar de mil formas
-            raise ModelFileError(f"No se pudo exportar «{description['builder']}» a {fmt}: "
-                                 f"{type(exc).__name__}: {exc}") from exc
+            raise ModelFileError(_export_failure(description["builder"], fmt, exc)) from exc
         (staging / DESCRIPTION).write_text(
             json.dumps(description, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         for entry in (ARTIFACTS[fmt], *COMPANIONS.get(fmt, ())):

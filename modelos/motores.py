@@ -20,10 +20,11 @@ el motor ``openvino`` hace la división entre 255 dentro de su grafo. Una export
 ``redes exportar --int8`` (:mod:`modelos.cuantizar`) se abre como cualquier otra de
 OpenVINO; su ``repr`` dice ``int8``.
 
-``engine="auto"`` elige el más rápido de los instalados, en el orden medido en
-``bench/inferencia.py``: OpenVINO, ONNX Runtime, Keras. OpenVINO calcula en bfloat16
-si la CPU lo hace de forma nativa (AVX-512 BF16 o AMX) y en float32 si no;
-``precision="float32"`` lo fija.
+``engine="auto"`` con un ``.h5`` elige el más rápido de los instalados **para ese
+modelo**: la primera vez lo exporta a ONNX y a OpenVINO, mide una predicción con cada
+uno y guarda la elección en la caché (:func:`fastest_engine`). Con una exportación, el
+motor de su formato. OpenVINO calcula en bfloat16 si la CPU lo hace de forma nativa
+(AVX-512 BF16 o AMX) y en float32 si no; ``precision="float32"`` lo fija.
 """
 
 from __future__ import annotations
@@ -54,12 +55,16 @@ from modelos.registro import BuilderSpec
 #: Valores de ``--motor`` (``entrenamiento.opciones`` los repite sin importar Keras; una
 #: prueba comprueba que coinciden).
 ENGINE_CHOICES = ("auto", "keras", "onnx", "openvino", "litert")
-#: Orden de preferencia de ``auto``, el más rápido primero (``bench/inferencia.py``). Con
-#: bfloat16 nativo, OpenVINO en bfloat16 (YOLOv2-416: 15,1 img/s frente a 7,3 de ONNX
-#: Runtime y 11,9 de Keras en bf16, en la CPU Zen 4 del brief). Sin él, todos en float32:
-#: ONNX Runtime (4,7 img/s; 69 µs por fila de la STE), OpenVINO (4,2; 346 µs) y Keras
-#: (3,3; 875 µs) en una CPU Zen 3 de 2 núcleos.
+#: Candidatos de ``auto`` con un ``.h5``, que :func:`fastest_engine` mide con el modelo
+#: (Keras, el último recurso). Con bfloat16 nativo, OpenVINO calcula en bf16: YOLOv2-416
+#: a 75 img/s frente a 13 de ONNX Runtime en una CPU con AMX, pero el MLP de ventas va
+#: a 139 µs por llamada frente a 17 (``bench/inferencia.py``); por eso se mide.
 AUTO_ORDER = {True: ("openvino", "onnx", "keras"), False: ("onnx", "openvino", "keras")}
+#: ``auto`` con un ``.h5``: lote de la medida, y como mucho cuántas llamadas y segundos
+#: por motor (:func:`fastest_engine`).
+AUTO_BATCH = 8
+AUTO_CALLS = 20
+AUTO_SECONDS = 1.0
 #: Precisiones que admite un motor.
 PRECISIONS = ("float32", "bfloat16")
 #: Formato de exportación que ejecuta cada motor (``tensorflow`` ejecuta un SavedModel).
@@ -389,6 +394,27 @@ _ENGINE_CLASSES = {"onnx": OnnxEngine, "openvino": OpenVinoEngine, "litert": Lit
                    "tensorflow": SavedModelEngine}
 
 
+def example_inputs(engine, *, batch: int = 2, length: int = 6, seed: int = 0
+                   ) -> list[np.ndarray]:
+    """Entradas válidas de ejemplo para ``engine``: reales en [0, 1) o ids de su vocabulario.
+
+    Las dimensiones libres (la longitud de una frase) toman ``length``.
+    """
+    rng = np.random.default_rng(seed)
+    kwargs = engine.description["kwargs"]
+    vocabularies = [value for key, value in kwargs.items()
+                    if "vocab" in key and isinstance(value, int) and value > 1]
+    high = min(vocabularies) if vocabularies else 2
+    arrays = []
+    for spec in engine.description["inputs"]:
+        shape = [batch] + [length if size is None else size for size in spec["shape"][1:]]
+        if spec["dtype"].startswith("int"):
+            arrays.append(rng.integers(1, high, shape).astype(spec["dtype"]))
+        else:
+            arrays.append(rng.random(shape, dtype=np.float32).astype(spec["dtype"]))
+    return arrays
+
+
 def _dims(shape) -> list[int | None]:
     """Una forma con ``None`` en las dimensiones libres (-1, ``None`` o un nombre)."""
     return [int(size) if isinstance(size, (int, np.integer)) and size >= 0 else None
@@ -421,12 +447,80 @@ def engine_installed(name: str, *, export: bool = True) -> bool:
     return not missing_modules(needs)
 
 
-def auto_engine(*, export: bool = True) -> str:
-    """El primero de :data:`AUTO_ORDER` (según haya bfloat16 nativo) que está instalado."""
+def _time_call(engine: Engine, inputs) -> float:
+    """Segundos por llamada de ``engine`` con ``inputs``: la mejor de hasta
+    :data:`AUTO_CALLS` llamadas, sin pasar de :data:`AUTO_SECONDS` (tras una de
+    calentamiento)."""
+    import time
+
+    engine.predict_on_batch(inputs)
+    best, spent = float("inf"), 0.0
+    for _ in range(AUTO_CALLS):
+        start = time.perf_counter()
+        engine.predict_on_batch(inputs)
+        elapsed = time.perf_counter() - start
+        best, spent = min(best, elapsed), spent + elapsed
+        if spent > AUTO_SECONDS:
+            break
+    return best
+
+
+def fastest_engine(weights, precision: str | None = None) -> Engine:
+    """El motor más rápido para **este** modelo, medido aquí la primera vez.
+
+    Exporta el ``.h5`` a cada motor instalado de :data:`AUTO_ORDER` (a la caché), mide
+    una predicción de un lote de :data:`AUTO_BATCH` con cada uno y se queda con el más
+    rápido; un formato al que el modelo no se puede exportar (OpenVINO no convierte las
+    LSTM de ``ventas_rnn`` y ``seq2seq``) se salta. La elección se guarda en la caché,
+    junto a las exportaciones (``auto-<precisión>.json``, con los tiempos medidos): las
+    siguientes veces solo se abre ese motor. Keras queda como último recurso.
+
+    Por qué medir: el orden depende del modelo. En una CPU con AMX, OpenVINO en bf16 gana
+    con las redes convolucionales grandes (YOLOv2, la CNN de CIFAR) y ONNX Runtime con las
+    pequeñas (el MLP de ventas: 17 µs frente a 139), donde pesa el coste fijo de cada
+    llamada (``bench/inferencia.py``).
+    """
+    import json
+
+    from datos.archivos import atomic_write
     from datos.entorno import native_bfloat16
 
-    return next(name for name in AUTO_ORDER[native_bfloat16()]
-                if engine_installed(name, export=export))
+    weights = Path(weights)
+    bf16 = native_bfloat16()
+    candidates = [name for name in AUTO_ORDER[bf16] if name != "keras"
+                  and engine_installed(name)]
+    choice_path = (cache_root() / "exportados" / _file_digest(weights)
+                   / f"auto-{precision or 'defecto'}.json")
+    try:
+        choice = json.loads(choice_path.read_text(encoding="utf-8"))
+        if choice.get("bf16") == bf16 and choice.get("motor") in candidates + ["keras"]:
+            return load_engine(weights, choice["motor"], precision=precision)
+    except (OSError, ValueError, AttributeError, ModelFileError):
+        pass   # sin elección guardada (o rota, o su exportación ya no vale): se mide
+    engines: dict[str, Engine] = {}
+    failures: dict[str, str] = {}
+    for name in candidates:
+        try:
+            engines[name] = load_engine(weights, name, precision=precision)
+        except (ModelFileError, ArgumentError) as exc:
+            failures[name] = str(exc).splitlines()[0][:300]
+    if engines:
+        inputs = example_inputs(next(iter(engines.values())), batch=AUTO_BATCH, seed=0)
+        seconds = {name: _time_call(engine, inputs) for name, engine in engines.items()}
+        best = min(seconds, key=seconds.get)
+        chosen = engines[best]
+    else:
+        seconds, best = {}, "keras"
+        chosen = load_engine(weights, "keras", precision=precision)
+    record = {"motor": best, "bf16": bf16, "lote": AUTO_BATCH,
+              "microsegundos": {name: round(value * 1e6, 1) for name, value in seconds.items()},
+              "fallos": failures}
+    try:
+        atomic_write(choice_path, lambda handle: handle.write(
+            json.dumps(record, ensure_ascii=False, indent=2) + "\n"), text=True)
+    except OSError:
+        pass   # una caché de solo lectura: se medirá otra vez la próxima
+    return chosen
 
 
 def resolve_precision(engine: str, precision: str | None) -> str:
@@ -556,7 +650,7 @@ def load_engine(source, engine: str = "auto", *, precision: str | None = None) -
 
     info = modelos.load_metadata(source)  # comprueba el archivo antes de exportar
     if engine == "auto":
-        engine = auto_engine()
+        return fastest_engine(source, precision)
     if engine == "keras":
         precision = resolve_precision("keras", precision)
         model = _load_keras(source, precision)
@@ -588,4 +682,5 @@ def as_engine(model, metadata: dict[str, Any] | None = None) -> Engine:
 
 __all__ = ["ARTIFACTS", "AUTO_ORDER", "ENGINE_CHOICES", "Engine", "KerasEngine",
            "LiteRtEngine", "OnnxEngine", "OpenVinoEngine", "SavedModelEngine", "as_engine",
-           "auto_engine", "cached_export", "load_engine", "open_export"]
+           "cached_export", "example_inputs", "fastest_engine", "load_engine",
+           "open_export"]

@@ -17,10 +17,10 @@ import modelos
 from datos.cajas import box_iou
 from datos.errores import ArgumentError, EnvironmentSetupError, ModelFileError
 from entrenamiento.cli import main
-from entrenamiento.exportacion import TOLERANCE, compare_engines, example_inputs
+from entrenamiento.exportacion import TOLERANCE, compare_engines
 from modelos import exportar, motores
 from modelos.exportar import FORMATS, export_model, read_description
-from modelos.motores import KerasEngine, load_engine, open_export
+from modelos.motores import KerasEngine, example_inputs, load_engine, open_export
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("openvino")
@@ -162,18 +162,48 @@ def test_engines_cache_the_export_by_content(saved, tmp_path, monkeypatch):
     assert calls == [] and second.description["directory"] == str(folders[0])
 
 
-@pytest.mark.parametrize("bf16, order", [(True, ["openvino", "onnx", "keras"]),
-                                          (False, ["onnx", "openvino", "keras"])])
-def test_auto_picks_the_fastest_installed_engine(saved, monkeypatch, bf16, order):
-    import datos.entorno
+def test_auto_measures_the_engines_with_that_model(saved, tmp_path, monkeypatch):
+    monkeypatch.setenv("REDES_CACHE", str(tmp_path / "cache"))
+    # Un motor lento de mentira: auto se queda con el otro, y lo recuerda.
+    fake = {"onnx": 5e-3, "openvino": 1e-3}
+    calls = []
 
-    monkeypatch.setattr(datos.entorno, "native_bfloat16", lambda cpuinfo=None: bf16)
-    assert load_engine(saved["xor"], "auto").name == order[0]
-    monkeypatch.setattr(motores, "missing_modules", lambda needs: [
-        name for name in needs if name == order[0]])
-    assert load_engine(saved["xor"], "auto").name == order[1]
+    def timing(engine, inputs):
+        calls.append(engine.name)
+        assert inputs[0].shape == (motores.AUTO_BATCH, 2)
+        return fake[engine.name]
+
+    monkeypatch.setattr(motores, "_time_call", timing)
+    assert load_engine(saved["xor"], "auto").name == "openvino"
+    assert sorted(calls) == ["onnx", "openvino"]
+    choice = json.loads(next((tmp_path / "cache").rglob("auto-defecto.json")).read_text())
+    assert choice["motor"] == "openvino" and choice["microsegundos"]["onnx"] == 5000.0
+    calls.clear()
+    assert load_engine(saved["xor"], "auto").name == "openvino" and calls == []
+    # Otra precisión es otra medida.
+    fake.update(onnx=1e-4)
+    assert load_engine(saved["xor"], "auto", precision="float32").name == "onnx"
+    assert sorted(calls) == ["onnx", "openvino"]
+    # Sin ningún motor exportable, Keras.
     monkeypatch.setattr(motores, "missing_modules", lambda needs: list(needs))
-    assert load_engine(saved["xor"], "auto").name == "keras"
+    assert load_engine(saved["ventas"], "auto").name == "keras"
+
+
+def test_auto_with_real_timings_and_a_model_openvino_cannot_convert(saved, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.setenv("REDES_CACHE", str(tmp_path / "cache"))
+    # El XOR: una llamada a ONNX Runtime cuesta ~10 µs y a OpenVINO ~100 µs.
+    assert load_engine(saved["xor"], "auto").name == "onnx"
+    # OpenVINO no convierte la LSTM (TensorList): auto la salta y usa ONNX Runtime.
+    engine = load_engine(saved["ventas_rnn"], "auto")
+    assert engine.name == "onnx"
+    choice = json.loads(next((tmp_path / "cache").rglob(
+        f"{motores._file_digest(saved['ventas_rnn'])}/auto-defecto.json")).read_text())
+    assert "openvino" in choice["fallos"] and list(choice["microsegundos"]) == ["onnx"]
+    assert "no convierte las capas recurrentes" in choice["fallos"]["openvino"]
+    inputs = example_inputs(engine, batch=2)
+    expected = load_engine(saved["ventas_rnn"], "keras").predict_on_batch(inputs)
+    assert np.allclose(engine.predict_on_batch(inputs), expected, atol=1e-5)
 
 
 def test_missing_runtime_names_the_extra(saved, tmp_path, monkeypatch):
@@ -260,7 +290,8 @@ def test_a_failed_export_keeps_the_previous_one(saved, tmp_path, monkeypatch):
         raise RuntimeError("convertidor roto")
 
     monkeypatch.setattr(keras.Model, "export", broken)
-    with pytest.raises(ModelFileError, match="No se pudo exportar «xor» a onnx"):
+    with pytest.raises(ModelFileError,
+                       match="exportar «xor» a onnx. Detalle: RuntimeError: convertidor"):
         export_model(saved["xor"], "onnx", folder)
     assert (folder / "modelo.onnx").read_bytes() == before
     assert sorted(p.name for p in folder.iterdir()) == ["modelo.json", "modelo.onnx"]
