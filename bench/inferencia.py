@@ -198,7 +198,7 @@ def _auto_per_builder(folder: Path) -> None:
     elegido (``fastest_engine`` los mide y guarda la elección en la caché)."""
     import json
 
-    from modelos.motores import AUTO_BATCH, load_engine
+    from modelos.motores import AUTO_BATCH, auto_choice_path, load_engine
 
     os.environ["REDES_CACHE"] = str(folder / "cache")
     print(f"\n--motor auto con cada constructor (µs por lote de {AUTO_BATCH}, medido por "
@@ -209,8 +209,7 @@ def _auto_per_builder(folder: Path) -> None:
         keras.utils.set_random_seed(0)
         weights = modelos.save(build(), folder / f"auto_{name.split()[0]}.h5")
         chosen = load_engine(weights, "auto").name
-        record = json.loads(next((folder / "cache").rglob(
-            f"{_digest(weights)}/auto-defecto.json")).read_text())
+        record = json.loads(auto_choice_path(weights).read_text())
         cells = ""
         for engine in ("onnx", "openvino"):
             if engine in record["microsegundos"]:
@@ -218,12 +217,6 @@ def _auto_per_builder(folder: Path) -> None:
             else:
                 cells += f"{'no convierte' if engine in record['fallos'] else '—':>14}"
         print(f"{name:<26}{cells}  {chosen}")
-
-
-def _digest(path: Path) -> str:
-    from modelos.motores import _file_digest
-
-    return _file_digest(path)
 
 
 def _quantized(export: dict, folder: Path) -> dict | None:

@@ -128,7 +128,7 @@ def read_image_folder(
     class_dirs = {p.name: p for p in sorted(root.iterdir())
                   if p.is_dir() and not p.name.startswith(".")}
     if not class_dirs:
-        loose = [p for p in root.iterdir() if _is_image_file(p)]
+        loose = [p for p in root.iterdir() if is_image_file(p)]
         hint = (f" (hay {len(loose)} imágenes sueltas: muévalas a una subcarpeta "
                 "con el nombre de su clase)") if loose else ""
         raise EmptyDataError(
@@ -138,7 +138,7 @@ def read_image_folder(
     names = _resolve_class_names(root, sorted(class_dirs), class_names)
 
     files_per_class = {name: sorted(p for p in class_dirs[name].iterdir()
-                                    if _is_image_file(p))
+                                    if is_image_file(p))
                        for name in names}
     total = sum(len(files) for files in files_per_class.values())
     if total == 0:
@@ -382,7 +382,8 @@ class _DecodeFailure(Exception):
     """Un archivo no se pudo decodificar; el mensaje es el motivo en castellano."""
 
 
-def _is_image_file(path: Path) -> bool:
+def is_image_file(path: Path) -> bool:
+    """Si ``path`` es un archivo de imagen visible (por su extensión, ``IMAGE_EXTENSIONS``)."""
     return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file() \
         and not path.name.startswith(".")
 

@@ -62,9 +62,7 @@ def export_weights(weights, fmt: str, out_dir, *, check: bool = True, int8: bool
     seconds = time.perf_counter() - began
     description = read_description(description_path)
     artifact = Path(description["directory"]) / description["artifact"]
-    files = [artifact, *artifact.parent.glob("modelo.bin")] if artifact.is_file() else \
-        [p for p in artifact.rglob("*") if p.is_file()]
-    megabytes = sum(p.stat().st_size for p in files) / 1e6
+    megabytes = _megabytes(artifact)
     metrics: dict[str, Any] = {"formato": fmt, "segundos": round(seconds, 1),
                                "megabytes": round(megabytes, 2)}
     lines = [f"{info['builder']} → {fmt} en {description_path.parent} "
@@ -122,24 +120,22 @@ def _export_int8(weights, fmt: str, out_dir, check: bool, calibration, samples
     seconds = time.perf_counter() - began
     description = read_description(description_path)
     artifact = Path(description["directory"]) / description["artifact"]
-    megabytes = (artifact.stat().st_size + artifact.with_suffix(".bin").stat().st_size) / 1e6
+    megabytes = _megabytes(artifact)
     used = description["cuantizacion"]["fotos"]
     metrics: dict[str, Any] = {"formato": "openvino int8", "segundos": round(seconds, 1),
                                "megabytes": round(megabytes, 2), "fotos_calibracion": used}
     lines = [f"yolo → openvino int8 en {description_path.parent} ({megabytes:.1f} MB, "
              f"{seconds:.1f} s; calibrado con {used} fotos de {calibration})"]
-    if check:
-        info = modelos.load_metadata(weights) if Path(weights).suffix == ".h5" else None
-        if info is not None:
-            reference = KerasEngine(modelos.load(weights, compile=False), info["metadata"])
-            photos = calibration_inputs(calibration_files(calibration, 8),
-                                        description["yolo"]["input_size"])
-            comparison = compare_engines(reference, open_export(description),
-                                         np.concatenate(photos))
-            metrics["diferencia_relativa"] = comparison["relative"]
-            lines.append(f"int8 frente a Keras (float32) en {len(photos)} fotos de "
-                         f"calibración: diferencia relativa {comparison['relative']:.2e} "
-                         "(la calidad se mide con «redes yolo evaluar»)")
+    if check and Path(weights).suffix == ".h5":   # con Keras como referencia
+        reference = KerasEngine(modelos.load(weights, compile=False), description["metadata"])
+        photos = calibration_inputs(calibration_files(calibration, 8),
+                                    description["yolo"]["input_size"])
+        comparison = compare_engines(reference, open_export(description),
+                                     np.concatenate(photos))
+        metrics["diferencia_relativa"] = comparison["relative"]
+        lines.append(f"int8 frente a Keras (float32) en {len(photos)} fotos de "
+                     f"calibración: diferencia relativa {comparison['relative']:.2e} "
+                     "(la calidad se mide con «redes yolo evaluar»)")
     return TaskResult(
         title="Exportación a openvino int8",
         metrics=metrics,
@@ -148,3 +144,11 @@ def _export_int8(weights, fmt: str, out_dir, check: bool, calibration, samples
               "salidas": description["outputs"], "cuantizacion": description["cuantizacion"]},
         text=lines,
     )
+
+
+def _megabytes(artifact: Path) -> float:
+    """Lo que ocupa una exportación: el archivo (con el ``modelo.bin`` de OpenVINO) o la
+    carpeta (SavedModel)."""
+    files = [artifact, *artifact.parent.glob("modelo.bin")] if artifact.is_file() else \
+        [path for path in artifact.rglob("*") if path.is_file()]
+    return sum(path.stat().st_size for path in files) / 1e6

@@ -57,7 +57,7 @@ def calibration_files(folder, samples: int = CALIBRATION_SAMPLES, seed: int = 0
     Raises:
         DataError: si la carpeta no existe o no tiene imágenes (la nombra).
     """
-    from datos.imagenes import IMAGE_EXTENSIONS
+    from datos.imagenes import IMAGE_EXTENSIONS, is_image_file
 
     samples = check_int(samples, "muestras (--muestras)", minimum=1, where="calibración")
     folder = Path(folder)
@@ -65,9 +65,7 @@ def calibration_files(folder, samples: int = CALIBRATION_SAMPLES, seed: int = 0
         raise DataError(f"--calibracion: «{folder}» no es una carpeta de fotos.")
     if (folder / "images").is_dir():   # una carpeta VOC (annotations/ + images/)
         folder = folder / "images"
-    found = sorted(path for path in folder.iterdir()
-                   if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
-                   and not path.name.startswith("."))
+    found = sorted(path for path in folder.iterdir() if is_image_file(path))
     if not found:
         raise EmptyDataError(f"--calibracion: «{folder}» no tiene fotos "
                              f"({', '.join(sorted(IMAGE_EXTENSIONS))}).")

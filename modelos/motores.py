@@ -59,7 +59,7 @@ ENGINE_CHOICES = ("auto", "keras", "onnx", "openvino", "litert")
 #: (Keras, el último recurso). Con bfloat16 nativo, OpenVINO calcula en bf16: YOLOv2-416
 #: a 75 img/s frente a 13 de ONNX Runtime en una CPU con AMX, pero el MLP de ventas va
 #: a 139 µs por llamada frente a 17 (``bench/inferencia.py``); por eso se mide.
-AUTO_ORDER = {True: ("openvino", "onnx", "keras"), False: ("onnx", "openvino", "keras")}
+AUTO_CANDIDATES = ("onnx", "openvino")
 #: ``auto`` con un ``.h5``: lote de la medida, y como mucho cuántas llamadas y segundos
 #: por motor (:func:`fastest_engine`).
 AUTO_BATCH = 8
@@ -125,12 +125,9 @@ class Engine:
         arrays = []
         for value, spec in zip(inputs, self._inputs_spec, strict=True):
             array = np.ascontiguousarray(np.asarray(value), dtype=spec["dtype"])
-            expected = spec["shape"]
-            if array.ndim != len(expected) or any(
-                    size is not None and size != got
-                    for size, got in zip(expected[1:], array.shape[1:], strict=True)):
+            if not _fits(spec, array):
                 raise ArgumentError(f"La entrada «{spec['name']}» debe tener forma "
-                                    f"{tuple(expected)}; recibida {array.shape}.")
+                                    f"{tuple(spec['shape'])}; recibida {array.shape}.")
             arrays.append(array)
         return arrays
 
@@ -186,13 +183,11 @@ class Engine:
 
     def _as_images(self, images) -> np.ndarray:
         array = np.ascontiguousarray(images)
-        expected = self._inputs_spec[0]["shape"]
-        if len(self._inputs_spec) != 1 or array.dtype != np.uint8 or array.ndim != len(
-                expected) or any(size is not None and size != got
-                                 for size, got in zip(expected[1:], array.shape[1:],
-                                                      strict=True)):
+        spec = self._inputs_spec[0]
+        if len(self._inputs_spec) != 1 or array.dtype != np.uint8 or not _fits(spec, array):
             raise ArgumentError(f"predict_images: se esperaba un lote uint8 de forma "
-                                f"{tuple(expected)}; recibido {array.dtype} {array.shape}.")
+                                f"{tuple(spec['shape'])}; recibido {array.dtype} "
+                                f"{array.shape}.")
         return array
 
     def __call__(self, inputs, training: bool = False) -> np.ndarray:
@@ -432,6 +427,11 @@ def _same_shape(declared, actual) -> bool:
         a is None or b is None or a == b for a, b in zip(declared, actual, strict=True))
 
 
+def _fits(spec: dict[str, Any], array: np.ndarray) -> bool:
+    """Si ``array`` tiene la forma de la entrada ``spec`` (el lote, libre)."""
+    return _same_shape(spec["shape"], (None, *array.shape[1:]))
+
+
 def _shape_text(shape) -> str:
     return "(" + ", ".join("None" if size is None else str(size) for size in shape) + ")"
 
@@ -465,14 +465,21 @@ def _time_call(engine: Engine, inputs) -> float:
     return best
 
 
+def auto_choice_path(weights, precision: str | None = None) -> Path:
+    """Dónde guarda :func:`fastest_engine` su elección para ``weights`` (en la caché,
+    junto a sus exportaciones): ``{"motor", "bf16", "lote", "microsegundos", "fallos"}``."""
+    return (cache_root() / "exportados" / _file_digest(Path(weights))
+            / f"auto-{precision or 'defecto'}.json")
+
+
 def fastest_engine(weights, precision: str | None = None) -> Engine:
     """El motor más rápido para **este** modelo, medido aquí la primera vez.
 
-    Exporta el ``.h5`` a cada motor instalado de :data:`AUTO_ORDER` (a la caché), mide
+    Exporta el ``.h5`` a cada motor instalado de :data:`AUTO_CANDIDATES` (a la caché), mide
     una predicción de un lote de :data:`AUTO_BATCH` con cada uno y se queda con el más
     rápido; un formato al que el modelo no se puede exportar (OpenVINO no convierte las
     LSTM de ``ventas_rnn`` y ``seq2seq``) se salta. La elección se guarda en la caché,
-    junto a las exportaciones (``auto-<precisión>.json``, con los tiempos medidos): las
+    junto a las exportaciones (:func:`auto_choice_path`, con los tiempos medidos): las
     siguientes veces solo se abre ese motor. Keras queda como último recurso.
 
     Por qué medir: el orden depende del modelo. En una CPU con AMX, OpenVINO en bf16 gana
@@ -487,10 +494,8 @@ def fastest_engine(weights, precision: str | None = None) -> Engine:
 
     weights = Path(weights)
     bf16 = native_bfloat16()
-    candidates = [name for name in AUTO_ORDER[bf16] if name != "keras"
-                  and engine_installed(name)]
-    choice_path = (cache_root() / "exportados" / _file_digest(weights)
-                   / f"auto-{precision or 'defecto'}.json")
+    candidates = [name for name in AUTO_CANDIDATES if engine_installed(name)]
+    choice_path = auto_choice_path(weights, precision)
     try:
         choice = json.loads(choice_path.read_text(encoding="utf-8"))
         if choice.get("bf16") == bf16 and choice.get("motor") in candidates + ["keras"]:
@@ -680,7 +685,7 @@ def as_engine(model, metadata: dict[str, Any] | None = None) -> Engine:
     return model if isinstance(model, Engine) else KerasEngine(model, metadata)
 
 
-__all__ = ["ARTIFACTS", "AUTO_ORDER", "ENGINE_CHOICES", "Engine", "KerasEngine",
+__all__ = ["ARTIFACTS", "AUTO_CANDIDATES", "ENGINE_CHOICES", "Engine", "KerasEngine",
            "LiteRtEngine", "OnnxEngine", "OpenVinoEngine", "SavedModelEngine", "as_engine",
-           "cached_export", "example_inputs", "fastest_engine", "load_engine",
-           "open_export"]
+           "auto_choice_path", "cached_export", "example_inputs", "fastest_engine",
+           "load_engine", "open_export"]

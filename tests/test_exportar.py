@@ -176,7 +176,7 @@ def test_auto_measures_the_engines_with_that_model(saved, tmp_path, monkeypatch)
     monkeypatch.setattr(motores, "_time_call", timing)
     assert load_engine(saved["xor"], "auto").name == "openvino"
     assert sorted(calls) == ["onnx", "openvino"]
-    choice = json.loads(next((tmp_path / "cache").rglob("auto-defecto.json")).read_text())
+    choice = json.loads(motores.auto_choice_path(saved["xor"]).read_text())
     assert choice["motor"] == "openvino" and choice["microsegundos"]["onnx"] == 5000.0
     calls.clear()
     assert load_engine(saved["xor"], "auto").name == "openvino" and calls == []
@@ -197,8 +197,7 @@ def test_auto_with_real_timings_and_a_model_openvino_cannot_convert(saved, tmp_p
     # OpenVINO no convierte la LSTM (TensorList): auto la salta y usa ONNX Runtime.
     engine = load_engine(saved["ventas_rnn"], "auto")
     assert engine.name == "onnx"
-    choice = json.loads(next((tmp_path / "cache").rglob(
-        f"{motores._file_digest(saved['ventas_rnn'])}/auto-defecto.json")).read_text())
+    choice = json.loads(motores.auto_choice_path(saved["ventas_rnn"]).read_text())
     assert "openvino" in choice["fallos"] and list(choice["microsegundos"]) == ["onnx"]
     assert "no convierte las capas recurrentes" in choice["fallos"]["openvino"]
     inputs = example_inputs(engine, batch=2)
