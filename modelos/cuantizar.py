@@ -19,10 +19,6 @@ conjunto de figuras).
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -33,13 +29,13 @@ from datos.errores import ArgumentError, DataError, EmptyDataError, ModelFileErr
 from datos.validacion import check_int
 from modelos.exportar import (
     ARTIFACTS,
-    COMPANIONS,
     DESCRIPTION,
-    _move_into,
     check_modules,
+    check_output,
     decline_openvino_telemetry,
     export_model,
     read_description,
+    staged_export,
 )
 
 #: Fotos de calibración por defecto (el ``subset_size`` por defecto de NNCF).
@@ -109,9 +105,7 @@ def quantize_export(source, calibration, output, *, samples: int = CALIBRATION_S
     """
     check_modules(QUANTIZE_NEEDS, "Cuantizar a int8")
     decline_openvino_telemetry()   # antes de importar NNCF
-    output = Path(output)
-    if output.exists() and not output.is_dir():
-        raise ArgumentError(f"--salida: «{output}» es un archivo; se esperaba una carpeta.")
+    output = check_output(output, "openvino")
     source = Path(source)
     with tempfile.TemporaryDirectory(prefix="redes_int8_") as scratch:
         if source.is_dir() or source.suffix == ".json":
@@ -124,9 +118,9 @@ def quantize_export(source, calibration, output, *, samples: int = CALIBRATION_S
         inputs = calibration_inputs(files, description["yolo"]["input_size"])
         quantized = _quantize(Path(description["directory"]) / description["artifact"],
                               inputs)
+        # Dentro del «with»: el IR cuantizado puede leer aún los pesos del temporal.
         _write(quantized, description, output, {
-            "calibracion": str(Path(calibration)), "fotos": len(inputs), "semilla": seed,
-            "herramienta": f"nncf {_nncf_version()}"})
+            "calibracion": str(Path(calibration)), "fotos": len(inputs), "semilla": seed})
     return output / DESCRIPTION
 
 
@@ -155,33 +149,19 @@ def _quantize(path: Path, inputs: list[np.ndarray]):
                              f"{exc}") from exc
 
 
-def _nncf_version() -> str:
-    import nncf
-
-    return nncf.__version__
-
-
 def _write(quantized, description: dict[str, Any], output: Path,
            details: dict[str, Any]) -> None:
-    """Escribe el IR y la descripción en ``output`` de forma atómica (la descripción, la
-    última; una exportación anterior sigue intacta si algo falla antes)."""
+    """Escribe el IR cuantizado y su descripción (``"precision": "int8"``) en ``output``,
+    de forma atómica (:func:`modelos.exportar.staged_export`)."""
+    import nncf
     import openvino
 
-    output.mkdir(parents=True, exist_ok=True)
-    staging = output / f".cuantizando-{os.getpid()}-{secrets.token_hex(4)}"
-    staging.mkdir()
-    try:
+    new = {key: value for key, value in description.items() if key != "directory"}
+    new.update(precision="int8",
+               cuantizacion={**details, "herramienta": f"nncf {nncf.__version__}"})
+    with staged_export(output, "openvino", new) as staging:
         openvino.save_model(quantized, str(staging / ARTIFACTS["openvino"]),
                             compress_to_fp16=False)
-        new = {key: value for key, value in description.items() if key != "directory"}
-        new.update(precision="int8", cuantizacion=details)
-        (staging / DESCRIPTION).write_text(
-            json.dumps(new, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        for entry in (ARTIFACTS["openvino"], *COMPANIONS["openvino"]):
-            _move_into(staging / entry, output / entry)
-        _move_into(staging / DESCRIPTION, output / DESCRIPTION)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 __all__ = ["CALIBRATION_SAMPLES", "calibration_files", "calibration_inputs",

@@ -282,6 +282,48 @@ def _move_into(source: Path, target: Path) -> None:
         os.replace(source, target)
 
 
+def check_output(output, fmt: str) -> Path:
+    """La carpeta de salida de una exportación ``fmt``, comprobada antes de empezar.
+
+    Raises:
+        ArgumentError: si es un archivo, o ya tiene una exportación de otro formato (no
+            se mezclan dos descripciones).
+    """
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise ArgumentError(f"--salida: «{output}» es un archivo; se esperaba una carpeta.")
+    previous = output / DESCRIPTION
+    if previous.is_file():
+        with contextlib.suppress(ModelFileError):
+            old = read_description(previous)["format"]
+            if old != fmt:
+                raise ArgumentError(f"--salida: «{output}» ya tiene una exportación {old}; "
+                                    f"use otra carpeta para {fmt}.")
+    return output
+
+
+@contextlib.contextmanager
+def staged_export(output: Path, fmt: str, description: dict[str, Any]):
+    """Una carpeta temporal junto a ``output`` donde escribir el artefacto de ``fmt``.
+
+    Si el bloque termina bien, escribe ``description`` y mueve el artefacto, sus
+    compañeros y la descripción (la última) a ``output``; si falla, ``output`` queda
+    como estaba. La carpeta temporal se borra siempre.
+    """
+    output.mkdir(parents=True, exist_ok=True)
+    staging = output / f".exportando-{os.getpid()}-{secrets.token_hex(4)}"
+    staging.mkdir()
+    try:
+        yield staging
+        (staging / DESCRIPTION).write_text(
+            json.dumps(description, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        for entry in (ARTIFACTS[fmt], *COMPANIONS.get(fmt, ())):
+            _move_into(staging / entry, output / entry)
+        _move_into(staging / DESCRIPTION, output / DESCRIPTION)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def _export_failure(builder: str, fmt: str, exc: Exception) -> str:
     """El error de una conversión, en una línea (los convertidores escriben párrafos)."""
     text = " ".join(str(exc).split())
@@ -319,16 +361,7 @@ def export_model(model, fmt: str, output, *, metadata: dict[str, Any] | None = N
         PosixPath('exportado/modelo.json')
     """
     fmt = check_format(fmt)
-    output = Path(output)
-    if output.exists() and not output.is_dir():
-        raise ArgumentError(f"--salida: «{output}» es un archivo; se esperaba una carpeta.")
-    previous = output / DESCRIPTION
-    if previous.is_file():
-        with contextlib.suppress(ModelFileError):
-            old = read_description(previous)["format"]
-            if old != fmt:
-                raise ArgumentError(f"--salida: «{output}» ya tiene una exportación {old}; "
-                                    f"use otra carpeta para {fmt}.")
+    output = check_output(output, fmt)
     check_modules(_EXPORT_NEEDS[fmt], f"Exportar a {fmt}")
     _check_backend()
     if fmt == "openvino":
@@ -344,21 +377,11 @@ def export_model(model, fmt: str, output, *, metadata: dict[str, Any] | None = N
     # Un modelo que aún no se llamó no tiene grafo que convertir (ONNX lo exige).
     examples = _example_inputs(model)
     model(examples if len(examples) > 1 else examples[0], training=False)
-    output.mkdir(parents=True, exist_ok=True)
-    staging = output / f".exportando-{os.getpid()}-{secrets.token_hex(4)}"
-    staging.mkdir()
-    try:
+    with staged_export(output, fmt, description) as staging:
         try:
             with _quiet():
                 model.export(str(staging / ARTIFACTS[fmt]), format=_KERAS_FORMATS[fmt],
                              verbose=False)
         except Exception as exc:  # la conversión de terceros puede fallar de mil formas
             raise ModelFileError(_export_failure(description["builder"], fmt, exc)) from exc
-        (staging / DESCRIPTION).write_text(
-            json.dumps(description, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        for entry in (ARTIFACTS[fmt], *COMPANIONS.get(fmt, ())):
-            _move_into(staging / entry, output / entry)
-        _move_into(staging / DESCRIPTION, output / DESCRIPTION)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return output / DESCRIPTION

@@ -157,6 +157,8 @@ def test_what_cannot_be_quantized(setup, tmp_path):
         setup["weights"], "onnx", tmp_path / "onnx")
     with pytest.raises(ArgumentError, match="int8 se hace sobre OpenVINO"):
         quantize_export(onnx, setup["photos"], tmp_path / "c")
+    with pytest.raises(ArgumentError, match="ya tiene una exportación onnx"):
+        quantize_export(setup["float32"], setup["photos"], tmp_path / "onnx")
     broken = tmp_path / "rota.jpg"
     broken.write_bytes(b"no es un jpeg")
     with pytest.raises(DataError, match="rota.jpg"):
