@@ -79,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     n_batches = 3 if args.rapido else 24
 
-    from datos.entorno import import_tensorflow
+    from nucleo.entorno import import_tensorflow
 
     import_tensorflow()
     import numpy as np

@@ -47,7 +47,7 @@ def best_rate(step, items: int, rounds: int, repeats: int) -> float:
 def measure(precision: str, size: int, rounds: int) -> dict:
     """Las medidas de un backend (el de ``KERAS_BACKEND``) en una precisión."""
     sys.path.insert(0, str(ROOT))
-    from datos.entorno import prepare_backend, set_random_seed
+    from nucleo.entorno import prepare_backend, set_random_seed
 
     prepare_backend()
     import keras
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     size, rounds = (224, 1) if args.rapido else (416, args.rondas)
     rows = []
     sys.path.insert(0, str(ROOT))
-    from datos.entorno import installed_backends
+    from nucleo.entorno import installed_backends
 
     for backend in installed_backends():
         for precision in PRECISIONS:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def digits_comparison(seed: int = 0) -> list[dict]:
-    from datos.entorno import import_tensorflow
+    from nucleo.entorno import import_tensorflow
 
     import_tensorflow()  # antes de keras: sin el ruido de arranque de TensorFlow
     import keras
@@ -37,7 +37,7 @@ def digits_comparison(seed: int = 0) -> list[dict]:
     from datos.aumento import make_augmenter
     from datos.generadores import ImageBatches
     from datos.imagenes import split_indices
-    from entrenamiento.demo import DIGITS_SETTINGS
+    from tareas.demo import DIGITS_SETTINGS
 
     digits = load_digits()
     # El mismo escalado que al leer los PNG de la demo: 0..16 → 0..255 → [0, 1].

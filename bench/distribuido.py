@@ -38,7 +38,7 @@ def worker(size: int, rounds: int, coordinator: str | None, processes: int,
            index: int) -> dict:
     """Las medidas de un proceso (con ``coordinator``, uno de ``processes``)."""
     sys.path.insert(0, str(ROOT))
-    from datos.entorno import prepare_backend, set_random_seed
+    from nucleo.entorno import prepare_backend, set_random_seed
 
     prepare_backend()
     if coordinator:
@@ -80,7 +80,7 @@ def _run(backend: str, processes: int, size: int, rounds: int) -> dict:
         out = Path(folder) / "r.json"
         coordinator = None
         if processes > 1:
-            from entrenamiento.lanzador import free_port
+            from cli.lanzador import free_port
 
             coordinator = f"127.0.0.1:{free_port()}"
         children = []
@@ -103,7 +103,7 @@ def quality(processes: int, seconds_limit: int = 3600) -> dict:
     """El detector de la demo con JAX en ``processes`` procesos: mAP@0.5 en 100 figuras."""
     sys.path.insert(0, str(ROOT))
     from datos.sinteticos import make_shapes_dataset
-    from entrenamiento.yolo import DEMO_SETTINGS
+    from tareas.deteccion.entrenar import DEMO_SETTINGS
 
     settings = DEMO_SETTINGS
     size = settings["image_size"]
@@ -117,7 +117,7 @@ def quality(processes: int, seconds_limit: int = 3600) -> dict:
                                    classes=list(settings["classes"]),
                                    max_objects=settings["max_objects"], seed=100)
         weights = folder / "detector.h5"
-        command = [sys.executable, "-m", "entrenamiento.cli", "--backend", "jax",
+        command = [sys.executable, "-m", "cli.principal", "--backend", "jax",
                    "yolo", "entrenar", "--anotaciones", str(data / "annotations"),
                    "--imagenes", str(data / "images"), "--etiquetas", *settings["classes"],
                    "--tamanio", str(size), "--backbone", train["backbone"],
@@ -135,7 +135,7 @@ def quality(processes: int, seconds_limit: int = 3600) -> dict:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
         summary = folder / "eval.json"
-        subprocess.run([sys.executable, "-m", "entrenamiento.cli", "--backend", "jax", "yolo",
+        subprocess.run([sys.executable, "-m", "cli.principal", "--backend", "jax", "yolo",
                         "evaluar", "--pesos", str(weights), "--anotaciones",
                         str(test / "annotations"), "--imagenes", str(test / "images"),
                         "--json", str(summary)], cwd=ROOT, check=True, timeout=600,

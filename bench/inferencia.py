@@ -10,7 +10,7 @@ Mide, con el YOLOv2 completo (Darknet-19, 20 clases) a 416×416 y lotes de 8:
    - OpenVINO (el IR compilado y llamado directamente; en bfloat16 si la CPU lo tiene
      nativo, si no en float32).
 2. **De extremo a extremo**: nuestro ``detect_batch`` (redimensionar 8 fotos de otro
-   tamaño + red + decodificación + NMS) con cada motor de :mod:`modelos.motores`.
+   tamaño + red + decodificación + NMS) con cada motor de :mod:`inferencia.motores`.
 3. Si NNCF está instalado (extra ``openvino``), lo mismo con el IR cuantizado a int8
    (``redes exportar --int8``, calibrado con 16 fotos): su red sola y su
    ``detect_batch``. Su calidad se mide aparte, en ``bench/int8.py``.
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from datos.entorno import import_tensorflow, native_bfloat16  # noqa: E402
+from nucleo.entorno import import_tensorflow, native_bfloat16  # noqa: E402
 
 tf = import_tensorflow()
 
@@ -48,8 +48,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import modelos  # noqa: E402
-from modelos.exportar import export_model, read_description  # noqa: E402
-from modelos.motores import KerasEngine, open_export  # noqa: E402
+from inferencia.exportar import export_model, read_description  # noqa: E402
+from inferencia.motores import KerasEngine, open_export  # noqa: E402
 from modelos.yolo.decodificacion import detect_batch  # noqa: E402
 from yolo import conv_gflops, matmul_peak, timed  # noqa: E402
 
@@ -198,7 +198,7 @@ def _auto_per_builder(folder: Path) -> None:
     elegido (``fastest_engine`` los mide y guarda la elección en la caché)."""
     import json
 
-    from modelos.motores import AUTO_BATCH, auto_choice_path, load_engine
+    from inferencia.motores import AUTO_BATCH, auto_choice_path, load_engine
 
     os.environ["REDES_CACHE"] = str(folder / "cache")
     print(f"\n--motor auto con cada constructor (µs por lote de {AUTO_BATCH}, medido por "
@@ -223,8 +223,8 @@ def _quantized(export: dict, folder: Path) -> dict | None:
     """El IR de ``export`` cuantizado a int8 (calibrado con 16 fotos), o ``None`` sin NNCF."""
     import cv2
 
-    from modelos.cuantizar import quantize_export
-    from modelos.exportar import missing_modules
+    from inferencia.cuantizar import quantize_export
+    from inferencia.exportar import missing_modules
 
     if missing_modules(("nncf",)):
         print("Sin NNCF (extra openvino): no se mide int8.")

@@ -33,16 +33,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from datos.entorno import import_tensorflow, native_bfloat16  # noqa: E402
+from nucleo.entorno import import_tensorflow, native_bfloat16  # noqa: E402
 
 import_tensorflow()
 
 from datos.anotaciones import read_voc  # noqa: E402
 from datos.sinteticos import make_shapes_dataset  # noqa: E402
-from entrenamiento.yolo import evaluate_records  # noqa: E402
-from modelos.cuantizar import quantize_export  # noqa: E402
-from modelos.exportar import export_model, read_description  # noqa: E402
-from modelos.motores import load_engine, open_export  # noqa: E402
+from tareas.deteccion.entrenar import evaluate_records  # noqa: E402
+from inferencia.cuantizar import quantize_export  # noqa: E402
+from inferencia.exportar import export_model, read_description  # noqa: E402
+from inferencia.motores import load_engine, open_export  # noqa: E402
 from modelos.yolo.decodificacion import detect_batch  # noqa: E402
 from modelos.yolo.preprocesado import read_image  # noqa: E402
 from yolo_calidad import CLASSES  # noqa: E402

@@ -48,7 +48,7 @@ def save_models(folder: Path) -> dict[str, Path]:
 
     import modelos
     from datos.ventas import MinMaxScaler, make_sales_series
-    from entrenamiento.ventas.comun import TASK
+    from tareas.ventas.comun import TASK
 
     keras.utils.set_random_seed(0)
     paths = {name: modelos.save(modelos.build_yolo(LABELS, input_size=416, backbone=backbone),
@@ -83,7 +83,7 @@ def photo_jpeg(seed: int = 0) -> bytes:
 def offline_rate(path: Path, engine: str, jpeg: bytes, rounds: int) -> float:
     """Imágenes por segundo de ``detect_batch`` con lotes de 8 (la mejor ronda)."""
     from datos.imagenes import decode_image_bytes
-    from modelos.motores import load_engine
+    from inferencia.motores import load_engine
     from modelos.yolo.decodificacion import detect_batch
 
     model = load_engine(path, engine)
@@ -104,7 +104,7 @@ def free_port() -> int:
 
 
 def start_server(paths: dict[str, Path], engine: str, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "entrenamiento.cli", "servir", "--puerto", str(port),
+    command = [sys.executable, "-m", "cli.principal", "servir", "--puerto", str(port),
                "--motor", engine, "--lote", "8"]
     for name, path in paths.items():
         command += ["--pesos", f"{name}={path}"]

@@ -55,7 +55,7 @@ def _by_words(numbers, predictions, references) -> dict[int, list[int]]:
 def _evaluate(model, numbers, source_tok, target_tok) -> dict:
     """Acierto exacto (voraz), fichas generadas por segundo y aciertos por palabras."""
     from datos.numeros import WordTokenizer, encode_pairs
-    from entrenamiento.transformer import exact_match
+    from tareas.traduccion import exact_match
 
     pairs = encode_pairs(numbers, source_tok, target_tok)
     start = time.perf_counter()
@@ -74,7 +74,7 @@ def _evaluate(model, numbers, source_tok, target_tok) -> dict:
 
 def _train(architecture: str, run_dir: Path, *, maximum: int, minutes: float, steps: int,
            seed: int, n_train: int | None = 200_000, model: dict | None = None):
-    from entrenamiento.transformer import train_numbers
+    from tareas.traduccion import train_numbers
 
     return train_numbers(run_dir, architecture=architecture, maximum=maximum, n_train=n_train,
                          max_seconds=minutes * 60, epochs=100_000, steps_per_epoch=steps,
@@ -84,7 +84,7 @@ def _train(architecture: str, run_dir: Path, *, maximum: int, minutes: float, st
 def compare(architectures, minutes: float, steps: int, seed: int, root: Path) -> dict:
     """La tabla principal: 0..999.999, mismos 2.000 números de prueba."""
     from datos.numeros import MAX_NUMBER, make_tokenizers, split_numbers
-    from entrenamiento.transformer import DENSE_BELOW
+    from tareas.traduccion import DENSE_BELOW
 
     source_tok, target_tok = make_tokenizers(MAX_NUMBER)
     # El mismo reparto que train_numbers (mismos argumentos y semilla).
@@ -172,7 +172,7 @@ def print_tables(main_rows: dict, long_rows: dict | None) -> None:
 
 
 def main(argv=None) -> int:
-    from entrenamiento.cli_comun import bounded_float, positive_int
+    from cli.comun import bounded_float, positive_int
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutos", type=bounded_float(0.0, 1e4), default=12.0,
@@ -192,7 +192,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    from datos.entorno import prepare_backend
+    from nucleo.entorno import prepare_backend
 
     prepare_backend()
     start = time.perf_counter()
@@ -207,7 +207,7 @@ def main(argv=None) -> int:
     print(f"\nTotal: {total:.0f} s ({args.minutos} minutos de entrenamiento por arquitectura "
           "y prueba).")
     if args.json:
-        from datos.archivos import atomic_write
+        from nucleo.archivos import atomic_write
 
         data = {"minutos": args.minutos, "pasos_por_epoca": args.pasos, "semilla": args.semilla,
                 "numeros": main_rows, "longitud": long_rows, "segundos_total": round(total)}

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from datos.entorno import import_tensorflow  # noqa: E402
+from nucleo.entorno import import_tensorflow  # noqa: E402
 
 import_tensorflow()
 

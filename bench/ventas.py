@@ -37,7 +37,7 @@ TARGET_SECONDS = 120.0
 
 
 def main(argv=None) -> int:
-    from entrenamiento.cli_comun import positive_int
+    from cli.comun import positive_int
 
     parser = argparse.ArgumentParser(description="Pronóstico de ventas frente al blog.")
     parser.add_argument("--csv", default=str(DEFAULT_CSV), help="CSV del blog")
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
-    from entrenamiento.ventas import compare, format_comparison, train_sales
+    from tareas.ventas import compare, format_comparison, train_sales
 
     seeds, epochs = (1, 5) if args.rapido else (args.semillas, args.epocas)
     with tempfile.TemporaryDirectory() as tmp:

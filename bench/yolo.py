@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from datos.entorno import import_tensorflow  # noqa: E402
+from nucleo.entorno import import_tensorflow  # noqa: E402
 
 tf = import_tensorflow()
 
@@ -197,7 +197,7 @@ def main(argv=None) -> int:
                         help="mide también fit con el aumento y 2 hilos de datos (como redes "
                              "yolo entrenar) frente al paso desnudo")
     args = parser.parse_args(argv)
-    from datos.entorno import native_bfloat16
+    from nucleo.entorno import native_bfloat16
 
     chosen = {"ambas": PRECISIONS, "float32": ("float32",),
               "mixed_bfloat16": ("mixed_bfloat16",),

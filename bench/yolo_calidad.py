@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from datos.anotaciones import read_voc
 from datos.sinteticos import make_shapes_dataset
-from entrenamiento.yolo import RECIPE_MULTISCALE
-from entrenamiento.yolo import RECIPES
-from entrenamiento.yolo import evaluate_yolo
-from entrenamiento.yolo import split_records
-from entrenamiento.yolo import train_yolo
+from tareas.deteccion.entrenar import RECIPE_MULTISCALE
+from tareas.deteccion.entrenar import RECIPES
+from tareas.deteccion.entrenar import evaluate_yolo
+from tareas.deteccion.entrenar import split_records
+from tareas.deteccion.entrenar import train_yolo
 from modelos.yolo.perdida import BOX_LOSSES
 
 # Semilla de la foto apartada: la misma para todas las semillas de entrenamiento.

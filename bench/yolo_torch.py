@@ -1,7 +1,7 @@
 """YOLOv2-voc en PyTorch puro: la referencia con la que comparar ``modelos.build_yolo``.
 
 La red es capa a capa la de ``yolov2-voc.cfg`` de darknet, la misma que construye
-:func:`modelos.darknet.build_darknet19` (``backbone="darknet19"``):
+:func:`modelos.yolo.darknet.build_darknet19` (``backbone="darknet19"``):
 
 - conv_1..conv_18 de Darknet-19 con cinco max-pools 2×2 de paso 2 (416 → 13), y
   conv_19, conv_20 (1024, 3×3); cada convolución sin sesgo, seguida de BatchNorm
@@ -27,7 +27,7 @@ entrada en ``torch.channels_last``:
    ``torch.inference_mode()``.
 
 Se toma la mejor de varias rondas, cada una tras unos pasos sin medir. La tabla de
-capas se importa de ``modelos.darknet`` (con Keras); el modelo de Keras solo se
+capas se importa de ``modelos.yolo.darknet`` (con Keras); el modelo de Keras solo se
 construye al final, para comparar el número de parámetros.
 
 Uso: ``python bench/yolo_torch.py [--rapido] [--lote 8] [--tamanio 416]
@@ -50,20 +50,20 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 PRECISIONS = ("float32", "bfloat16")
-# La tabla de capas y las constantes de la red, las de modelos/darknet.py (importarlas
+# La tabla de capas y las constantes de la red, las de modelos/yolo/darknet.py (importarlas
 # trae Keras y TensorFlow, pero no calculan nada mientras se mide PyTorch).
-from modelos.darknet import DARKNET19_LAYERS  # noqa: E402
-from modelos.darknet import DOWNSAMPLING as STRIDE  # noqa: E402
-from modelos.darknet import FINAL_FILTERS  # noqa: E402
-from modelos.darknet import LEAKY_SLOPE  # noqa: E402
-from modelos.darknet import PASSTHROUGH_FILTERS  # noqa: E402
-from modelos.darknet import PASSTHROUGH_SOURCE  # noqa: E402
+from modelos.yolo.darknet import DARKNET19_LAYERS  # noqa: E402
+from modelos.yolo.darknet import DOWNSAMPLING as STRIDE  # noqa: E402
+from modelos.yolo.darknet import FINAL_FILTERS  # noqa: E402
+from modelos.yolo.darknet import LEAKY_SLOPE  # noqa: E402
+from modelos.yolo.darknet import PASSTHROUGH_FILTERS  # noqa: E402
+from modelos.yolo.darknet import PASSTHROUGH_SOURCE  # noqa: E402
 
 BN_EPSILON = 1e-3             # el de build_yolo (y Keras) por defecto
 BN_MOMENTUM = 0.01            # 1 - 0.99, el momento de Keras en la convención de PyTorch
 SEED = 0
 LEARNING_RATE = 1e-4
-DARKNET_VOC_PARAMS = 50_676_061   # 20 clases, 5 anclas (modelos/darknet.py)
+DARKNET_VOC_PARAMS = 50_676_061   # 20 clases, 5 anclas (modelos/yolo/darknet.py)
 
 
 # === La red ===
@@ -82,7 +82,7 @@ def reorg_darknet(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
     """La capa ``[reorg]`` de darknet (``reorg_cpu`` con ``forward=0``) en NCHW.
 
     (B, C, H, W) → (B, C·s², H/s, W/s), con el mismo orden de canales que
-    ``modelos.darknet.Reorg(order="darknet")``: la memoria (C, H, W) se lee como
+    ``modelos.yolo.darknet.Reorg(order="darknet")``: la memoria (C, H, W) se lee como
     (C/s², s·H, s·W) y ``out[(dy·s + dx)·C/s² + c2, j, i] = x[c2, s·j + dy, s·i + dx]``.
     """
     batch, channels, height, width = x.shape

@@ -1,10 +1,10 @@
-"""Todo lo que convierte archivos en lotes: lectores, aumento, generadores y datos sintéticos.
+"""Archivos → registros → aumento → lotes, y su reparto entre procesos.
 
-Módulos: ``imagenes`` (carpetas ``clase/imagen``), ``aumento`` (imgaug, importado solo
-a través de ``imgaug_compat``), ``generadores`` (``keras.utils.PyDataset``),
-``sinteticos`` (datos para pruebas y demos), ``anotaciones`` (Pascal-VOC), ``cajas``
-(IoU y conversiones de cajas), ``yolo`` (objetivos de YOLOv2 y ``YoloDataset``),
-``archivos`` (escritura atómica),
-``errores`` (las excepciones del proyecto) y ``entorno`` (importación silenciosa de
-TensorFlow).
+Módulos: ``imagenes`` (carpetas ``clase/imagen``), ``anotaciones`` y
+``anotaciones_escritura`` (Pascal-VOC), ``cajas`` (IoU y conversiones de cajas),
+``aumento`` (imgaug, importado solo a través de ``imgaug_compat``), ``generadores``
+(``keras.utils.PyDataset``), ``reparto`` (lotes repartidos entre procesos),
+``ventas`` y ``ventas_serie`` (CSV de ventas), ``numeros`` y ``lotes_numeros`` (la
+tarea de traducción de números), ``sinteticos`` (datos generados para pruebas y demos)
+y ``descargas`` (los datos del blog, solo cuando se piden).
 """

@@ -54,9 +54,9 @@ from datos.anotaciones_escritura import COORDINATES
 from datos.anotaciones_escritura import format_number
 from datos.anotaciones_escritura import relative_image_path
 from datos.anotaciones_escritura import write_voc
-from datos.errores import ArgumentError
-from datos.errores import DataError
-from datos.errores import EmptyDataError
+from nucleo.errores import ArgumentError
+from nucleo.errores import DataError
+from nucleo.errores import EmptyDataError
 from datos.imagenes import IMAGE_EXTENSIONS
 
 __all__ = ["VocImage", "VocImages", "VocReport", "read_voc", "write_voc"]

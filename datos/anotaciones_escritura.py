@@ -14,8 +14,8 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from datos.archivos import atomic_write
-from datos.errores import ArgumentError
+from nucleo.archivos import atomic_write
+from nucleo.errores import ArgumentError
 
 COORDINATES = ("xmin", "ymin", "xmax", "ymax")
 

@@ -25,8 +25,8 @@ import numpy as np
 
 from datos.cajas import box_area
 from datos.cajas import clip_boxes
-from datos.errores import ArgumentError
-from datos.validacion import check_int, check_number
+from nucleo.errores import ArgumentError
+from nucleo.validacion import check_int, check_number
 from datos.imgaug_compat import ia
 from datos.imgaug_compat import iaa
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 
 
 def _as_boxes(boxes, name: str, columns: int = 4) -> np.ndarray:
@@ -172,7 +172,7 @@ def as_size(value, name: str = "image_size") -> tuple[int, int]:
     Raises:
         ArgumentError: que nombra ``name``.
     """
-    from datos.validacion import check_int
+    from nucleo.validacion import check_int
 
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (value, value)

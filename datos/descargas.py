@@ -19,8 +19,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from datos.archivos import atomic_path
-from datos.errores import ArgumentError, DataError, DownloadError
+from nucleo.archivos import atomic_path
+from nucleo.errores import ArgumentError, DataError, DownloadError
 
 logger = logging.getLogger("redes")
 

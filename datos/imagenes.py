@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from datos.errores import ArgumentError
-from datos.errores import DataError
-from datos.errores import EmptyDataError
-from datos.errores import TooLargeError
-from datos.validacion import check_int, check_number, shown
+from nucleo.errores import ArgumentError
+from nucleo.errores import DataError
+from nucleo.errores import EmptyDataError
+from nucleo.errores import TooLargeError
+from nucleo.validacion import check_int, check_number, shown
 
 logger = logging.getLogger("redes")
 

@@ -12,12 +12,13 @@ Nadie más debe hacer ``import imgaug`` directamente.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import logging
 
 import numpy as np
 
-from datos.errores import EnvironmentSetupError
+from nucleo.errores import EnvironmentSetupError
 
 logger = logging.getLogger("redes")
 
@@ -89,7 +90,7 @@ _check_opencv()
 # Debe ir antes del primer `import imgaug` (ver la docstring de la función).
 _restore_numpy_sctypes()
 
-import imgaug as ia  # noqa: E402
-import imgaug.augmenters as iaa  # noqa: E402
+ia = importlib.import_module("imgaug")
+iaa = importlib.import_module("imgaug.augmenters")
 
 __all__ = ["ia", "iaa"]

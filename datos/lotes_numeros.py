@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from datos.entorno import prepare_backend
 
-prepare_backend()
+from nucleo.keras_listo import keras
 
-import keras  # noqa: E402
-
-from datos.numeros import EncodedPairs  # noqa: E402
-from datos.reparto import ShardedBatches  # noqa: E402
-from datos.validacion import check_int  # noqa: E402
+from datos.numeros import EncodedPairs
+from datos.reparto import ShardedBatches
+from nucleo.validacion import check_int
 
 
 class NumberBatches(ShardedBatches, keras.utils.PyDataset):

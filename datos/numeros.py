@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from datos.errores import ArgumentError, DataError
-from datos.validacion import check_int
+from nucleo.errores import ArgumentError, DataError
+from nucleo.validacion import check_int
 
 MAX_NUMBER = 999_999
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"

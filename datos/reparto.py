@@ -22,14 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from datos.entorno import prepare_backend
 
-prepare_backend()
+from nucleo.keras_listo import keras
 
-import keras  # noqa: E402
-
-from datos.errores import ArgumentError, DataError  # noqa: E402
-from datos.validacion import check_int  # noqa: E402
+from nucleo.errores import ArgumentError, DataError
+from nucleo.validacion import check_int
 
 
 class ShardedBatches:

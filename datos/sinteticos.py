@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from datos.errores import ArgumentError
-from datos.validacion import check_int
+from nucleo.errores import ArgumentError
+from nucleo.validacion import check_int
 
 logger = logging.getLogger("redes")
 

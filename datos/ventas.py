@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datos.errores import ArgumentError, DataError
-from datos.validacion import check_int, check_number
+from nucleo.errores import ArgumentError, DataError
+from nucleo.validacion import check_int, check_number
 from datos.ventas_serie import DEFAULT_COLUMNS
 from datos.ventas_serie import MAX_SALES_VALUE
 from datos.ventas_serie import SalesSeries
@@ -346,7 +346,7 @@ def prepare_sales(series: SalesSeries, steps: int = 7, validation: int = 30) -> 
 def sales_inputs(variant: str, lags, weekday, month) -> np.ndarray:
     """Ordena retardos escalados y calendario como la entrada de ``variant``.
 
-    Es la forma que esperan las variantes de :func:`modelos.ventas.build_sales_mlp`:
+    Es la forma que esperan las variantes de :func:`modelos.ventas.mlp.build_sales_mlp`:
     ``st1`` recibe solo los retardos con la forma ``(1, steps)`` del blog; ``stmv`` y
     ``ste`` reciben los retardos seguidos del día de la semana y del mes sin escalar.
 

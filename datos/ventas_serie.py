@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from datos.archivos import atomic_write
-from datos.errores import DataError, EmptyDataError
+from nucleo.archivos import atomic_write
+from nucleo.errores import DataError, EmptyDataError
 
 logger = logging.getLogger("redes")
 

@@ -1,6 +1,6 @@
-"""El bucle de entrenamiento alrededor de ``fit``, informes, gráficos y la orden ``redes``.
+"""El bucle de entrenamiento alrededor de ``fit``, y nada más.
 
-Módulos: ``entrenar`` (:func:`entrenar.train`), ``informes``, ``graficos``,
-``clasificacion`` y ``xor`` (tareas de la CLI), ``demo`` y ``cli``. Este paquete no
-importa TensorFlow al cargarse, para que ``redes --help`` sea inmediato.
+Módulos: ``entrenar`` (:func:`entrenamiento.entrenar.train`: semilla, precisión,
+registro CSV, mejor modelo, reanudación y curvas), ``callbacks`` (los de Keras que el
+bucle añade) y ``distribuido`` (varios procesos con JAX).
 """

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Mapping
 
-import keras
+from nucleo.keras_listo import keras
 
 import modelos
-from datos.archivos import atomic_write
+from nucleo.archivos import atomic_write
 from entrenamiento import distribuido
-from datos.errores import ArgumentError, ModelFileError
+from nucleo.errores import ArgumentError, ModelFileError
 
 logger = logging.getLogger("redes")
 

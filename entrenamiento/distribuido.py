@@ -17,7 +17,7 @@ dispositivos.
 - Al reanudar, el proceso 0 envía su respaldo a los demás (:func:`share_files`), así las
   máquinas no necesitan un disco compartido.
 
-Los procesos se lanzan con :mod:`entrenamiento.lanzador` (``redes ... --procesos N``
+Los procesos se lanzan con :mod:`cli.lanzador` (``redes ... --procesos N``
 o ``--coordinador HOST:PUERTO --num-procesos N --proceso I``).
 """
 
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datos.errores import ArgumentError, RedesError
+from nucleo.errores import ArgumentError, RedesError
 
 logger = logging.getLogger("redes")
 
@@ -139,7 +139,7 @@ def initialize(coordinator: str, num_processes: int, process_id: int, *,
     global _CLUSTER
     host, port = parse_address(coordinator)
     check_cluster(num_processes, process_id)
-    import keras
+    from nucleo.keras_listo import keras
 
     if keras.backend.backend() != "jax":
         raise DistributedError(
@@ -220,7 +220,7 @@ def finish() -> None:
     if _CLUSTER is None:
         return
     import jax
-    import keras
+    from nucleo.keras_listo import keras
 
     keras.distribution.set_distribution(None)
     _CLUSTER = None
@@ -240,7 +240,7 @@ def local_only():
     if _CLUSTER is None:
         yield
         return
-    import keras
+    from nucleo.keras_listo import keras
 
     previous = keras.distribution.distribution()
     keras.distribution.set_distribution(None)

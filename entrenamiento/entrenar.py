@@ -33,28 +33,26 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Mapping
 
-from datos.entorno import prepare_backend, set_random_seed
+import numpy as np
 
-prepare_backend()
+from nucleo.entorno import set_random_seed
+from nucleo.keras_listo import keras
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import modelos  # noqa: E402
-from datos.errores import ArgumentError, DataError  # noqa: E402
-from datos.validacion import check_int  # noqa: E402
-from entrenamiento import distribuido  # noqa: E402
-from entrenamiento.callbacks import BackupCallback  # noqa: E402
-from entrenamiento.callbacks import BestModelCheckpoint  # noqa: E402
-from entrenamiento.callbacks import CosineLearningRate  # noqa: E402, F401 (API pública)
-from entrenamiento.callbacks import InMemoryBest  # noqa: E402
-from entrenamiento.callbacks import ResumeState  # noqa: E402
-from entrenamiento.callbacks import TimeLimit  # noqa: E402, F401 (API pública)
-from entrenamiento.callbacks import WorkerResume  # noqa: E402
-from entrenamiento.callbacks import monitor_mode  # noqa: E402
-from entrenamiento.graficos import plot_history, read_history  # noqa: E402
-from entrenamiento.opciones import check_choice, check_strategy, resolve_precision  # noqa: E402
-from modelos.registro import builder_spec  # noqa: E402
+import modelos
+from nucleo.errores import ArgumentError, DataError
+from nucleo.validacion import check_int
+from entrenamiento import distribuido
+from entrenamiento.callbacks import BackupCallback
+from entrenamiento.callbacks import BestModelCheckpoint
+from entrenamiento.callbacks import CosineLearningRate  # noqa: F401 (API pública)
+from entrenamiento.callbacks import InMemoryBest
+from entrenamiento.callbacks import ResumeState
+from entrenamiento.callbacks import TimeLimit  # noqa: F401 (API pública)
+from entrenamiento.callbacks import WorkerResume
+from entrenamiento.callbacks import monitor_mode
+from informes.graficos import plot_history, read_history
+from nucleo.vocabulario import check_choice, check_strategy, resolve_precision
+from modelos.registro import builder_spec
 
 logger = logging.getLogger("redes")
 
@@ -469,12 +467,12 @@ def train(
             ``None`` para entrenar en memoria sin escribir nada.
         epochs: número total de épocas (también al reanudar).
         batch_size: tamaño de lote global para ``(x, y)``; un PyDataset trae el suyo.
-        seed: semilla de Python, numpy y el backend (``datos.entorno.set_random_seed``).
+        seed: semilla de Python, numpy y el backend (``nucleo.entorno.set_random_seed``).
         monitor: métrica que decide el mejor modelo (y la parada temprana); se
             minimiza salvo que sea de acierto (accuracy, auc...).
         patience: épocas sin mejora antes de parar (``EarlyStopping``); ``None``, sin parada.
         precision: ``"float32"``, ``"mixed_bfloat16"`` o ``"auto"`` (la más rápida en
-            esta máquina: :func:`entrenamiento.opciones.resolve_precision`); la política
+            esta máquina: :func:`nucleo.vocabulario.resolve_precision`); la política
             global anterior se restaura al terminar.
         strategy: ``None`` / ``"none"`` o ``"mirrored"`` (``tf.distribute.MirroredStrategy``
             en todas las GPU, o en las CPU lógicas de ``REDES_CPUS_LOGICOS``).

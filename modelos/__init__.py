@@ -1,18 +1,25 @@
 """Constructores de modelos de redes-keras y su guardado en HDF5.
 
+Cada familia es una carpeta con su constructor, sus objetivos, pérdida y
+decodificación, sus formatos de pesos y su preprocesado: ``clasificacion``, ``ventas``,
+``yolo`` (con Darknet y sus ``.weights``), ``transformer`` y ``seq2seq``. Aquí viven
+también el registro de constructores y el formato HDF5 (``registro``, ``guardado``,
+``archivo_h5``).
+
 Ejemplo::
 
-    import modelos
-    red = modelos.build_xor()
+    from modelos import build_xor, load, save
+
+    red = build_xor()
     red.fit(x, y, epochs=1000, verbose=0)
-    modelos.save(red, "pesos/xor.h5")
-    red2 = modelos.load("pesos/xor.h5")
+    save(red, "pesos/xor.h5")
+    red2 = load("pesos/xor.h5")
 """
 
-from modelos.clasificadores import build_cifar_cnn
-from modelos.clasificadores import build_mlp
-from modelos.clasificadores import build_sports_cnn
-from modelos.clasificadores import build_xor
+from modelos.clasificacion import build_cifar_cnn
+from modelos.clasificacion import build_mlp
+from modelos.clasificacion import build_sports_cnn
+from modelos.clasificacion import build_xor
 from modelos.guardado import load
 from modelos.guardado import load_metadata
 from modelos.guardado import load_weights
@@ -22,7 +29,7 @@ from modelos.registro import get_builder
 from modelos.seq2seq import build_seq2seq
 from modelos.transformer import build_decoder_lm, build_encoder_classifier, build_transformer
 from modelos.ventas import build_sales_mlp
-from modelos.ventas_rnn import build_sales_rnn
+from modelos.ventas import build_sales_rnn
 from modelos.yolo import build_yolo
 
 __all__ = [

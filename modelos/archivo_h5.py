@@ -18,7 +18,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from datos.errores import ModelFileError, RedesError, WeightsMismatchError
+from nucleo.errores import ModelFileError, RedesError, WeightsMismatchError
 
 #: Tamaño máximo de un atributo (los argumentos o los metadatos en JSON).
 MAX_ATTRIBUTE_BYTES = 64 * 2**20

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 import h5py
-import keras
+from nucleo.keras_listo import keras
 import numpy as np
 
-from datos.archivos import atomic_path
-from datos.errores import ArgumentError, ModelFileError, RedesError, WeightsMismatchError
+from nucleo.archivos import atomic_path
+from nucleo.errores import ArgumentError, ModelFileError, RedesError, WeightsMismatchError
 from modelos.archivo_h5 import declared_weights
 from modelos.archivo_h5 import json_attribute
 from modelos.archivo_h5 import open_model_file
@@ -58,7 +58,7 @@ MAX_INTEGER = 2**31 - 1
 _KERAS_IDENTIFIERS = ("optimizer", "loss", "metrics")
 
 
-def _to_json(value: Any) -> Any:
+def to_json(value: Any) -> Any:
     """Convierte tuplas, escalares y matrices numpy a JSON; lanza TypeError si no se puede."""
     if isinstance(value, (str, bool, int, float)) or value is None:
         return value
@@ -67,18 +67,18 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, (list, tuple)):
-        return [_to_json(v) for v in value]
+        return [to_json(v) for v in value]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {k: _to_json(v) for k, v in value.items()}
+        return {k: to_json(v) for k, v in value.items()}
     raise TypeError(type(value).__name__)
 
 
-def _split_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def split_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Separa los argumentos representables en JSON de los que no (p. ej. objetos)."""
     stored, omitted = {}, []
     for key, value in kwargs.items():
         try:
-            stored[key] = _to_json(value)
+            stored[key] = to_json(value)
         except TypeError:
             omitted.append(key)
     return stored, omitted
@@ -119,9 +119,9 @@ def save(model, path, metadata: dict[str, Any] | None = None) -> Path:
             "modelos.save necesita un modelo creado con un constructor de modelos "
             "(build_xor, build_mlp...). Para otros modelos usa model.save_weights()."
         )
-    kwargs, omitted = _split_kwargs(spec.kwargs)
+    kwargs, omitted = split_kwargs(spec.kwargs)
     try:
-        metadata_json = json.dumps(_to_json(metadata or {}))
+        metadata_json = json.dumps(to_json(metadata or {}))
     except TypeError as exc:
         raise ArgumentError(
             f"Los metadatos deben ser JSON; no lo es un valor de tipo {exc}.") from None
@@ -187,7 +187,7 @@ def _complete_kwargs(info: dict[str, Any], path: Path) -> dict[str, Any]:
                 or parameter.default is inspect.Parameter.empty):
             continue
         try:
-            kwargs[name] = _to_json(parameter.default)
+            kwargs[name] = to_json(parameter.default)
         except TypeError:
             continue
     return kwargs

@@ -9,11 +9,8 @@ parámetros de YOLOv2 son unos 2,4 GB por paso. :class:`FusedAdam` hace lo mismo
 
 from __future__ import annotations
 
-from datos.entorno import prepare_backend
 
-prepare_backend()
-
-import keras  # noqa: E402
+from nucleo.keras_listo import keras
 
 
 @keras.saving.register_keras_serializable(package="redes")

@@ -15,7 +15,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from datos.errores import ArgumentError, UnknownBuilderError
+from nucleo.errores import ArgumentError, UnknownBuilderError
 
 _BUILDERS: dict[str, Callable[..., Any]] = {}
 # Por constructor: argumento → {valor antiguo: valor actual}, para archivos antiguos.

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from datos.entorno import apply_onednn_default
+from nucleo.entorno import apply_onednn_default
 
 # Antes de que ningún módulo de prueba importe Keras (y con él TensorFlow): las pruebas
 # corren con la misma configuración de oneDNN que el programa.
@@ -88,7 +88,7 @@ def service_models(tmp_path_factory):
     """Un modelo pequeño de cada tarea de ``redes servir``, guardado y cargado una vez:
     ``(rutas, modelos)``, cada uno un diccionario por tarea (:mod:`tests.servicio_modelos`)."""
     pytest.importorskip("fastapi")
-    from entrenamiento.servicio.modelos_servidos import load_served_model
+    from servicio.modelos_servidos import load_served_model
     from tests.servicio_modelos import save_service_models
 
     paths = save_service_models(tmp_path_factory.mktemp("servicio"))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datos.entorno import prepare_backend, set_random_seed
+from nucleo.entorno import prepare_backend, set_random_seed
 
 prepare_backend()
 

@@ -28,8 +28,8 @@ def save_service_models(root) -> dict[str, Path]:
     """
     from datos.numeros import make_tokenizers
     from datos.ventas import MinMaxScaler, make_sales_series
-    from entrenamiento.transformer import TASK as TRANSLATION_TASK
-    from entrenamiento.ventas.comun import TASK as SALES_TASK
+    from tareas.traduccion import TASK as TRANSLATION_TASK
+    from tareas.ventas.comun import TASK as SALES_TASK
 
     root = Path(root)
     keras.utils.set_random_seed(0)
@@ -105,7 +105,7 @@ def running_server(models, settings=None):
 
     import uvicorn
 
-    from entrenamiento.servicio.app import create_app
+    from servicio.app import create_app
 
     port = free_port()
     config = uvicorn.Config(create_app(models, settings), host="127.0.0.1", port=port,

@@ -1,14 +1,14 @@
-"""Pruebas de entrenamiento/anclas.py: k-means con distancia 1 − IoU."""
+"""Pruebas de tareas/deteccion/anclas.py: k-means con distancia 1 − IoU."""
 
 import numpy as np
 import pytest
 
 from datos.anotaciones import VocImage
-from datos.errores import ArgumentError
-from datos.errores import DataError
-from entrenamiento.anclas import boxes_wh
-from entrenamiento.anclas import kmeans_anchors
-from entrenamiento.anclas import mean_iou
+from nucleo.errores import ArgumentError
+from nucleo.errores import DataError
+from tareas.deteccion.anclas import boxes_wh
+from tareas.deteccion.anclas import kmeans_anchors
+from tareas.deteccion.anclas import mean_iou
 
 CENTRES = np.array([[0.5, 0.8], [1.5, 1.0], [2.0, 4.0], [5.0, 2.5], [8.0, 9.0]])
 

@@ -10,9 +10,9 @@ from PIL import Image
 from datos.anotaciones import VocImage
 from datos.anotaciones import read_voc
 from datos.anotaciones import write_voc
-from datos.errores import ArgumentError
-from datos.errores import DataError
-from datos.errores import EmptyDataError
+from nucleo.errores import ArgumentError
+from nucleo.errores import DataError
+from nucleo.errores import EmptyDataError
 from datos.sinteticos import make_shapes_dataset
 from tests.helpers import write_corrupt_jpeg
 

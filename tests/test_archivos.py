@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from datos.archivos import atomic_path
-from datos.archivos import atomic_write
+from nucleo.archivos import atomic_path
+from nucleo.archivos import atomic_write
 
 
 def test_atomic_write_replaces_and_follows_the_umask(tmp_path):

@@ -10,8 +10,8 @@ import pytest
 from datos import imgaug_compat
 from datos.aumento import Augmenter
 from datos.aumento import make_augmenter
-from datos.errores import ArgumentError
-from datos.errores import EnvironmentSetupError
+from nucleo.errores import ArgumentError
+from nucleo.errores import EnvironmentSetupError
 from datos.imgaug_compat import iaa
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from datos.aumento import make_augmenter
 from datos.cajas import box_iou
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 
 
 def _bright_rectangle(box=(40, 30, 90, 60), size=(96, 128)):

@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 
 import modelos
-from datos.errores import ArgumentError
-from datos.errores import ModelFileError
-from datos.errores import WeightsMismatchError
+from nucleo.errores import ArgumentError
+from nucleo.errores import ModelFileError
+from nucleo.errores import WeightsMismatchError
 from datos.sinteticos import make_shapes_dataset
-from entrenamiento.cli import main
-from modelos.darknet_pesos import save_darknet_weights
+from cli.principal import main
+from modelos.yolo.darknet_pesos import save_darknet_weights
 from modelos.yolo import build_yolo
 from modelos.yolo.transferencia import backbone_layers
 from modelos.yolo.transferencia import load_backbone_weights

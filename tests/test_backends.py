@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 import modelos
-from datos import entorno
-from datos.errores import EnvironmentSetupError
-from entrenamiento.cli import main
+from nucleo import entorno
+from nucleo.errores import EnvironmentSetupError
+from cli.principal import main
 from tests.helpers import TINY_BUILDS
 from tests.helpers import tiny_batch
 
@@ -134,7 +134,7 @@ def test_cli_runs_on_the_backend_it_is_given(tmp_path):
     env.pop("KERAS_BACKEND", None)
     out = tmp_path / "xor.json"
     done = subprocess.run(
-        [sys.executable, "-m", "entrenamiento.cli", "--backend", backend, "xor",
+        [sys.executable, "-m", "cli.principal", "--backend", backend, "xor",
          "--salida", str(tmp_path / "xor"), "--epocas", "50", "--json", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -11,7 +11,7 @@ from datos.cajas import cxcywh_to_xyxy
 from datos.cajas import scale_boxes
 from datos.cajas import wh_iou
 from datos.cajas import xyxy_to_cxcywh
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 
 
 def test_box_iou_golden_values():

@@ -1,15 +1,15 @@
-"""La API de clasificación (entrenamiento.clasificacion): validación y TaskResult."""
+"""La API de clasificación (tareas.clasificacion): validación y TaskResult."""
 
 from __future__ import annotations
 
 import pytest
 
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 from datos.sinteticos import make_image_folder
-from entrenamiento.clasificacion import evaluate_classifier
-from entrenamiento.clasificacion import predict_images
-from entrenamiento.clasificacion import train_classifier
-from entrenamiento.resultado import TaskResult
+from tareas.clasificacion import evaluate_classifier
+from tareas.clasificacion import predict_images
+from tareas.clasificacion import train_classifier
+from informes.resultado import TaskResult
 
 
 @pytest.mark.parametrize("kwargs, named", [

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import modelos
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 
 PARAMETER_COUNTS = {
     "xor": (modelos.build_xor, {}, 65),
@@ -119,7 +119,7 @@ def test_unknown_optimizer_or_loss_is_an_argument_error(kwargs, named):
 
 
 def test_check_optimizer_names_the_flag():
-    from modelos.clasificadores import check_optimizer
+    from modelos.clasificacion.constructor import check_optimizer
 
     assert check_optimizer("adam") == "adam" and check_optimizer(None) is None
     with pytest.raises(ArgumentError, match="«optimizer \\(--optimizador\\)».*adan.*sgd"):

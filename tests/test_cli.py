@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from datos.sinteticos import make_image_folder
-from entrenamiento.cli import main
+from cli.principal import main
 from tests.helpers import PNG_MAGIC
 from tests.helpers import write_corrupt_jpeg
 
@@ -102,12 +102,12 @@ def test_missing_weights_file_is_named(tmp_path, capsys):
 
 
 def test_unexpected_errors_are_one_line_without_traceback(tmp_path, capsys, monkeypatch):
-    import entrenamiento.xor
+    import tareas.xor
 
     def disk_full(**kwargs):
         raise OSError(28, "No queda espacio en el dispositivo")
 
-    monkeypatch.setattr(entrenamiento.xor, "train_xor", disk_full)
+    monkeypatch.setattr(tareas.xor, "train_xor", disk_full)
     assert main(["xor", "--salida", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "error inesperado (OSError)" in err and "No queda espacio" in err
@@ -324,7 +324,7 @@ def test_help_and_argument_errors_are_in_spanish(capsys):
 def _run_cli(args, tmp_path):
     env = {k: v for k, v in os.environ.items()
            if k not in ("TF_CPP_MIN_LOG_LEVEL", "REDES_VERBOSO")}
-    return subprocess.run([sys.executable, "-m", "entrenamiento.cli", *args], cwd=REPO, env=env,
+    return subprocess.run([sys.executable, "-m", "cli.principal", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from datos.sinteticos import make_shapes_dataset
-from entrenamiento.cli import main
+from cli.principal import main
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,8 @@ def test_anchors_prints_table_and_writes_json(voc, tmp_path, capsys):
 
 
 def test_anchors_from_voc_returns_a_task_result(voc):
-    from entrenamiento.anclas import anchors_from_voc
-    from entrenamiento.resultado import TaskResult
+    from tareas.deteccion.anclas import anchors_from_voc
+    from informes.resultado import TaskResult
 
     result = anchors_from_voc(*voc, k=2, image_size=(320, 416), seed=1)
     assert isinstance(result, TaskResult)
@@ -98,7 +98,7 @@ def test_bad_detect_numbers_name_the_flag(capsys, extra, message):
 
 def test_output_paths_are_checked_before_training(voc, tmp_path, capsys, monkeypatch):
     """Regresión: ``--pesos CARPETA`` entrenaba una época antes de decir que era una carpeta."""
-    from entrenamiento import yolo
+    from tareas.deteccion import entrenar as yolo
 
     def no_training(*args, **kwargs):
         raise AssertionError("no debe entrenar")
@@ -121,11 +121,11 @@ def test_output_paths_are_checked_before_training(voc, tmp_path, capsys, monkeyp
 
 
 def test_cli_choices_match_the_model(voc):
-    from entrenamiento import cli_yolo
-    from modelos.darknet import BACKBONES
-    from entrenamiento.yolo import RECIPE_BOX_LOSS
-    from entrenamiento.yolo import RECIPE_MULTISCALE
-    from entrenamiento.yolo import RECIPES
+    from cli import yolo as cli_yolo
+    from modelos.yolo.darknet import BACKBONES
+    from tareas.deteccion.entrenar import RECIPE_BOX_LOSS
+    from tareas.deteccion.entrenar import RECIPE_MULTISCALE
+    from tareas.deteccion.entrenar import RECIPES
     from modelos.yolo.objetivos import STRIDE
     from modelos.yolo.perdida import BOX_LOSSES
 

@@ -16,13 +16,14 @@ import numpy as np
 import pytest
 
 import modelos
-from datos.errores import ArgumentError, DataError, EnvironmentSetupError, ModelFileError
+from nucleo.errores import ArgumentError, DataError, EnvironmentSetupError, ModelFileError
 from datos.sinteticos import make_shapes_dataset
-from entrenamiento.cli import main
-from modelos import cuantizar, exportar
-from modelos.cuantizar import quantize_export
-from modelos.exportar import export_model, read_description
-from modelos.motores import load_engine
+from cli.principal import main
+from inferencia import cuantizar
+from inferencia import exportar
+from inferencia.cuantizar import quantize_export
+from inferencia.exportar import export_model, read_description
+from inferencia.motores import load_engine
 from modelos.yolo.decodificacion import detect_batch
 
 pytest.importorskip("openvino")

@@ -16,16 +16,16 @@ import numpy as np
 import pytest
 
 import modelos
-from datos.entorno import import_tensorflow
-from datos.errores import ArgumentError
-from datos.errores import ModelFileError
-from datos.errores import WeightsMismatchError
-from modelos.darknet import DARKNET_BN_EPSILON
-from modelos.darknet import Reorg
-from modelos.darknet import BACKBONES
-from modelos.darknet import build_darknet19
-from modelos.darknet_pesos import load_darknet_weights
-from modelos.darknet_pesos import save_darknet_weights
+from nucleo.entorno import import_tensorflow
+from nucleo.errores import ArgumentError
+from nucleo.errores import ModelFileError
+from nucleo.errores import WeightsMismatchError
+from modelos.yolo.darknet import DARKNET_BN_EPSILON
+from modelos.yolo.darknet import Reorg
+from modelos.yolo.darknet import BACKBONES
+from modelos.yolo.darknet import build_darknet19
+from modelos.yolo.darknet_pesos import load_darknet_weights
+from modelos.yolo.darknet_pesos import save_darknet_weights
 from modelos.registro import register_builder
 from tests.helpers import run_model_saving_test
 
@@ -458,7 +458,7 @@ def test_keras_epsilon_moves_outputs_away_from_darknet(voc, photo):
 @pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
 @pytest.mark.parametrize("epsilon", [1e-3, DARKNET_BN_EPSILON])
 def test_fused_batch_norm_equals_keras_batch_norm(policy, epsilon):
-    from modelos.darknet import FusedBatchNormalization
+    from modelos.yolo.darknet import FusedBatchNormalization
 
     tf = import_tensorflow()
     rng = np.random.default_rng(0)
@@ -508,7 +508,7 @@ def test_fused_batch_norm_equals_keras_batch_norm(policy, epsilon):
 
 
 def test_darknet_uses_the_fused_batch_norm_with_the_same_weight_names():
-    from modelos.darknet import FusedBatchNormalization
+    from modelos.yolo.darknet import FusedBatchNormalization
 
     model = build_darknet19(backbone="tiny", input_shape=(64, 64, 3))
     norm = model.get_layer("norm_1")

@@ -26,9 +26,9 @@ import pytest
 import modelos
 from datos.imagenes import read_rgb
 from datos.sinteticos import make_shapes_dataset
-from entrenamiento.cli import main
-from entrenamiento.xor import XOR_INPUTS
-from entrenamiento.yolo import DEMO_SETTINGS
+from cli.principal import main
+from tareas.xor import XOR_INPUTS
+from tareas.deteccion.entrenar import DEMO_SETTINGS
 from tests.helpers import PNG_MAGIC
 
 pytestmark = pytest.mark.slow

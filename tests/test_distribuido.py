@@ -22,15 +22,15 @@ import numpy as np
 import pytest
 
 import modelos
-from datos import entorno
-from datos.errores import ArgumentError, DataError
+from nucleo import entorno
+from nucleo.errores import ArgumentError, DataError
 from datos.generadores import ImageBatches
 from datos.lotes_numeros import NumberBatches
 from datos.numeros import encode_pairs, make_tokenizers
 from datos.reparto import ArrayBatches, fitted_batch
 from datos.sinteticos import make_image_folder, make_shapes_dataset
-from entrenamiento.cli import main
-from entrenamiento.lanzador import free_port, without_options, worker_command
+from cli.principal import main
+from cli.lanzador import free_port, without_options, worker_command
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES = ["circulo", "cuadrado"]
@@ -160,7 +160,7 @@ def test_worker_command_replaces_the_distribution_options():
             "--proceso=1", "--coordinador", "1.2.3.4:5"]
     assert without_options(argv) == ["--backend", "jax", "clasificar", "entrenar", "--lote", "8"]
     command = worker_command(argv, "127.0.0.1:7000", 2, 1)
-    assert command[:3] == [sys.executable, "-m", "entrenamiento.cli"]
+    assert command[:3] == [sys.executable, "-m", "cli.principal"]
     assert command[-6:] == ["--coordinador", "127.0.0.1:7000", "--num-procesos", "2",
                             "--proceso", "1"]
     assert "--procesos" not in command
@@ -202,7 +202,7 @@ def test_zero_processes_and_other_backends_are_refused(tmp_path, capsys):
 def _redes(*args, **kwargs):
     """``redes ...`` en un proceso nuevo; devuelve el ``CompletedProcess``."""
     env = {**os.environ, "KERAS_BACKEND": "jax"}
-    return subprocess.run([sys.executable, "-m", "entrenamiento.cli", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "cli.principal", *args], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=300, **kwargs)
 
 
@@ -245,7 +245,7 @@ def test_two_processes_end_with_the_weights_of_one(colours, tmp_path):
 @processes
 @pytest.mark.neutral
 def test_a_killed_worker_stops_the_others_and_the_run_resumes(colours, tmp_path):
-    command = [sys.executable, "-m", "entrenamiento.cli", "clasificar", "entrenar",
+    command = [sys.executable, "-m", "cli.principal", "clasificar", "entrenar",
                "--dir", str(colours), "--modelo", "cifar", "--optimizador", "adam",
                "--epocas", "12", "--lote", "8", "--salida", str(tmp_path / "run"),
                "--procesos", "2"]
@@ -298,7 +298,7 @@ def test_unreachable_coordinator_and_wrong_process_count(colours, tmp_path):
               "--salida", str(tmp_path / "b"), "--coordinador", f"127.0.0.1:{port}",
               "--espera-coordinador", "30"]
     env = {**os.environ, "KERAS_BACKEND": "jax"}
-    chief = subprocess.Popen([sys.executable, "-m", "entrenamiento.cli", *common,
+    chief = subprocess.Popen([sys.executable, "-m", "cli.principal", *common,
                               "--num-procesos", "2", "--proceso", "0"], cwd=REPO, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

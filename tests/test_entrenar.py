@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datos.entorno import import_tensorflow
+from nucleo.entorno import import_tensorflow
 
 import_tensorflow()
 
 import keras  # noqa: E402
 
 import modelos  # noqa: E402
-from datos.errores import ArgumentError, DataError  # noqa: E402
+from nucleo.errores import ArgumentError, DataError  # noqa: E402
 from entrenamiento.entrenar import BestModelCheckpoint  # noqa: E402
 from entrenamiento.entrenar import TrainResult  # noqa: E402
 from entrenamiento.callbacks import truncate_log  # noqa: E402
@@ -260,7 +260,7 @@ SCRIPT = textwrap.dedent(
     import json, os, signal, sys
     import numpy as np
     sys.path.insert(0, {repo!r})
-    from datos.entorno import import_tensorflow
+    from nucleo.entorno import import_tensorflow
     import_tensorflow()
     import keras
     from entrenamiento.entrenar import train
@@ -364,7 +364,7 @@ def test_mirrored_strategy_matches_single_device(tmp_path):
 
 def test_auto_precision_follows_the_cpu(monkeypatch):
     """«auto» elige bfloat16 solo donde la CPU lo calcula de forma nativa."""
-    from entrenamiento import opciones
+    from nucleo import vocabulario as opciones
 
     with_bf16 = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n"
     without = "processor\t: 0\nflags\t\t: fpu sse avx avx2 fma\n"
@@ -380,7 +380,7 @@ def test_auto_precision_follows_the_cpu(monkeypatch):
 
 def test_onednn_is_switched_on_where_tensorflow_leaves_it_off():
     """AVX2 sin AVX-512: oneDNN encendido salvo que el usuario diga otra cosa."""
-    from datos.entorno import onednn_default
+    from nucleo.entorno import onednn_default
 
     zen3 = "processor\t: 0\nflags\t\t: fpu sse avx avx2 fma\n"
     zen4 = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n"
@@ -388,7 +388,7 @@ def test_onednn_is_switched_on_where_tensorflow_leaves_it_off():
     assert onednn_default(zen4) is None
     assert onednn_default("processor\t: 0\nflags\t\t: fpu sse sse2\n") is None
     assert onednn_default("") is None
-    code = ("import os; from datos.entorno import import_tensorflow, onednn_default; "
+    code = ("import os; from nucleo.entorno import import_tensorflow, onednn_default; "
             "import_tensorflow(); print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'), "
             "onednn_default())")
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
@@ -399,7 +399,7 @@ def test_onednn_is_switched_on_where_tensorflow_leaves_it_off():
 
 
 def test_auto_precision_trains_and_records_the_resolved_policy(tmp_path):
-    from entrenamiento.opciones import resolve_precision
+    from nucleo.vocabulario import resolve_precision
 
     x, y = make_data(64)
     result = train("mlp", TINY, (x, y), None, run_dir=tmp_path, epochs=1, monitor="loss",

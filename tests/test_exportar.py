@@ -15,12 +15,13 @@ import pytest
 
 import modelos
 from datos.cajas import box_iou
-from datos.errores import ArgumentError, EnvironmentSetupError, ModelFileError
-from entrenamiento.cli import main
-from entrenamiento.exportacion import TOLERANCE, compare_engines
-from modelos import exportar, motores
-from modelos.exportar import FORMATS, export_model, read_description
-from modelos.motores import KerasEngine, example_inputs, load_engine, open_export
+from nucleo.errores import ArgumentError, EnvironmentSetupError, ModelFileError
+from cli.principal import main
+from inferencia.exportacion import TOLERANCE, compare_engines
+from inferencia import exportar
+from inferencia import motores
+from inferencia.exportar import FORMATS, export_model, read_description
+from inferencia.motores import KerasEngine, example_inputs, load_engine, open_export
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("openvino")
@@ -67,7 +68,8 @@ CASES = [("yolo", fmt) for fmt in FORMATS] + [
 
 
 def test_cli_choices_match_the_api():
-    from entrenamiento import cli_exportar, opciones
+    from cli import exportar as cli_exportar
+    from nucleo import vocabulario as opciones
 
     assert cli_exportar.FORMATS == FORMATS
     assert opciones.ENGINE_CHOICES == motores.ENGINE_CHOICES
@@ -355,7 +357,7 @@ def test_forecast_with_an_engine_gives_the_same_units(tmp_path, capsys):
     capsys.readouterr()
     # Sin --precision, OpenVINO calcula en bfloat16 donde la CPU lo tiene nativo (AMX o
     # AVX-512 BF16): dentro de la tolerancia declarada de bf16; si no, en float32.
-    from datos.entorno import native_bfloat16
+    from nucleo.entorno import native_bfloat16
 
     tolerance = BF16_TOLERANCE if native_bfloat16() else 1e-4
     assert np.allclose(units["openvino"], units["keras"], rtol=tolerance)
@@ -365,8 +367,8 @@ def test_forecast_with_an_engine_gives_the_same_units(tmp_path, capsys):
 def test_translation_and_classification_with_engines(tmp_path):
     import cv2
 
-    from entrenamiento.clasificacion import predict_images
-    from entrenamiento.transformer import translate_texts
+    from tareas.clasificacion import predict_images
+    from tareas.traduccion import translate_texts
     from tests.test_transformer_tarea import _save_untrained_translator
 
     weights = tmp_path / "traductor.h5"

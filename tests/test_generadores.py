@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from datos.aumento import make_augmenter
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 from datos.generadores import ImageBatches
 
 import keras

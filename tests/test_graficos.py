@@ -1,4 +1,4 @@
-"""Pruebas de entrenamiento.graficos: curvas de entrenamiento y matriz de confusión en PNG."""
+"""Pruebas de informes.graficos: curvas de entrenamiento y matriz de confusión en PNG."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from datos.errores import ArgumentError, DataError
-from entrenamiento.graficos import metric_label
-from entrenamiento.graficos import plot_confusion_matrix
-from entrenamiento.graficos import plot_history
-from entrenamiento.graficos import read_history
+from nucleo.errores import ArgumentError, DataError
+from informes.graficos import metric_label
+from informes.graficos import plot_confusion_matrix
+from informes.graficos import plot_history
+from informes.graficos import read_history
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HISTORY = {

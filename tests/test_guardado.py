@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import modelos
-from datos.errores import ArgumentError
-from datos.errores import ModelFileError
-from datos.errores import UnknownBuilderError
-from datos.errores import WeightsMismatchError
+from nucleo.errores import ArgumentError
+from nucleo.errores import ModelFileError
+from nucleo.errores import UnknownBuilderError
+from nucleo.errores import WeightsMismatchError
 from modelos import guardado
 from tests.helpers import TINY_BUILDS
 from tests.helpers import run_model_saving_test
@@ -495,7 +495,7 @@ def test_weights_stored_in_an_external_raw_file_are_refused(tmp_path):
 def test_randomly_corrupted_files_never_escape_as_raw_exceptions(tmp_path):
     import random
 
-    from datos.errores import RedesError
+    from nucleo.errores import RedesError
 
     source = tmp_path / "base.h5"
     modelos.save(modelos.build_mlp(input_dim=6, hidden=(4,), num_classes=2), source)

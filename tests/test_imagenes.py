@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datos.errores import ArgumentError
-from datos.errores import DataError
-from datos.errores import EmptyDataError
+from nucleo.errores import ArgumentError
+from nucleo.errores import DataError
+from nucleo.errores import EmptyDataError
 from datos.imagenes import ImageFolder
 from datos.imagenes import load_image
 from datos.imagenes import read_image_folder

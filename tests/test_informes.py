@@ -1,4 +1,4 @@
-"""Pruebas de entrenamiento.informes: resumen de clasificación, tablas de texto y JSON."""
+"""Pruebas de informes.tablas: resumen de clasificación, tablas de texto y JSON."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datos import archivos
-from datos.errores import ArgumentError, DataError
-from entrenamiento.informes import classification_summary
-from entrenamiento.informes import format_classification_report
-from entrenamiento.informes import format_table
-from entrenamiento.informes import read_json
-from entrenamiento.informes import write_json
+from nucleo import archivos
+from nucleo.errores import ArgumentError, DataError
+from informes.tablas import classification_summary
+from informes.tablas import format_classification_report
+from informes.tablas import format_table
+from informes.tablas import read_json
+from informes.tablas import write_json
 
 NAMES = ["gato", "perro", "pez"]
 # Caso hecho a mano: 6 ejemplos, 4 aciertos; «pez» nunca se predice.

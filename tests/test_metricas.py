@@ -1,15 +1,15 @@
-"""Pruebas de entrenamiento/metricas.py: mAP de VOC, casos dorados y una referencia."""
+"""Pruebas de informes/metricas.py: mAP de VOC, casos dorados y una referencia."""
 
 import math
 
 import numpy as np
 import pytest
 
-from datos.errores import ArgumentError
-from datos.errores import DataError
-from entrenamiento.metricas import average_precision
-from entrenamiento.metricas import mean_average_precision
-from entrenamiento.metricas import precision_recall_curves
+from nucleo.errores import ArgumentError
+from nucleo.errores import DataError
+from informes.metricas import average_precision
+from informes.metricas import mean_average_precision
+from informes.metricas import precision_recall_curves
 
 
 def _det(*rows):

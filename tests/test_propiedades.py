@@ -6,7 +6,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from datos.imagenes import split_indices
-from modelos.guardado import _split_kwargs
+from modelos.guardado import split_kwargs
 
 
 @settings(max_examples=60, deadline=None)
@@ -40,6 +40,6 @@ json_values = st.recursive(
 @settings(max_examples=100, deadline=None)
 @given(kwargs=st.dictionaries(st.text(min_size=1, max_size=8), json_values, max_size=5))
 def test_json_kwargs_are_kept_and_objects_omitted(kwargs):
-    stored, omitted = _split_kwargs({**kwargs, "__objeto__": object()})
+    stored, omitted = split_kwargs({**kwargs, "__objeto__": object()})
     assert omitted == ["__objeto__"]
     assert set(stored) == set(kwargs)

@@ -20,13 +20,13 @@ import pytest
 import modelos
 from datos.anotaciones import read_voc
 from datos.aumento import make_augmenter
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 from datos.sinteticos import make_shapes_dataset
-from entrenamiento.cli import main
-from entrenamiento.metricas import oversized_boxes
-from entrenamiento.yolo import evaluate_records
-from entrenamiento.yolo import split_records
-from entrenamiento.yolo import train_yolo
+from cli.principal import main
+from informes.metricas import oversized_boxes
+from tareas.deteccion.entrenar import evaluate_records
+from tareas.deteccion.entrenar import split_records
+from tareas.deteccion.entrenar import train_yolo
 from modelos.yolo import build_yolo
 
 SIZE = 64

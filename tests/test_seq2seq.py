@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import modelos
-from datos.errores import ArgumentError
-from entrenamiento import cli
+from nucleo.errores import ArgumentError
+from cli import principal as cli
 from modelos.transformer.decodificacion import BOS_ID
 from modelos.transformer.decodificacion import EOS_ID
 from modelos.transformer.decodificacion import attention_maps
@@ -270,7 +270,7 @@ def test_bad_arguments_give_clear_errors(kwargs, message):
 # === La tarea de los números con --arquitectura lstm ===
 
 def _main(argv):
-    with mock.patch.object(cli, "COMMAND_MODULES", ("entrenamiento.cli_transformer",)):
+    with mock.patch.object(cli, "COMMAND_MODULES", ("cli.traducir",)):
         return cli.main(argv)
 
 
@@ -309,7 +309,7 @@ def test_cli_refuses_an_unknown_architecture(capsys):
 
 
 def test_train_numbers_refuses_an_unknown_architecture(tmp_path):
-    from entrenamiento.transformer import train_numbers
+    from tareas.traduccion import train_numbers
 
     with pytest.raises(ArgumentError, match="«architecture» debe ser"):
         train_numbers(tmp_path, architecture="lstm2")

@@ -16,8 +16,8 @@ pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient
 
-from datos.errores import ArgumentError
-from entrenamiento.servicio.app import Settings, create_app
+from nucleo.errores import ArgumentError
+from servicio.app import Settings, create_app
 from tests.servicio_modelos import png_bytes
 
 
@@ -109,7 +109,7 @@ def test_classify_matches_the_model(client, models):
 
 
 def test_forecast_from_csv_and_json_equals_redes_ventas_pronosticar(client, paths, tmp_path):
-    from entrenamiento.ventas.pronostico import forecast
+    from tareas.ventas.pronostico import forecast
 
     example = client.get("/ventas/ejemplo")
     assert example.headers["content-type"].startswith("text/csv")
@@ -130,7 +130,7 @@ def test_forecast_from_csv_and_json_equals_redes_ventas_pronosticar(client, path
 
 
 def test_translate_equals_translate_texts_and_attention_rows_sum_to_one(client, paths):
-    from entrenamiento.transformer import translate_texts
+    from tareas.traduccion import translate_texts
 
     expected = translate_texts(paths["traduccion"], ["ciento veinte"])[0].data["traduccion"]
     plain = client.post("/traducir", json={"texto": "ciento veinte"}).json()
@@ -298,8 +298,8 @@ def test_no_cors_unless_asked(client, models):
 
 
 def test_binding_outside_loopback_needs_a_key(monkeypatch):
-    from entrenamiento.cli import build_parser
-    from entrenamiento.cli_servir import serve_settings
+    from cli.principal import build_parser
+    from cli.servir import serve_settings
 
     monkeypatch.delenv("REDES_CLAVE", raising=False)
     parse = build_parser().parse_args

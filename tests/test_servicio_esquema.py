@@ -26,7 +26,7 @@ EXAMPLES = 25
 
 @pytest.fixture(scope="module")
 def api_schema(service_models):
-    from entrenamiento.servicio.app import Settings, create_app
+    from servicio.app import Settings, create_app
 
     app = create_app(list(service_models[1].values()),
                      Settings(max_body_bytes=2**20, max_pixels=4_000_000))

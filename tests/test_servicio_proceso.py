@@ -44,7 +44,7 @@ def test_sigterm_lets_the_request_in_flight_finish(service_models):
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "entrenamiento.cli", "servir", "--pesos", str(paths["ventas"]),
+        [sys.executable, "-m", "cli.principal", "servir", "--pesos", str(paths["ventas"]),
          "--puerto", str(port), "--espera-ms", str(WAIT_MS)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 from datos.sinteticos import make_image_folder
 from tests.helpers import write_corrupt_jpeg
 from datos.sinteticos import write_digits_folder

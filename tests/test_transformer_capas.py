@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 from modelos.transformer import Decoder
 from modelos.transformer import DecoderLayer
 from modelos.transformer import Encoder

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import modelos
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 from modelos.transformer.decodificacion import attention_maps
 from modelos.transformer.decodificacion import generate
 from modelos.transformer.decodificacion import sequence_limits

@@ -11,21 +11,21 @@ import numpy as np
 import pytest
 
 import modelos
-from datos.errores import ArgumentError, DataError
+from nucleo.errores import ArgumentError, DataError
 from datos.lotes_numeros import NumberBatches
 from datos.numeros import WordTokenizer
 from datos.numeros import encode_pairs
 from datos.numeros import make_tokenizers
 from datos.numeros import number_words
 from datos.numeros import split_numbers
-from entrenamiento import cli
-from entrenamiento.resultado import TaskResult
+from cli import principal as cli
+from informes.resultado import TaskResult
 from tests.helpers import PNG_MAGIC
 
 
 def main(argv):
     """``redes`` con solo la familia ``transformer`` (no depende de las demás órdenes)."""
-    with mock.patch.object(cli, "COMMAND_MODULES", ("entrenamiento.cli_transformer",)):
+    with mock.patch.object(cli, "COMMAND_MODULES", ("cli.traducir",)):
         return cli.main(argv)
 
 
@@ -163,7 +163,7 @@ def test_cli_errors_are_one_spanish_line(trained, tmp_path, capsys):
 
 
 def test_run_translation_demo_returns_a_task_result(tmp_path, monkeypatch):
-    from entrenamiento import transformer
+    from tareas import traduccion as transformer
 
     quick = dict(transformer.DEMO_SETTINGS, epochs=1, maximum=99, n_test=10, n_validation=10)
     monkeypatch.setattr(transformer, "DEMO_SETTINGS", quick)
@@ -217,7 +217,7 @@ def test_cli_too_long_sentence_names_the_limit(untrained, tmp_path, capsys, orde
 
 
 def test_api_too_long_sentence_names_the_limit(untrained):
-    from entrenamiento.transformer import attention_figures, translate_texts
+    from tareas.traduccion import attention_figures, translate_texts
 
     weights, _ = untrained
     for call in (lambda: translate_texts(weights, ["uno", LONG]),
@@ -227,7 +227,7 @@ def test_api_too_long_sentence_names_the_limit(untrained):
 
 
 def test_translate_and_attention_return_task_results(untrained, tmp_path):
-    from entrenamiento.transformer import attention_figures, translate_texts
+    from tareas.traduccion import attention_figures, translate_texts
 
     weights, _ = untrained
     # Un modelo sin entrenar no emite «</s>»: la salida llega al tope sin romperse.
@@ -278,7 +278,7 @@ def test_cli_beam_above_the_limit_is_refused(untrained, capsys):
 
 
 def test_cli_output_paths_are_checked_before_training(tmp_path, capsys):
-    from entrenamiento import transformer
+    from tareas import traduccion as transformer
 
     blocker = tmp_path / "archivo"
     blocker.write_text("x")

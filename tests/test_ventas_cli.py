@@ -10,9 +10,9 @@ import pytest
 from datos import descargas
 from datos.ventas import make_sales_series
 from datos.ventas import write_sales_csv
-from entrenamiento import cli_datos
-from entrenamiento import cli_ventas
-from entrenamiento.cli import main
+from cli import descargas as cli_datos
+from cli import ventas as cli_ventas
+from cli.principal import main
 
 
 @pytest.fixture(scope="module")
@@ -144,9 +144,9 @@ def test_output_paths_are_checked_before_training(sales_csv, tmp_path, capsys):
 
 def test_cli_choices_and_limits_match_the_api():
     # La CLI no importa TensorFlow al construirse: sus copias deben coincidir con la API.
-    from entrenamiento.ventas import MAX_FORECAST_DAYS
-    from entrenamiento.ventas.comun import MAX_LEARNING_RATE
-    from modelos.ventas import MAX_STEPS, VARIANTS
+    from tareas.ventas import MAX_FORECAST_DAYS
+    from tareas.ventas.comun import MAX_LEARNING_RATE
+    from modelos.ventas.mlp import MAX_STEPS, VARIANTS
 
     assert cli_ventas.MODELS == VARIANTS and cli_ventas.MAX_STEPS == MAX_STEPS
     assert cli_ventas.MAX_FORECAST_DAYS == MAX_FORECAST_DAYS

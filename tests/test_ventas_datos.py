@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from datos import descargas
-from datos.errores import ArgumentError, DataError, DownloadError, EmptyDataError
+from nucleo.errores import ArgumentError, DataError, DownloadError, EmptyDataError
 from datos.ventas import MAX_SALES_VALUE
 from datos.ventas import MinMaxScaler
 from datos.ventas import SalesSeries

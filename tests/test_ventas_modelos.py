@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 import modelos
-from datos.errores import ArgumentError, DataError, ModelFileError
+from nucleo.errores import ArgumentError, DataError, ModelFileError
 from datos.ventas import SalesSeries
 from datos.ventas import calendar_features
 from datos.ventas import make_sales_series
 from datos.ventas import prepare_sales
 from datos.ventas import sales_inputs
-from entrenamiento import ventas
-from modelos.ventas import build_sales_mlp
+from tareas import ventas
+from modelos.ventas.mlp import build_sales_mlp
 from tests.helpers import run_model_saving_test
 
 STEPS = 7

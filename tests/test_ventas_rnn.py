@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 
 import modelos
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 from datos.ventas import make_sales_series
 from datos.ventas import prepare_sales
 from datos.ventas import sales_inputs
 from datos.ventas import write_sales_csv
-from entrenamiento import cli_ventas
-from entrenamiento import ventas
-from entrenamiento.cli import main
-from entrenamiento.ventas.referencias import seasonal_naive
-from modelos.ventas_rnn import MODELS
-from modelos.ventas_rnn import build_sales_rnn
+from cli import ventas as cli_ventas
+from tareas import ventas
+from cli.principal import main
+from tareas.ventas.referencias import seasonal_naive
+from modelos.ventas.rnn import MODELS
+from modelos.ventas.rnn import build_sales_rnn
 
 STEPS = 7
 

@@ -7,10 +7,10 @@ import sys
 import numpy as np
 
 import modelos
-from entrenamiento.cli import main
-from entrenamiento.resultado import TaskResult
-from entrenamiento.xor import XOR_INPUTS
-from entrenamiento.xor import train_xor
+from cli.principal import main
+from informes.resultado import TaskResult
+from tareas.xor import XOR_INPUTS
+from tareas.xor import train_xor
 
 
 def test_xor_is_deterministic_when_seeded(tmp_path):
@@ -43,7 +43,7 @@ def test_rerunning_xor_never_replaces_a_better_model_with_a_worse_one(tmp_path):
 def test_rerun_with_other_settings_starts_a_new_model(tmp_path):
     """Otra tarea en la misma carpeta (otros metadatos) no hereda el listón anterior."""
     from entrenamiento.entrenar import train
-    from entrenamiento.xor import XOR_TARGETS
+    from tareas.xor import XOR_TARGETS
 
     train_xor(epochs=100, seed=0, run_dir=tmp_path)
     other = train("xor", {}, (XOR_INPUTS, XOR_TARGETS), None, run_dir=tmp_path, epochs=3,
@@ -68,12 +68,12 @@ def test_orphan_temporaries_of_a_killed_writer_are_removed(tmp_path):
 
 
 def test_ctrl_c_message_does_not_promise_a_resume_for_xor(tmp_path, monkeypatch, capsys):
-    import entrenamiento.xor
+    import tareas.xor
 
     def interrupted(**kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(entrenamiento.xor, "train_xor", interrupted)
+    monkeypatch.setattr(tareas.xor, "train_xor", interrupted)
     assert main(["xor", "--salida", str(tmp_path)]) == 130
     err = capsys.readouterr().err
     assert "no se reanuda" in err and "para reanudar" not in err

@@ -6,8 +6,8 @@ import pytest
 
 from datos.anotaciones import VocImage
 from datos.anotaciones import read_voc
-from datos.errores import ArgumentError
-from datos.errores import DataError
+from nucleo.errores import ArgumentError
+from nucleo.errores import DataError
 from datos.sinteticos import make_shapes_dataset
 from modelos.yolo import YoloDataset
 from modelos.yolo.objetivos import VOC_ANCHORS

@@ -9,14 +9,14 @@ import math
 import numpy as np
 import pytest
 
-from datos.entorno import prepare_backend
+from nucleo.entorno import prepare_backend
 
 prepare_backend()
 
 import keras  # noqa: E402
 
-from datos.errores import ArgumentError  # noqa: E402
-from datos.errores import DataError  # noqa: E402
+from nucleo.errores import ArgumentError  # noqa: E402
+from nucleo.errores import DataError  # noqa: E402
 from modelos.registro import BuilderSpec  # noqa: E402
 from modelos.yolo.decodificacion import decode  # noqa: E402
 from modelos.yolo.decodificacion import decode_batch  # noqa: E402

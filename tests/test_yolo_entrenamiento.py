@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 
 import modelos
-from datos.errores import DataError
-from datos.errores import EnvironmentSetupError
+from nucleo.errores import DataError
+from nucleo.errores import EnvironmentSetupError
 from datos.sinteticos import make_shapes_dataset
-from entrenamiento import deteccion
-from entrenamiento.cli import main
-from entrenamiento.yolo import DEMO_SETTINGS
-from entrenamiento.yolo import ground_truths
-from entrenamiento.yolo import split_records
+from tareas.deteccion import predecir as deteccion
+from cli.principal import main
+from tareas.deteccion.entrenar import DEMO_SETTINGS
+from tareas.deteccion.entrenar import ground_truths
+from tareas.deteccion.entrenar import split_records
 
 CLASSES = ["circulo", "cuadrado"]
 SIZE = DEMO_SETTINGS["image_size"]  # el tamaño del detector de la demo

@@ -136,8 +136,8 @@ def trained(folder, tmp_path_factory):
 @pytest.mark.slow
 def test_evaluation_and_detect_agree_with_the_annotation(trained, folder, tmp_path, capsys):
     import modelos
-    from entrenamiento.cli import main
-    from entrenamiento.yolo import evaluate_records
+    from cli.principal import main
+    from tareas.deteccion.entrenar import evaluate_records
     from modelos.yolo import detect
 
     path, records = trained

@@ -8,10 +8,10 @@ import pytest
 
 import modelos
 from datos.anotaciones import read_voc
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 from datos.sinteticos import make_shapes_dataset
-from modelos.darknet_pesos import load_darknet_weights
-from modelos.darknet_pesos import save_darknet_weights
+from modelos.yolo.darknet_pesos import load_darknet_weights
+from modelos.yolo.darknet_pesos import save_darknet_weights
 from modelos.yolo import VOC_ANCHORS
 from modelos.yolo import YoloDataset
 from modelos.yolo import YoloLoss

@@ -2,7 +2,7 @@
 
 - :func:`modelos.yolo.lotes.multiscale_sizes` y ``YoloDataset(sizes=...)``: cada lote a
   un tamaño, con la rejilla de ese tamaño en su objetivo, determinista por semilla.
-- :class:`modelos.yolo.constructor.GridReshape` y :class:`modelos.darknet.Reorg` con alto
+- :class:`modelos.yolo.constructor.GridReshape` y :class:`modelos.yolo.darknet.Reorg` con alto
   y ancho desconocidos dan lo mismo que con la forma estática.
 - :class:`YoloLoss` con una rejilla que solo se conoce al ejecutar (el grafo de
   TensorFlow que sirve a todos los tamaños) vale lo mismo que con la forma estática.
@@ -20,11 +20,11 @@ import pytest
 
 import modelos
 from datos.anotaciones import read_voc
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 from datos.sinteticos import make_shapes_dataset
-from entrenamiento.cli import main
-from entrenamiento.yolo import train_yolo
-from modelos.darknet import Reorg
+from cli.principal import main
+from tareas.deteccion.entrenar import train_yolo
+from modelos.yolo.darknet import Reorg
 from modelos.yolo import YoloDataset
 from modelos.yolo import YoloLoss
 from modelos.yolo import allow_multiscale

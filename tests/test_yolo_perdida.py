@@ -13,13 +13,13 @@ import math
 import numpy as np
 import pytest
 
-from datos.entorno import prepare_backend
+from nucleo.entorno import prepare_backend
 
 prepare_backend()
 
 import keras  # noqa: E402
 
-from datos.errores import ArgumentError  # noqa: E402
+from nucleo.errores import ArgumentError  # noqa: E402
 from modelos.yolo.objetivos import pack_target  # noqa: E402
 from modelos.yolo.perdida import YoloLoss  # noqa: E402
 from tests.helpers import gradient_step  # noqa: E402
@@ -417,9 +417,9 @@ def test_small_detector_overfits_shapes(tmp_path):
     from datos.anotaciones import read_voc
     from datos.sinteticos import make_shapes_dataset
     from modelos.yolo import YoloDataset
-    from entrenamiento.anclas import boxes_wh
-    from entrenamiento.anclas import kmeans_anchors
-    from entrenamiento.metricas import mean_average_precision
+    from tareas.deteccion.anclas import boxes_wh
+    from tareas.deteccion.anclas import kmeans_anchors
+    from informes.metricas import mean_average_precision
     from modelos.yolo.decodificacion import detect_batch
 
     size, grid, epochs = 128, 4, 45

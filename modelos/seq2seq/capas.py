@@ -22,12 +22,12 @@ Referencias:
 
 from __future__ import annotations
 
-import keras
-from keras import layers
-from keras import ops
+from nucleo.keras_listo import keras
+from nucleo.keras_listo import layers
+from nucleo.keras_listo import ops
 
-from datos.errores import ArgumentError
-from datos.validacion import check_int
+from nucleo.errores import ArgumentError
+from nucleo.validacion import check_int
 
 #: Puntuaciones de :class:`SequenceAttention`.
 SCORES = ("additive", "general")

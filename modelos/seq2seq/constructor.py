@@ -26,22 +26,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from datos.entorno import prepare_backend
 
-prepare_backend()
+from nucleo.keras_listo import keras
+from nucleo.keras_listo import layers
+from nucleo.keras_listo import ops
 
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
-from keras import ops  # noqa: E402
-
-from datos.errores import ArgumentError  # noqa: E402
-from datos.validacion import check_int, check_number  # noqa: E402
-from modelos.clasificadores import finish_model  # noqa: E402
-from modelos.registro import register_builder  # noqa: E402
-from modelos.seq2seq.capas import SequenceAttention  # noqa: E402
-from modelos.transformer.incrustaciones import PAD_ID  # noqa: E402
-from modelos.transformer.perdidas import MaskedAccuracy  # noqa: E402
-from modelos.transformer.perdidas import MaskedSparseCrossEntropy  # noqa: E402
+from nucleo.errores import ArgumentError
+from nucleo.validacion import check_int, check_number
+from modelos.clasificacion.constructor import finish_model
+from modelos.registro import register_builder
+from modelos.seq2seq.capas import SequenceAttention
+from modelos.transformer.incrustaciones import PAD_ID
+from modelos.transformer.perdidas import MaskedAccuracy
+from modelos.transformer.perdidas import MaskedSparseCrossEntropy
 
 #: Celdas recurrentes admitidas y su capa de Keras.
 CELLS = {"lstm": layers.LSTM, "gru": layers.GRU}

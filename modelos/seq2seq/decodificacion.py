@@ -13,10 +13,11 @@ hipótesis siguen a su haz padre.
 from __future__ import annotations
 
 import numpy as np
-from keras import ops
+from nucleo.keras_listo import ops
 
-from datos.errores import ArgumentError
+from nucleo.errores import ArgumentError
 from modelos.registro import builder_spec
+from modelos.compilado import compiled
 from modelos.seq2seq.constructor import decode
 from modelos.seq2seq.constructor import encode
 
@@ -40,7 +41,6 @@ class RecurrentParts:
     seq2seq = True
 
     def __init__(self, model, where: str):
-        from modelos.transformer.decodificacion import _compiled
 
         spec = builder_spec(model)
         self.model = model
@@ -53,9 +53,9 @@ class RecurrentParts:
         self.max_positions = self.source_positions = int(self.kwargs["max_len"])
         self.get = model.get_layer
         self.cell = model.get_layer("decodificador").cell
-        self.encode = _compiled(self._encode)
-        self.step = _compiled(self._step)
-        self.forward = _compiled(lambda *inputs: model(
+        self.encode = compiled(self._encode)
+        self.step = compiled(self._step)
+        self.forward = compiled(lambda *inputs: model(
             [ops.convert_to_tensor(i) for i in inputs], training=False))
 
     def _encode(self, source):

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import math
 
-import keras
-from keras import layers
-from keras import ops
+from nucleo.keras_listo import keras
+from nucleo.keras_listo import layers
+from nucleo.keras_listo import ops
 
-from datos.validacion import check_int, check_number
+from nucleo.validacion import check_int, check_number
 
 _NEG_INF = -1e9  # en float32: exp(-1e9 - max) = 0 exacto
 

@@ -16,12 +16,12 @@ Referencia:
 
 from __future__ import annotations
 
-import keras
-from keras import layers
-from keras import ops
+from nucleo.keras_listo import keras
+from nucleo.keras_listo import layers
+from nucleo.keras_listo import ops
 
-from datos.errores import ArgumentError
-from datos.validacion import check_int, check_number
+from nucleo.errores import ArgumentError
+from nucleo.validacion import check_int, check_number
 from modelos.transformer.atencion import MultiHeadAttention
 from modelos.transformer.atencion import causal_mask
 

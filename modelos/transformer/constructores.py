@@ -21,25 +21,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from datos.entorno import prepare_backend
 
-prepare_backend()
+from nucleo.keras_listo import keras
+from nucleo.keras_listo import layers
+from nucleo.keras_listo import ops
 
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
-from keras import ops  # noqa: E402
-
-from datos.errores import ArgumentError  # noqa: E402
-from datos.validacion import check_int, check_number  # noqa: E402
-from modelos.clasificadores import finish_model  # noqa: E402
-from modelos.registro import register_builder  # noqa: E402
-from modelos.transformer.bloques import Decoder  # noqa: E402
-from modelos.transformer.bloques import Encoder  # noqa: E402
-from modelos.transformer.esquema import WarmupSchedule  # noqa: E402
-from modelos.transformer.incrustaciones import PAD_ID  # noqa: E402
-from modelos.transformer.incrustaciones import TokenAndPositionEmbedding  # noqa: E402
-from modelos.transformer.perdidas import MaskedAccuracy  # noqa: E402
-from modelos.transformer.perdidas import MaskedSparseCrossEntropy  # noqa: E402
+from nucleo.errores import ArgumentError
+from nucleo.validacion import check_int, check_number
+from modelos.clasificacion.constructor import finish_model
+from modelos.registro import register_builder
+from modelos.transformer.bloques import Decoder
+from modelos.transformer.bloques import Encoder
+from modelos.transformer.esquema import WarmupSchedule
+from modelos.transformer.incrustaciones import PAD_ID
+from modelos.transformer.incrustaciones import TokenAndPositionEmbedding
+from modelos.transformer.perdidas import MaskedAccuracy
+from modelos.transformer.perdidas import MaskedSparseCrossEntropy
 
 #: Agrupaciones de :func:`build_encoder_classifier`.
 POOLINGS = ("mean", "first")

@@ -14,21 +14,20 @@ el prefijo en cada paso (la forma ingenua; sirve de referencia en las pruebas y 
 
 Las longitudes se comprueban antes de ejecutar nada: una entrada o una salida que no
 cabe en la tabla de posiciones del modelo (``max_len`` del constructor) es un
-:class:`~datos.errores.ArgumentError` que dice cuántos tokens se recibieron y cuántos
+:class:`~nucleo.errores.ArgumentError` que dice cuántos tokens se recibieron y cuántos
 admite el modelo.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import keras
 import numpy as np
-from keras import ops
+from nucleo.keras_listo import ops
 
-from datos.errores import ArgumentError
-from datos.validacion import check_int, check_number
+from nucleo.errores import ArgumentError
+from nucleo.validacion import check_int, check_number
+from modelos.compilado import compiled
 from modelos.transformer.incrustaciones import PAD_ID
 
 BOS_ID = 2
@@ -38,19 +37,6 @@ MAX_BEAM = 100
 
 
 # === Piezas del modelo ===
-
-def _compiled(fn: Callable) -> Callable:
-    """Compila ``fn`` como grafo con TensorFlow (un trazado por forma de entrada)."""
-    if keras.backend.backend() == "tensorflow":
-        from datos.entorno import import_tensorflow
-
-        return import_tensorflow().function(fn, reduce_retracing=True)
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
-
 
 def _layer(model, name: str, where: str):
     try:
@@ -81,11 +67,11 @@ class _Parts:
         attention = self.decoder.blocks[0].self_attention
         self.cache_shape = (attention.num_heads, attention.key_dim)
         self.cache_dtype = attention.key_dense.compute_dtype
-        self.step = _compiled(self._step)
-        self.encode = _compiled(self._encode)
+        self.step = compiled(self._step)
+        self.encode = compiled(self._encode)
         # Todas las entradas como tensores del backend: PyTorch no admite mezclarlas
         # con arreglos de numpy en la llamada a un modelo.
-        self.forward = _compiled(lambda *inputs: model(
+        self.forward = compiled(lambda *inputs: model(
             [ops.convert_to_tensor(i) for i in inputs] if seq2seq
             else ops.convert_to_tensor(inputs[0]), training=False))
 
@@ -139,9 +125,9 @@ class _EngineParts:
 
 
 def _parts(model, where: str, seq2seq: bool) -> _Parts | _EngineParts:
-    from modelos.motores import Engine
-
-    if isinstance(model, Engine):
+    # Un motor de inferencia (inferencia.motores.Engine) lleva ``keras_model``: el modelo
+    # de Keras si lo ejecuta Keras, ``None`` si es una exportación.
+    if hasattr(model, "keras_model"):
         if model.keras_model is None:
             return _EngineParts(model, where, seq2seq)
         model = model.keras_model
@@ -254,7 +240,7 @@ def translate(model, source_ids, max_len: int, beam_size: int = 1, *, bos_id: in
 
     Args:
         model: el modelo codificador-decodificador entrenado, o un motor de
-            :mod:`modelos.motores` que lo ejecute.
+            :mod:`inferencia.motores` que lo ejecute.
         source_ids: ids de origen ``(S,)`` o ``(B, S)`` (relleno 0 al final).
         max_len: tokens de salida como máximo (incluido ``</s>``), ≤ ``max_len`` del
             modelo; una hipótesis que llega a ese tope sin ``</s>`` se devuelve cortada.
@@ -266,7 +252,7 @@ def translate(model, source_ids, max_len: int, beam_size: int = 1, *, bos_id: in
             la mejor hipótesis final del haz (0.6 como en el artículo; 0 = ninguna).
         use_cache: caché de claves/valores (un paso por token); ``False`` re-ejecuta
             el modelo sobre el prefijo entero en cada paso (siempre así con un motor
-            exportado de :mod:`modelos.motores`). Con un seq2seq recurrente
+            exportado de :mod:`inferencia.motores`). Con un seq2seq recurrente
             (:func:`modelos.seq2seq.build_seq2seq`) la «caché» es su estado: cada
             token es un paso de la celda.
 

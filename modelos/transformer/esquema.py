@@ -9,10 +9,10 @@ Referencia:
 
 from __future__ import annotations
 
-import keras
-from keras import ops
+from nucleo.keras_listo import keras
+from nucleo.keras_listo import ops
 
-from datos.validacion import check_int, check_number
+from nucleo.validacion import check_int, check_number
 
 
 @keras.saving.register_keras_serializable(package="redes")

@@ -8,7 +8,7 @@
 
 El id :data:`PAD_ID` (0) es el relleno en todos los modelos del Transformer: las
 máscaras de relleno son ``ids != PAD_ID``. La tabla de posiciones tiene ``max_len``
-filas: una secuencia más larga es un :class:`~datos.errores.ArgumentError` que nombra
+filas: una secuencia más larga es un :class:`~nucleo.errores.ArgumentError` que nombra
 el límite (no un índice fuera de rango en mitad del cálculo).
 
 Referencia:
@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 
-import keras
+from nucleo.keras_listo import keras
 import numpy as np
-from keras import layers
-from keras import ops
+from nucleo.keras_listo import layers
+from nucleo.keras_listo import ops
 
-from datos.errores import ArgumentError
-from datos.validacion import check_int
+from nucleo.errores import ArgumentError
+from nucleo.validacion import check_int
 
 #: El id del relleno: no es un token, no se atiende y no cuenta en la pérdida.
 PAD_ID = 0

@@ -7,10 +7,10 @@ la suma ni en el divisor.
 
 from __future__ import annotations
 
-import keras
-from keras import ops
+from nucleo.keras_listo import keras
+from nucleo.keras_listo import ops
 
-from datos.validacion import check_int, check_number
+from nucleo.validacion import check_int, check_number
 from modelos.transformer.incrustaciones import PAD_ID
 
 

@@ -1,6 +1,6 @@
 """``build_yolo``: YOLOv2 (Darknet-19 o tiny) compilado con su pérdida, listo para ``fit``.
 
-La red es el extractor de darknet (:func:`modelos.darknet.build_darknet19`) con su
+La red es el extractor de darknet (:func:`modelos.yolo.darknet.build_darknet19`) con su
 convolución final 1×1 de ``A·(5 + C)`` filtros, y la salida se ordena como
 ``(S_h, S_w, A, 5 + C)``: por ancla ``tx, ty, tw, th``, el logit de objeto y los
 logits de las clases, sin activar (el orden de canales de la capa ``[region]`` de
@@ -30,27 +30,24 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
-from datos.entorno import prepare_backend
 
-prepare_backend()
+from nucleo.keras_listo import keras
+from nucleo.keras_listo import layers
 
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
-
-from datos.cajas import as_size  # noqa: E402
-from datos.errores import ArgumentError  # noqa: E402
-from datos.validacion import check_int  # noqa: E402
-from datos.validacion import check_number  # noqa: E402
-from modelos.clasificadores import finish_model  # noqa: E402
-from modelos.darknet import BACKBONES  # noqa: E402
-from modelos.darknet import build_darknet19  # noqa: E402
-from modelos.optimizadores import adam  # noqa: E402
-from modelos.registro import builder_spec  # noqa: E402
-from modelos.registro import register_builder  # noqa: E402
-from modelos.yolo.objetivos import STRIDE  # noqa: E402
-from modelos.yolo.objetivos import VOC_ANCHORS  # noqa: E402
-from modelos.yolo.objetivos import as_anchors  # noqa: E402
-from modelos.yolo.perdida import YoloLoss  # noqa: E402
+from datos.cajas import as_size
+from nucleo.errores import ArgumentError
+from nucleo.validacion import check_int
+from nucleo.validacion import check_number
+from modelos.clasificacion.constructor import finish_model
+from modelos.yolo.darknet import BACKBONES
+from modelos.yolo.darknet import build_darknet19
+from modelos.optimizadores import adam
+from modelos.registro import builder_spec
+from modelos.registro import register_builder
+from modelos.yolo.objetivos import STRIDE
+from modelos.yolo.objetivos import VOC_ANCHORS
+from modelos.yolo.objetivos import as_anchors
+from modelos.yolo.perdida import YoloLoss
 
 # Los valores del artículo (keras-yolo2 con la configuración del blog).
 BLOG_LABELS = ("lego",)
@@ -142,7 +139,7 @@ def build_yolo(
             cuadrático del artículo), ``"giou"`` o ``"ciou"`` (basados en la IoU).
         reorg_order: ``"darknet"`` (el orden exacto de darknet) o
             ``"space_to_depth"`` (el de keras-yolo2) en el paso de reorganización.
-        bn_epsilon: épsilon de BatchNormalization (``modelos.darknet.DARKNET_BN_EPSILON``
+        bn_epsilon: épsilon de BatchNormalization (``modelos.yolo.darknet.DARKNET_BN_EPSILON``
             para cargar pesos de darknet).
         width_multiplier: multiplica los filtros del extractor (1.0 = darknet; 0.25 da
             una red ~16 veces más barata para pruebas y demos).

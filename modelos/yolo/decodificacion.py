@@ -30,9 +30,9 @@ import numpy as np
 from datos.cajas import box_iou
 from datos.cajas import clip_boxes
 from datos.cajas import cxcywh_to_xyxy
-from datos.errores import ArgumentError
-from datos.validacion import check_int
-from datos.validacion import check_number
+from nucleo.errores import ArgumentError
+from nucleo.validacion import check_int
+from nucleo.validacion import check_number
 from modelos.yolo.objetivos import LOG_WH_LIMIT
 from modelos.yolo.objetivos import as_anchors
 from modelos.yolo.preprocesado import read_image
@@ -67,7 +67,7 @@ def decode(netout, anchors, obj_threshold: float = 0.3,
         >>> cajas = decode(model(x)[0], VOC_ANCHORS)
         >>> cajas[:, :4] * [ancho, alto, ancho, alto]   # a píxeles
     """
-    netout = _as_netout(netout, rank=4)
+    netout = as_netout(netout, rank=4)
     anchors = as_anchors(anchors)
     obj_threshold = check_number(obj_threshold, "obj_threshold", minimum=0.0, maximum=1.0,
                                  where="decode")
@@ -109,7 +109,7 @@ def decode_batch(netouts, anchors, obj_threshold: float = 0.3,
     Returns:
         Una lista de B arreglos (N_i, 6) como los de :func:`decode`.
     """
-    netouts = _as_netout(netouts, rank=5)
+    netouts = as_netout(netouts, rank=5)
     return [decode(netout, anchors, obj_threshold, nms_threshold) for netout in netouts]
 
 
@@ -170,7 +170,7 @@ def detect(model, image, anchors=None, obj_threshold: float = 0.3,
 
     Args:
         model: modelo YOLOv2 con entrada ``(alto, ancho, 3)`` fija y salida
-            ``(S_h, S_w, A, 5 + C)`` cruda, o un motor de :mod:`modelos.motores`
+            ``(S_h, S_w, A, 5 + C)`` cruda, o un motor de :mod:`inferencia.motores`
             (ONNX Runtime, OpenVINO...) que lo ejecute: la decodificación y la NMS son
             las mismas.
         image: ``uint8`` RGB (H, W, 3) (o gris (H, W)), o la ruta de una imagen.
@@ -219,9 +219,9 @@ def detect_batch(model, images, anchors=None, obj_threshold: float = 0.3,
         ArgumentError: si alguna imagen no es válida o faltan las anclas.
         DataError: si una ruta no se puede leer como imagen.
     """
-    anchors = _model_anchors(model) if anchors is None else as_anchors(anchors)
+    anchors = model_anchors(model) if anchors is None else as_anchors(anchors)
     batch_size = check_int(batch_size, "batch_size", where="detect_batch")
-    height, width = _input_size(model)
+    height, width = input_size(model)
     if isinstance(images, (str, Path, np.ndarray)):
         raise ArgumentError("detect_batch: «images» debe ser una lista de imágenes o rutas "
                             "(para una sola, use detect).")
@@ -231,9 +231,9 @@ def detect_batch(model, images, anchors=None, obj_threshold: float = 0.3,
         chunk = images[start:start + batch_size]
         pixels = np.stack([resize_image(image, (height, width)) for image in chunk])
         if hasattr(model, "predict_images"):   # un motor: divide entre 255 a su manera
-            netouts = _as_netout(model.predict_images(pixels), rank=5)
+            netouts = as_netout(model.predict_images(pixels), rank=5)
         else:  # (b, alto, ancho, 3) float32 en [0, 1], como los lotes de entrenamiento
-            netouts = _as_netout(model.predict_on_batch(to_input(pixels)), rank=5)
+            netouts = as_netout(model.predict_on_batch(to_input(pixels)), rank=5)
         for image, netout in zip(chunk, netouts, strict=True):
             found = decode(netout, anchors, obj_threshold, nms_threshold)
             results.append(to_pixels(found, image.shape[1], image.shape[0]))
@@ -257,10 +257,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def _as_netout(netout, rank: int) -> np.ndarray:
+def as_netout(netout, rank: int) -> np.ndarray:
     """Salida de la red como ``float32`` numpy del rango pedido."""
     if not isinstance(netout, np.ndarray):
-        import keras
+        from nucleo.keras_listo import keras
 
         netout = keras.ops.convert_to_numpy(netout)
     netout = np.asarray(netout, dtype=np.float32)
@@ -271,7 +271,7 @@ def _as_netout(netout, rank: int) -> np.ndarray:
     return netout
 
 
-def _model_anchors(model) -> np.ndarray:
+def model_anchors(model) -> np.ndarray:
     from modelos.yolo.constructor import yolo_config
 
     try:
@@ -281,7 +281,7 @@ def _model_anchors(model) -> np.ndarray:
                             "con «anchors» ((A, 2) ancho y alto en celdas).") from None
 
 
-def _input_size(model) -> tuple[int, int]:
+def input_size(model) -> tuple[int, int]:
     shape = tuple(model.input_shape)
     if len(shape) != 4 or shape[1] is None or shape[2] is None or shape[3] != 3:
         raise ArgumentError(f"detect: el modelo debe tener una entrada (alto, ancho, 3) "

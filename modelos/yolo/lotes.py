@@ -20,26 +20,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from datos.entorno import prepare_backend
 
-prepare_backend()
+from nucleo.keras_listo import keras
 
-import keras  # noqa: E402
-
-from datos.cajas import as_size  # noqa: E402
-from datos.cajas import scale_boxes  # noqa: E402
-from datos.errores import ArgumentError  # noqa: E402
-from datos.errores import DataError  # noqa: E402
-from datos.reparto import ShardedBatches  # noqa: E402
-from datos.validacion import check_int  # noqa: E402
-from modelos.yolo.objetivos import STRIDE  # noqa: E402
-from modelos.yolo.objetivos import VOC_ANCHORS  # noqa: E402
-from modelos.yolo.objetivos import as_anchors  # noqa: E402
-from modelos.yolo.objetivos import encode_targets  # noqa: E402
-from modelos.yolo.objetivos import grid_size  # noqa: E402
-from modelos.yolo.objetivos import pack_target  # noqa: E402
-from modelos.yolo.preprocesado import read_record  # noqa: E402
-from modelos.yolo.preprocesado import to_input  # noqa: E402
+from datos.cajas import as_size
+from datos.cajas import scale_boxes
+from nucleo.errores import ArgumentError
+from nucleo.errores import DataError
+from datos.reparto import ShardedBatches
+from nucleo.validacion import check_int
+from modelos.yolo.objetivos import STRIDE
+from modelos.yolo.objetivos import VOC_ANCHORS
+from modelos.yolo.objetivos import as_anchors
+from modelos.yolo.objetivos import encode_targets
+from modelos.yolo.objetivos import grid_size
+from modelos.yolo.objetivos import pack_target
+from modelos.yolo.preprocesado import read_record
+from modelos.yolo.preprocesado import to_input
 
 # Pasos de 32 píxeles a cada lado del tamaño base en el entrenamiento multiescala.
 MULTISCALE_STEPS = 3

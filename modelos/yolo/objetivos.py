@@ -37,9 +37,9 @@ from datos.cajas import as_size
 from datos.cajas import scale_boxes
 from datos.cajas import wh_iou
 from datos.cajas import xyxy_to_cxcywh
-from datos.errores import ArgumentError
-from datos.validacion import check_int
-from modelos.darknet import DOWNSAMPLING
+from nucleo.errores import ArgumentError
+from nucleo.validacion import check_int
+from modelos.yolo.darknet import DOWNSAMPLING
 
 logger = logging.getLogger("redes")
 
@@ -223,7 +223,7 @@ def unpack_target(target, grid, n_anchors: int):
     Example:
         >>> y_true, true_boxes = unpack_target(y_batch, grid=13, n_anchors=5)
     """
-    from keras import ops
+    from nucleo.keras_listo import ops
 
     if isinstance(grid, (tuple, list)) and not all(isinstance(g, (int, np.integer))
                                                    for g in grid):

@@ -74,19 +74,16 @@ import logging
 
 import numpy as np
 
-from datos.entorno import prepare_backend
 
-prepare_backend()
+from nucleo.keras_listo import keras
+from nucleo.keras_listo import ops
 
-import keras  # noqa: E402
-from keras import ops  # noqa: E402
-
-from datos.errores import ArgumentError  # noqa: E402
-from datos.validacion import check_int  # noqa: E402
-from datos.validacion import check_number  # noqa: E402
-from modelos.yolo.objetivos import LOG_WH_LIMIT  # noqa: E402
-from modelos.yolo.objetivos import as_anchors  # noqa: E402
-from modelos.yolo.objetivos import unpack_target  # noqa: E402
+from nucleo.errores import ArgumentError
+from nucleo.validacion import check_int
+from nucleo.validacion import check_number
+from modelos.yolo.objetivos import LOG_WH_LIMIT
+from modelos.yolo.objetivos import as_anchors
+from modelos.yolo.objetivos import unpack_target
 
 # Formas del término de objeto y del de coordenadas (ver la docstring del módulo).
 OBJECTNESS_LOSSES = ("logistic", "squared")

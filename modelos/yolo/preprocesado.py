@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from datos.errores import ArgumentError
-from datos.errores import DataError
+from nucleo.errores import ArgumentError
+from nucleo.errores import DataError
 
 
 def read_image(image) -> np.ndarray:

@@ -8,7 +8,7 @@ reconocen por su contenido y no por la extensión:
 - ``"darknet"``: un ``.weights`` de darknet, completo o con solo las primeras
   convoluciones (``darknet19_448.conv.23``: las 18 de Darknet-19 preentrenadas en
   ImageNet; ``yolov2-tiny.conv.13``: las 7 primeras de tiny). Se lee con
-  :func:`modelos.darknet_pesos.load_darknet_weights`, que dice cuántas llenó.
+  :func:`modelos.yolo.darknet_pesos.load_darknet_weights`, que dice cuántas llenó.
 - ``"keras-yolo2"``: los ``full_yolo_backend.h5`` / ``tiny_yolo_backend.h5`` del
   artículo (HDF5 de Keras 2: atributo ``layer_names``, en la raíz o en el grupo
   ``model_weights``, y por capa ``weight_names`` como ``conv_1/kernel:0`` o
@@ -33,24 +33,21 @@ import re
 from pathlib import Path
 from typing import Any
 
-from datos.entorno import prepare_backend
 
-prepare_backend()
+import h5py
+import numpy as np
+from nucleo.keras_listo import layers
 
-import h5py  # noqa: E402
-import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
-
-from datos.errores import ArgumentError  # noqa: E402
-from datos.errores import ModelFileError  # noqa: E402
-from datos.errores import WeightsMismatchError  # noqa: E402
-from modelos.archivo_h5 import declared_weights  # noqa: E402
-from modelos.archivo_h5 import open_model_file  # noqa: E402
-from modelos.archivo_h5 import read_weights  # noqa: E402
-from modelos.archivo_h5 import reading  # noqa: E402
-from modelos.darknet import Reorg  # noqa: E402
-from modelos.darknet_pesos import load_darknet_weights  # noqa: E402
-from modelos.registro import builder_spec  # noqa: E402
+from nucleo.errores import ArgumentError
+from nucleo.errores import ModelFileError
+from nucleo.errores import WeightsMismatchError
+from modelos.archivo_h5 import declared_weights
+from modelos.archivo_h5 import open_model_file
+from modelos.archivo_h5 import read_weights
+from modelos.archivo_h5 import reading
+from modelos.yolo.darknet import Reorg
+from modelos.yolo.darknet_pesos import load_darknet_weights
+from modelos.registro import builder_spec
 
 logger = logging.getLogger("redes")
 

@@ -1,0 +1,141 @@
+"""La herramienta de línea de órdenes ``redes``.
+
+Se analizan los argumentos antes de importar Keras: ``redes --help`` es inmediato,
+``--verbose`` puede decidir si se ve el ruido de arranque de TensorFlow y ``--backend``
+elige el backend de Keras (tensorflow, jax o torch) antes de que se importe.
+
+Cada familia de órdenes vive en su módulo ``entrenamiento/cli_<familia>.py``, que define
+``add_commands(commands)`` y registra sus tareas con
+:func:`cli.comun.add_family`; :data:`COMMAND_MODULES` los nombra en el
+orden de la ayuda.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from nucleo.entorno import BACKENDS, check_backend_installed, select_backend
+from nucleo.errores import ArgumentError, RedesError
+from cli import argparse_es
+from cli.lanzador import is_child, launch
+
+logger = logging.getLogger("redes")
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "cli.xor",
+    "cli.clasificar",
+    "cli.ventas",
+    "cli.traducir",
+    "cli.yolo",
+    "cli.exportar",
+    "cli.servir",
+    "cli.descargas",
+    "cli.demo",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Construye el analizador de argumentos de ``redes`` (ayuda en castellano)."""
+    argparse_es.install()
+    parser = argparse.ArgumentParser(
+        prog="redes",
+        description="Los modelos clásicos de «Aprende Machine Learning» en Keras 3.",
+    )
+    parser.add_argument("--verbose", action="store_true",
+                        help="muestra los mensajes internos de TensorFlow y el registro detallado")
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help="backend de Keras (lo mismo que la variable KERAS_BACKEND); "
+                             "por defecto, KERAS_BACKEND o tensorflow, el más rápido en CPU. "
+                             'jax y torch se instalan con pip install ".[jax]" / ".[torch]"')
+    commands = parser.add_subparsers(dest="orden", metavar="ORDEN", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(commands)
+    return parser
+
+
+def _interrupted_message(args) -> str:
+    if getattr(args, "resumable", True):
+        return ("\ninterrumpido: vuelve a ejecutar la misma orden para reanudar desde la "
+                "última época completa.")
+    return ("\ninterrumpido: el mejor modelo hasta ahora ya está guardado. Esta orden no se "
+            "reanuda: volver a ejecutarla entrena de nuevo y solo sustituye ese modelo si "
+            "lo mejora.")
+
+
+def _distributed(args) -> bool:
+    """``True`` si la orden pide varios procesos (``--procesos N`` con N > 1 o
+    ``--coordinador``, ``--num-procesos`` o ``--proceso``)."""
+    if (getattr(args, "procesos", None) or 1) > 1:
+        return True
+    return any(getattr(args, name, None) is not None
+               for name in ("coordinador", "num_procesos", "proceso"))
+
+
+def _join_cluster(args) -> None:
+    """En un proceso lanzado por el lanzador: backend jax y conexión con los demás."""
+    select_backend("jax")
+    from entrenamiento.distribuido import initialize
+
+    cluster = initialize(args.coordinador, args.num_procesos, args.proceso,
+                         timeout=args.espera_coordinador)
+    if not cluster.chief and not args.verbose:
+        # Un solo relato: el del proceso 0. Los demás solo avisan de problemas.
+        logging.getLogger("redes").setLevel(logging.WARNING)
+
+
+def _process_label(args) -> str:
+    """`` (proceso I de N)`` en un proceso de un entrenamiento distribuido."""
+    if is_child() and getattr(args, "proceso", None) is not None:
+        return f" (proceso {args.proceso} de {args.num_procesos})"
+    return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Punto de entrada de ``redes``; devuelve el código de salida."""
+    args = build_parser().parse_args(argv)
+    if args.verbose:
+        os.environ["REDES_VERBOSO"] = "1"
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(message)s", stream=sys.stderr)
+    if not args.verbose:
+        logging.getLogger("h5py").setLevel(logging.WARNING)
+        logging.getLogger("matplotlib").setLevel(logging.WARNING)
+        logging.getLogger("jax").setLevel(logging.ERROR)
+    try:
+        if _distributed(args):
+            if args.backend not in (None, "jax"):
+                raise ArgumentError(
+                    "El entrenamiento en varios procesos usa keras.distribution, que en Keras "
+                    f"3.15 solo funciona con el backend jax; se pidió «{args.backend}».")
+            check_backend_installed("jax")
+            if not is_child():  # el lanzador no importa Keras: elige jax para sus procesos
+                return launch(sys.argv[1:] if argv is None else argv,
+                              processes=args.procesos, coordinator=args.coordinador,
+                              num_processes=args.num_procesos, process_id=args.proceso)
+            _join_cluster(args)
+        elif args.backend:
+            select_backend(args.backend)
+        return args.func(args)
+    except RedesError as exc:
+        label = "" if str(exc).startswith("Proceso ") else _process_label(args)
+        print(f"error{label}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(_interrupted_message(args), file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.verbose:
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"error inesperado ({type(exc).__name__}): {message}\n"
+              "Ejecuta la misma orden con «redes --verbose ...» para ver la traza completa.",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Inferencia fuera del bucle de entrenamiento: motores (Keras, ONNX Runtime, OpenVINO,
+LiteRT), exportación de modelos guardados y cuantización int8.
+"""

@@ -1,0 +1,288 @@
+"""Detectar objetos en imágenes, vídeos y la cámara con un modelo YOLOv2 guardado.
+
+Es ``redes yolo detectar``:
+
+- ``IMAGEN...`` → ``nombre_detected.png`` con cajas verdes, etiqueta y puntuación
+  (como ``draw_boxes`` del artículo) y una línea por detección;
+- ``--video entrada.mp4`` → ``entrada_detected.mp4`` fotograma a fotograma, con barra
+  de progreso;
+- ``--camara 0`` → una ventana de OpenCV (``cv2.imshow``) con la imagen de la cámara y
+  sus cajas; ``q`` o Esc (o cerrar la ventana) termina. Usa el mismo código que el vídeo:
+  solo cambian la fuente (la cámara) y el destino (la ventana).
+
+Las imágenes se leen con :func:`modelos.yolo.preprocesado.read_image`, el mismo
+decodificador (con la orientación EXIF aplicada) que el entrenamiento y la evaluación:
+las cajas se dibujan en el marco en que se anotó.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nucleo.errores import ArgumentError
+from nucleo.errores import DataError
+from nucleo.errores import EnvironmentSetupError
+from nucleo.validacion import check_int
+from informes.resultado import TaskResult
+
+logger = logging.getLogger("redes")
+
+GREEN = (0, 255, 0)
+SUFFIX = "_detected"
+
+
+def draw_boxes(image: np.ndarray, detections, labels: Sequence[str]) -> np.ndarray:
+    """Dibuja cada detección como el ``draw_boxes`` del artículo: caja verde y texto.
+
+    Args:
+        image: ``uint8`` (alto, ancho, 3) RGB (no se modifica).
+        detections: (N, 6) ``xmin, ymin, xmax, ymax, puntuación, clase`` en píxeles.
+        labels: nombres de las clases.
+
+    Returns:
+        Una copia de ``image`` con las cajas.
+    """
+    import cv2
+
+    out = np.ascontiguousarray(image, dtype=np.uint8).copy()
+    height = out.shape[0]
+    thickness = max(1, round(height / 200))
+    scale = max(0.35, 1e-3 * height)
+    for xmin, ymin, xmax, ymax, score, cls in np.asarray(detections).reshape(-1, 6):
+        p1, p2 = (int(xmin), int(ymin)), (int(xmax), int(ymax))
+        cv2.rectangle(out, p1, p2, GREEN, thickness)
+        text = f"{labels[int(cls)]} {score:.2f}"
+        (text_w, text_h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+        # Encima de la caja, o dentro si no cabe por arriba; fondo oscuro para leerlo.
+        top = p1[1] - text_h - base - 2 if p1[1] - text_h - base - 2 >= 0 else p1[1]
+        cv2.rectangle(out, (p1[0], top), (p1[0] + text_w + 2, top + text_h + base + 2),
+                      (0, 0, 0), -1)
+        cv2.putText(out, text, (p1[0] + 1, top + text_h + 1), cv2.FONT_HERSHEY_SIMPLEX,
+                    scale, GREEN, thickness, cv2.LINE_AA)
+    return out
+
+
+def describe(detections, labels: Sequence[str]) -> list[dict[str, Any]]:
+    """Detecciones como diccionarios JSON: etiqueta, puntuación y caja en píxeles."""
+    return [{"etiqueta": labels[int(row[5])], "puntuacion": round(float(row[4]), 4),
+             "caja": [round(float(v), 1) for v in row[:4]]}
+            for row in np.asarray(detections).reshape(-1, 6)]
+
+
+def detected_path(path, out_dir=None, suffix: str = ".png") -> Path:
+    """``foto.jpg`` → ``foto_detected.png`` (en ``out_dir`` si se da)."""
+    path = Path(path)
+    folder = path.parent if out_dir is None else Path(out_dir)
+    return folder / f"{path.stem}{SUFFIX}{suffix}"
+
+
+def detect_images(model, paths: Sequence, *, out_dir=None, obj_threshold: float = 0.3,
+                  nms_threshold: float = 0.3) -> list[TaskResult]:
+    """Detecta en cada imagen y escribe ``nombre_detected.png`` con las cajas.
+
+    Returns:
+        Un :class:`~informes.resultado.TaskResult` por imagen: ``files["detectada"]``
+        y en ``data`` ``imagen`` y ``detecciones`` (etiqueta, puntuación y caja en píxeles).
+    """
+    from nucleo.archivos import atomic_write
+    from modelos.yolo.constructor import yolo_config
+    from modelos.yolo.decodificacion import detect_batch
+    from modelos.yolo.preprocesado import read_image
+
+    labels = yolo_config(model)["labels"]
+    results = []
+    for path in paths:
+        image = read_image(Path(path))
+        (detections,) = detect_batch(model, [image], obj_threshold=obj_threshold,
+                                     nms_threshold=nms_threshold)
+        out = detected_path(path, out_dir)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        drawn = draw_boxes(image, detections, labels)
+        atomic_write(out, lambda handle, img=drawn: _write_png(handle, img))
+        found = describe(detections, labels)
+        lines = [f"{path}: {len(found)} objeto{'' if len(found) == 1 else 's'}"]
+        lines += [f"  {d['etiqueta']} {d['puntuacion']:.2f} ["
+                  + ", ".join(f"{v:.0f}" for v in d["caja"]) + "]" for d in found]
+        results.append(TaskResult(title=str(path), files={"detectada": out},
+                                  data={"imagen": str(path), "detecciones": found},
+                                  text=["\n".join(lines)]))
+    return results
+
+
+def _write_png(handle, image: np.ndarray) -> None:
+    from PIL import Image
+
+    Image.fromarray(image).save(handle, format="PNG")
+
+
+class FrameWindow:
+    """Ventana de OpenCV (``cv2.imshow``) que muestra fotogramas; ``q``, Esc o cerrarla
+    la termina.
+
+    :func:`run_stream` solo necesita ``show(frame) -> bool`` y ``close()``: las pruebas
+    usan una ventana falsa con esos dos métodos.
+
+    Raises:
+        EnvironmentSetupError: si no hay pantalla (``DISPLAY`` en Linux) o el OpenCV
+            instalado no tiene interfaz gráfica (``opencv-python-headless``).
+    """
+
+    QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27 = Esc
+
+    def __init__(self, title: str = "redes yolo detectar (q para salir)"):
+        import cv2
+
+        if sys.platform.startswith(("linux", "freebsd", "openbsd")) \
+                and not os.environ.get("DISPLAY"):
+            raise EnvironmentSetupError(
+                "No hay ventana donde mostrar la cámara: no hay pantalla (la variable DISPLAY "
+                "está vacía). Ejecútalo en un escritorio o graba un vídeo con --video.")
+        self.title = title
+        try:
+            cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+        except cv2.error as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
+            raise EnvironmentSetupError(
+                "No hay ventana donde mostrar la cámara: este OpenCV no puede abrir ventanas "
+                f"({reason}). Instala opencv-python (no la versión headless) o graba un "
+                "vídeo con --video.") from None
+
+    def show(self, frame: np.ndarray) -> bool:
+        """Muestra ``frame`` (RGB); devuelve ``False`` cuando hay que terminar."""
+        import cv2
+
+        cv2.imshow(self.title, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        key = cv2.waitKey(1)
+        if key != -1 and (key & 0xFF) in self.QUIT_KEYS:
+            return False
+        # La ventana cerrada con el ratón deja de ser visible.
+        return cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1
+
+    def close(self) -> None:
+        import cv2
+
+        with contextlib.suppress(cv2.error):
+            cv2.destroyWindow(self.title)
+            cv2.waitKey(1)  # deja que la ventana se cierre de verdad
+
+
+def open_capture(source):
+    """Abre un vídeo (ruta) o una cámara (índice entero) con OpenCV.
+
+    Raises:
+        DataError: si no se puede abrir (nombra la fuente).
+    """
+    import cv2
+
+    if isinstance(source, (str, Path)) and not str(source).isdigit():
+        if not Path(source).is_file():
+            raise DataError(f"El vídeo {source} no existe o no es un archivo.")
+        capture = cv2.VideoCapture(str(source))
+        what = f"el vídeo {source}"
+    else:
+        capture = cv2.VideoCapture(int(source))
+        what = f"la cámara {source}"
+    if not capture.isOpened():
+        raise DataError(f"No se puede abrir {what}: OpenCV no lo reconoce "
+                        "(¿formato o dispositivo correctos?).")
+    return capture
+
+
+def run_stream(model, source, *, output=None, window=None, obj_threshold: float = 0.3,
+               nms_threshold: float = 0.3, max_frames: int | None = None,
+               batch_size: int = 4) -> TaskResult:
+    """Detecta fotograma a fotograma de un vídeo o una cámara.
+
+    Los fotogramas se procesan por lotes de ``batch_size`` (uno si hay ventana, para
+    no retrasar la imagen). Cada fotograma con sus cajas va a ``output`` (un MP4 con
+    los mismos fotogramas por segundo y tamaño) y/o a ``window`` (un objeto con
+    ``show(frame) -> bool``, como :class:`FrameWindow`; ``False`` termina).
+
+    Returns:
+        Un :class:`~informes.resultado.TaskResult`: ``metrics`` (``fotogramas``,
+        ``detecciones``), ``files["video"]`` si se grabó y ``data["interrumpido"]``.
+
+    Raises:
+        DataError: fuente que no se abre o destino que no se puede escribir.
+    """
+    import cv2
+    from tqdm.auto import tqdm
+
+    from nucleo.archivos import atomic_path
+    from modelos.yolo.constructor import yolo_config
+    from modelos.yolo.decodificacion import detect_batch
+
+    if output is None and window is None:
+        raise ArgumentError("run_stream: indique un vídeo de salida, una ventana o ambos.")
+    labels = yolo_config(model)["labels"]
+    batch_size = 1 if window is not None else check_int(batch_size, "batch_size")
+    frames = detections_total = 0
+    interrupted = False
+    with contextlib.ExitStack() as stack:
+        capture = open_capture(source)
+        stack.callback(capture.release)
+        fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+        if max_frames is not None:
+            total = max_frames if total is None else min(total, max_frames)
+        tmp = None if output is None else stack.enter_context(
+            atomic_path(output, keep_suffix=True))
+        writer = None
+        bar = stack.enter_context(tqdm(total=total, desc="Fotogramas", unit="fotograma"))
+        while not interrupted:
+            wanted = batch_size if max_frames is None else min(batch_size, max_frames - frames)
+            batch = _read_frames(capture, wanted) if wanted > 0 else []
+            if not batch:
+                break
+            found = detect_batch(model, batch, obj_threshold=obj_threshold,
+                                 nms_threshold=nms_threshold)
+            for frame, rows in zip(batch, found, strict=True):
+                drawn = draw_boxes(frame, rows, labels)
+                detections_total += len(rows)
+                if tmp is not None:
+                    if writer is None:
+                        writer = _open_writer(tmp, fps, drawn.shape, output)
+                        stack.callback(writer.release)
+                    writer.write(cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+                if window is not None and not window.show(drawn):
+                    interrupted = True
+                    break
+            frames += len(batch)
+            bar.update(len(batch))
+        if tmp is not None and writer is None:
+            raise DataError(f"{source} no tiene ningún fotograma legible.")
+    return TaskResult(title=f"Detección en {source}",
+                      metrics={"fotogramas": frames, "detecciones": detections_total},
+                      files={} if output is None else {"video": Path(output)},
+                      data={"interrumpido": interrupted},
+                      text=["interrumpido con q"] if interrupted else [])
+
+
+def _read_frames(capture, count: int) -> list[np.ndarray]:
+    import cv2
+
+    frames = []
+    for _ in range(count):
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    return frames
+
+
+def _open_writer(path, fps: float, shape, output):
+    import cv2
+
+    height, width = shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise DataError(f"No se puede escribir el vídeo {output} (códec mp4v de OpenCV).")
+    return writer

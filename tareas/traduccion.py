@@ -1,0 +1,442 @@
+"""La tarea del Transformer que entrena aquí: traducir números escritos en palabras.
+
+Son las funciones de ``redes transformer ...``: entrenar (con
+:func:`entrenamiento.entrenar.train`: registro CSV, mejor modelo, reanudación,
+curvas), medir el acierto exacto en números nunca vistos, traducir frases y
+dibujar los mapas de atención con las palabras en los ejes. Todas devuelven
+:class:`informes.resultado.TaskResult` (una por frase al traducir). Con
+``architecture="lstm"`` o ``"gru"`` la misma tarea entrena el seq2seq recurrente
+(:func:`modelos.build_seq2seq`), y traducir y dibujar la atención lo tratan igual.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nucleo.errores import ArgumentError, DataError, ModelFileError
+from datos.lotes_numeros import NumberBatches
+from datos.numeros import MAX_NUMBER
+from datos.numeros import EncodedPairs
+from datos.numeros import WordTokenizer
+from datos.numeros import encode_pairs
+from datos.numeros import make_tokenizers
+from datos.numeros import shorten
+from datos.numeros import split_numbers
+from nucleo.validacion import check_int
+from informes.resultado import Table
+from informes.resultado import TaskResult
+from informes.resultado import training_files
+
+logger = logging.getLogger("redes")
+
+TASK = "numeros"
+# Todos los números de entrenamiento < 10.000 entran en el entrenamiento (ver split_numbers).
+DENSE_BELOW = 10_000
+
+# Modelo pequeño de la tarea: 2 + 2 capas, d_model 128 (el artículo: 6 + 6 y 512).
+SMALL_MODEL = {"num_layers": 2, "d_model": 128, "num_heads": 4, "d_ff": 512, "dropout": 0.1}
+
+# Las arquitecturas de la tarea: el Transformer o un seq2seq recurrente (build_seq2seq)
+# con esa celda; mismo reparto, semilla y presupuesto de tiempo.
+ARCHITECTURES = ("transformer", "lstm", "gru")
+# El seq2seq de la tarea: codificador bidireccional de 128 por sentido, atención de Bahdanau
+# (en una CPU cada paso recurrente es secuencial: más pequeño, más pasos en el mismo tiempo).
+RNN_MODEL = {"units": 128, "embed_dim": 64, "bidirectional_encoder": True,
+             "attention": "bahdanau", "dropout": 0.0}
+
+# La demo: 0..999, un modelo aún menor y épocas cortas (una pasada completa cada una).
+DEMO_SETTINGS = {
+    "maximum": 999, "n_validation": 50, "n_test": 100, "n_train": None,
+    "model": {"num_layers": 1, "d_model": 64, "num_heads": 4, "d_ff": 128, "dropout": 0.0},
+    "epochs": 40, "batch_size": 32, "warmup_steps": 300,
+}
+
+
+def exact_match(model, pairs: EncodedPairs, target_tokenizer: WordTokenizer, *,
+                beam_size: int = 1, batch_size: int = 500) -> tuple[float, list[str]]:
+    """Fracción de frases traducidas exactamente igual que la referencia, y las traducciones."""
+    from modelos.transformer.decodificacion import translate
+
+    max_len = pairs.target_out.shape[1]
+    predictions: list[str] = []
+    for start in range(0, len(pairs.source), batch_size):
+        ids = translate(model, pairs.source[start:start + batch_size], max_len,
+                        beam_size=beam_size)
+        predictions += [target_tokenizer.decode(row) for row in ids]
+    references = [target_tokenizer.decode(row) for row in pairs.target_out]
+    hits = sum(p == r for p, r in zip(predictions, references, strict=True))
+    return hits / max(len(references), 1), predictions
+
+
+def _step_counter():
+    """Un callback que cuenta los lotes entrenados (para las fichas por segundo)."""
+    from nucleo.keras_listo import keras
+
+    class StepCounter(keras.callbacks.Callback):
+        steps = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
+
+    return StepCounter()
+
+
+def train_numbers(
+    run_dir="pesos/transformer",
+    *,
+    maximum: int = MAX_NUMBER,
+    n_train: int | None = 200_000,
+    n_validation: int = 500,
+    n_test: int = 2000,
+    model: dict[str, Any] | None = None,
+    epochs: int = 30,
+    steps_per_epoch: int | None = 400,
+    batch_size: int = 64,
+    warmup_steps: int = 1000,
+    max_seconds: float | None = None,
+    beam_size: int = 1,
+    precision: str = "float32",
+    seed: int = 0,
+    verbose: Any = "auto",
+    architecture: str = "transformer",
+) -> TaskResult:
+    """Entrena el traductor de números español → inglés y mide el acierto exacto en prueba.
+
+    Args:
+        run_dir: carpeta de la ejecución (modelo.h5, registro.csv, curvas.png).
+        maximum: los números van de 0 a ``maximum`` (≤ 999.999).
+        n_train: números de entrenamiento (``None`` = todos los que no son de prueba
+            ni de validación).
+        n_validation: números de validación (eligen el mejor modelo).
+        n_test: números de prueba, nunca vistos al entrenar.
+        model: argumentos del constructor que sustituyen a :data:`SMALL_MODEL`
+            (:func:`modelos.build_transformer`) o a :data:`RNN_MODEL`
+            (:func:`modelos.build_seq2seq`).
+        epochs: épocas como máximo.
+        steps_per_epoch: lotes por época (``None`` = una pasada completa).
+        batch_size: tamaño de lote.
+        warmup_steps: pasos de calentamiento de la tasa de aprendizaje (solo el
+            Transformer; el seq2seq usa Adam con tasa fija).
+        max_seconds: tiempo máximo de entrenamiento (se para al terminar el lote).
+        beam_size: haz para la evaluación final (1 = voraz).
+        precision: ``"float32"``, ``"mixed_bfloat16"`` o ``"auto"`` (la más rápida aquí).
+        seed: semilla de la división, la inicialización y los lotes.
+        verbose: barra de progreso de Keras.
+        architecture: ``"transformer"``, o ``"lstm"`` / ``"gru"`` para un seq2seq
+            recurrente (:func:`modelos.build_seq2seq` con esa celda). El reparto, la
+            semilla y el tope de tiempo son los mismos.
+
+    Returns:
+        :class:`TaskResult` con ``metrics`` (``test_exact_match``: acierto exacto de
+        frases de prueba, pérdidas, épocas, segundos, pasos y fichas por segundo al
+        entrenar y al decodificar), ``files`` (``pesos``,
+        ``registro``, ``curvas``), ``data`` (``ejemplos``, ``errores``, ``division``,
+        ``modelo``), la tabla de ejemplos, el modelo y el historial.
+    """
+    from entrenamiento.callbacks import TimeLimit
+    from entrenamiento.entrenar import train
+    from modelos.transformer.decodificacion import MAX_BEAM
+
+    where = "train_numbers"
+    if architecture not in ARCHITECTURES:
+        raise ArgumentError(f"{where}: «architecture» debe ser 'transformer', 'lstm' o 'gru'; "
+                            f"recibido {architecture!r}.")
+    check_int(beam_size, "beam_size", maximum=MAX_BEAM, where=where)
+    check_int(batch_size, "batch_size", where=where)
+    if steps_per_epoch is not None:
+        check_int(steps_per_epoch, "steps_per_epoch", where=where)
+    if max_seconds is not None and not (isinstance(max_seconds, (int, float)) and max_seconds > 0):
+        raise ArgumentError(f"{where}: «max_seconds» debe ser un número > 0; "
+                            f"recibido {max_seconds!r}.")
+    recurrent = architecture != "transformer"
+    defaults = {**RNN_MODEL, "cell": architecture} if recurrent else SMALL_MODEL
+    settings = {**defaults, **(model or {})}
+    start = time.perf_counter()
+    split = split_numbers(maximum, n_validation=n_validation, n_test=n_test, n_train=n_train,
+                          dense_below=DENSE_BELOW, seed=seed)
+    source_tok, target_tok = make_tokenizers(maximum)
+    train_pairs = encode_pairs(split.train, source_tok, target_tok)
+    lengths = {"origen": train_pairs.source.shape[1], "destino": train_pairs.target_in.shape[1]}
+    encode = dict(source_len=lengths["origen"], target_len=lengths["destino"])
+    test_pairs = encode_pairs(split.test, source_tok, target_tok, **encode)
+    logger.info("Números 0..%d: %d de entrenamiento, %d de validación, %d de prueba "
+                "(vocabularios %d / %d; datos en %.1f s).", maximum, len(split.train),
+                len(split.validation), len(split.test), len(source_tok), len(target_tok),
+                time.perf_counter() - start)
+    validation = None
+    if len(split.validation):
+        validation = NumberBatches(encode_pairs(split.validation, source_tok, target_tok,
+                                                **encode), 500, shuffle=False)
+    kwargs = {"src_vocab": len(source_tok), "tgt_vocab": len(target_tok),
+              "max_len": max(lengths.values()) + 2,
+              **({} if recurrent else {"warmup_steps": warmup_steps}), **settings}
+    metadata = {
+        "tarea": TASK, "arquitectura": architecture, "maximo": maximum, "semilla": seed,
+        "longitudes": lengths,
+        "tokenizador_origen": source_tok.to_json(), "tokenizador_destino": target_tok.to_json(),
+    }
+    limit = [TimeLimit(max_seconds)] if max_seconds else []
+    counter = _step_counter()
+    batches = NumberBatches(train_pairs, batch_size, steps_per_epoch=steps_per_epoch, seed=seed)
+    train_start = time.perf_counter()
+    result = train("seq2seq" if recurrent else "transformer", kwargs, batches, validation,
+                   run_dir=run_dir, epochs=epochs, batch_size=batch_size, seed=seed,
+                   monitor="val_loss" if validation is not None else "loss",
+                   precision=precision, metadata=metadata, verbose=verbose,
+                   callbacks=[*limit, counter])
+    train_seconds = time.perf_counter() - train_start
+    # Fichas reales (origen + destino, sin relleno) por lote medio de entrenamiento.
+    pair_tokens = float(np.mean((train_pairs.source != 0).sum(1)
+                                + (train_pairs.target_out != 0).sum(1)))
+
+    eval_start = time.perf_counter()
+    score, predictions = exact_match(result.model, test_pairs, target_tok, beam_size=beam_size)
+    eval_seconds = time.perf_counter() - eval_start
+    # Fichas generadas: las de cada traducción más su «</s>».
+    generated = sum(len(WordTokenizer.split(p)) + 1 for p in predictions)
+    history = result.history
+    figures: dict[str, Any] = {"epocas": len(history.get("loss", []))}
+    for key in ("loss", "masked_accuracy", "val_loss", "val_masked_accuracy"):
+        if history.get(key):
+            figures[key] = float(history[key][-1])
+    figures.update({"test_exact_match": score, "numeros_prueba": int(len(split.test)),
+                    "segundos_entrenamiento": round(train_seconds, 1),
+                    "pasos_entrenamiento": counter.steps,
+                    "fichas_por_s_entrenamiento": round(
+                        counter.steps * batch_size * pair_tokens / max(train_seconds, 1e-9)),
+                    "segundos_evaluacion": round(eval_seconds, 1),
+                    "fichas_por_s_decodificacion": round(generated / max(eval_seconds, 1e-9)),
+                    "segundos": round(time.perf_counter() - start, 1)})
+    mistakes = [{"numero": int(n), "prediccion": p, "referencia": target_tok.decode(r)}
+                for n, p, r in zip(test_pairs.numbers, predictions, test_pairs.target_out,
+                                   strict=True)
+                if p != target_tok.decode(r)]
+    shown = np.unique(np.linspace(0, len(predictions) - 1, 5).astype(int)) if predictions else []
+    examples = [{"numero": int(test_pairs.numbers[i]), "origen": source_tok.decode(
+        test_pairs.source[i]), "prediccion": predictions[i]} for i in shown]
+    files = {name: path for name, path in training_files(result).items() if path is not None}
+    return TaskResult(
+        title=f"{TITLES[architecture]} «numeros»: métricas finales",
+        metrics=figures,
+        files=files,
+        data={
+            "ejemplos": examples,
+            "errores": mistakes[:20],
+            "division": {"entrenamiento": int(len(split.train)),
+                         "validacion": int(len(split.validation)),
+                         "prueba": int(len(split.test))},
+            "modelo": {**kwargs, "parametros": int(result.model.count_params()),
+                       "arquitectura": architecture,
+                       "precision": precision, "lote": batch_size,
+                       "pasos_por_epoca": len(batches),
+                       "parada_por_tiempo": bool(limit and limit[0].stopped)},
+        },
+        tables=[Table("Números de prueba (nunca vistos)", ("Español", "Traducción"),
+                      [(f"{e['origen']} ({e['numero']})", e["prediccion"]) for e in examples])],
+        model=result.model,
+        history=dict(history),
+    )
+
+
+TITLES = {"transformer": "Transformer", "lstm": "Seq2seq LSTM", "gru": "Seq2seq GRU"}
+
+
+def load_translator(weights, engine: str = "keras"):
+    """Carga un traductor de :func:`train_numbers`: ``(modelo, tok_origen, tok_destino, meta)``.
+
+    Con ``engine="keras"`` (por defecto) el modelo es el de Keras; con otro motor
+    (:func:`inferencia.motores.load_engine`; ``weights`` puede ser entonces la carpeta de
+    ``redes exportar``), el motor.
+
+    Raises:
+        ModelFileError: si el archivo no es de esta tarea o sus metadatos no valen.
+    """
+    import modelos
+    from inferencia.motores import load_engine, source_metadata
+
+    metadata = source_metadata(weights)
+    if metadata.get("tarea") != TASK:
+        raise ModelFileError(f"«{weights}» no es un traductor de números entrenado con "
+                             "«redes transformer entrenar --tarea numeros» (faltan los "
+                             "tokenizadores en los metadatos).")
+    lengths = metadata.get("longitudes")
+    target_len = lengths.get("destino") if isinstance(lengths, dict) else None
+    if isinstance(target_len, bool) or not isinstance(target_len, int) or target_len < 1:
+        raise ModelFileError(f"«{weights}»: los metadatos no tienen «longitudes» → «destino» "
+                             f"(un entero ≥ 1); tienen {shorten(repr(lengths))}.")
+    source_tok = WordTokenizer.from_json(metadata.get("tokenizador_origen"))
+    target_tok = WordTokenizer.from_json(metadata.get("tokenizador_destino"))
+    model = (modelos.load(weights, compile=False) if engine == "keras"
+             else load_engine(weights, engine))
+    return model, source_tok, target_tok, metadata
+
+
+def _sentences(texts) -> list[str]:
+    """Las frases de la llamada como lista; una sola cadena es una frase."""
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    if not texts or any(not isinstance(text, str) or not text.strip() for text in texts):
+        raise DataError("Hace falta al menos una frase que traducir, y ninguna vacía.")
+    return texts
+
+
+def encode_texts(texts: list[str], source_tok: WordTokenizer, limit: int) -> np.ndarray:
+    """Ids ``(N, S)`` de las frases, comprobando que caben en las ``limit`` posiciones.
+
+    Raises:
+        DataError: palabras fuera del vocabulario, o una frase más larga que ``limit``
+            (dice cuántos tokens tiene y cuántos admite el traductor).
+    """
+    source = source_tok.encode_batch(texts)
+    for text, length in zip(texts, (source != 0).sum(axis=1), strict=True):
+        if length > limit:
+            raise DataError(f"«{shorten(text)}» tiene {length} palabras y el traductor admite "
+                            f"como máximo {limit} por frase (el tamaño de su tabla de "
+                            "posiciones).")
+    return source
+
+
+def _prepare(weights, texts, engine: str = "keras"):
+    """Carga el traductor, codifica las frases y da el tope de tokens de salida."""
+    from modelos.transformer.decodificacion import sequence_limits
+
+    model, source_tok, target_tok, metadata = load_translator(weights, engine)
+    source_limit, target_limit = sequence_limits(model)
+    source = encode_texts(_sentences(texts), source_tok, source_limit)
+    # Un token más que la traducción más larga vista al entrenar (para «</s>»), sin pasar
+    # de la tabla de posiciones; los mapas de atención necesitan además sitio para «<s>».
+    output_len = min(metadata["longitudes"]["destino"] + 1, target_limit - 1)
+    return model, source, source_tok, target_tok, output_len
+
+
+def translate_texts(weights, texts: Sequence[str], *, beam_size: int = 1,
+                    engine: str = "keras") -> list[TaskResult]:
+    """Traduce frases en español con un traductor guardado.
+
+    Args:
+        weights: ``modelo.h5`` de :func:`train_numbers` (o su carpeta de
+            ``redes exportar``).
+        texts: las frases (una cadena sola es una frase).
+        beam_size: 1 = voraz; K > 1 = búsqueda en haz.
+        engine: motor de inferencia (:func:`inferencia.motores.load_engine`). Con keras,
+            la decodificación usa la caché de claves y valores; con otro motor, ejecuta
+            el modelo entero sobre el prefijo en cada paso.
+
+    Returns:
+        Un :class:`TaskResult` por frase, con ``data`` ``{"origen", "traduccion"}``.
+
+    Raises:
+        DataError: frase vacía, con palabras fuera del vocabulario (las nombra) o más
+            larga de lo que admite el modelo (dice el máximo).
+    """
+    from modelos.transformer.decodificacion import translate
+
+    texts = _sentences(texts)
+    model, source, _, target_tok, output_len = _prepare(weights, texts, engine)
+    ids = translate(model, source, output_len, beam_size=beam_size)
+    results = []
+    for text, row in zip(texts, ids, strict=True):
+        translation = target_tok.decode(row)
+        results.append(TaskResult(title="Traducción",
+                                  data={"origen": text, "traduccion": translation},
+                                  text=[f"{text} → {translation}"]))
+    return results
+
+
+def plot_attention(maps: dict[str, list[np.ndarray]], source_tokens: Sequence[str],
+                   target_tokens: Sequence[str], out_dir) -> list[Path]:
+    """Un PNG por tipo de atención: una fila por capa y una columna por cabeza.
+
+    Args:
+        maps: lo que devuelve :func:`modelos.transformer.attention_maps` (una frase).
+        source_tokens: palabras del origen (eje de las claves del codificador).
+        target_tokens: palabras del destino desplazado (``<s>`` ...).
+        out_dir: carpeta de destino.
+
+    Returns:
+        Las rutas de ``atencion_codificador.png``, ``atencion_decodificador.png`` y
+        ``atencion_cruzada.png`` (de un seq2seq recurrente, solo la última).
+    """
+    from informes.graficos import new_figure, save_figure
+
+    kinds = (("encoder", "codificador", "Auto-atención del codificador", source_tokens,
+              source_tokens),
+             ("decoder_self", "decodificador", "Auto-atención enmascarada del decodificador",
+              target_tokens, target_tokens),
+             ("decoder_cross", "cruzada", "Atención cruzada (destino → origen)", target_tokens,
+              source_tokens))
+    paths = []
+    for key, name, title, rows, cols in kinds:
+        if key not in maps:  # un seq2seq recurrente solo tiene la atención cruzada
+            continue
+        weights = maps[key]
+        layers, heads = len(weights), weights[0].shape[1]
+        size = 0.3 * max(len(rows), len(cols)) + 1.2
+        fig = new_figure(size * heads, size * layers + 0.6)
+        axes = fig.subplots(layers, heads, squeeze=False)
+        for layer in range(layers):
+            for head in range(heads):
+                ax = axes[layer][head]
+                matrix = weights[layer][0, head, : len(rows), : len(cols)]
+                ax.imshow(matrix, cmap="viridis", vmin=0.0, vmax=1.0)
+                ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=7)
+                ax.set_yticks(range(len(rows)), rows, fontsize=7)
+                ax.set_title(f"capa {layer + 1}, cabeza {head + 1}", fontsize=8)
+        fig.suptitle(title)
+        paths.append(save_figure(fig, Path(out_dir) / f"atencion_{name}.png"))
+    return paths
+
+
+def attention_dir(weights, out_dir=None) -> Path:
+    """La carpeta de los PNG de :func:`attention_figures`: ``out_dir`` o ``atencion/``
+    junto a los pesos."""
+    return Path(out_dir) if out_dir else Path(weights).parent / "atencion"
+
+
+def attention_figures(weights, text: str, out_dir=None, *, beam_size: int = 1) -> TaskResult:
+    """Traduce ``text`` y dibuja la atención de cada capa y cabeza sobre esa traducción.
+
+    Returns:
+        :class:`TaskResult` con ``data`` ``{"origen", "traduccion"}`` y en ``files``
+        los tres PNG (``atencion_codificador``, ``atencion_decodificador``,
+        ``atencion_cruzada``).
+
+    Raises:
+        DataError: frase vacía, con palabras fuera del vocabulario o demasiado larga.
+    """
+    from modelos.transformer.decodificacion import attention_maps, translate
+
+    if not isinstance(text, str):
+        raise DataError("attention_figures: «text» debe ser una frase (texto).")
+    model, source, source_tok, target_tok, output_len = _prepare(weights, [text])
+    ids = translate(model, source, output_len, beam_size=beam_size)[0]
+    target = [target_tok.index["<s>"], *ids]
+    maps = attention_maps(model, source, [target])
+    source_words = [source_tok.vocabulary[i] for i in source[0] if i]
+    target_words = [target_tok.vocabulary[i] for i in target]
+    paths = plot_attention(maps, source_words, target_words, attention_dir(weights, out_dir))
+    translation = target_tok.decode(ids)
+    return TaskResult(title="Atención", files={p.stem: p for p in paths},
+                      data={"origen": text, "traduccion": translation},
+                      text=[f"{text} → {translation}"])
+
+
+def run_translation_demo(out_dir="pesos/demo/transformer", *, seed: int = 0,
+                         verbose: Any = 0) -> TaskResult:
+    """Demo corta: entrena un traductor de 0..999 y traduce números que no vio.
+
+    Returns:
+        El :class:`TaskResult` de :func:`train_numbers` (sus ``ejemplos`` son números de
+        prueba con su traducción).
+    """
+    settings = dict(DEMO_SETTINGS)
+    return train_numbers(out_dir, maximum=settings["maximum"], n_train=settings["n_train"],
+                         n_validation=settings["n_validation"], n_test=settings["n_test"],
+                         model=settings["model"], epochs=settings["epochs"],
+                         steps_per_epoch=None, batch_size=settings["batch_size"],
+                         warmup_steps=settings["warmup_steps"], seed=seed, verbose=verbose)
