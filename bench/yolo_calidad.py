@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from datos.anotaciones import read_voc
 from datos.sinteticos import make_shapes_dataset
 from tareas.deteccion.entrenar import RECIPE_MULTISCALE
-from tareas.deteccion.entrenar import RECIPES
+from nucleo.vocabulario import YOLO_RECIPES as RECIPES
 from tareas.deteccion.entrenar import evaluate_yolo
 from tareas.deteccion.entrenar import split_records
 from tareas.deteccion.entrenar import train_yolo

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datos.imagenes import MAX_IMAGE_SIDE
+from nucleo.vocabulario import MAX_IMAGE_SIDE
 from cli.comun import add_common_arguments
 from cli.comun import add_family
 from cli.comun import add_engine_argument
@@ -14,10 +14,9 @@ from cli.comun import bounded_int
 from cli.comun import check_outputs
 from cli.comun import non_negative_int
 from cli.comun import positive_int
+from nucleo.vocabulario import CLASSIFIER_MODELS
+from nucleo.vocabulario import SPLITS
 from nucleo.vocabulario import STRATEGIES
-
-MODELS = ("deportes", "cifar", "mlp")  # las claves de tareas.clasificacion.PRESETS
-SPLITS = ("all", "test")  # tareas.clasificacion.SPLITS
 
 
 def _cmd_train(args) -> int:
@@ -69,7 +68,7 @@ def _add_train(tasks) -> None:
     parser = tasks.add_parser(
         "entrenar", help="entrena un clasificador sobre una carpeta con una subcarpeta por clase")
     parser.add_argument("--dir", required=True, help="carpeta de imágenes (clase/imagen.jpg)")
-    parser.add_argument("--modelo", choices=MODELS, default="deportes",
+    parser.add_argument("--modelo", choices=CLASSIFIER_MODELS, default="deportes",
                         help="arquitectura (por defecto deportes, la CNN del blog)")
     parser.add_argument("--tamanio", type=bounded_int(1, MAX_IMAGE_SIDE), nargs=2,
                         metavar=("ALTO", "ANCHO"),

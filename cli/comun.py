@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from nucleo.vocabulario import ENGINE_CHOICES
+from nucleo.vocabulario import ENGINES
 from nucleo.vocabulario import ENGINE_HELP
 from nucleo.vocabulario import PRECISION_HELP
-from nucleo.vocabulario import PRECISIONS
+from nucleo.vocabulario import DEFAULT_TRAINING_PRECISION
+from nucleo.vocabulario import TRAINING_PRECISIONS
 
 Task = Callable[[argparse._SubParsersAction], None]
 
@@ -98,7 +99,7 @@ def add_seed_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_engine_argument(parser: argparse.ArgumentParser) -> None:
     """``--motor``: con qué motor de inferencia predecir (:mod:`inferencia.motores`)."""
-    parser.add_argument("--motor", choices=ENGINE_CHOICES, default="keras", help=ENGINE_HELP)
+    parser.add_argument("--motor", choices=ENGINES, default="keras", help=ENGINE_HELP)
 
 
 def add_json_argument(parser: argparse.ArgumentParser, what: str = "las cifras") -> None:
@@ -115,9 +116,9 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, run_default: str | 
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--precision`` con los valores de :data:`nucleo.vocabulario.PRECISIONS`."""
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
-                        help=PRECISION_HELP)
+    """``--precision`` con los valores de :data:`nucleo.vocabulario.TRAINING_PRECISIONS`."""
+    parser.add_argument("--precision", choices=TRAINING_PRECISIONS,
+                        default=DEFAULT_TRAINING_PRECISION, help=PRECISION_HELP)
 
 
 def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from cli.comun import add_family
 from cli.comun import add_json_argument
 from cli.comun import check_outputs
-
-DATASETS = ("ventas",)  # las claves de datos.descargas.DATASETS
+from nucleo.vocabulario import DATASETS
 
 
 def _cmd_download(args) -> int:

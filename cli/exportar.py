@@ -5,9 +5,8 @@ from __future__ import annotations
 from cli.comun import add_family
 from cli.comun import add_json_argument
 from cli.comun import check_outputs
+from nucleo.vocabulario import EXPORT_FORMATS
 
-# Los de inferencia.exportar.FORMATS (aquí sin importar Keras; una prueba comprueba que coinciden).
-FORMATS = ("saved_model", "onnx", "openvino", "litert")
 
 
 def _cmd_export(args) -> int:
@@ -34,7 +33,7 @@ def add_commands(commands) -> None:
                     "esa carpeta. onnx y openvino necesitan sus extras de pip.")
     parser.add_argument("--pesos", required=True, help="modelo .h5 de modelos.save / «redes "
                         "... entrenar»")
-    parser.add_argument("--formato", required=True, choices=FORMATS,
+    parser.add_argument("--formato", required=True, choices=EXPORT_FORMATS,
                         help="saved_model, onnx, openvino o litert")
     parser.add_argument("--salida", required=True, metavar="CARPETA",
                         help="carpeta de la exportación (una por formato)")

@@ -15,7 +15,11 @@ import logging
 import os
 
 from cli.comun import add_family
-from nucleo.vocabulario import ENGINE_CHOICES, ENGINE_HELP
+from nucleo.vocabulario import ENGINE_HELP
+from nucleo.vocabulario import ENGINES
+from nucleo.vocabulario import SERVICE_BATCH_REQUESTS
+from nucleo.vocabulario import SERVICE_MAX_MB
+from nucleo.vocabulario import SERVICE_MAX_PIXELS
 
 logger = logging.getLogger("redes")
 
@@ -134,14 +138,14 @@ def add_commands(commands) -> None:
     parser.add_argument("--clave", default=None,
                         help=f"clave de acceso que los clientes envían en la cabecera X-Clave "
                              f"(o la variable {KEY_ENV}); obligatoria fuera de 127.0.0.1")
-    parser.add_argument("--motor", choices=ENGINE_CHOICES, default="keras", help=ENGINE_HELP)
-    parser.add_argument("--limite-mb", type=float, default=10.0,
+    parser.add_argument("--motor", choices=ENGINES, default="keras", help=ENGINE_HELP)
+    parser.add_argument("--limite-mb", type=float, default=SERVICE_MAX_MB,
                         help="tamaño máximo del cuerpo de una petición en MiB (por defecto "
                              "10); más → 413")
-    parser.add_argument("--limite-pixeles", type=int, default=40_000_000,
+    parser.add_argument("--limite-pixeles", type=int, default=SERVICE_MAX_PIXELS,
                         help="píxeles como mucho de una imagen subida, comprobados antes de "
                              "decodificarla (por defecto 40 millones); más → 413")
-    parser.add_argument("--lote", type=int, default=8,
+    parser.add_argument("--lote", type=int, default=SERVICE_BATCH_REQUESTS,
                         help="peticiones como mucho por llamada a la red (por defecto 8)")
     parser.add_argument("--espera-ms", type=float, default=5.0,
                         help="milisegundos que se espera a que se llene un lote (por "

@@ -24,12 +24,12 @@ from cli.comun import bounded_int
 from cli.comun import check_outputs
 from cli.comun import non_negative_int
 from cli.comun import positive_int
+from nucleo.vocabulario import ATTENTIONS
+from nucleo.vocabulario import TRANSLATION_ARCHITECTURES
 
 DEFAULT_RUN = "pesos/transformer"
-#: --arquitectura (las de tareas.traduccion.ARCHITECTURES, sin importar Keras aquí).
-ARCHITECTURES = ("transformer", "lstm", "gru")
 #: --atencion del seq2seq recurrente → attention de build_seq2seq.
-ATTENTIONS = {"bahdanau": "bahdanau", "luong": "luong", "ninguna": None}
+_ATTENTION = {"bahdanau": "bahdanau", "luong": "luong", "none": None, "ninguna": None}
 minutes = bounded_float(0.0, 1e6)
 
 
@@ -69,7 +69,7 @@ def _cmd_train(args) -> int:
                  "d_ff": args.dff, "dropout": 0.1 if args.dropout is None else args.dropout}
     else:
         model = {"units": args.unidades, "embed_dim": args.embedding,
-                 "attention": ATTENTIONS[args.atencion],
+                 "attention": _ATTENTION[args.atencion],
                  "dropout": 0.0 if args.dropout is None else args.dropout}
     result = train_numbers(
         run_dir, architecture=args.arquitectura, maximum=args.maximo,
@@ -111,7 +111,7 @@ def _add_train(tasks) -> None:
     # dest propio: «tarea» es el nombre de la sub-orden (entrenar, traducir...).
     train.add_argument("--tarea", dest="problema", choices=("numeros",), default="numeros",
                        help="tarea: números de 0 a 999.999 escritos en palabras")
-    train.add_argument("--arquitectura", choices=ARCHITECTURES, default="transformer",
+    train.add_argument("--arquitectura", choices=TRANSLATION_ARCHITECTURES, default="transformer",
                        help="el Transformer o un seq2seq recurrente con esa celda (mismo "
                        "reparto, semilla y --minutos); sin --salida, el de lstm/gru va a "
                        "pesos/lstm o pesos/gru (por defecto %(default)s)")
@@ -139,9 +139,9 @@ def _add_train(tasks) -> None:
     train.add_argument("--dropout", type=dropout_rate,
                        help="dropout, en [0, 1) (por defecto 0.1 en el transformer y 0 en "
                        "lstm/gru)")
-    train.add_argument("--atencion", choices=tuple(ATTENTIONS), default="bahdanau",
+    train.add_argument("--atencion", choices=(*ATTENTIONS, "ninguna"), default="bahdanau",
                        help="lstm/gru: atención aditiva (bahdanau), multiplicativa (luong) o "
-                       "ninguna (por defecto %(default)s)")
+                       "none, ninguna (por defecto %(default)s)")
     train.add_argument("--minutos", type=minutes, help="tiempo máximo de entrenamiento")
     add_common_arguments(train, run_default=DEFAULT_RUN)
     add_training_arguments(train)

@@ -8,8 +8,7 @@ Ejemplos::
     redes ventas comparar --csv datos_blog/time_series.csv --semillas 5 --pliegues 3 --json c.json
 
 Este módulo no importa TensorFlow ni pandas (se construye con cada ``redes --help``): las
-opciones y los límites se repiten aquí y una prueba comprueba que coinciden con los de
-la API.
+opciones y los límites vienen de :mod:`nucleo.vocabulario`, como los de la API.
 """
 
 from __future__ import annotations
@@ -27,12 +26,12 @@ from cli.comun import bounded_int
 from cli.comun import check_outputs
 from cli.comun import non_negative_int
 from cli.comun import positive_int
+from nucleo.vocabulario import MAX_FORECAST_DAYS
+from nucleo.vocabulario import MAX_LAGS
+from nucleo.vocabulario import MAX_LEARNING_RATE
+from nucleo.vocabulario import SALES_MLP_VARIANTS
+from nucleo.vocabulario import SALES_RNN_MODELS
 
-MODELS = ("st1", "stmv", "ste")  # modelos.ventas.mlp.VARIANTS
-RNN_MODELS = ("lstm", "gru", "rnn")  # modelos.ventas.rnn.MODELS
-MAX_STEPS = 365  # modelos.ventas.mlp.MAX_STEPS
-MAX_LEARNING_RATE = 10.0  # tareas.ventas.comun.MAX_LEARNING_RATE
-MAX_FORECAST_DAYS = 3650  # tareas.ventas.MAX_FORECAST_DAYS
 
 
 def _column(text: str | None):
@@ -96,8 +95,8 @@ def _add_csv_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser, *, min_validation: int) -> None:
-    parser.add_argument("--pasos", type=bounded_int(1, MAX_STEPS), default=7,
-                        help=f"días anteriores de entrada (7; hasta {MAX_STEPS})")
+    parser.add_argument("--pasos", type=bounded_int(1, MAX_LAGS), default=7,
+                        help=f"días anteriores de entrada (7; hasta {MAX_LAGS})")
     parser.add_argument("--epocas", type=positive_int, default=40,
                         help="épocas (40, como el blog)")
     parser.add_argument("--validacion", default=30,
@@ -113,7 +112,8 @@ def _add_train(tasks) -> None:
     parser = tasks.add_parser("entrenar", help="entrena un perceptrón con los últimos días "
                               "como validación")
     _add_csv_arguments(parser)
-    parser.add_argument("--modelo", choices=MODELS + RNN_MODELS, default="st1",
+    parser.add_argument("--modelo",
+                        choices=SALES_MLP_VARIANTS + tuple(SALES_RNN_MODELS), default="st1",
                         help="st1: 7 retardos; stmv: + día y mes; ste: + embeddings; "
                         "lstm, gru, rnn: los retardos como secuencia en una red recurrente "
                         "+ embeddings (st1)")

@@ -32,28 +32,23 @@ from cli.comun import bounded_int
 from cli.comun import check_outputs
 from cli.comun import non_negative_int
 from cli.comun import positive_int
+from nucleo.vocabulario import BACKBONES
+from nucleo.vocabulario import BOX_LOSSES
+from nucleo.vocabulario import MAX_IMAGE_SIDE
+from nucleo.vocabulario import YOLO_RECIPES
+from nucleo.vocabulario import YOLO_STRIDE
 
-# Los valores de ``build_yolo(backbone=...)`` (modelos.yolo.darknet.BACKBONES; aquí sin importar
-# TensorFlow para que la ayuda sea inmediata: una prueba comprueba que coinciden).
-BACKBONES = ("darknet19", "tiny")
-# Las de ``train_yolo(recipe=...)`` (tareas.deteccion.entrenar.RECIPES; la prueba comprueba que
-# coinciden).
-RECIPES = ("blog", "fotos")
-# Los de ``YoloLoss(box_loss=...)`` (modelos.yolo.perdida.BOX_LOSSES, con la misma prueba).
-BOX_LOSSES = ("darknet", "giou", "ciou")
-# Lado de una celda de la rejilla (modelos.yolo.objetivos.STRIDE, con la misma prueba).
-STRIDE = 32
 
 probability = bounded_float(0.0, 1.0, include_minimum=True)
-_side = bounded_int(STRIDE, 4096)
+_side = bounded_int(YOLO_STRIDE, MAX_IMAGE_SIDE)
 
 
 def input_size(text: str) -> int:
     """Tipo de argparse: lado de la entrada de la red, un múltiplo de 32 (32…4096)."""
     side = _side(text)
-    if side % STRIDE:
+    if side % YOLO_STRIDE:
         raise argparse.ArgumentTypeError(
-            f"debe ser un múltiplo de {STRIDE} (p. ej. 320, 416 o 608); recibido {text}")
+            f"debe ser un múltiplo de {YOLO_STRIDE} (p. ej. 320, 416 o 608); recibido {text}")
     return side
 
 
@@ -227,7 +222,7 @@ def _add_train(tasks) -> None:
     parser.add_argument("--coseno", action="store_true",
                         help="tasa en coseno hasta el 1 %% al final (de las épocas o de "
                              "--minutos); por defecto constante, como en el blog")
-    parser.add_argument("--receta", choices=RECIPES, default="blog",
+    parser.add_argument("--receta", choices=YOLO_RECIPES, default="blog",
                         help="«blog» (por defecto, la del artículo) o «fotos», para pocas "
                              "fotos reales: color HSV y escala más fuertes, multiescala, "
                              "media móvil de los pesos (EMA), mejor modelo por el mAP@0.5 de "

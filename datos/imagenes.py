@@ -30,12 +30,12 @@ from nucleo.errores import DataError
 from nucleo.errores import EmptyDataError
 from nucleo.errores import TooLargeError
 from nucleo.validacion import check_int, check_number, shown
+# Lado máximo (alto o ancho) al que se redimensiona una imagen para un clasificador.
+from nucleo.vocabulario import MAX_IMAGE_SIDE
 
 logger = logging.getLogger("redes")
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"})
-#: Lado máximo (alto o ancho) al que se redimensiona una imagen para un clasificador.
-MAX_IMAGE_SIDE = 4096
 #: Memoria máxima de las imágenes leídas de una carpeta (float32), para fallar al
 #: principio con un mensaje claro en lugar de quedarse sin memoria a mitad de lectura.
 MAX_FOLDER_BYTES = 16 * 2**30

@@ -51,7 +51,8 @@ from entrenamiento.callbacks import TimeLimit  # noqa: F401 (API pública)
 from entrenamiento.callbacks import WorkerResume
 from entrenamiento.callbacks import monitor_mode
 from informes.graficos import plot_history, read_history
-from nucleo.vocabulario import check_choice, check_strategy, resolve_precision
+from nucleo.entorno import resolve_training_precision
+from nucleo.vocabulario import check_choice, check_strategy
 from modelos.registro import builder_spec
 
 logger = logging.getLogger("redes")
@@ -245,7 +246,7 @@ def _check_arguments(builder_kwargs, *, epochs, batch_size, seed, monitor, patie
     check_int(seed, "seed", minimum=0, where="train")
     if patience is not None:
         check_int(patience, "patience", minimum=0, where="train")
-    resolve_precision(precision, where="train")
+    resolve_training_precision(precision, where="train")
     check_strategy(strategy, where="train")
     check_choice(verbose, "verbose", ("auto", 0, 1, 2), where="train")
     if steps_per_execution not in (None, "epoch"):
@@ -472,7 +473,7 @@ def train(
             minimiza salvo que sea de acierto (accuracy, auc...).
         patience: épocas sin mejora antes de parar (``EarlyStopping``); ``None``, sin parada.
         precision: ``"float32"``, ``"mixed_bfloat16"`` o ``"auto"`` (la más rápida en
-            esta máquina: :func:`nucleo.vocabulario.resolve_precision`); la política
+            esta máquina: :func:`nucleo.entorno.resolve_training_precision`); la política
             global anterior se restaura al terminar.
         strategy: ``None`` / ``"none"`` o ``"mirrored"`` (``tf.distribute.MirroredStrategy``
             en todas las GPU, o en las CPU lógicas de ``REDES_CPUS_LOGICOS``).
@@ -519,7 +520,7 @@ def train(
     validation_data = _check_data("validation_data", validation_data, required=False)
     run = _prepare_run(run_dir, weights_path, epochs=epochs, batch_size=batch_size, seed=seed,
                        monitor=monitor, patience=patience,
-                       precision=resolve_precision(precision),
+                       precision=resolve_training_precision(precision),
                        strategy=check_strategy(strategy), verbose=verbose, shuffle=shuffle,
                        backup=backup, steps_per_execution=steps_per_execution)
 

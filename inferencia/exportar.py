@@ -36,9 +36,8 @@ from typing import Any
 import numpy as np
 
 from nucleo.errores import ArgumentError, EnvironmentSetupError, ModelFileError
+from nucleo.vocabulario import EXPORT_FORMATS as FORMATS
 
-#: Formatos de exportación.
-FORMATS = ("saved_model", "onnx", "openvino", "litert")
 #: Nombre del artefacto de cada formato dentro de la carpeta de salida.
 ARTIFACTS = {"saved_model": "saved_model", "onnx": "modelo.onnx",
              "openvino": "modelo.xml", "litert": "modelo.tflite"}

@@ -51,10 +51,9 @@ from inferencia.exportar import (
     read_description,
 )
 from modelos.registro import BuilderSpec
+from nucleo.entorno import resolve_engine_precision
+from nucleo.vocabulario import ENGINES
 
-#: Valores de ``--motor`` (``nucleo.vocabulario`` los repite sin importar Keras; una
-#: prueba comprueba que coinciden).
-ENGINE_CHOICES = ("auto", "keras", "onnx", "openvino", "litert")
 #: Candidatos de ``auto`` con un ``.h5``, que :func:`fastest_engine` mide con el modelo
 #: (Keras, el último recurso). Con bfloat16 nativo, OpenVINO calcula en bf16: YOLOv2-416
 #: a 75 img/s frente a 13 de ONNX Runtime en una CPU con AMX, pero el MLP de ventas va
@@ -65,8 +64,6 @@ AUTO_CANDIDATES = ("onnx", "openvino")
 AUTO_BATCH = 8
 AUTO_CALLS = 20
 AUTO_SECONDS = 1.0
-#: Precisiones que admite un motor.
-PRECISIONS = ("float32", "bfloat16")
 #: Formato de exportación que ejecuta cada motor (``tensorflow`` ejecuta un SavedModel).
 ENGINE_FORMATS = {"onnx": "onnx", "openvino": "openvino", "litert": "litert",
                   "tensorflow": "saved_model"}
@@ -528,18 +525,6 @@ def fastest_engine(weights, precision: str | None = None) -> Engine:
     return chosen
 
 
-def resolve_precision(engine: str, precision: str | None) -> str:
-    """``None`` → bfloat16 en OpenVINO si la CPU lo tiene nativo; float32 en otro caso."""
-    if precision is None:
-        from nucleo.entorno import native_bfloat16
-
-        return "bfloat16" if engine == "openvino" and native_bfloat16() else "float32"
-    if precision not in PRECISIONS:
-        raise ArgumentError(f"«precision» debe ser una de {', '.join(PRECISIONS)}; "
-                            f"recibida {precision!r}.")
-    return precision
-
-
 def cache_root() -> Path:
     """Carpeta de la caché de exportaciones: ``$REDES_CACHE`` o ``~/.cache/redes-keras``."""
     if os.environ.get("REDES_CACHE"):
@@ -582,8 +567,8 @@ def cached_export(weights, fmt: str) -> dict[str, Any]:
 
 
 def _check_choice(engine: str) -> str:
-    if engine not in ENGINE_CHOICES:
-        raise ArgumentError(f"«motor» debe ser uno de {', '.join(ENGINE_CHOICES)}; "
+    if engine not in ENGINES:
+        raise ArgumentError(f"«motor» debe ser uno de {', '.join(ENGINES)}; "
                             f"recibido {engine!r}.")
     return engine
 
@@ -598,7 +583,7 @@ def open_export(description: dict[str, Any], engine: str = "auto",
             f"ejecuta el motor {runtime}; use --motor {runtime} o auto (o los pesos .h5 "
             f"para --motor {engine}).")
     check_modules(RUNTIME_NEEDS[description["format"]], f"El motor {runtime}")
-    return _ENGINE_CLASSES[runtime](description, resolve_precision(runtime, precision))
+    return _ENGINE_CLASSES[runtime](description, resolve_engine_precision(runtime, precision))
 
 
 def is_export(source) -> bool:
@@ -657,7 +642,7 @@ def load_engine(source, engine: str = "auto", *, precision: str | None = None) -
     if engine == "auto":
         return fastest_engine(source, precision)
     if engine == "keras":
-        precision = resolve_precision("keras", precision)
+        precision = resolve_engine_precision("keras", precision)
         model = _load_keras(source, precision)
         return KerasEngine(model, info["metadata"], precision)
     fmt = ENGINE_FORMATS[engine]
@@ -685,7 +670,7 @@ def as_engine(model, metadata: dict[str, Any] | None = None) -> Engine:
     return model if isinstance(model, Engine) else KerasEngine(model, metadata)
 
 
-__all__ = ["ARTIFACTS", "AUTO_CANDIDATES", "ENGINE_CHOICES", "Engine", "KerasEngine",
+__all__ = ["ARTIFACTS", "AUTO_CANDIDATES", "ENGINES", "Engine", "KerasEngine",
            "LiteRtEngine", "OnnxEngine", "OpenVinoEngine", "SavedModelEngine", "as_engine",
            "auto_choice_path", "cached_export", "example_inputs", "fastest_engine",
            "load_engine", "open_export"]

@@ -39,9 +39,12 @@ import re
 import sys
 import tempfile
 
-#: Backends de Keras que admite redes-keras, y el extra de pip que instala cada uno.
-BACKENDS = ("tensorflow", "jax", "torch")
-BACKEND_EXTRAS = {"tensorflow": None, "jax": "jax", "torch": "torch"}
+from nucleo.vocabulario import BACKEND_EXTRAS
+from nucleo.vocabulario import BACKENDS
+from nucleo.vocabulario import ENGINE_PRECISIONS
+from nucleo.vocabulario import TRAINING_PRECISIONS
+from nucleo.vocabulario import check_choice
+
 
 _NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog"
@@ -282,3 +285,50 @@ def native_bfloat16(cpuinfo: str | None = None) -> bool:
     """
     flags = _cpu_flags(cpuinfo)
     return any(flag in flags for flag in _BF16_FLAGS)
+
+
+def resolve_training_precision(precision: str, *, where: str | None = None) -> str:
+    """Valida una política de entrenamiento y traduce ``"auto"`` a la más rápida aquí.
+
+    ``"auto"`` es ``"mixed_bfloat16"`` con una CPU con bfloat16 nativo
+    (:func:`native_bfloat16`) o una GPU visible, y ``"float32"`` en otro caso (en una CPU
+    con solo AVX2, bfloat16 se emula y va mucho más lento).
+
+    Returns:
+        ``"float32"`` o ``"mixed_bfloat16"``.
+    """
+    check_choice(precision, "precision", TRAINING_PRECISIONS, where=where)
+    if precision != "auto":
+        return precision
+    if native_bfloat16() or _gpu_visible():
+        return "mixed_bfloat16"
+    return "float32"
+
+
+def _gpu_visible() -> bool:
+    """``True`` si el backend elegido ve una GPU (solo se pregunta al backend elegido)."""
+    name = backend_name()
+    if name == "tensorflow":
+        return bool(import_tensorflow().config.list_physical_devices("GPU"))
+    if name == "jax":
+        import jax
+
+        return any(device.platform == "gpu" for device in jax.devices())
+    if name == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
+
+
+def resolve_engine_precision(engine: str, precision: str | None) -> str:
+    """La precisión de cálculo de un motor de inferencia.
+
+    ``None`` es bfloat16 en OpenVINO si la CPU lo tiene nativo y float32 en otro caso.
+
+    Raises:
+        ArgumentError: si no es una de :data:`nucleo.vocabulario.ENGINE_PRECISIONS`.
+    """
+    if precision is None:
+        return "bfloat16" if engine == "openvino" and native_bfloat16() else "float32"
+    return check_choice(precision, "precision", ENGINE_PRECISIONS)

@@ -1,26 +1,125 @@
-"""Las opciones compartidas por la API y la orden ``redes``, definidas una sola vez.
+"""El vocabulario del proyecto: cada conjunto de opciones y cada límite, definidos una vez.
 
-Los valores son identificadores en inglés, como los de Keras (``"float32"``,
-``"mirrored"``): la API y la CLI aceptan exactamente los mismos. La ayuda de la CLI
-los explica en castellano.
+La API de Python y la orden ``redes`` importan de aquí los valores que aceptan, así que
+aceptan exactamente los mismos; la ayuda de la CLI los explica en castellano. Este
+módulo no importa Keras ni nada pesado: la CLI lo usa para construir su ayuda al
+instante.
+
+Regla de los valores: son los identificadores de la API de Python, en minúsculas y sin
+tildes; los de Keras y de las bibliotecas tal cual (``"float32"``, ``"mixed_bfloat16"``,
+``"onnx"``, ``"lstm"``), los propios del proyecto en castellano (``"blog"``,
+``"fotos"``, ``"deportes"``) y ``"none"`` para «ninguno».
 """
 
 from __future__ import annotations
 
-from nucleo.entorno import native_bfloat16
 from nucleo.errores import ArgumentError
 
-#: Políticas de precisión de Keras que admite el entrenamiento; ``"auto"`` elige la más
-#: rápida de las otras dos en esta máquina (:func:`resolve_precision`).
-PRECISIONS = ("float32", "mixed_bfloat16", "auto")
-#: Estrategias de distribución: ninguna o ``tf.distribute.MirroredStrategy``.
-STRATEGIES = ("none", "mirrored")
-#: Mensaje de ayuda común de ``--precision``.
-PRECISION_HELP = ("precisión de cálculo: float32 (por defecto); mixed_bfloat16, más rápida "
-                  "en CPU con instrucciones bfloat16 (AVX-512 BF16 o AMX) y en GPU, y mucho "
-                  "más lenta en una CPU sin ellas; auto elige la más rápida aquí")
+# === Backends y precisiones ===
 
-def check_choice(value, name: str, allowed: tuple, *, where: str | None = None):
+#: Backends de Keras que admite redes-keras, y el extra de pip que instala cada uno.
+BACKENDS = ("tensorflow", "jax", "torch")
+BACKEND_EXTRAS = {"tensorflow": None, "jax": "jax", "torch": "torch"}
+#: Políticas de precisión del entrenamiento (políticas de Keras); ``"auto"`` elige la
+#: más rápida de las otras dos en esta máquina
+#: (:func:`nucleo.entorno.resolve_training_precision`).
+TRAINING_PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+#: Precisión por defecto del entrenamiento, en la API y en la CLI.
+DEFAULT_TRAINING_PRECISION = "auto"
+#: Precisiones de cálculo de un motor de inferencia (no son políticas de Keras: OpenVINO
+#: calcula en bfloat16 con un modelo float32).
+ENGINE_PRECISIONS = ("float32", "bfloat16")
+#: Estrategias de distribución del clasificador: ninguna o ``tf.distribute.MirroredStrategy``.
+STRATEGIES = ("none", "mirrored")
+
+# === Inferencia y exportación ===
+
+#: Motores de inferencia (``--motor``): ``auto`` mide los instalados con cada modelo.
+ENGINES = ("auto", "keras", "onnx", "openvino", "litert")
+#: Formatos de exportación (``--formato``).
+EXPORT_FORMATS = ("saved_model", "onnx", "openvino", "litert")
+
+# === Tareas ===
+
+#: Las tareas de ``redes TAREA MODO`` (paquetes o módulos de ``tareas``).
+TASKS = ("xor", "clasificacion", "pronostico", "traduccion", "deteccion")
+#: Conjuntos públicos que ``redes datos descargar`` sabe traer (solo cuando se pide).
+DATASETS = ("ventas",)
+
+# === Clasificación de imágenes ===
+
+#: Modelos de ``redes clasificacion entrenar --modelo`` (las claves de
+#: ``tareas.clasificacion.PRESETS``).
+CLASSIFIER_MODELS = ("deportes", "cifar", "mlp")
+#: Particiones que se evalúan: todas las imágenes o la de prueba del entrenamiento.
+SPLITS = ("all", "test")
+#: Lado máximo de una imagen redimensionada (píxeles) y clases como máximo.
+MAX_IMAGE_SIDE = 4096
+MAX_CLASSES = 100_000
+
+# === Pronóstico de ventas ===
+
+#: Variantes de los perceptrones del blog.
+SALES_MLP_VARIANTS = ("st1", "stmv", "ste")
+#: Redes recurrentes de ventas: nombre en la CLI → celda de Keras.
+SALES_RNN_MODELS = {"lstm": "lstm", "gru": "gru", "rnn": "simple"}
+#: Celdas recurrentes de ``build_sales_rnn``.
+SALES_RNN_CELLS = ("lstm", "gru", "simple")
+#: Retardos como máximo (días anteriores que ve la red).
+MAX_LAGS = 365
+#: Tasa de aprendizaje como máximo (la misma en todos los entrenadores).
+MAX_LEARNING_RATE = 10.0
+#: Días que se pronostican como máximo en la CLI y la API (diez años: un pronóstico
+#: recursivo tan largo ya solo repite el patrón semanal).
+MAX_FORECAST_DAYS = 3650
+#: En una petición al servicio, que comparte la máquina con otros clientes: un año de
+#: pronóstico y diez de historia como mucho.
+SERVICE_MAX_FORECAST_DAYS = 366
+MAX_HISTORY_DAYS = 3660
+
+# === Traducción ===
+
+#: Arquitecturas del traductor (una sola tarea: la arquitectura es una opción).
+TRANSLATION_ARCHITECTURES = ("transformer", "lstm", "gru")
+#: Atención de un seq2seq recurrente.
+ATTENTIONS = ("bahdanau", "luong", "none")
+#: Caracteres como máximo de una frase que se traduce en el servicio.
+MAX_TEXT_CHARS = 500
+
+# === Detección (YOLOv2) ===
+
+#: Extractores de YOLOv2.
+BACKBONES = ("darknet19", "tiny")
+#: Recetas (preajustes) de ``redes deteccion entrenar --receta``.
+YOLO_RECIPES = ("blog", "fotos")
+#: Términos de la pérdida de cajas y de la de objeto.
+BOX_LOSSES = ("darknet", "giou", "ciou")
+OBJECTNESS_LOSSES = ("logistic", "squared")
+#: Paso de la rejilla de YOLOv2 (cinco max-pools de paso 2): el lado de la entrada es
+#: múltiplo de 32.
+YOLO_STRIDE = 32
+
+# === Servicio HTTP ===
+
+#: Valores por defecto de ``redes servir``.
+SERVICE_MAX_MB = 10.0
+SERVICE_MAX_PIXELS = 40_000_000
+SERVICE_BATCH_REQUESTS = 8
+
+# === Textos de ayuda comunes ===
+
+PRECISION_HELP = ("precisión del entrenamiento: auto (por defecto) elige mixed_bfloat16 "
+                  "donde la CPU calcula en bfloat16 de forma nativa (AVX-512 BF16 o AMX) o "
+                  "hay una GPU, y float32 en las demás; float32; o mixed_bfloat16, mucho "
+                  "más lenta en una CPU sin bfloat16 nativo")
+ENGINE_HELP = ("motor de inferencia: keras (por defecto), onnx (ONNX Runtime), openvino, "
+               "litert, o auto (el más rápido de los instalados para ese modelo: lo mide la "
+               "primera vez y lo recuerda). Con pesos .h5 y otro motor "
+               "que keras, la primera vez exporta el modelo a una caché; --pesos admite "
+               "también la carpeta de «redes TAREA exportar»")
+
+
+def check_choice(value, name: str, allowed, *, where: str | None = None):
     """Devuelve ``value`` si está en ``allowed``; si no, un error que nombra ``name``.
 
     Raises:
@@ -36,38 +135,3 @@ def check_choice(value, name: str, allowed: tuple, *, where: str | None = None):
 def check_strategy(value, *, where: str | None = None) -> str:
     """``None`` equivale a ``"none"``; devuelve la estrategia validada."""
     return check_choice("none" if value is None else value, "strategy", STRATEGIES, where=where)
-
-
-def resolve_precision(precision: str, *, where: str | None = None) -> str:
-    """Valida ``precision`` y traduce ``"auto"`` a la política más rápida aquí.
-
-    ``"auto"`` es ``"mixed_bfloat16"`` con una GPU visible o una CPU con bfloat16 nativo
-    (:func:`native_bfloat16`), y ``"float32"`` en otro caso.
-
-    Returns:
-        ``"float32"`` o ``"mixed_bfloat16"``.
-    """
-    check_choice(precision, "precision", PRECISIONS, where=where)
-    if precision != "auto":
-        return precision
-    if native_bfloat16():
-        return "mixed_bfloat16"
-    try:
-        import tensorflow as tf
-
-        if tf.config.list_physical_devices("GPU"):
-            return "mixed_bfloat16"
-    except ImportError:
-        pass
-    return "float32"
-
-
-#: Motores de inferencia: los de ``inferencia.motores.ENGINE_CHOICES``, repetidos aquí para no
-#: importar Keras al construir la CLI (una prueba comprueba que coinciden).
-ENGINE_CHOICES = ("auto", "keras", "onnx", "openvino", "litert")
-#: Mensaje de ayuda común de ``--motor``.
-ENGINE_HELP = ("motor de inferencia: keras (por defecto), onnx (ONNX Runtime), openvino, "
-               "litert, o auto (el más rápido de los instalados para ese modelo: lo mide la "
-               "primera vez y lo recuerda). Con pesos .h5 y otro motor "
-               "que keras, la primera vez exporta el modelo a una caché; --pesos admite "
-               "también la carpeta de «redes exportar»")

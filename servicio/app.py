@@ -23,8 +23,9 @@ from nucleo.errores import DataError, RedesError, TooLargeError
 from servicio.entradas import (ApiError, BodyLimit, series_from_csv,
                                             series_from_json, validation_message)
 from servicio.lotes import Batcher
-from servicio.modelos_servidos import (MAX_FORECAST_DAYS, MAX_HISTORY_DAYS,
-                                                    ServedModel)
+from servicio.modelos_servidos import ServedModel
+from nucleo.vocabulario import MAX_HISTORY_DAYS
+from nucleo.vocabulario import SERVICE_MAX_FORECAST_DAYS as MAX_FORECAST_DAYS
 
 logger = logging.getLogger("redes")
 

@@ -11,8 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from servicio.modelos_servidos import (MAX_FORECAST_DAYS, MAX_HISTORY_DAYS,
-                                                    MAX_TEXT_CHARS)
+from nucleo.vocabulario import MAX_HISTORY_DAYS
+from nucleo.vocabulario import MAX_TEXT_CHARS
+from nucleo.vocabulario import SERVICE_MAX_FORECAST_DAYS as MAX_FORECAST_DAYS
 
 ImageFormat = Literal["json", "png"]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]

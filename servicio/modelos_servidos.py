@@ -24,12 +24,6 @@ import numpy as np
 
 from nucleo.errores import DataError, ModelFileError
 
-#: Días que se pueden pronosticar en una petición.
-MAX_FORECAST_DAYS = 366
-#: Días de historia como mucho en una petición (diez años).
-MAX_HISTORY_DAYS = 3660
-#: Palabras como mucho en la frase de ``/traducir``.
-MAX_TEXT_CHARS = 500
 
 
 class ServedModel:

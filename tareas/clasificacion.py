@@ -16,17 +16,16 @@ from typing import Any
 import numpy as np
 
 from nucleo.errores import ArgumentError, ModelFileError
-from datos.imagenes import MAX_IMAGE_SIDE
+from nucleo.vocabulario import MAX_IMAGE_SIDE
 from nucleo.validacion import check_int, check_int_tuple, check_number
-from nucleo.vocabulario import PRECISIONS, check_choice, check_strategy
+# Particiones de ``evaluate_classifier`` y clases que puede nombrar un clasificador guardado.
+from nucleo.vocabulario import MAX_CLASSES
+from nucleo.vocabulario import SPLITS
+from nucleo.vocabulario import TRAINING_PRECISIONS, check_choice, check_strategy
 from informes.resultado import TaskResult, training_files
 
 logger = logging.getLogger("redes")
 
-#: Particiones de ``evaluate_classifier``: todas las imágenes o la de prueba del entrenamiento.
-SPLITS = ("all", "test")
-#: Clases que puede nombrar un clasificador guardado.
-MAX_CLASSES = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +109,7 @@ def _check_training(model, *, image_size, channels, epochs, batch_size, learning
     if patience is not None:
         check_int(patience, "patience (--paciencia)", minimum=0, where=where)
     check_int(workers, "workers (--trabajadores)", where=where)
-    check_choice(precision, "precision (--precision)", PRECISIONS, where=where)
+    check_choice(precision, "precision (--precision)", TRAINING_PRECISIONS, where=where)
     check_strategy(strategy, where=where)
     if not isinstance(augment, (bool, dict)):
         raise ArgumentError(f"{where}: «augment (--aumento)» debe ser True/False o un "

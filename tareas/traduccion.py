@@ -32,6 +32,9 @@ from nucleo.validacion import check_int
 from informes.resultado import Table
 from informes.resultado import TaskResult
 from informes.resultado import training_files
+# Las arquitecturas de la tarea: el Transformer o un seq2seq recurrente (build_seq2seq)
+# con esa celda; mismo reparto, semilla y presupuesto de tiempo.
+from nucleo.vocabulario import TRANSLATION_ARCHITECTURES as ARCHITECTURES
 
 logger = logging.getLogger("redes")
 
@@ -42,9 +45,6 @@ DENSE_BELOW = 10_000
 # Modelo pequeño de la tarea: 2 + 2 capas, d_model 128 (el artículo: 6 + 6 y 512).
 SMALL_MODEL = {"num_layers": 2, "d_model": 128, "num_heads": 4, "d_ff": 512, "dropout": 0.1}
 
-# Las arquitecturas de la tarea: el Transformer o un seq2seq recurrente (build_seq2seq)
-# con esa celda; mismo reparto, semilla y presupuesto de tiempo.
-ARCHITECTURES = ("transformer", "lstm", "gru")
 # El seq2seq de la tarea: codificador bidireccional de 128 por sentido, atención de Bahdanau
 # (en una CPU cada paso recurrente es secuencial: más pequeño, más pasos en el mismo tiempo).
 RNN_MODEL = {"units": 128, "embed_dim": 64, "bidirectional_encoder": True,

@@ -120,21 +120,6 @@ def test_output_paths_are_checked_before_training(voc, tmp_path, capsys, monkeyp
         assert err[-1].startswith("error: ") and message in err[-1], (extra, err)
 
 
-def test_cli_choices_match_the_model(voc):
-    from cli import yolo as cli_yolo
-    from modelos.yolo.darknet import BACKBONES
-    from tareas.deteccion.entrenar import RECIPE_BOX_LOSS
-    from tareas.deteccion.entrenar import RECIPE_MULTISCALE
-    from tareas.deteccion.entrenar import RECIPES
-    from modelos.yolo.objetivos import STRIDE
-    from modelos.yolo.perdida import BOX_LOSSES
-
-    assert cli_yolo.BACKBONES == BACKBONES
-    assert cli_yolo.STRIDE == STRIDE
-    assert cli_yolo.RECIPES == RECIPES == tuple(RECIPE_BOX_LOSS) == tuple(RECIPE_MULTISCALE)
-    assert cli_yolo.BOX_LOSSES == BOX_LOSSES
-
-
 def test_missing_folder_and_help(tmp_path, capsys):
     assert main(["yolo", "anclas", "--anotaciones", str(tmp_path / "no"),
                  "--imagenes", str(tmp_path)]) == 2

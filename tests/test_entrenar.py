@@ -364,18 +364,18 @@ def test_mirrored_strategy_matches_single_device(tmp_path):
 
 def test_auto_precision_follows_the_cpu(monkeypatch):
     """«auto» elige bfloat16 solo donde la CPU lo calcula de forma nativa."""
-    from nucleo import vocabulario as opciones
+    from nucleo import entorno
 
     with_bf16 = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n"
     without = "processor\t: 0\nflags\t\t: fpu sse avx avx2 fma\n"
-    assert opciones.native_bfloat16(with_bf16)
-    assert not opciones.native_bfloat16(without)
-    assert opciones.resolve_precision("float32") == "float32"
-    assert opciones.resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
-    monkeypatch.setattr(opciones, "native_bfloat16", lambda cpuinfo=None: True)
-    assert opciones.resolve_precision("auto") == "mixed_bfloat16"
+    assert entorno.native_bfloat16(with_bf16)
+    assert not entorno.native_bfloat16(without)
+    assert entorno.resolve_training_precision("float32") == "float32"
+    assert entorno.resolve_training_precision("mixed_bfloat16") == "mixed_bfloat16"
+    monkeypatch.setattr(entorno, "native_bfloat16", lambda cpuinfo=None: True)
+    assert entorno.resolve_training_precision("auto") == "mixed_bfloat16"
     with pytest.raises(ArgumentError, match="«precision»"):
-        opciones.resolve_precision("float16")
+        entorno.resolve_training_precision("float16")
 
 
 def test_onednn_is_switched_on_where_tensorflow_leaves_it_off():
@@ -399,11 +399,11 @@ def test_onednn_is_switched_on_where_tensorflow_leaves_it_off():
 
 
 def test_auto_precision_trains_and_records_the_resolved_policy(tmp_path):
-    from nucleo.vocabulario import resolve_precision
+    from nucleo.entorno import resolve_training_precision
 
     x, y = make_data(64)
     result = train("mlp", TINY, (x, y), None, run_dir=tmp_path, epochs=1, monitor="loss",
                    precision="auto", verbose=0)
     stored = modelos.load_metadata(result.weights_path)["metadata"]["entrenamiento"]
-    assert stored["precision"] == resolve_precision("auto")
+    assert stored["precision"] == resolve_training_precision("auto")
     assert keras.mixed_precision.global_policy().name == "float32"

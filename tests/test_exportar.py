@@ -67,14 +67,6 @@ CASES = [("yolo", fmt) for fmt in FORMATS] + [
     ("transformer_lm", "openvino"), ("ventas_rnn", "saved_model"), ("seq2seq", "onnx")]
 
 
-def test_cli_choices_match_the_api():
-    from cli import exportar as cli_exportar
-    from nucleo import vocabulario as opciones
-
-    assert cli_exportar.FORMATS == FORMATS
-    assert opciones.ENGINE_CHOICES == motores.ENGINE_CHOICES
-
-
 def test_every_registered_builder_is_exported_by_some_case():
     # Los de modelos (otras pruebas registran constructores propios en el mismo proceso).
     ours = [name for name in modelos.builder_names()

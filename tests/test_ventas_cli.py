@@ -10,8 +10,6 @@ import pytest
 from datos import descargas
 from datos.ventas import make_sales_series
 from datos.ventas import write_sales_csv
-from cli import descargas as cli_datos
-from cli import ventas as cli_ventas
 from cli.principal import main
 
 
@@ -140,18 +138,6 @@ def test_output_paths_are_checked_before_training(sales_csv, tmp_path, capsys):
     err = _fails(["ventas", "comparar", "--csv", str(sales_csv), "--salida", str(run),
                   "--json", str(a_file / "c.json")], capsys)
     assert err.startswith("error: --json:") and not run.exists()
-
-
-def test_cli_choices_and_limits_match_the_api():
-    # La CLI no importa TensorFlow al construirse: sus copias deben coincidir con la API.
-    from tareas.ventas import MAX_FORECAST_DAYS
-    from tareas.ventas.comun import MAX_LEARNING_RATE
-    from modelos.ventas.mlp import MAX_STEPS, VARIANTS
-
-    assert cli_ventas.MODELS == VARIANTS and cli_ventas.MAX_STEPS == MAX_STEPS
-    assert cli_ventas.MAX_FORECAST_DAYS == MAX_FORECAST_DAYS
-    assert cli_ventas.MAX_LEARNING_RATE == MAX_LEARNING_RATE
-    assert cli_datos.DATASETS == tuple(descargas.DATASETS)
 
 
 def test_download_command_uses_the_registry_without_network(tmp_path, monkeypatch, capsys):

@@ -20,7 +20,7 @@ from nucleo.keras_listo import keras
 from nucleo.keras_listo import layers
 
 from nucleo.errores import ArgumentError
-from datos.imagenes import MAX_IMAGE_SIDE
+from nucleo.vocabulario import MAX_IMAGE_SIDE
 from nucleo.validacion import check_int, check_int_tuple, shown
 from modelos.registro import register_builder
 

@@ -39,11 +39,12 @@ from nucleo.errores import ArgumentError
 from nucleo.validacion import check_int, check_number
 from modelos.registro import register_builder
 
-VARIANTS = ("st1", "stmv", "ste")
-# Límites de los argumentos: un archivo manipulado (``hidden_units=10**12``) no puede
-# pedir memoria sin medida al reconstruirse. Cubren de sobra lo que se usa (7 a 28
-# retardos, capas de 7 a 32 neuronas, embeddings de 2 y 4).
-MAX_STEPS = 365
+from nucleo.vocabulario import MAX_LAGS as MAX_STEPS
+from nucleo.vocabulario import SALES_MLP_VARIANTS as VARIANTS
+
+# Límites de los argumentos (con MAX_STEPS, los retardos): un archivo manipulado
+# (``hidden_units=10**12``) no puede pedir memoria sin medida al reconstruirse. Cubren de
+# sobra lo que se usa (7 a 28 retardos, capas de 7 a 32 neuronas, embeddings de 2 y 4).
 MAX_HIDDEN_UNITS = 4096
 MAX_EMBEDDING = 256
 # Profundidad de los embeddings del blog: 2 para los 7 días, 4 para los 12 meses.

@@ -40,10 +40,11 @@ from modelos.ventas.mlp import MONTH_EMBEDDING
 from modelos.ventas.mlp import calendar_columns
 from modelos.ventas.mlp import calendar_embeddings
 from modelos.ventas.mlp import compile_like_blog
+from nucleo.vocabulario import SALES_RNN_CELLS as CELLS
+# Nombre en ``redes pronostico entrenar --modelo`` → celda de :func:`build_sales_rnn`.
+from nucleo.vocabulario import SALES_RNN_MODELS as MODELS
 
-CELLS = ("lstm", "gru", "simple")
-#: Nombre en ``redes ventas --modelo`` → celda de :func:`build_sales_rnn`.
-MODELS = {"lstm": "lstm", "gru": "gru", "rnn": "simple"}
+
 # Unidades por defecto: pocas, como la capa oculta de 7 de la STE (la serie tiene ~570
 # filas de entrenamiento); las cifras con otras están en bench/RESULTS.md.
 UNITS = 8

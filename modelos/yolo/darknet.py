@@ -32,6 +32,9 @@ from nucleo.errores import ArgumentError
 from nucleo.validacion import check_int
 from nucleo.validacion import check_int_tuple
 from nucleo.validacion import check_number
+# Extractores: el de yolov2-voc.cfg y el de yolov2-tiny-voc.cfg.
+from nucleo.vocabulario import BACKBONES
+from nucleo.vocabulario import YOLO_STRIDE
 
 # === Tablas de la arquitectura (copiar antes de modificar) ===
 # (filtros, lado del núcleo) de cada convolución con BatchNorm + LeakyReLU(0.1), en el
@@ -59,13 +62,10 @@ TINY_LAYERS = (
     (1024, 3),
     (1024, 3),
 )
-# Extractores: el de yolov2-voc.cfg y el de yolov2-tiny-voc.cfg (el mismo nombre que
-# ``build_yolo(backbone=...)``).
-BACKBONES = ("darknet19", "tiny")
 REORG_ORDERS = ("darknet", "space_to_depth")
 DARKNET_BN_EPSILON = 1e-6     # darknet divide entre sqrt(var) + 1e-6 (blas.c, normalize_cpu)
 LEAKY_SLOPE = 0.1
-DOWNSAMPLING = 32             # cinco max-pools de paso 2
+DOWNSAMPLING = YOLO_STRIDE    # cinco max-pools de paso 2
 
 def _register(cls):
     return keras.saving.register_keras_serializable(package="redes")(cls)

@@ -81,13 +81,13 @@ from nucleo.keras_listo import ops
 from nucleo.errores import ArgumentError
 from nucleo.validacion import check_int
 from nucleo.validacion import check_number
+# Formas del término de objeto y del de coordenadas (ver la docstring del módulo).
+from nucleo.vocabulario import BOX_LOSSES
+from nucleo.vocabulario import OBJECTNESS_LOSSES
 from modelos.yolo.objetivos import LOG_WH_LIMIT
 from modelos.yolo.objetivos import as_anchors
 from modelos.yolo.objetivos import unpack_target
 
-# Formas del término de objeto y del de coordenadas (ver la docstring del módulo).
-OBJECTNESS_LOSSES = ("logistic", "squared")
-BOX_LOSSES = ("darknet", "giou", "ciou")
 # Evita 0/0 en la IoU de dos cajas vacías (relleno del búfer).
 _EPSILON = 1e-9
 

@@ -28,6 +28,8 @@ import numpy as np
 from datos.cajas import as_size
 from nucleo.errores import ArgumentError
 from nucleo.errores import DataError
+from nucleo.vocabulario import BOX_LOSSES
+from nucleo.vocabulario import YOLO_RECIPES
 from nucleo.vocabulario import check_choice
 from nucleo.validacion import check_int
 from nucleo.validacion import check_number
@@ -37,7 +39,6 @@ from informes.resultado import training_files
 from modelos.yolo.objetivos import VOC_ANCHORS
 from modelos.yolo.objetivos import as_anchors
 from modelos.yolo.objetivos import grid_size
-from modelos.yolo.perdida import BOX_LOSSES
 
 logger = logging.getLogger("redes")
 
@@ -54,7 +55,6 @@ UNFREEZE_RATE_FACTOR = 0.1
 # y «fotos» (pocas fotos reales): color HSV y escala/desplazamiento más fuertes, media
 # móvil de los pesos (EMA) para evaluar y guardar, mejor modelo por el mAP@0.5 de
 # validación y, con tope de tiempo, sin parada temprana (usa todo el presupuesto).
-RECIPES = ("blog", "fotos")
 PHOTO_AUGMENTATION = {"scale": (0.6, 1.4), "translate": 0.2, "geometric_probability": 0.9,
                       "hue": (-12, 12), "saturation": (0.6, 1.4), "max_photometric": 2}
 PHOTO_EMA_MOMENTUM = 0.99
@@ -356,7 +356,7 @@ def train_yolo(
     if max_seconds is not None:
         check_number(max_seconds, "max_seconds", minimum=1e-3, maximum=1e9)
     check_int(freeze_epochs, "freeze_epochs", minimum=0)
-    check_choice(recipe, "recipe", RECIPES)
+    check_choice(recipe, "recipe", YOLO_RECIPES)
     photos = recipe == "fotos"
     if box_loss is None:
         box_loss = RECIPE_BOX_LOSS[recipe]

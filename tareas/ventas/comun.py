@@ -21,6 +21,7 @@ from datos.ventas import SalesSeries
 from datos.ventas import check_sales_values
 from datos.ventas import read_sales_csv
 from datos.ventas import sales_inputs
+from nucleo.vocabulario import MAX_LEARNING_RATE
 
 TASK = "ventas"
 VALIDATION_PLOT = "validacion.png"
@@ -34,7 +35,6 @@ BLOG_EPOCHS = 40
 BLOG_VALIDATION = 30
 # La tasa de Adam por defecto de Keras (la del blog) y el mayor valor admitido.
 LEARNING_RATE = 1e-3
-MAX_LEARNING_RATE = 10.0
 
 
 def load_series(data, date_column=None, value_column=None, *, where: str) -> SalesSeries:

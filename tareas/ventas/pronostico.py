@@ -27,10 +27,8 @@ from tareas.ventas.comun import FORECAST_PLOT
 from tareas.ventas.comun import TASK
 from tareas.ventas.comun import load_series
 from tareas.ventas.comun import plot_series
+from nucleo.vocabulario import MAX_FORECAST_DAYS
 
-#: Días que se pueden pronosticar de una vez (diez años). Un pronóstico recursivo tan
-#: largo ya solo repite el patrón semanal; sin límite, ``--dias 100000`` no acababa.
-MAX_FORECAST_DAYS = 3650
 #: Desde cuántos días se muestra una barra de progreso (``progress=None``).
 PROGRESS_DAYS = 100
 #: Días del pronóstico que se muestran en la tabla de la terminal (todos van al CSV y al JSON).
