@@ -39,7 +39,7 @@ import_tensorflow()
 
 from datos.anotaciones import read_voc  # noqa: E402
 from datos.sinteticos import make_shapes_dataset  # noqa: E402
-from tareas.deteccion.entrenar import evaluate_records  # noqa: E402
+from tareas.deteccion.evaluar import evaluate_records  # noqa: E402
 from inferencia.cuantizar import quantize_export  # noqa: E402
 from inferencia.exportar import export_model, read_description  # noqa: E402
 from inferencia.motores import load_engine, open_export  # noqa: E402

@@ -84,7 +84,7 @@ def _train(architecture: str, run_dir: Path, *, maximum: int, minutes: float, st
 def compare(architectures, minutes: float, steps: int, seed: int, root: Path) -> dict:
     """La tabla principal: 0..999.999, mismos 2.000 números de prueba."""
     from datos.numeros import MAX_NUMBER, make_tokenizers, split_numbers
-    from tareas.traduccion import DENSE_BELOW
+    from tareas.traduccion.entrenar import DENSE_BELOW
 
     source_tok, target_tok = make_tokenizers(MAX_NUMBER)
     # El mismo reparto que train_numbers (mismos argumentos y semilla).

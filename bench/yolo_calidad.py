@@ -38,7 +38,7 @@ from datos.anotaciones import read_voc
 from datos.sinteticos import make_shapes_dataset
 from tareas.deteccion.entrenar import RECIPE_MULTISCALE
 from nucleo.vocabulario import YOLO_RECIPES as RECIPES
-from tareas.deteccion.entrenar import evaluate_yolo
+from tareas.deteccion.evaluar import evaluate_yolo
 from tareas.deteccion.entrenar import split_records
 from tareas.deteccion.entrenar import train_yolo
 from modelos.yolo.perdida import BOX_LOSSES

@@ -121,7 +121,7 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from tareas.deteccion.entrenar import evaluate_yolo
+    from tareas.deteccion.evaluar import evaluate_yolo
 
     check_outputs(files=[("--json", args.json)], folders=[("--salida", args.salida)])
     return _report(evaluate_yolo(args.pesos, args.anotaciones, args.imagenes, args.salida,

@@ -154,7 +154,7 @@ class ServedClassifier(ServedModel):
         return self.prepare(np.zeros((*self.size, 3), np.uint8), 1)
 
     def run_batch(self, items: list[ClassificationInput]) -> list[dict[str, Any]]:
-        from tareas.clasificacion import prepare_images
+        from modelos.clasificacion.preprocesado import prepare_images
 
         batch = prepare_images(np.stack([item.pixels for item in items]), self.flatten)
         probabilities = np.asarray(self.engine.predict_on_batch(batch), dtype=np.float64)
@@ -261,7 +261,7 @@ class ServedTranslator(ServedModel):
                 "vocabulario_destino": len(self.target_tok)}
 
     def prepare(self, text: str, attention: bool) -> TranslationInput:
-        from tareas.traduccion import encode_texts
+        from tareas.traduccion.prediccion import encode_texts
 
         ids = encode_texts([text], self.source_tok, self.source_limit)[0]
         return TranslationInput(text, ids[ids != 0], attention)

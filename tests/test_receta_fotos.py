@@ -24,7 +24,7 @@ from nucleo.errores import ArgumentError
 from datos.sinteticos import make_shapes_dataset
 from cli.principal import main
 from informes.metricas import oversized_boxes
-from tareas.deteccion.entrenar import evaluate_records
+from tareas.deteccion.evaluar import evaluate_records
 from tareas.deteccion.entrenar import split_records
 from tareas.deteccion.entrenar import train_yolo
 from modelos.yolo import build_yolo

@@ -163,7 +163,7 @@ def test_cli_errors_are_one_spanish_line(trained, tmp_path, capsys):
 
 
 def test_run_translation_demo_returns_a_task_result(tmp_path, monkeypatch):
-    from tareas import traduccion as transformer
+    from tareas.traduccion import entrenar as transformer
 
     quick = dict(transformer.DEMO_SETTINGS, epochs=1, maximum=99, n_test=10, n_validation=10)
     monkeypatch.setattr(transformer, "DEMO_SETTINGS", quick)

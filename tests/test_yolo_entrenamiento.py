@@ -21,7 +21,7 @@ from datos.sinteticos import make_shapes_dataset
 from tareas.deteccion import predecir as deteccion
 from cli.principal import main
 from tareas.deteccion.entrenar import DEMO_SETTINGS
-from tareas.deteccion.entrenar import ground_truths
+from tareas.deteccion.evaluar import ground_truths
 from tareas.deteccion.entrenar import split_records
 
 CLASSES = ["circulo", "cuadrado"]

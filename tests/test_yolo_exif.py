@@ -137,7 +137,7 @@ def trained(folder, tmp_path_factory):
 def test_evaluation_and_detect_agree_with_the_annotation(trained, folder, tmp_path, capsys):
     import modelos
     from cli.principal import main
-    from tareas.deteccion.entrenar import evaluate_records
+    from tareas.deteccion.evaluar import evaluate_records
     from modelos.yolo import detect
 
     path, records = trained

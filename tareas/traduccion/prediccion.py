@@ -1,0 +1,198 @@
+"""Traductores guardados: cargarlos, traducir frases y dibujar la atención."""
+
+from __future__ import annotations
+
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nucleo.errores import DataError, ModelFileError
+from datos.numeros import WordTokenizer
+from datos.numeros import shorten
+from informes.resultado import TaskResult
+# Las arquitecturas de la tarea: el Transformer o un seq2seq recurrente (build_seq2seq)
+# con esa celda; mismo reparto, semilla y presupuesto de tiempo.
+
+
+TASK = "numeros"
+
+
+def load_translator(weights, engine: str = "keras"):
+    """Carga un traductor de :func:`train_numbers`: ``(modelo, tok_origen, tok_destino, meta)``.
+
+    Con ``engine="keras"`` (por defecto) el modelo es el de Keras; con otro motor
+    (:func:`inferencia.motores.load_engine`; ``weights`` puede ser entonces la carpeta de
+    ``redes exportar``), el motor.
+
+    Raises:
+        ModelFileError: si el archivo no es de esta tarea o sus metadatos no valen.
+    """
+    import modelos
+    from inferencia.motores import load_engine, source_metadata
+
+    metadata = source_metadata(weights)
+    if metadata.get("tarea") != TASK:
+        raise ModelFileError(f"«{weights}» no es un traductor de números entrenado con "
+                             "«redes transformer entrenar --tarea numeros» (faltan los "
+                             "tokenizadores en los metadatos).")
+    lengths = metadata.get("longitudes")
+    target_len = lengths.get("destino") if isinstance(lengths, dict) else None
+    if isinstance(target_len, bool) or not isinstance(target_len, int) or target_len < 1:
+        raise ModelFileError(f"«{weights}»: los metadatos no tienen «longitudes» → «destino» "
+                             f"(un entero ≥ 1); tienen {shorten(repr(lengths))}.")
+    source_tok = WordTokenizer.from_json(metadata.get("tokenizador_origen"))
+    target_tok = WordTokenizer.from_json(metadata.get("tokenizador_destino"))
+    model = (modelos.load(weights, compile=False) if engine == "keras"
+             else load_engine(weights, engine))
+    return model, source_tok, target_tok, metadata
+
+
+def _sentences(texts) -> list[str]:
+    """Las frases de la llamada como lista; una sola cadena es una frase."""
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    if not texts or any(not isinstance(text, str) or not text.strip() for text in texts):
+        raise DataError("Hace falta al menos una frase que traducir, y ninguna vacía.")
+    return texts
+
+
+def encode_texts(texts: list[str], source_tok: WordTokenizer, limit: int) -> np.ndarray:
+    """Ids ``(N, S)`` de las frases, comprobando que caben en las ``limit`` posiciones.
+
+    Raises:
+        DataError: palabras fuera del vocabulario, o una frase más larga que ``limit``
+            (dice cuántos tokens tiene y cuántos admite el traductor).
+    """
+    source = source_tok.encode_batch(texts)
+    for text, length in zip(texts, (source != 0).sum(axis=1), strict=True):
+        if length > limit:
+            raise DataError(f"«{shorten(text)}» tiene {length} palabras y el traductor admite "
+                            f"como máximo {limit} por frase (el tamaño de su tabla de "
+                            "posiciones).")
+    return source
+
+
+def _prepare(weights, texts, engine: str = "keras"):
+    """Carga el traductor, codifica las frases y da el tope de tokens de salida."""
+    from modelos.transformer.decodificacion import sequence_limits
+
+    model, source_tok, target_tok, metadata = load_translator(weights, engine)
+    source_limit, target_limit = sequence_limits(model)
+    source = encode_texts(_sentences(texts), source_tok, source_limit)
+    # Un token más que la traducción más larga vista al entrenar (para «</s>»), sin pasar
+    # de la tabla de posiciones; los mapas de atención necesitan además sitio para «<s>».
+    output_len = min(metadata["longitudes"]["destino"] + 1, target_limit - 1)
+    return model, source, source_tok, target_tok, output_len
+
+
+def translate_texts(weights, texts: Sequence[str], *, beam_size: int = 1,
+                    engine: str = "keras") -> list[TaskResult]:
+    """Traduce frases en español con un traductor guardado.
+
+    Args:
+        weights: ``modelo.h5`` de :func:`train_numbers` (o su carpeta de
+            ``redes exportar``).
+        texts: las frases (una cadena sola es una frase).
+        beam_size: 1 = voraz; K > 1 = búsqueda en haz.
+        engine: motor de inferencia (:func:`inferencia.motores.load_engine`). Con keras,
+            la decodificación usa la caché de claves y valores; con otro motor, ejecuta
+            el modelo entero sobre el prefijo en cada paso.
+
+    Returns:
+        Un :class:`TaskResult` por frase, con ``data`` ``{"origen", "traduccion"}``.
+
+    Raises:
+        DataError: frase vacía, con palabras fuera del vocabulario (las nombra) o más
+            larga de lo que admite el modelo (dice el máximo).
+    """
+    from modelos.transformer.decodificacion import translate
+
+    texts = _sentences(texts)
+    model, source, _, target_tok, output_len = _prepare(weights, texts, engine)
+    ids = translate(model, source, output_len, beam_size=beam_size)
+    results = []
+    for text, row in zip(texts, ids, strict=True):
+        translation = target_tok.decode(row)
+        results.append(TaskResult(title="Traducción",
+                                  data={"origen": text, "traduccion": translation},
+                                  text=[f"{text} → {translation}"]))
+    return results
+
+
+def plot_attention(maps: dict[str, list[np.ndarray]], source_tokens: Sequence[str],
+                   target_tokens: Sequence[str], out_dir) -> list[Path]:
+    """Un PNG por tipo de atención: una fila por capa y una columna por cabeza.
+
+    Args:
+        maps: lo que devuelve :func:`modelos.transformer.attention_maps` (una frase).
+        source_tokens: palabras del origen (eje de las claves del codificador).
+        target_tokens: palabras del destino desplazado (``<s>`` ...).
+        out_dir: carpeta de destino.
+
+    Returns:
+        Las rutas de ``atencion_codificador.png``, ``atencion_decodificador.png`` y
+        ``atencion_cruzada.png`` (de un seq2seq recurrente, solo la última).
+    """
+    from informes.graficos import new_figure, save_figure
+
+    kinds = (("encoder", "codificador", "Auto-atención del codificador", source_tokens,
+              source_tokens),
+             ("decoder_self", "decodificador", "Auto-atención enmascarada del decodificador",
+              target_tokens, target_tokens),
+             ("decoder_cross", "cruzada", "Atención cruzada (destino → origen)", target_tokens,
+              source_tokens))
+    paths = []
+    for key, name, title, rows, cols in kinds:
+        if key not in maps:  # un seq2seq recurrente solo tiene la atención cruzada
+            continue
+        weights = maps[key]
+        layers, heads = len(weights), weights[0].shape[1]
+        size = 0.3 * max(len(rows), len(cols)) + 1.2
+        fig = new_figure(size * heads, size * layers + 0.6)
+        axes = fig.subplots(layers, heads, squeeze=False)
+        for layer in range(layers):
+            for head in range(heads):
+                ax = axes[layer][head]
+                matrix = weights[layer][0, head, : len(rows), : len(cols)]
+                ax.imshow(matrix, cmap="viridis", vmin=0.0, vmax=1.0)
+                ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=7)
+                ax.set_yticks(range(len(rows)), rows, fontsize=7)
+                ax.set_title(f"capa {layer + 1}, cabeza {head + 1}", fontsize=8)
+        fig.suptitle(title)
+        paths.append(save_figure(fig, Path(out_dir) / f"atencion_{name}.png"))
+    return paths
+
+
+def attention_dir(weights, out_dir=None) -> Path:
+    """La carpeta de los PNG de :func:`attention_figures`: ``out_dir`` o ``atencion/``
+    junto a los pesos."""
+    return Path(out_dir) if out_dir else Path(weights).parent / "atencion"
+
+
+def attention_figures(weights, text: str, out_dir=None, *, beam_size: int = 1) -> TaskResult:
+    """Traduce ``text`` y dibuja la atención de cada capa y cabeza sobre esa traducción.
+
+    Returns:
+        :class:`TaskResult` con ``data`` ``{"origen", "traduccion"}`` y en ``files``
+        los tres PNG (``atencion_codificador``, ``atencion_decodificador``,
+        ``atencion_cruzada``).
+
+    Raises:
+        DataError: frase vacía, con palabras fuera del vocabulario o demasiado larga.
+    """
+    from modelos.transformer.decodificacion import attention_maps, translate
+
+    if not isinstance(text, str):
+        raise DataError("attention_figures: «text» debe ser una frase (texto).")
+    model, source, source_tok, target_tok, output_len = _prepare(weights, [text])
+    ids = translate(model, source, output_len, beam_size=beam_size)[0]
+    target = [target_tok.index["<s>"], *ids]
+    maps = attention_maps(model, source, [target])
+    source_words = [source_tok.vocabulary[i] for i in source[0] if i]
+    target_words = [target_tok.vocabulary[i] for i in target]
+    paths = plot_attention(maps, source_words, target_words, attention_dir(weights, out_dir))
+    translation = target_tok.decode(ids)
+    return TaskResult(title="Atención", files={p.stem: p for p in paths},
+                      data={"origen": text, "traduccion": translation},
+                      text=[f"{text} → {translation}"])
