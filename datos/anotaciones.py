@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from pathlib import PurePosixPath
+from typing import NoReturn
 
 import numpy as np
 
@@ -189,6 +190,28 @@ def read_voc(
     wanted = _check_labels(labels)
     ann_root = _existing_dir(ann_dir, "anotaciones")
     img_root = _existing_dir(img_dir, "imágenes")
+    files = _annotation_files(ann_root)
+    images, counts = _read_all(files, img_root, wanted, check_images)
+    report = images.report
+    _log_report(report, ann_root)
+    if not images:
+        _raise_unusable(report, files, ann_root, wanted)
+    if wanted:
+        missing = [name for name in wanted if counts[name] == 0]
+        if missing:
+            logger.warning("Las clases %s no aparecen en ninguna anotación de %s",
+                           missing, ann_root)
+    logger.info("Leídas %d imágenes anotadas de %s (%s)", len(images), ann_root,
+                report.summary())
+    return images, dict(sorted(counts.items()))
+
+
+def _annotation_files(ann_root: Path) -> list[Path]:
+    """Los ``*.xml`` de la carpeta (sin ocultos ni subcarpetas), en orden alfabético.
+
+    Raises:
+        EmptyDataError: si no hay ninguno.
+    """
     files = sorted(p for p in ann_root.iterdir()
                    if p.suffix.lower() == ".xml" and p.is_file() and not p.name.startswith("."))
     if not files:
@@ -196,7 +219,16 @@ def read_voc(
             f"La carpeta de anotaciones {ann_root} no contiene ningún archivo .xml "
             "(Pascal-VOC, como los que escribe labelImg)"
         )
+    return files
 
+
+def _read_all(files: list[Path], img_root: Path, wanted, check_images: bool
+              ) -> tuple[VocImages, Counter[str]]:
+    """Lee cada anotación; las omitidas y las vacías van al informe de ``images.report``.
+
+    Returns:
+        ``(images, counts)``: las imágenes con algún objeto y la cuenta de etiquetas vistas.
+    """
     report = VocReport()
     counts: Counter[str] = Counter()
     images = VocImages(report=report)
@@ -213,25 +245,24 @@ def read_voc(
             report.empty.append(xml_path)
         else:
             images.append(record)
+    return images, counts
 
-    _log_report(report, ann_root)
-    if not images:
-        reasons = [f"{p.name}: {r}" for p, r in report.skipped[:3]]
-        if report.empty:
-            which = f" de las clases {list(wanted)}" if wanted else ""
-            reasons.append(f"{len(report.empty)} anotaciones sin ningún objeto{which}")
-        raise EmptyDataError(
-            f"Ninguna de las {len(files)} anotaciones de {ann_root} es utilizable: "
-            + "; ".join(reasons)
-        )
-    if wanted:
-        missing = [name for name in wanted if counts[name] == 0]
-        if missing:
-            logger.warning("Las clases %s no aparecen en ninguna anotación de %s",
-                           missing, ann_root)
-    logger.info("Leídas %d imágenes anotadas de %s (%s)", len(images), ann_root,
-                report.summary())
-    return images, dict(sorted(counts.items()))
+
+def _raise_unusable(report: VocReport, files: list[Path], ann_root: Path,
+                    wanted) -> NoReturn:
+    """Error cuando ninguna anotación sirve, con los primeros motivos.
+
+    Raises:
+        EmptyDataError: siempre.
+    """
+    reasons = [f"{p.name}: {r}" for p, r in report.skipped[:3]]
+    if report.empty:
+        which = f" de las clases {list(wanted)}" if wanted else ""
+        reasons.append(f"{len(report.empty)} anotaciones sin ningún objeto{which}")
+    raise EmptyDataError(
+        f"Ninguna de las {len(files)} anotaciones de {ann_root} es utilizable: "
+        + "; ".join(reasons)
+    )
 
 
 # === Lectura de una anotación ===

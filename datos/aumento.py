@@ -261,6 +261,28 @@ def make_augmenter(
     if seed is None:
         seed = int(np.random.default_rng().integers(0, _MAX_SEED))
     seed = _check_seed(seed)
+    _check_options(max_photometric, blur_sigma, sharpen_alpha, noise_scale, dropout, add,
+                   multiply, contrast, hue, saturation, scale, translate, flip,
+                   geometric_probability, min_visible, min_box_size)
+    steps = _geometric_steps(scale, translate, flip, geometric_probability) if geometric else []
+    steps += _color_steps(hue, saturation)
+    steps += _photometric_steps(max_photometric, blur_sigma, sharpen_alpha, noise_scale,
+                                dropout, add, multiply, contrast)
+    sequential = _seeded_sequential(steps, seed)
+    logger.debug("Aumentador creado con semilla %d (geometric=%s)", seed, geometric)
+    return Augmenter(sequential, seed, min_visible=min_visible, min_box_size=min_box_size)
+
+
+# === Partes de la cadena ===
+
+def _check_options(max_photometric, blur_sigma, sharpen_alpha, noise_scale, dropout, add,
+                   multiply, contrast, hue, saturation, scale, translate, flip,
+                   geometric_probability, min_visible, min_box_size) -> None:
+    """Valida los argumentos de :func:`make_augmenter` (salvo la semilla), en su orden.
+
+    Raises:
+        ArgumentError: el primero fuera de rango, con su nombre en el mensaje.
+    """
     check_int(max_photometric, "max_photometric", minimum=0)
     _check_range(blur_sigma, "blur_sigma", minimum=0.0)
     _check_range(sharpen_alpha, "sharpen_alpha", minimum=0.0, maximum=1.0)
@@ -280,55 +302,69 @@ def make_augmenter(
     check_number(min_visible, "min_visible", minimum=0, maximum=1)
     check_number(min_box_size, "min_box_size", minimum=0, maximum=1e6)
 
+
+def _geometric_steps(scale, translate: float, flip: float,
+                     geometric_probability: float) -> list:
+    """Escala y desplazamiento (``iaa.Affine``, a veces) y volteo horizontal."""
+    # La misma llamada transformará las cajas más adelante.
+    return [
+        iaa.Sometimes(
+            geometric_probability,
+            iaa.Affine(
+                scale=tuple(scale),
+                translate_percent={"x": (-translate, translate),
+                                   "y": (-translate, translate)},
+                mode="edge",  # sin bordes negros artificiales
+            ),
+        ),
+        iaa.Fliplr(flip),
+    ]
+
+
+def _color_steps(hue, saturation) -> list:
+    """Giro de tono y factor de saturación (HSV), los que se pidan; van en cada imagen."""
     steps = []
-    if geometric:
-        # === Geométrica === (la misma llamada transformará las cajas más adelante)
-        steps.append(
-            iaa.Sometimes(
-                geometric_probability,
-                iaa.Affine(
-                    scale=tuple(scale),
-                    translate_percent={"x": (-translate, translate),
-                                       "y": (-translate, translate)},
-                    mode="edge",  # sin bordes negros artificiales
-                ),
-            )
-        )
-        steps.append(iaa.Fliplr(flip))
     if hue is not None:
-        # === Color (HSV) === antes de la parte fotométrica, en cada imagen.
+        # Antes de la parte fotométrica, en cada imagen.
         steps.append(iaa.AddToHue(tuple(int(v) for v in hue)))
     if saturation is not None:
         steps.append(iaa.MultiplySaturation(tuple(saturation)))
-    if max_photometric > 0:
-        # === Fotométrica === (la lista del artículo, en orden aleatorio)
-        # Núcleo máximo de los desenfoques ~ 3 sigma, como en el gaussiano.
-        kernel = max(2, int(round(3 * blur_sigma[1])))
-        median_kernel = kernel + 1 - kernel % 2  # la mediana exige núcleo impar
-        photometric = [
-            iaa.OneOf([
-                iaa.GaussianBlur(sigma=tuple(blur_sigma)),
-                iaa.AverageBlur(k=(1, kernel)),
-                iaa.MedianBlur(k=(1, median_kernel)),
-            ]),
-            iaa.Sharpen(alpha=tuple(sharpen_alpha), lightness=(0.9, 1.1)),
-            iaa.AdditiveGaussianNoise(loc=0, scale=(0.0, noise_scale * 255),
-                                      per_channel=0.5),
-            iaa.Dropout(p=tuple(dropout), per_channel=0.5),
-            iaa.Add(tuple(int(v) for v in add), per_channel=0.5),
-            iaa.Multiply(tuple(multiply), per_channel=0.5),
-            iaa.LinearContrast(tuple(contrast), per_channel=0.5),
-        ]
-        steps.append(
-            iaa.SomeOf((0, min(max_photometric, len(photometric))), photometric,
-                       random_order=True)
-        )
+    return steps
+
+
+def _photometric_steps(max_photometric: int, blur_sigma, sharpen_alpha, noise_scale: float,
+                       dropout, add, multiply, contrast) -> list:
+    """La lista fotométrica del artículo en un ``iaa.SomeOf`` en orden aleatorio (o nada)."""
+    if max_photometric <= 0:
+        return []
+    # Núcleo máximo de los desenfoques ~ 3 sigma, como en el gaussiano.
+    kernel = max(2, int(round(3 * blur_sigma[1])))
+    median_kernel = kernel + 1 - kernel % 2  # la mediana exige núcleo impar
+    photometric = [
+        iaa.OneOf([
+            iaa.GaussianBlur(sigma=tuple(blur_sigma)),
+            iaa.AverageBlur(k=(1, kernel)),
+            iaa.MedianBlur(k=(1, median_kernel)),
+        ]),
+        iaa.Sharpen(alpha=tuple(sharpen_alpha), lightness=(0.9, 1.1)),
+        iaa.AdditiveGaussianNoise(loc=0, scale=(0.0, noise_scale * 255),
+                                  per_channel=0.5),
+        iaa.Dropout(p=tuple(dropout), per_channel=0.5),
+        iaa.Add(tuple(int(v) for v in add), per_channel=0.5),
+        iaa.Multiply(tuple(multiply), per_channel=0.5),
+        iaa.LinearContrast(tuple(contrast), per_channel=0.5),
+    ]
+    return [iaa.SomeOf((0, min(max_photometric, len(photometric))), photometric,
+                       random_order=True)]
+
+
+def _seeded_sequential(steps: list, seed: int) -> iaa.Sequential:
+    """La ``iaa.Sequential`` de los pasos, sembrada con ``seed``."""
     sequential = iaa.Sequential(steps, random_order=False, name="aumento")
     # Sembrar después de construir: los hijos creados sin semilla usarían el
     # generador global de imgaug y el resultado dependería de otros aumentadores.
     sequential.seed_(seed)
-    logger.debug("Aumentador creado con semilla %d (geometric=%s)", seed, geometric)
-    return Augmenter(sequential, seed, min_visible=min_visible, min_box_size=min_box_size)
+    return sequential
 
 
 # === Validación ===

@@ -216,6 +216,25 @@ def read_sales_csv(path, date_column=None, value_column=None) -> SalesSeries:
         (604, '2017-01-02')
     """
     path = Path(path)
+    lines = _read_csv_rows(path)
+    lines, date_index, value_index = _locate_columns(path, lines, date_column, value_column)
+    dates, values, line_numbers = [], [], []
+    needed = max(date_index, value_index) + 1
+    for number, row in lines:
+        date, value = _parse_row(path, number, row, date_index, value_index, needed)
+        dates.append(date)
+        values.append(value)
+        line_numbers.append(number)
+    return _sorted_series(path, dates, values, line_numbers)
+
+
+def _read_csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """Las filas no vacías del CSV con su número de línea (desde 1).
+
+    Raises:
+        DataError: si no es un archivo o no es un CSV de texto legible.
+        EmptyDataError: si no tiene ninguna fila.
+    """
     if path.is_dir():
         raise DataError(f"«{path}» es una carpeta; se esperaba el archivo CSV de ventas.")
     if not path.is_file():
@@ -228,7 +247,17 @@ def read_sales_csv(path, date_column=None, value_column=None) -> SalesSeries:
         raise DataError(f"«{path}» no es un CSV de texto legible: {exc}.") from None
     if not lines:
         raise EmptyDataError(f"«{path}» está vacío: no tiene ninguna fila de ventas.")
+    return lines
 
+
+def _locate_columns(path: Path, lines: list[tuple[int, list[str]]], date_column,
+                    value_column) -> tuple[list[tuple[int, list[str]]], int, int]:
+    """Detecta la cabecera y sitúa las columnas: (filas de datos, índice de fecha, de valor).
+
+    Raises:
+        DataError: columnas separadas por otro carácter o columnas que no existen.
+        EmptyDataError: si tras la cabecera no queda ninguna fila.
+    """
     header = None
     first_row = lines[0][1]
     # «2017-01-02;236» o «fecha;unidades»: una sola columna, o una fecha pegada a otra celda.
@@ -248,32 +277,40 @@ def read_sales_csv(path, date_column=None, value_column=None) -> SalesSeries:
     value_index = _column_index(header, value_column, 1, "valor", path)
     if not lines:
         raise EmptyDataError(f"«{path}» solo tiene la cabecera: ninguna fila de ventas.")
+    return lines, date_index, value_index
 
-    dates, values, line_numbers = [], [], []
-    needed = max(date_index, value_index) + 1
-    for number, row in lines:
-        if len(row) < needed:
-            raise DataError(
-                f"«{path}», línea {number}: se esperaban al menos {needed} columnas "
-                f"(fecha y valor) y hay {len(row)}: {','.join(row)!r}.{_separator_hint(row)}"
-            )
-        date = parse_date(row[date_index])
-        if date is None:
-            raise DataError(
-                f"«{path}», línea {number}: la fecha {row[date_index].strip()!r} no se "
-                f"entiende; se espera AAAA-MM-DD (p. ej. 2017-01-02).{_separator_hint(row)}"
-            )
-        value = _parse_value(row[value_index])
-        problem = "no es un número" if value is None else _value_problem(value)
-        if problem:
-            raise DataError(
-                f"«{path}», línea {number}: el valor {row[value_index].strip()!r} "
-                f"{problem}.{_separator_hint(row)}"
-            )
-        dates.append(date)
-        values.append(value)
-        line_numbers.append(number)
 
+def _parse_row(path: Path, number: int, row: list[str], date_index: int, value_index: int,
+               needed: int) -> tuple[np.datetime64, float]:
+    """La fecha y el valor de una fila; el error nombra la línea y el problema."""
+    if len(row) < needed:
+        raise DataError(
+            f"«{path}», línea {number}: se esperaban al menos {needed} columnas "
+            f"(fecha y valor) y hay {len(row)}: {','.join(row)!r}.{_separator_hint(row)}"
+        )
+    date = parse_date(row[date_index])
+    if date is None:
+        raise DataError(
+            f"«{path}», línea {number}: la fecha {row[date_index].strip()!r} no se "
+            f"entiende; se espera AAAA-MM-DD (p. ej. 2017-01-02).{_separator_hint(row)}"
+        )
+    value = _parse_value(row[value_index])
+    problem = "no es un número" if value is None else _value_problem(value)
+    if problem:
+        raise DataError(
+            f"«{path}», línea {number}: el valor {row[value_index].strip()!r} "
+            f"{problem}.{_separator_hint(row)}"
+        )
+    return date, value
+
+
+def _sorted_series(path: Path, dates: list[np.datetime64], values: list[float],
+                   line_numbers: list[int]) -> SalesSeries:
+    """La serie ordenada por fecha (avisa si no lo estaba).
+
+    Raises:
+        DataError: si una fecha se repite (nombra las dos líneas).
+    """
     dates_array = np.array(dates, dtype="datetime64[D]")
     values_array = np.array(values, dtype=np.float64)
     order = np.argsort(dates_array, kind="stable")

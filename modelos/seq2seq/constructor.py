@@ -116,6 +116,39 @@ def decode(get, hidden, memory, mask, *, attention: bool, keys=None, training=No
     return (logits, weights) if return_attention else logits
 
 
+def _named_layers(src_vocab: int, tgt_vocab: int, cell: str, units: int, embed_dim: int,
+                  dropout: float, *, bidirectional_encoder: bool, attention: str | None,
+                  attention_units: int | None, reverse_source: bool) -> dict[str, layers.Layer]:
+    """Las capas del traductor por su nombre, las que aplican :func:`encode` y :func:`decode`."""
+    recurrent = CELLS[cell]
+    named: dict[str, layers.Layer] = {
+        "embedding_origen": layers.Embedding(src_vocab, embed_dim, name="embedding_origen"),
+        "dropout_origen": layers.Dropout(dropout, name="dropout_origen"),
+        "embedding_destino": layers.Embedding(tgt_vocab, embed_dim, name="embedding_destino"),
+        "dropout_destino": layers.Dropout(dropout, name="dropout_destino"),
+        # return_sequences: una salida por token (la memoria de la atención);
+        # return_state: los estados finales, que inician el decodificador.
+        "decodificador": recurrent(units, return_sequences=True, return_state=True,
+                                   name="decodificador"),
+        "dropout_salida": layers.Dropout(dropout, name="dropout_salida"),
+        "logits": layers.Dense(tgt_vocab, dtype="float32", name="logits"),
+    }
+    encoder_rnn = recurrent(units, return_sequences=True, return_state=True,
+                            go_backwards=reverse_source,
+                            name="codificador_rnn" if bidirectional_encoder else "codificador")
+    if bidirectional_encoder:
+        named["codificador"] = layers.Bidirectional(encoder_rnn, name="codificador")
+        for i, activation in enumerate(("tanh", None)[: 2 if cell == "lstm" else 1]):
+            named[f"puente_{i}"] = layers.Dense(units, activation=activation, name=f"puente_{i}")
+    else:
+        named["codificador"] = encoder_rnn
+    if attention is not None:
+        named["atencion"] = SequenceAttention(attention_units or units,
+                                              score=ATTENTIONS[attention], name="atencion")
+        named["atencional"] = layers.Dense(units, activation="tanh", name="atencional")
+    return named
+
+
 @register_builder("seq2seq")
 def build_seq2seq(
     src_vocab: int,
@@ -204,32 +237,9 @@ def build_seq2seq(
     check_number(label_smoothing, "label_smoothing", minimum=0.0, maximum=1.0,
                  include_maximum=False, where=where)
 
-    recurrent = CELLS[cell]
-    named: dict[str, layers.Layer] = {
-        "embedding_origen": layers.Embedding(src_vocab, embed_dim, name="embedding_origen"),
-        "dropout_origen": layers.Dropout(dropout, name="dropout_origen"),
-        "embedding_destino": layers.Embedding(tgt_vocab, embed_dim, name="embedding_destino"),
-        "dropout_destino": layers.Dropout(dropout, name="dropout_destino"),
-        # return_sequences: una salida por token (la memoria de la atención);
-        # return_state: los estados finales, que inician el decodificador.
-        "decodificador": recurrent(units, return_sequences=True, return_state=True,
-                                   name="decodificador"),
-        "dropout_salida": layers.Dropout(dropout, name="dropout_salida"),
-        "logits": layers.Dense(tgt_vocab, dtype="float32", name="logits"),
-    }
-    encoder_rnn = recurrent(units, return_sequences=True, return_state=True,
-                            go_backwards=reverse_source,
-                            name="codificador_rnn" if bidirectional_encoder else "codificador")
-    if bidirectional_encoder:
-        named["codificador"] = layers.Bidirectional(encoder_rnn, name="codificador")
-        for i, activation in enumerate(("tanh", None)[: 2 if cell == "lstm" else 1]):
-            named[f"puente_{i}"] = layers.Dense(units, activation=activation, name=f"puente_{i}")
-    else:
-        named["codificador"] = encoder_rnn
-    if attention is not None:
-        named["atencion"] = SequenceAttention(attention_units or units,
-                                              score=ATTENTIONS[attention], name="atencion")
-        named["atencional"] = layers.Dense(units, activation="tanh", name="atencional")
+    named = _named_layers(src_vocab, tgt_vocab, cell, units, embed_dim, dropout,
+                          bidirectional_encoder=bidirectional_encoder, attention=attention,
+                          attention_units=attention_units, reverse_source=reverse_source)
 
     source = keras.Input(shape=(None,), dtype="int32", name="origen")
     target = keras.Input(shape=(None,), dtype="int32", name="destino")

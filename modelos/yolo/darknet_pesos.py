@@ -25,6 +25,7 @@ import re
 import struct
 from pathlib import Path
 from typing import Any
+from typing import NamedTuple
 
 
 import numpy as np
@@ -196,6 +197,143 @@ def _head_outputs(rest: int, inputs: int) -> int | None:
     return None
 
 
+class _WeightsData(NamedTuple):
+    """El contenido de un ``.weights``: cabecera, floats y bytes sueltos al final."""
+
+    version: tuple[int, int, int]
+    seen: int
+    header_bytes: int
+    floats: np.ndarray
+    leftover_bytes: int
+
+
+def _planned_groups(model, path: Path, convs: int | None
+                    ) -> tuple[list[_Tensor], list[list[_Tensor]], int]:
+    """El plan del modelo (recortado a ``convs`` convoluciones), sus grupos y cuántas tiene."""
+    plan = _weight_plan(model, path)
+    groups = _by_conv(plan)
+    model_convs = len(groups)
+    if convs is not None:
+        convs = check_int(convs, "convs", minimum=1, maximum=model_convs,
+                          where="load_darknet_weights")
+        groups = groups[:convs]
+        plan = [tensor for group in groups for tensor in group]
+    return plan, groups, model_convs
+
+
+def _read_weights_file(path: Path) -> _WeightsData:
+    """Lee el archivo: cabecera y floats little-endian (los bytes sueltos se cuentan aparte)."""
+    if not path.is_file():
+        raise ModelFileError(f"No existe el archivo de pesos de darknet «{path}».")
+    data = path.read_bytes()
+    version, seen, header_bytes = _read_header(data, path)
+    available, leftover_bytes = divmod(len(data) - header_bytes, _FLOAT.itemsize)
+    floats = np.frombuffer(data, dtype=_FLOAT, count=available, offset=header_bytes)
+    return _WeightsData(version, seen, header_bytes, floats, leftover_bytes)
+
+
+def _check_head_outputs(model, path: Path, groups: list[list[_Tensor]], expected: int,
+                        weights: _WeightsData) -> None:
+    """Error claro si todo encaja salvo la convolución final (otras clases u otras anclas)."""
+    available, last = len(weights.floats), groups[-1][-1]
+    if available == expected or last.shape[2:] != (1, 1) or len(groups[-1]) != 2 \
+            or weights.leftover_bytes:
+        return
+    # Todo encaja salvo la convolución final 1×1 con sesgo: otro número de salidas
+    # (= anclas · (5 + clases)), es decir, otras clases u otras anclas.
+    outputs = _head_outputs(available - (expected - sum(t.size for t in groups[-1])),
+                            last.shape[1])
+    if outputs is not None:
+        raise WeightsMismatchError(
+            f"«{path}»: su última convolución tiene {outputs} salidas y «{last.layer}» "
+            f"del modelo «{model.name}» tiene {last.shape[0]}: el archivo es de otro "
+            "número de clases o de anclas (salidas = anclas × (5 + clases); 125 = "
+            "5 × (5 + 20) en VOC). Para empezar de él con tus clases, cárgalo como "
+            "extractor (convs = todas menos la última; en la CLI, --backbone-pesos).")
+
+
+def _slice_values(path: Path, groups: list[list[_Tensor]], weights: _WeightsData,
+                  partial: bool, totals: str) -> tuple[list[np.ndarray], int, int]:
+    """Corta los floats en los bloques del plan: (valores en forma Keras, offset, llenas).
+
+    Con ``partial`` se para al final de la convolución en la que acabe el archivo.
+    """
+    floats, available = weights.floats, len(weights.floats)
+    values, offset, filled = [], 0, 0
+    for group in groups:
+        if partial and filled and offset == available and not weights.leftover_bytes:
+            break                            # el archivo acaba al final de una convolución
+        for tensor in group:
+            if offset + tensor.size > available:
+                missing = offset + tensor.size - available
+                raise ModelFileError(
+                    f"«{path}» está truncado: en «{tensor.layer}» ({tensor.label}, forma "
+                    f"{tensor.shape}) faltan {_count(missing)} de {_count(tensor.size)} "
+                    f"floats; {totals} (¿descarga incompleta u otra arquitectura?)."
+                )
+            values.append(tensor.to_keras(floats[offset:offset + tensor.size]))
+            offset += tensor.size
+        filled += 1
+    return values, offset, filled
+
+
+def _check_leftover(path: Path, plan: list[_Tensor], groups: list[list[_Tensor]],
+                    weights: _WeightsData, *, read: int, offset: int, filled: int,
+                    skip_head: bool, totals: str) -> int | None:
+    """Salidas de la convolución final saltada (o None); error si sobra cualquier otra cosa."""
+    available, leftover_bytes = len(weights.floats), weights.leftover_bytes
+    skipped = None
+    if offset != available or leftover_bytes:
+        if skip_head and not leftover_bytes and filled == len(groups):
+            skipped = _head_outputs(available - offset, groups[-1][-1].shape[0])
+        if skipped is None:
+            loose = f" y {leftover_bytes} bytes sueltos" if leftover_bytes else ""
+            read_layer = plan[read - 1].layer
+            raise WeightsMismatchError(
+                f"«{path}» tiene {_count(available - offset)} floats de más{loose} tras la "
+                f"última capa leída ({read_layer}): {totals}. Probablemente es de otra "
+                "arquitectura (darknet19 frente a tiny, otro ancho, otro número de clases "
+                "o de anclas)."
+            )
+    return skipped
+
+
+def _check_values(model, path: Path, used: list[_Tensor], values: list[np.ndarray],
+                  check_variances: bool) -> None:
+    """Comprueba formas (y varianzas si se pide) antes de asignar nada al modelo."""
+    for tensor, value in zip(used, values, strict=True):
+        if tuple(value.shape) != tuple(tensor.variable.shape):  # no debería pasar nunca
+            raise WeightsMismatchError(
+                f"«{path}»: «{tensor.layer}» ({tensor.label}) tiene forma {value.shape} en el "
+                f"archivo y el modelo espera {tuple(tensor.variable.shape)}."
+            )
+        if check_variances and tensor.label == "varianza" \
+                and not (np.isfinite(value).all() and (value >= 0).all()):
+            raise WeightsMismatchError(
+                f"«{path}»: las varianzas de «{tensor.layer}» leídas del archivo son "
+                "negativas o no finitas: sus floats no encajan con las capas del modelo "
+                f"«{model.name}» (¿otra arquitectura: darknet19 frente a tiny, u otro ancho?)."
+            )
+
+
+def _log_load(model, path: Path, starting_point: bool, filled: int, model_convs: int,
+              skipped: int | None) -> None:
+    """Avisa del épsilon de las norm_N o informa de cuántas convoluciones se llenaron."""
+    other_eps = sorted({layer.epsilon for layer in _walk(model)
+                        if isinstance(layer, layers.BatchNormalization)
+                        and layer.epsilon != DARKNET_BN_EPSILON})
+    if other_eps and not starting_point:
+        logger.warning("«%s» cargado, pero las capas norm_N usan épsilon %s y darknet "
+                       "normaliza con %g: construye el modelo con bn_epsilon=%g para "
+                       "reproducir sus salidas.", path, other_eps[0], DARKNET_BN_EPSILON,
+                       DARKNET_BN_EPSILON)
+    if starting_point:
+        logger.info("«%s»: %d de %d convoluciones del modelo llenas (conv_1 … conv_%d)%s.",
+                    path, filled, model_convs, filled,
+                    "" if skipped is None else
+                    f"; se salta su convolución final de {skipped} salidas")
+
+
 def load_darknet_weights(model, path, *, convs: int | None = None,
                          partial: bool = False) -> dict[str, Any]:
     """Carga un ``.weights`` de darknet en un modelo con capas ``conv_N`` / ``norm_N``.
@@ -246,98 +384,25 @@ def load_darknet_weights(model, path, *, convs: int | None = None,
         18
     """
     path = Path(path)
-    plan = _weight_plan(model, path)
-    groups = _by_conv(plan)
-    model_convs = len(groups)
-    if convs is not None:
-        convs = check_int(convs, "convs", minimum=1, maximum=model_convs,
-                          where="load_darknet_weights")
-        groups = groups[:convs]
-        plan = [tensor for group in groups for tensor in group]
-    if not path.is_file():
-        raise ModelFileError(f"No existe el archivo de pesos de darknet «{path}».")
-    data = path.read_bytes()
-    version, seen, header_bytes = _read_header(data, path)
-    available, leftover_bytes = divmod(len(data) - header_bytes, _FLOAT.itemsize)
-    floats = np.frombuffer(data, dtype=_FLOAT, count=available, offset=header_bytes)
+    plan, groups, model_convs = _planned_groups(model, path, convs)
+    weights = _read_weights_file(path)
+    available = len(weights.floats)
     expected = sum(tensor.size for tensor in plan)
-    last = groups[-1][-1]                    # núcleo de la última convolución del plan
-
     totals = (f"el modelo «{model.name}» espera {_count(expected)} floats y el archivo trae "
               f"{_count(available)} tras la cabecera")
-    if convs is None and not partial and available != expected and last.shape[2:] == (1, 1) \
-            and len(groups[-1]) == 2 and not leftover_bytes:
-        # Todo encaja salvo la convolución final 1×1 con sesgo: otro número de salidas
-        # (= anclas · (5 + clases)), es decir, otras clases u otras anclas.
-        outputs = _head_outputs(available - (expected - sum(t.size for t in groups[-1])),
-                                last.shape[1])
-        if outputs is not None:
-            raise WeightsMismatchError(
-                f"«{path}»: su última convolución tiene {outputs} salidas y «{last.layer}» "
-                f"del modelo «{model.name}» tiene {last.shape[0]}: el archivo es de otro "
-                "número de clases o de anclas (salidas = anclas × (5 + clases); 125 = "
-                "5 × (5 + 20) en VOC). Para empezar de él con tus clases, cárgalo como "
-                "extractor (convs = todas menos la última; en la CLI, --backbone-pesos).")
-    values, offset, filled = [], 0, 0
-    for group in groups:
-        if partial and filled and offset == available and not leftover_bytes:
-            break                            # el archivo acaba al final de una convolución
-        for tensor in group:
-            if offset + tensor.size > available:
-                missing = offset + tensor.size - available
-                raise ModelFileError(
-                    f"«{path}» está truncado: en «{tensor.layer}» ({tensor.label}, forma "
-                    f"{tensor.shape}) faltan {_count(missing)} de {_count(tensor.size)} "
-                    f"floats; {totals} (¿descarga incompleta u otra arquitectura?)."
-                )
-            values.append(tensor.to_keras(floats[offset:offset + tensor.size]))
-            offset += tensor.size
-        filled += 1
-    skipped = None
-    if offset != available or leftover_bytes:
-        if convs is not None and not leftover_bytes and filled == len(groups):
-            skipped = _head_outputs(available - offset, last.shape[0])
-        if skipped is None:
-            loose = f" y {leftover_bytes} bytes sueltos" if leftover_bytes else ""
-            read_layer = plan[len(values) - 1].layer
-            raise WeightsMismatchError(
-                f"«{path}» tiene {_count(available - offset)} floats de más{loose} tras la "
-                f"última capa leída ({read_layer}): {totals}. Probablemente es de otra "
-                "arquitectura (darknet19 frente a tiny, otro ancho, otro número de clases "
-                "o de anclas)."
-            )
+    if convs is None and not partial:
+        _check_head_outputs(model, path, groups, expected, weights)
+    values, offset, filled = _slice_values(path, groups, weights, partial, totals)
+    skipped = _check_leftover(path, plan, groups, weights, read=len(values), offset=offset,
+                              filled=filled, skip_head=convs is not None, totals=totals)
+    starting_point = convs is not None or partial
     used = plan[:len(values)]
-    for tensor, value in zip(used, values, strict=True):
-        if tuple(value.shape) != tuple(tensor.variable.shape):  # no debería pasar nunca
-            raise WeightsMismatchError(
-                f"«{path}»: «{tensor.layer}» ({tensor.label}) tiene forma {value.shape} en el "
-                f"archivo y el modelo espera {tuple(tensor.variable.shape)}."
-            )
-        if (convs is not None or partial) and tensor.label == "varianza" \
-                and not (np.isfinite(value).all() and (value >= 0).all()):
-            raise WeightsMismatchError(
-                f"«{path}»: las varianzas de «{tensor.layer}» leídas del archivo son "
-                "negativas o no finitas: sus floats no encajan con las capas del modelo "
-                f"«{model.name}» (¿otra arquitectura: darknet19 frente a tiny, u otro ancho?)."
-            )
+    _check_values(model, path, used, values, check_variances=starting_point)
     for tensor, value in zip(used, values, strict=True):
         tensor.variable.assign(value)
-    starting_point = convs is not None or partial
-    other_eps = sorted({layer.epsilon for layer in _walk(model)
-                        if isinstance(layer, layers.BatchNormalization)
-                        and layer.epsilon != DARKNET_BN_EPSILON})
-    if other_eps and not starting_point:
-        logger.warning("«%s» cargado, pero las capas norm_N usan épsilon %s y darknet "
-                       "normaliza con %g: construye el modelo con bn_epsilon=%g para "
-                       "reproducir sus salidas.", path, other_eps[0], DARKNET_BN_EPSILON,
-                       DARKNET_BN_EPSILON)
-    if starting_point:
-        logger.info("«%s»: %d de %d convoluciones del modelo llenas (conv_1 … conv_%d)%s.",
-                    path, filled, model_convs, filled,
-                    "" if skipped is None else
-                    f"; se salta su convolución final de {skipped} salidas")
-    info = {"version": tuple(version), "seen": int(seen), "header_bytes": header_bytes,
-            "floats": int(available), "convs": filled}
+    _log_load(model, path, starting_point, filled, model_convs, skipped)
+    info = {"version": tuple(weights.version), "seen": int(weights.seen),
+            "header_bytes": weights.header_bytes, "floats": int(available), "convs": filled}
     if starting_point:
         info.update(model_convs=model_convs, skipped_outputs=skipped)
     return info

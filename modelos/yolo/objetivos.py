@@ -138,6 +138,31 @@ def encode_targets(boxes, labels, image_size, grid, anchors, num_classes: int,
     anchors = as_anchors(anchors)
     num_classes = check_int(num_classes, "num_classes", where="encode_targets")
     max_boxes = check_int(max_boxes, "max_boxes", where="encode_targets")
+    boxes, labels = _check_boxes_and_labels(boxes, labels, num_classes)
+
+    y = np.zeros((grid_h, grid_w, len(anchors), 5 + num_classes), np.float32)
+    true_boxes = np.zeros((max_boxes, 4), np.float32)
+    # (N, 4) cx, cy, w, h en unidades de celda
+    cells = xyxy_to_cxcywh(scale_boxes(boxes, grid_w / width, grid_h / height))
+    valid = (cells[:, 2] > 0) & (cells[:, 3] > 0)
+    cells, labels = cells[valid], labels[valid]
+    if len(cells) == 0:
+        return y, true_boxes
+
+    _assign_to_grid(y, cells, labels, anchors)
+    if len(cells) > max_boxes:  # las de mayor área (orden estable)
+        order = np.argsort(-(cells[:, 2] * cells[:, 3]), kind="stable")[:max_boxes]
+        cells = cells[np.sort(order)]
+    true_boxes[:len(cells)] = cells
+    return y, true_boxes
+
+
+def _check_boxes_and_labels(boxes, labels, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cajas ``float64`` (N, 4) finitas y N etiquetas enteras en ``[0, num_classes)``.
+
+    Raises:
+        ArgumentError: si las formas no casan, una etiqueta se sale o hay no finitos.
+    """
     boxes = np.asarray(boxes, dtype=np.float64)
     boxes = boxes.reshape(0, 4) if boxes.size == 0 else boxes
     labels = np.asarray(labels).reshape(-1)
@@ -154,16 +179,13 @@ def encode_targets(boxes, labels, image_size, grid, anchors, num_classes: int,
         )
     if not np.isfinite(boxes).all():
         raise ArgumentError("encode_targets: las cajas contienen valores no finitos.")
+    return boxes, labels
 
-    y = np.zeros((grid_h, grid_w, len(anchors), 5 + num_classes), np.float32)
-    true_boxes = np.zeros((max_boxes, 4), np.float32)
-    # (N, 4) cx, cy, w, h en unidades de celda
-    cells = xyxy_to_cxcywh(scale_boxes(boxes, grid_w / width, grid_h / height))
-    valid = (cells[:, 2] > 0) & (cells[:, 3] > 0)
-    cells, labels = cells[valid], labels[valid]
-    if len(cells) == 0:
-        return y, true_boxes
 
+def _assign_to_grid(y: np.ndarray, cells: np.ndarray, labels: np.ndarray,
+                    anchors: np.ndarray) -> None:
+    """Escribe en ``y`` cada caja en su celda y su mejor ancla (gana la última)."""
+    grid_h, grid_w = y.shape[:2]
     col = np.clip(np.floor(cells[:, 0]), 0, grid_w - 1).astype(np.int64)
     row = np.clip(np.floor(cells[:, 1]), 0, grid_h - 1).astype(np.int64)
     best = wh_iou(cells[:, 2:], anchors).argmax(axis=1)  # (N,) primera ancla máxima
@@ -177,12 +199,6 @@ def encode_targets(boxes, labels, image_size, grid, anchors, num_classes: int,
     y[row[winners], col[winners], best[winners], :4] = cells[winners]
     y[row[winners], col[winners], best[winners], 4] = 1.0
     y[row[winners], col[winners], best[winners], 5 + labels[winners]] = 1.0
-
-    if len(cells) > max_boxes:  # las de mayor área (orden estable)
-        order = np.argsort(-(cells[:, 2] * cells[:, 3]), kind="stable")[:max_boxes]
-        cells = cells[np.sort(order)]
-    true_boxes[:len(cells)] = cells
-    return y, true_boxes
 
 
 def pack_target(y: np.ndarray, true_boxes: np.ndarray) -> np.ndarray:
