@@ -36,8 +36,8 @@ def digits_comparison(seed: int = 0) -> list[dict]:
     import modelos
     from datos.aumento import make_augmenter
     from datos.generadores import ImageBatches
-    from datos.imagenes import split_indices
-    from tareas.demo import DIGITS_SETTINGS
+    from datos.particiones import split_indices
+    from tareas.demo import DIGITS_CONFIG
 
     digits = load_digits()
     # El mismo escalado que al leer los PNG de la demo: 0..16 → 0..255 → [0, 1].
@@ -48,16 +48,17 @@ def digits_comparison(seed: int = 0) -> list[dict]:
     rows = []
 
     keras.utils.set_random_seed(seed)
-    cnn = modelos.build_cifar_cnn(input_shape=(8, 8, 1), optimizer=DIGITS_SETTINGS["optimizer"])
-    batches = ImageBatches(x[train], onehot[train], batch_size=DIGITS_SETTINGS["batch_size"],
-                           augmenter=make_augmenter(seed=seed, **DIGITS_SETTINGS["augment"]),
+    cnn = modelos.build_cifar_cnn(input_shape=(8, 8, 1), optimizer=DIGITS_CONFIG.optimizer)
+    batches = ImageBatches(x[train], onehot[train], batch_size=DIGITS_CONFIG.batch_size,
+                           augmenter=make_augmenter(seed=seed,
+                                                    **DIGITS_CONFIG.augment_settings),
                            seed=seed)
     start = time.perf_counter()
     cnn.fit(batches, validation_data=(x[val], onehot[val]),
-            epochs=DIGITS_SETTINGS["epochs"], verbose=0)
+            epochs=DIGITS_CONFIG.epochs, verbose=0)
     seconds = time.perf_counter() - start
     accuracy = float((cnn.predict(x[test], verbose=0).argmax(1) == y[test]).mean())
-    rows.append({"modelo": f"redes-keras CNN de la demo ({DIGITS_SETTINGS['epochs']} ép., aumento)",
+    rows.append({"modelo": f"redes-keras CNN de la demo ({DIGITS_CONFIG.epochs} ép., aumento)",
                  "exactitud": accuracy, "segundos": seconds})
 
     # MLP frente a MLP: los dos ajustan sobre entrenamiento + validación (1437 dígitos).

@@ -18,7 +18,6 @@ Referencia:
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -29,7 +28,7 @@ from nucleo.errores import ArgumentError
 from nucleo.errores import DataError
 from nucleo.errores import EmptyDataError
 from nucleo.errores import TooLargeError
-from nucleo.validacion import check_int, check_number, shown
+from nucleo.validacion import shown
 # Lado máximo (alto o ancho) al que se redimensiona una imagen para un clasificador.
 from nucleo.vocabulario import MAX_IMAGE_SIDE
 
@@ -114,17 +113,33 @@ def read_image_folder(
         >>> datos = read_image_folder("sportimages", image_size=(21, 28))
         >>> x, y = datos.images, datos.one_hot()
     """
-    from tqdm import tqdm
-
     height, width = _check_image_size(image_size)
     _check_channels(channels)
     root = Path(directory)
+    class_dirs = _find_class_dirs(root)
+    names = _resolve_class_names(root, sorted(class_dirs), class_names)
+    files_per_class = _list_class_files(root, class_dirs, names)
+    total = sum(len(files) for files in files_per_class.values())
+    _check_folder_memory(root, total, height, width, channels)
+    folder = _decode_folder(root, class_dirs, files_per_class, total, (height, width, channels),
+                            show_progress)
+    _warn_skipped(root, folder.skipped)
+    logger.info("Leídas %d imágenes de %d clases de %s", len(folder.paths), len(names), root)
+    return folder
+
+
+def _find_class_dirs(root: Path) -> dict[str, Path]:
+    """Las subcarpetas de clase de ``root`` (sin las ocultas), por nombre y en orden.
+
+    Raises:
+        DataError: si ``root`` no existe o no es una carpeta.
+        EmptyDataError: si no tiene subcarpetas (avisa de las imágenes sueltas).
+    """
     if not root.exists():
         raise DataError(f"La carpeta de imágenes {root} no existe")
     if not root.is_dir():
         raise DataError(f"{root} no es una carpeta: se esperaba una carpeta con una "
                         "subcarpeta por clase")
-
     class_dirs = {p.name: p for p in sorted(root.iterdir())
                   if p.is_dir() and not p.name.startswith(".")}
     if not class_dirs:
@@ -135,8 +150,16 @@ def read_image_folder(
             f"La carpeta {root} no tiene subcarpetas de clase: se esperaba una "
             f"subcarpeta por clase, como sportimages/<clase>/*.jpg{hint}"
         )
-    names = _resolve_class_names(root, sorted(class_dirs), class_names)
+    return class_dirs
 
+
+def _list_class_files(root: Path, class_dirs: dict[str, Path],
+                      names: list[str]) -> dict[str, list[Path]]:
+    """Los archivos de imagen de cada clase, en orden.
+
+    Raises:
+        EmptyDataError: si no hay ninguna imagen o alguna clase no tiene.
+    """
     files_per_class = {name: sorted(p for p in class_dirs[name].iterdir()
                                     if is_image_file(p))
                        for name in names}
@@ -152,7 +175,12 @@ def read_image_folder(
                 f"La clase {name!r} no tiene imágenes: la carpeta {class_dirs[name]} "
                 "está vacía o no contiene archivos de imagen"
             )
+    return files_per_class
 
+
+def _check_folder_memory(root: Path, total: int, height: int, width: int,
+                         channels: int) -> None:
+    """Falla antes de leer si las imágenes en float32 pasarían de :data:`MAX_FOLDER_BYTES`."""
     needed = total * height * width * channels * 4
     if needed > MAX_FOLDER_BYTES:
         raise DataError(
@@ -160,6 +188,20 @@ def read_image_folder(
             f"{needed / 2**30:.1f} GiB en memoria (máximo {MAX_FOLDER_BYTES / 2**30:.0f} GiB): "
             "usa un tamaño de imagen menor"
         )
+
+
+def _decode_folder(root: Path, class_dirs: dict[str, Path],
+                   files_per_class: dict[str, list[Path]], total: int,
+                   shape: tuple[int, int, int], show_progress: bool | None) -> ImageFolder:
+    """Decodifica las imágenes clase a clase, con barra de progreso; omite las ilegibles.
+
+    Raises:
+        EmptyDataError: si una clase se queda sin imágenes legibles.
+    """
+    from tqdm import tqdm
+
+    height, width, channels = shape
+    names = list(files_per_class)
     images = np.empty((total, height, width, channels), dtype=np.float32)
     labels = np.empty(total, dtype=np.int64)
     paths: list[Path] = []
@@ -187,16 +229,18 @@ def read_image_folder(
                     f"{len(files_per_class[name])} archivos de {class_dirs[name]} "
                     "están dañados o no son imágenes"
                 )
+    return ImageFolder(images=images[:n], labels=labels[:n], class_names=list(names),
+                       paths=paths, skipped=skipped)
 
+
+def _warn_skipped(root: Path, skipped: list[tuple[Path, str]]) -> None:
+    """Avisa de las imágenes omitidas (lista las primeras :data:`_MAX_LISTED`)."""
     if skipped:
         listed = "\n".join(f"  {p}: {reason}" for p, reason in skipped[:_MAX_LISTED])
         more = (f"\n  ... y {len(skipped) - _MAX_LISTED} más (ver ImageFolder.skipped)"
                 if len(skipped) > _MAX_LISTED else "")
         logger.warning("Se omitieron %d imágenes ilegibles de %s:\n%s%s",
                        len(skipped), root, listed, more)
-    logger.info("Leídas %d imágenes de %d clases de %s", n, len(names), root)
-    return ImageFolder(images=images[:n], labels=labels[:n], class_names=list(names),
-                       paths=paths, skipped=skipped)
 
 
 def load_image(
@@ -227,6 +271,18 @@ def load_image(
         return _decode(path, height, width, channels)
     except _DecodeFailure as exc:
         raise DataError(f"No se puede leer la imagen {path}: {exc}") from exc
+
+
+def resize_image(pixels: np.ndarray, image_size) -> np.ndarray:
+    """Redimensiona (H, W, 3) a ``(alto, ancho)``: área al reducir, bilineal al ampliar."""
+    import cv2
+
+    height, width = image_size
+    if pixels.shape[:2] == (height, width):
+        return pixels
+    shrink = pixels.shape[0] > height
+    return cv2.resize(pixels, (width, height),
+                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
@@ -299,81 +355,6 @@ def resize_to(image: np.ndarray, image_size: tuple[int, int], channels: int = 3)
     if array.ndim == 2:
         array = array[:, :, np.newaxis]
     return array / 255.0
-
-
-def split_indices(
-    labels,
-    seed: int = 0,
-    test_fraction: float = 0.2,
-    validation_fraction: float = 0.2,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Divide los índices en entrenamiento, validación y prueba, como el blog.
-
-    Primero se separa ``test_fraction`` para prueba (80/20) y del resto se separa
-    ``validation_fraction`` para validación (otra vez 80/20), estratificando por
-    clase. Si alguna clase es demasiado pequeña para estratificar se hace una
-    división aleatoria sin estratificar (con la misma semilla) y se avisa.
-
-    Args:
-        labels: etiquetas (N,), enteras o de cualquier tipo comparable.
-        seed: semilla; la misma semilla da la misma división.
-        test_fraction: fracción de prueba, en [0, 1).
-        validation_fraction: fracción de validación sobre lo que queda, en [0, 1).
-
-    Returns:
-        ``(train_idx, val_idx, test_idx)``: arreglos ``int64`` ordenados, disjuntos,
-        que juntos cubren ``range(N)``.
-
-    Raises:
-        ArgumentError: si las fracciones o la semilla no son válidas.
-        DataError: si hay tan pocas muestras que el entrenamiento quedaría vacío.
-
-    Example:
-        >>> train, val, test = split_indices(datos.labels, seed=13)
-    """
-    labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ArgumentError(f"labels debe ser un vector (N,), llegó la forma {labels.shape}")
-    check_number(test_fraction, "test_fraction", minimum=0, maximum=1, include_maximum=False)
-    check_number(validation_fraction, "validation_fraction", minimum=0, maximum=1,
-                 include_maximum=False)
-    check_int(seed, "seed", minimum=0)
-
-    n = len(labels)
-    n_test = math.ceil(test_fraction * n)
-    n_val = math.ceil(validation_fraction * (n - n_test))
-    if n - n_test - n_val < 1:
-        raise DataError(
-            f"Hay solo {n} muestras: con test_fraction={test_fraction} y "
-            f"validation_fraction={validation_fraction} el entrenamiento quedaría vacío"
-        )
-    indices = np.arange(n, dtype=np.int64)
-    train_full, test = _split(indices, labels, test_fraction, seed, "prueba")
-    train, val = _split(train_full, labels[train_full], validation_fraction, seed,
-                        "validación")
-    return np.sort(train), np.sort(val), np.sort(test)
-
-
-def _split(indices, labels, fraction, seed, what):
-    """Separa ``fraction`` de ``indices``, estratificado si se puede."""
-    if fraction == 0:
-        return indices, indices[:0]
-    from sklearn.model_selection import train_test_split
-
-    try:
-        kept, held = train_test_split(indices, test_size=fraction, random_state=seed,
-                                      stratify=labels)
-    except ValueError as exc:
-        values, counts = np.unique(labels, return_counts=True)
-        smallest = values[np.argmin(counts)]
-        logger.warning(
-            "No se puede estratificar la división de %s (la clase %r tiene %d "
-            "muestras de %d; sklearn: %s); se usa una división aleatoria sin "
-            "estratificar con semilla %d",
-            what, smallest.item(), counts.min(), len(labels), exc, seed,
-        )
-        kept, held = train_test_split(indices, test_size=fraction, random_state=seed)
-    return np.asarray(kept, dtype=np.int64), np.asarray(held, dtype=np.int64)
 
 
 # === Decodificación ===

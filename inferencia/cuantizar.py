@@ -1,6 +1,6 @@
 """Cuantización int8 después de entrenar: un YOLOv2 de OpenVINO calibrado con fotos.
 
-``redes exportar --pesos modelo.h5 --formato openvino --int8 --calibracion FOTOS``
+``redes deteccion exportar --pesos modelo.h5 --formato openvino --int8 --calibracion FOTOS``
 (o :func:`quantize_export`) escribe una exportación de OpenVINO cuyas convoluciones
 calculan en int8. NNCF (el extra ``openvino``) pasa por la red unas fotos de
 calibración (las de entrenamiento sirven: no hacen falta anotaciones), mide el rango
@@ -9,11 +9,11 @@ instrucciones de 8 bits (AMX-INT8 o AVX-512 VNNI donde las hay).
 
 La carpeta de salida es una exportación normal (``modelo.xml``, ``modelo.bin`` y
 ``modelo.json``, con ``"precision": "int8"`` y cómo se calibró): ``--pesos`` de
-``redes yolo detectar|evaluar`` y ``redes servir`` la aceptan como cualquier otra.
+``redes deteccion predecir|evaluar`` y ``redes servir`` la aceptan como cualquier otra.
 
 Por qué solo YOLO: la calibración necesita entradas reales, y para YOLO son fotos de
 cualquier tamaño que se preparan igual que al detectar. El efecto en la calidad se mide
-con ``redes yolo evaluar`` sobre fotos anotadas (``bench/int8.py`` lo hace con el
+con ``redes deteccion evaluar`` sobre fotos anotadas (``bench/int8.py`` lo hace con el
 conjunto de figuras).
 """
 
@@ -71,11 +71,16 @@ def calibration_files(folder, samples: int = CALIBRATION_SAMPLES, seed: int = 0
     return found
 
 
-def calibration_inputs(files, image_size) -> list[np.ndarray]:
-    """Cada foto como la entrada de la red al detectar: (1, alto, ancho, 3) en [0, 1]."""
-    from modelos.yolo.preprocesado import read_image, resize_image, to_input
+def calibration_inputs(files, description: dict[str, Any]) -> list[np.ndarray]:
+    """Cada foto como la entrada de la red al predecir, (1, alto, ancho, 3), preparada
+    como declara la familia del modelo."""
+    from datos.imagenes import read_rgb, resize_image
+    from modelos.registro import preprocessor_of
 
-    return [to_input(resize_image(read_image(path), image_size)[None]) for path in files]
+    preprocessor = preprocessor_of(description["builder"])
+    image_size = tuple(description["inputs"][0]["shape"][1:3])
+    return [preprocessor.to_input(resize_image(read_rgb(path), image_size)[None])
+            for path in files]
 
 
 def quantize_export(source, calibration, output, *, samples: int = CALIBRATION_SAMPLES,
@@ -115,7 +120,7 @@ def quantize_export(source, calibration, output, *, samples: int = CALIBRATION_S
                                                          Path(scratch) / "openvino"))
         _check_quantizable(description, source)
         files = calibration_files(calibration, samples, seed)
-        inputs = calibration_inputs(files, description["yolo"]["input_size"])
+        inputs = calibration_inputs(files, description)
         quantized = _quantize(Path(description["directory"]) / description["artifact"],
                               inputs)
         # Dentro del «with»: el IR cuantizado puede leer aún los pesos del temporal.
@@ -131,7 +136,10 @@ def _check_quantizable(description: dict[str, Any], source: Path) -> None:
     if description.get("precision") == "int8":
         raise ArgumentError(f"«{source}» ya está cuantizado a int8; parta de los pesos .h5 "
                             "o de la exportación en float32.")
-    if "yolo" not in description:
+    from modelos.registro import preprocessor_of
+
+    preprocessor = preprocessor_of(description["builder"])
+    if preprocessor is None or not preprocessor.calibrates_int8:
         raise ArgumentError(f"int8 solo está disponible para YOLO (se calibra con fotos); "
                             f"«{source}» es «{description['builder']}».")
 

@@ -1,4 +1,4 @@
-"""La tarea de ``redes exportar``: exportar, medir y comprobar frente a Keras."""
+"""La tarea de ``redes TAREA exportar``: exportar, medir y comprobar frente a Keras."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def export_weights(weights, fmt: str, out_dir, *, check: bool = True, int8: bool
 
 def _export_int8(weights, fmt: str, out_dir, check: bool, calibration, samples
                  ) -> TaskResult:
-    """``redes exportar --int8``: OpenVINO cuantizado, y cuánto se aparta de Keras."""
+    """``redes deteccion exportar --int8``: OpenVINO cuantizado, y cuánto se aparta de Keras."""
     import modelos
     from inferencia.cuantizar import (
         CALIBRATION_SAMPLES,
@@ -128,14 +128,13 @@ def _export_int8(weights, fmt: str, out_dir, check: bool, calibration, samples
              f"{seconds:.1f} s; calibrado con {used} fotos de {calibration})"]
     if check and Path(weights).suffix == ".h5":   # con Keras como referencia
         reference = KerasEngine(modelos.load(weights, compile=False), description["metadata"])
-        photos = calibration_inputs(calibration_files(calibration, 8),
-                                    description["yolo"]["input_size"])
+        photos = calibration_inputs(calibration_files(calibration, 8), description)
         comparison = compare_engines(reference, open_export(description),
                                      np.concatenate(photos))
         metrics["diferencia_relativa"] = comparison["relative"]
         lines.append(f"int8 frente a Keras (float32) en {len(photos)} fotos de "
                      f"calibración: diferencia relativa {comparison['relative']:.2e} "
-                     "(la calidad se mide con «redes yolo evaluar»)")
+                     "(la calidad se mide con «redes deteccion evaluar»)")
     return TaskResult(
         title="Exportación a openvino int8",
         metrics=metrics,

@@ -1,6 +1,6 @@
 """Exportar un modelo a SavedModel, ONNX, OpenVINO o LiteRT, con una descripción JSON.
 
-``redes exportar --pesos modelo.h5 --formato onnx --salida exportado/`` (o
+``redes xor exportar --pesos modelo.h5 --formato onnx --salida exportado/`` (o
 :func:`export_model`) escribe en la carpeta de salida:
 
 - el artefacto: ``saved_model/`` (SavedModel de TensorFlow), ``modelo.onnx``,
@@ -48,7 +48,7 @@ DESCRIPTION = "modelo.json"
 DESCRIPTION_VERSION = 1
 
 #: Módulos que necesita exportar a cada formato, y el extra de pip que los instala.
-_EXPORT_NEEDS = {"saved_model": (), "onnx": ("onnx", "tf2onnx"), "openvino": ("openvino",),
+EXPORT_NEEDS = {"saved_model": (), "onnx": ("onnx", "tf2onnx"), "openvino": ("openvino",),
                  "litert": ()}
 #: Módulos que necesita ejecutar cada formato.
 RUNTIME_NEEDS = {"saved_model": ("tensorflow",), "onnx": ("onnxruntime",),
@@ -97,29 +97,12 @@ def _tensor_specs(tensors) -> list[dict[str, Any]]:
              "dtype": str(tensor.dtype)} for tensor in tensors]
 
 
-def _task_details(model, builder: str) -> dict[str, Any]:
-    """Lo propio de cada tipo de modelo: preprocesado de la entrada y lectura de la salida."""
-    if builder == "yolo":
-        from modelos.yolo.constructor import yolo_config
+def _task_details(model) -> dict[str, Any]:
+    """Lo que la familia del modelo declara de su entrada y de su salida."""
+    from modelos.registro import preprocessor_of
 
-        config = yolo_config(model)
-        return {"yolo": {
-            "labels": config["labels"], "anchors": config["anchors"],
-            "input_size": list(config["input_size"]), "grid": list(config["grid"]),
-            "backbone": config["backbone"],
-            "input": "RGB float32 (B, alto, ancho, 3) en [0, 1]: píxeles / 255",
-            "output": "(B, S_h, S_w, A, 5 + C) sin activar: tx, ty, tw, th, objeto, clases. "
-                      "x = (columna + sigmoide(tx)) / S_w; w = ancla_w · exp(tw) / S_w; "
-                      "puntuación = sigmoide(objeto) · softmax(clases)",
-        }}
-    if builder in ("cifar", "deportes", "mlp", "xor"):
-        return {"input": "float32; las imágenes, píxeles / 255 (ver metadata)"}
-    if builder in ("ventas", "ventas_rnn"):
-        return {"input": "float32: retardos escalados con metadata.escalador (y, según la "
-                         "variante, día de la semana y mes)"}
-    if builder.startswith("transformer") or builder == "seq2seq":
-        return {"input": "int32: ids de los tokenizadores de metadata (0 = relleno)"}
-    return {}
+    preprocessor = preprocessor_of(model)
+    return preprocessor.describe(model) if preprocessor is not None else {}
 
 
 def describe(model, fmt: str | None, metadata: dict[str, Any] | None = None
@@ -155,7 +138,7 @@ def describe(model, fmt: str | None, metadata: dict[str, Any] | None = None
         "precision": "float32",
         "keras_version": keras.__version__,
     }
-    description.update(_task_details(model, spec.name))
+    description.update(_task_details(model))
     return description
 
 
@@ -169,9 +152,10 @@ def read_description(path) -> dict[str, Any]:
     json_path = path / DESCRIPTION if path.is_dir() else path
     if path.is_dir() and not json_path.is_file():
         raise ModelFileError(f"«{path}» es una carpeta sin {DESCRIPTION}: se esperaba un "
-                             "modelo .h5 o la carpeta de una exportación de «redes exportar».")
+                             "modelo .h5 o la carpeta de una exportación de «redes TAREA "
+                             "exportar».")
     if not json_path.is_file():
-        raise ModelFileError(f"«{path}» no es una exportación de «redes exportar»: falta "
+        raise ModelFileError(f"«{path}» no es una exportación de «redes TAREA exportar»: falta "
                              f"{DESCRIPTION}.")
     try:
         description = json.loads(json_path.read_text(encoding="utf-8"))
@@ -361,7 +345,7 @@ def export_model(model, fmt: str, output, *, metadata: dict[str, Any] | None = N
     """
     fmt = check_format(fmt)
     output = check_output(output, fmt)
-    check_modules(_EXPORT_NEEDS[fmt], f"Exportar a {fmt}")
+    check_modules(EXPORT_NEEDS[fmt], f"Exportar a {fmt}")
     _check_backend()
     if fmt == "openvino":
         decline_openvino_telemetry()

@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from nucleo.errores import ModelFileError, RedesError, WeightsMismatchError
+from nucleo.archivos import json_depth
 
 #: Tamaño máximo de un atributo (los argumentos o los metadatos en JSON).
 MAX_ATTRIBUTE_BYTES = 64 * 2**20
@@ -100,22 +101,6 @@ def text_attribute(node, path: Path, key: str, *, required: bool = True) -> str 
     return value
 
 
-def _json_depth(value: Any) -> int:
-    depth, level = 0, [value]
-    while level:
-        depth += 1
-        if depth > MAX_JSON_DEPTH:
-            return depth
-        following = []
-        for item in level:
-            if isinstance(item, dict):
-                following.extend(item.values())
-            elif isinstance(item, list):
-                following.extend(item)
-        level = following
-    return depth
-
-
 def json_attribute(node, path: Path, key: str, kind: type) -> Any:
     """El atributo ``key`` leído como JSON de tipo ``kind`` (dict o list), acotado.
 
@@ -139,7 +124,7 @@ def json_attribute(node, path: Path, key: str, kind: type) -> Any:
 
 def check_json_value(value: Any, path: Path, key: str) -> None:
     """Rechaza JSON anidado más de :data:`MAX_JSON_DEPTH` niveles."""
-    if _json_depth(value) > MAX_JSON_DEPTH:
+    if json_depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise ModelFileError(f"«{path}»: el atributo «{key}» anida demasiados niveles de "
                              f"JSON (máximo {MAX_JSON_DEPTH}).")
 

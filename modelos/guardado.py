@@ -46,7 +46,7 @@ from modelos.archivo_h5 import open_model_file
 from modelos.archivo_h5 import read_weights
 from modelos.archivo_h5 import reading
 from modelos.archivo_h5 import text_attribute
-from modelos.registro import builder_spec, get_builder, upgrade_kwargs
+from modelos.registro import builder_spec, family_of, get_builder, upgrade_kwargs
 
 FORMAT = "redes-keras"
 FORMAT_VERSION = 1
@@ -99,7 +99,8 @@ def save(model, path, metadata: dict[str, Any] | None = None) -> Path:
     Args:
         model: modelo devuelto por un ``build_xxx`` de :mod:`modelos`.
         path: destino; cualquier nombre (``.h5`` recomendado), se crean carpetas.
-        metadata: diccionario JSON con datos extra (clases, escalado, tamaño...).
+        metadata: diccionario JSON con datos extra (clases, escalado, tamaño...). Si no
+            trae ``"tarea"``, se anota la que declara la familia del constructor.
 
     Returns:
         La ruta escrita.
@@ -120,8 +121,12 @@ def save(model, path, metadata: dict[str, Any] | None = None) -> Path:
             "(build_xor, build_mlp...). Para otros modelos usa model.save_weights()."
         )
     kwargs, omitted = split_kwargs(spec.kwargs)
+    metadata = dict(metadata or {})
+    family = family_of(spec)
+    if "tarea" not in metadata and family is not None and family.task is not None:
+        metadata["tarea"] = family.task   # todo modelo guardado dice su tarea
     try:
-        metadata_json = json.dumps(to_json(metadata or {}))
+        metadata_json = json.dumps(to_json(metadata))
     except TypeError as exc:
         raise ArgumentError(
             f"Los metadatos deben ser JSON; no lo es un valor de tipo {exc}.") from None

@@ -18,8 +18,25 @@ from typing import Any
 from nucleo.errores import ArgumentError, UnknownBuilderError
 
 _BUILDERS: dict[str, Callable[..., Any]] = {}
+# Por constructor: la familia que lo declara (tarea y preprocesado).
+_FAMILIES: dict[str, Family] = {}
 # Por constructor: argumento → {valor antiguo: valor actual}, para archivos antiguos.
 _LEGACY_VALUES: dict[str, dict[str, dict[Any, Any]]] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """Lo que una familia declara de sus constructores.
+
+    Attributes:
+        task: la tarea de ``redes`` que sirven sus modelos (una de
+            :data:`nucleo.vocabulario.TASKS`), o ``None`` si ninguna.
+        preprocessor: cómo se prepara su entrada y se lee su salida
+            (:class:`modelos.preprocesado.Preprocessor`).
+    """
+
+    task: str | None
+    preprocessor: Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,3 +130,42 @@ def upgrade_kwargs(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, (str, int, float, bool)) and value in values:
             upgraded[key] = values[value]
     return upgraded
+
+
+def declare_family(*names: str, task: str | None, preprocessor) -> None:
+    """Declara la tarea y el preprocesado de los constructores ``names`` (su familia).
+
+    Cada familia lo hace en su paquete (``modelos/<familia>/__init__.py``); los motores,
+    la exportación, la cuantización y el servicio lo leen con :func:`family_of`.
+
+    Raises:
+        ArgumentError: si la tarea no es una de :data:`nucleo.vocabulario.TASKS`.
+    """
+    from nucleo.vocabulario import TASKS
+
+    if task is not None and task not in TASKS:
+        raise ArgumentError(f"declare_family: tarea «{task}» desconocida; se esperaba una "
+                            f"de {', '.join(TASKS)}.")
+    for name in names:
+        _FAMILIES[name] = Family(task, preprocessor)
+
+
+def family_of(model_or_name) -> Family | None:
+    """La familia de un modelo (de Keras o un motor), de su ``BuilderSpec`` o de un nombre.
+
+    ``None`` si el constructor no pertenece a ninguna familia declarada.
+    """
+    if isinstance(model_or_name, str):
+        name = model_or_name
+    elif isinstance(model_or_name, BuilderSpec):
+        name = model_or_name.name
+    else:
+        spec = builder_spec(model_or_name)
+        name = spec.name if spec else None
+    return _FAMILIES.get(name)
+
+
+def preprocessor_of(model_or_name):
+    """El preprocesado que declara la familia del modelo, o ``None``."""
+    family = family_of(model_or_name)
+    return family.preprocessor if family else None

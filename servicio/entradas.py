@@ -6,7 +6,7 @@
 - :class:`ApiError`: un error con su código HTTP y un mensaje en castellano que nombra el
   campo; la app lo convierte en ``{"detail": ..., "campo": ...}``.
 - :func:`series_from_json` y :func:`series_from_csv`: la historia de ventas de una
-  petición, validada igual que ``redes ventas`` valida un CSV.
+  petición, validada igual que ``redes pronostico`` valida un CSV.
 - :func:`validation_message`: los errores de validación de FastAPI/pydantic, en castellano.
 """
 
@@ -159,7 +159,7 @@ def series_from_json(dates: list[Any], values: list[Any]):
 
 
 def series_from_csv(data: bytes, filename: str):
-    """La serie de un CSV subido (campo ``archivo``), leída con el lector de ``redes ventas``.
+    """La serie de un CSV subido (campo ``archivo``), leída con el lector de ``redes pronostico``.
 
     El archivo se escribe solo en una carpeta temporal propia, que se borra enseguida.
 

@@ -35,7 +35,7 @@ class ModelInfo(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     nombre: str
-    tarea: Literal["deteccion", "clasificacion", "ventas", "traduccion"]
+    tarea: Literal["deteccion", "clasificacion", "pronostico", "traduccion"]
     constructor: str | None
     motor: str
     pesos: str

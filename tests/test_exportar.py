@@ -18,6 +18,7 @@ from datos.cajas import box_iou
 from nucleo.errores import ArgumentError, EnvironmentSetupError, ModelFileError
 from cli.principal import main
 from inferencia.exportacion import TOLERANCE, compare_engines
+from inferencia import eleccion
 from inferencia import exportar
 from inferencia import motores
 from inferencia.exportar import FORMATS, export_model, read_description
@@ -26,12 +27,6 @@ from inferencia.motores import KerasEngine, example_inputs, load_engine, open_ex
 pytest.importorskip("onnxruntime")
 pytest.importorskip("openvino")
 pytest.importorskip("tf2onnx")
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory, monkeypatch):
-    """La caché de exportaciones, en una carpeta de la prueba (nunca en ~/.cache)."""
-    monkeypatch.setenv("REDES_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 def _yolo():
@@ -151,7 +146,7 @@ def test_engines_cache_the_export_by_content(saved, tmp_path, monkeypatch):
     folders = list((tmp_path / "cache" / "exportados").glob("*/onnx"))
     assert len(folders) == 1 and first.name == "onnx"
     calls = []
-    monkeypatch.setattr(motores, "export_model", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(eleccion, "export_model", lambda *a, **k: calls.append(a))
     second = load_engine(saved["ventas"], "onnx")
     assert calls == [] and second.description["directory"] == str(folders[0])
 
@@ -167,7 +162,7 @@ def test_auto_measures_the_engines_with_that_model(saved, tmp_path, monkeypatch)
         assert inputs[0].shape == (motores.AUTO_BATCH, 2)
         return fake[engine.name]
 
-    monkeypatch.setattr(motores, "_time_call", timing)
+    monkeypatch.setattr(motores, "time_call", timing)
     assert load_engine(saved["xor"], "auto").name == "openvino"
     assert sorted(calls) == ["onnx", "openvino"]
     choice = json.loads(motores.auto_choice_path(saved["xor"]).read_text())
@@ -179,7 +174,7 @@ def test_auto_measures_the_engines_with_that_model(saved, tmp_path, monkeypatch)
     assert load_engine(saved["xor"], "auto", precision="float32").name == "onnx"
     assert sorted(calls) == ["onnx", "openvino"]
     # Sin ningún motor exportable, Keras.
-    monkeypatch.setattr(motores, "missing_modules", lambda needs: list(needs))
+    monkeypatch.setattr(eleccion, "missing_modules", lambda needs: list(needs))
     assert load_engine(saved["ventas"], "auto").name == "keras"
 
 
@@ -294,7 +289,7 @@ def test_a_failed_export_keeps_the_previous_one(saved, tmp_path, monkeypatch):
 
 def test_cli_export_and_detect_with_each_engine(saved, tmp_path, capsys):
     out = tmp_path / "openvino"
-    assert main(["exportar", "--pesos", str(saved["yolo"]), "--formato", "openvino",
+    assert main(["deteccion", "exportar", "--pesos", str(saved["yolo"]), "--formato", "openvino",
                  "--salida", str(out), "--json", str(tmp_path / "e.json")]) == 0
     report = json.loads((tmp_path / "e.json").read_text())
     assert report["metricas"]["diferencia_relativa"] <= TOLERANCE
@@ -307,7 +302,7 @@ def test_cli_export_and_detect_with_each_engine(saved, tmp_path, capsys):
     for name, weights, engine in (("keras", saved["yolo"], "keras"),
                                   ("exportado", out, "auto"),
                                   ("onnx", saved["yolo"], "onnx")):
-        assert main(["yolo", "detectar", "--pesos", str(weights), "--motor", engine,
+        assert main(["deteccion", "predecir", "--pesos", str(weights), "--motor", engine,
                      str(image), "--umbral", "0.05", "--salida", str(tmp_path / name),
                      "--json", str(tmp_path / f"{name}.json")]) == 0
         boxes[name] = [d["caja"] for d in
@@ -320,7 +315,7 @@ def test_cli_export_and_detect_with_each_engine(saved, tmp_path, capsys):
 
 def test_cli_export_error_is_one_spanish_line(saved, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(exportar, "missing_modules", lambda needs: list(needs))
-    assert main(["exportar", "--pesos", str(saved["xor"]), "--formato", "onnx",
+    assert main(["xor", "exportar", "--pesos", str(saved["xor"]), "--formato", "onnx",
                  "--salida", str(tmp_path / "x")]) != 0
     err = capsys.readouterr().err.strip()
     assert "redes-keras[onnx]" in err and "Traceback" not in err
@@ -332,15 +327,15 @@ def test_forecast_with_an_engine_gives_the_same_units(tmp_path, capsys):
     csv_path = write_sales_csv(make_sales_series(days=120, seed=4), tmp_path / "v.csv",
                                header=True)
     run = tmp_path / "ste"
-    assert main(["ventas", "entrenar", "--csv", str(csv_path), "--modelo", "ste",
+    assert main(["pronostico", "entrenar", "--csv", str(csv_path), "--modelo", "ste",
                  "--epocas", "2", "--salida", str(run)]) == 0
     export = tmp_path / "exportado"
-    assert main(["exportar", "--pesos", str(run / "modelo.h5"), "--formato", "onnx",
+    assert main(["pronostico", "exportar", "--pesos", str(run / "modelo.h5"), "--formato", "onnx",
                  "--salida", str(export)]) == 0
     units = {}
     for engine, weights in (("keras", run / "modelo.h5"), ("openvino", run / "modelo.h5"),
                             ("onnx", export)):
-        assert main(["ventas", "pronosticar", "--pesos", str(weights), "--csv", str(csv_path),
+        assert main(["pronostico", "predecir", "--pesos", str(weights), "--csv", str(csv_path),
                      "--dias", "7", "--motor", engine, "--salida", str(tmp_path / engine),
                      "--json", str(tmp_path / f"{engine}.json")]) == 0
         report = json.loads((tmp_path / f"{engine}.json").read_text())

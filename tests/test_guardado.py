@@ -52,8 +52,12 @@ def test_file_records_builder_kwargs_and_metadata(tmp_path):
                               "loss": None, "metrics": None}
     with h5py.File(tmp_path / "m.h5") as f:  # escritos en el archivo, no solo al leer
         assert json.loads(f.attrs["kwargs"]) == info["kwargs"]
-    assert info["metadata"] == {"clases": ["a", "b", "c"], "tamanio": [8, 8]}
+    # La tarea que declara su familia se anota sola; una tarea dada en los metadatos manda.
+    assert info["metadata"] == {"clases": ["a", "b", "c"], "tamanio": [8, 8],
+                                "tarea": "clasificacion"}
     assert modelos.load(tmp_path / "m.h5").count_params() == model.count_params()
+    modelos.save(model, tmp_path / "n.h5", metadata={"tarea": "xor"})
+    assert modelos.load_metadata(tmp_path / "n.h5")["metadata"] == {"tarea": "xor"}
 
 
 def test_non_json_kwargs_are_omitted_and_rebuilt_from_defaults(tmp_path):

@@ -12,7 +12,7 @@ from nucleo.errores import EmptyDataError
 from datos.imagenes import ImageFolder
 from datos.imagenes import load_image
 from datos.imagenes import read_image_folder
-from datos.imagenes import split_indices
+from datos.particiones import split_indices
 from datos.sinteticos import make_image_folder
 from tests.helpers import write_corrupt_jpeg
 
@@ -176,6 +176,11 @@ def test_load_image(folder):
     image = load_image(path, SIZE)
     assert image.shape == (*SIZE, 3) and image.dtype == np.float32
     assert 0.0 <= image.min() and image.max() <= 1.0
+    # El color medio del archivo (RGB, /255) se conserva al redimensionar: azul dominante.
+    with Image.open(path) as original:
+        mean = np.asarray(original.convert("RGB"), np.float32).mean(axis=(0, 1)) / 255
+    np.testing.assert_allclose(image.mean(axis=(0, 1)), mean, atol=0.03)
+    assert mean.argmax() == 2
     batch = read_image_folder(folder, image_size=SIZE)
     np.testing.assert_array_equal(image, batch.images[batch.paths.index(path)])
 

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from datos.imagenes import split_indices
+from datos.particiones import split_indices
 from modelos.guardado import split_kwargs
 
 

@@ -58,7 +58,7 @@ def _bomb_png(width: int, height: int) -> bytes:
 def test_health_and_models(client):
     assert client.get("/salud").json() == {"estado": "ok", "modelos": 4}
     listed = {m["tarea"]: m for m in client.get("/modelos").json()["modelos"]}
-    assert set(listed) == {"deteccion", "clasificacion", "ventas", "traduccion"}
+    assert set(listed) == {"deteccion", "clasificacion", "pronostico", "traduccion"}
     assert listed["deteccion"]["etiquetas"] == ["circulo", "cuadrado"]
     assert listed["deteccion"]["entrada"] == [64, 64, 3]
     assert listed["clasificacion"]["constructor"] == "cifar"

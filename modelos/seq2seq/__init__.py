@@ -17,5 +17,9 @@ Ejemplo::
 
 from modelos.seq2seq.capas import SequenceAttention
 from modelos.seq2seq.constructor import build_seq2seq
+from modelos.transformer.preprocesado import TOKENS
+from modelos.registro import declare_family
 
 __all__ = ["SequenceAttention", "build_seq2seq"]
+
+declare_family("seq2seq", task="traduccion", preprocessor=TOKENS)

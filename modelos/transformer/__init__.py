@@ -32,6 +32,9 @@ from modelos.transformer.incrustaciones import PositionalEncoding
 from modelos.transformer.incrustaciones import TokenAndPositionEmbedding
 from modelos.transformer.perdidas import MaskedAccuracy
 from modelos.transformer.perdidas import MaskedSparseCrossEntropy
+from modelos.transformer.preprocesado import TOKEN_IDS
+from modelos.transformer.preprocesado import TOKENS
+from modelos.registro import declare_family
 
 __all__ = [
     "Decoder",
@@ -53,3 +56,6 @@ __all__ = [
     "generate",
     "translate",
 ]
+
+declare_family("transformer", task="traduccion", preprocessor=TOKENS)
+declare_family("transformer_lm", "transformer_clasificador", task=None, preprocessor=TOKEN_IDS)

@@ -270,6 +270,8 @@ def build_encoder_classifier(
     """Clasificador de secuencias solo codificador (estilo BERT).
 
     ``tokens`` ``(B, T)`` → codificador → agrupación → ``Dense(num_classes, softmax)``.
+    Los argumentos que no se explican aquí son los de :func:`build_transformer`; se
+    compila con entropía cruzada dispersa, ``accuracy`` y el Adam del artículo.
 
     Args:
         vocab_size: tamaño del vocabulario (id 0 = relleno).
@@ -277,8 +279,6 @@ def build_encoder_classifier(
         pooling: ``"mean"`` (media de las posiciones reales, sin relleno) o
             ``"first"`` (el vector del primer token, como el ``[CLS]`` de BERT). Los
             archivos guardados antes con ``"media"`` / ``"primero"`` se cargan traducidos.
-        Los demás, como en :func:`build_transformer`; se compila con entropía cruzada
-        dispersa, ``accuracy`` y el Adam del artículo.
 
     Returns:
         ``keras.Model`` con entrada ``tokens`` y salida ``(B, num_classes)`` (probabilidades).

@@ -13,7 +13,7 @@ recursivo sirven sin cambios. Dentro del grafo:
 - ``Dense(1, tanh)`` da el valor escalado del día objetivo, y se compila como los
   perceptrones del blog: pérdida MAE, Adam y MSE como métrica.
 
-El nombre de la celda en ``redes ventas --modelo`` es ``lstm``, ``gru`` o ``rnn``
+El nombre de la celda en ``redes pronostico entrenar --modelo`` es ``lstm``, ``gru`` o ``rnn``
 (:data:`MODELS`).
 
 Referencia: «Pronóstico de Ventas con Redes Neuronales – Parte 2» (la STE) y la
@@ -57,7 +57,7 @@ def _cell_layer(cell: str, units: int, dropout: float) -> layers.Layer:
 
 
 def model_name(cell: str) -> str:
-    """El nombre de ``cell`` en ``redes ventas --modelo`` (``simple`` → ``rnn``)."""
+    """El nombre de ``cell`` en ``redes pronostico entrenar --modelo`` (``simple`` → ``rnn``)."""
     return {value: key for key, value in MODELS.items()}[cell]
 
 

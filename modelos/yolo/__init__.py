@@ -30,6 +30,8 @@ from modelos.yolo.objetivos import encode_targets
 from modelos.yolo.objetivos import pack_target
 from modelos.yolo.objetivos import unpack_target
 from modelos.yolo.perdida import YoloLoss
+from modelos.yolo.preprocesado import YoloPreprocessor
+from modelos.registro import declare_family
 
 __all__ = [
     "VOC_ANCHORS",
@@ -47,3 +49,5 @@ __all__ = [
     "unpack_target",
     "yolo_config",
 ]
+
+declare_family("yolo", task="deteccion", preprocessor=YoloPreprocessor())

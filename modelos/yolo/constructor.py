@@ -133,8 +133,13 @@ def build_yolo(
             defecto para :class:`modelos.yolo.lotes.YoloDataset` y la CLI.
         learning_rate: tasa de Adam (1e-4 en keras-yolo2; para entrenar desde
             cero conviene 1e-3).
-        object_scale, no_object_scale, coord_scale, class_scale, ignore_thresh,
-        warmup_batches: hiperparámetros de :class:`YoloLoss` (los de ``[region]``).
+        object_scale: peso del término de objeto (``[region]`` de darknet, como los
+            cinco siguientes; ver :class:`YoloLoss`).
+        no_object_scale: peso del término de «sin objeto».
+        coord_scale: peso del término de coordenadas.
+        class_scale: peso del término de clases.
+        ignore_thresh: IoU por encima de la cual una predicción sin objeto no se castiga.
+        warmup_batches: lotes del calentamiento de las coordenadas hacia el centro.
         box_loss: término de coordenadas de :class:`YoloLoss`: ``"darknet"`` (el
             cuadrático del artículo), ``"giou"`` o ``"ciou"`` (basados en la IoU).
         reorg_order: ``"darknet"`` (el orden exacto de darknet) o
@@ -246,7 +251,7 @@ def yolo_config(model) -> dict[str, Any]:
     spec = builder_spec(model)
     if spec is None or spec.name != "yolo":
         raise ArgumentError("Se esperaba un modelo de build_yolo (o un modelo.h5 de "
-                            "«redes yolo entrenar»); este es "
+                            "«redes deteccion entrenar»); este es "
                             f"«{spec.name if spec else type(model).__name__}».")
     kwargs = {**_signature_defaults(), **spec.kwargs}
     height, width = model.input_shape[1:3]

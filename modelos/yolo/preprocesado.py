@@ -7,7 +7,7 @@ las de :func:`modelos.yolo.decodificacion.detect`) pasa por aquí:
    sola política de orientación: **se aplica la etiqueta EXIF** (la foto de un móvil
    guardada apaisada con orientación 6 se ve vertical, como en cualquier visor). Las
    anotaciones se leen en ese mismo marco (ver :func:`datos.anotaciones.read_voc`).
-2. :func:`resize_image`: al tamaño de la red (área al reducir, bilineal al ampliar).
+2. :func:`datos.imagenes.resize_image`: al tamaño de la red (área al reducir, bilineal al ampliar).
 3. :func:`to_input`: ``uint8`` → ``float32`` en ``[0, 1]``.
 
 Las cajas detectadas vuelven a píxeles de la imagen tal como la devolvió
@@ -20,6 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from datos.imagenes import read_rgb
+from datos.imagenes import resize_image
+from modelos.preprocesado import ImagePreprocessor
 from nucleo.errores import ArgumentError
 from nucleo.errores import DataError
 
@@ -35,8 +38,6 @@ def read_image(image) -> np.ndarray:
         DataError: si la ruta no existe o no se puede decodificar (la nombra).
     """
     if isinstance(image, (str, Path)):
-        from datos.imagenes import read_rgb
-
         return read_rgb(image)
     array = np.asarray(image)
     if array.ndim == 2:
@@ -70,18 +71,34 @@ def read_record(record, image_size) -> np.ndarray:
     return resize_image(pixels, image_size)
 
 
-def resize_image(pixels: np.ndarray, image_size) -> np.ndarray:
-    """Redimensiona (H, W, 3) a ``(alto, ancho)``: área al reducir, bilineal al ampliar."""
-    import cv2
-
-    height, width = image_size
-    if pixels.shape[:2] == (height, width):
-        return pixels
-    shrink = pixels.shape[0] > height
-    return cv2.resize(pixels, (width, height),
-                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-
-
 def to_input(images: np.ndarray) -> np.ndarray:
     """Lote ``uint8`` (B, alto, ancho, 3) → ``float32`` en ``[0, 1]``, la entrada de la red."""
     return np.asarray(images).astype(np.float32) / 255.0
+
+
+class YoloPreprocessor(ImagePreprocessor):
+    """El preprocesado que declara YOLOv2: fotos RGB ``/ 255`` y su salida sin activar."""
+
+    calibrates_int8 = True
+
+    def __init__(self):
+        super().__init__(
+            input="RGB float32 (B, alto, ancho, 3) en [0, 1]: píxeles / 255",
+            output="(B, S_h, S_w, A, 5 + C) sin activar: tx, ty, tw, th, objeto, clases. "
+                   "x = (columna + sigmoide(tx)) / S_w; w = ancla_w · exp(tw) / S_w; "
+                   "puntuación = sigmoide(objeto) · softmax(clases)")
+
+    def describe(self, model) -> dict:
+        from modelos.yolo.constructor import yolo_config
+
+        config = yolo_config(model)
+        return {"yolo": {
+            "labels": config["labels"], "anchors": config["anchors"],
+            "input_size": list(config["input_size"]), "grid": list(config["grid"]),
+            "backbone": config["backbone"], "input": self.input, "output": self.output,
+        }}
+
+    def image_size(self, model) -> tuple[int, int]:
+        from modelos.yolo.constructor import yolo_config
+
+        return tuple(yolo_config(model)["input_size"])

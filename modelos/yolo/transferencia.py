@@ -152,7 +152,7 @@ def weights_kind(path) -> str:
     raise ModelFileError(
         f"«{path}» es HDF5 pero no es de modelos.save ni de Keras 2 (falta el atributo "
         "«layer_names»): se esperaba full_yolo_backend.h5 / tiny_yolo_backend.h5, un .h5 "
-        "de «redes yolo entrenar» o un .weights de darknet.")
+        "de «redes deteccion entrenar» o un .weights de darknet.")
 
 
 def _darknet_kind(path: Path, start: bytes) -> str:
@@ -190,7 +190,7 @@ def load_backbone_weights(model, path, *, head: bool = False) -> dict[str, Any]:
     Args:
         model: un modelo de :func:`modelos.yolo.build_yolo`.
         path: ``darknet19_448.conv.23``, ``full_yolo_backend.h5``, ``tiny_yolo_backend.h5``,
-            un ``.weights`` de darknet, o un ``.h5`` de ``redes yolo entrenar``.
+            un ``.weights`` de darknet, o un ``.h5`` de ``redes deteccion entrenar``.
         head: transferir también la convolución final; entonces el archivo debe tener
             el mismo número de salidas (clases y anclas) y, si es de ``modelos.save``,
             las mismas clases.
@@ -315,7 +315,7 @@ def _load_keras2(model, path: Path, named: dict[str, Any], skip) -> list[str]:
         raise WeightsMismatchError(
             f"«{path}» es de keras-yolo2, cuyo «{post_reorg}» se entrenó tras el reorg de "
             "tf.space_to_depth, y el modelo usa el de darknet: constrúyelo con "
-            "build_yolo(..., reorg_order='space_to_depth') («redes yolo entrenar "
+            "build_yolo(..., reorg_order='space_to_depth') («redes deteccion entrenar "
             "--backbone-pesos» lo hace solo).")
     plan = []
     for name in sorted(stored, key=lambda n: (int(n.split("_")[1]), n)):
@@ -359,7 +359,7 @@ def _load_redes(model, path: Path, named: dict[str, Any], head_layer, head: bool
     if info["builder"] != "yolo":
         raise WeightsMismatchError(
             f"«{path}» es un modelo «{info['builder']}» de modelos.save, no de YOLO: como "
-            "punto de partida sirve el .h5 de «redes yolo entrenar».")
+            "punto de partida sirve el .h5 de «redes deteccion entrenar».")
     saved, ours = info["kwargs"], _model_backbone(model)
     for key, what in (("backbone", "extractor"), ("width_multiplier", "ancho (--ancho)")):
         if ours and saved.get(key) != ours.get(key):

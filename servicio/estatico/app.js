@@ -16,6 +16,8 @@
 
 (function () {
   const TASKS = ["deteccion", "ventas", "traduccion"];
+  // La pestaña de cada tarea de /modelos (la de ventas muestra la tarea «pronostico»).
+  const TAB_OF_TASK = { pronostico: "ventas" };
   const TASK_NAMES = {
     deteccion: "detección",
     ventas: "ventas",
@@ -210,7 +212,8 @@
   function applyModels(list) {
     state.models = {};
     for (const m of list) {
-      (state.models[m.tarea] = state.models[m.tarea] || []).push(m.nombre);
+      const tab = TAB_OF_TASK[m.tarea] || m.tarea;
+      (state.models[tab] = state.models[tab] || []).push(m.nombre);
       state.labels[m.nombre] = Array.isArray(m.etiquetas) ? m.etiquetas : [];
     }
     for (const task of TASKS) {

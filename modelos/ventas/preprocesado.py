@@ -1,0 +1,9 @@
+"""Lo que reciben las redes de ventas: retardos escalados y, según la variante, el
+calendario del día objetivo. El escalador viaja en los metadatos del modelo."""
+
+from modelos.preprocesado import Preprocessor
+
+SALES = Preprocessor(
+    input="float32: retardos escalados con metadata.escalador (y, según la variante, día "
+          "de la semana y mes)",
+    output="float32 (B, 1): el valor del día siguiente, escalado a [-1, 1]")
