@@ -76,9 +76,9 @@ def _train(architecture: str, run_dir: Path, *, maximum: int, minutes: float, st
            seed: int, n_train: int | None = 200_000, model: dict | None = None):
     from tareas.traduccion import train_numbers
 
-    return train_numbers(run_dir, architecture=architecture, maximum=maximum, n_train=n_train,
-                         max_seconds=minutes * 60, epochs=100_000, steps_per_epoch=steps,
-                         model=model, seed=seed, verbose=0)
+    return train_numbers(run_dir=run_dir, architecture=architecture, maximum=maximum,
+                         n_train=n_train, minutes=minutes, epochs=100_000,
+                         steps_per_epoch=steps, seed=seed, verbose=0, **(model or {}))
 
 
 def compare(architectures, minutes: float, steps: int, seed: int, root: Path) -> dict:

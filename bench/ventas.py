@@ -55,7 +55,8 @@ def main(argv=None) -> int:
     seeds, epochs = (1, 5) if args.rapido else (args.semillas, args.epocas)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        trained = train_sales(args.csv, "ste", epochs=epochs, run_dir=Path(tmp) / "ste")
+        trained = train_sales(csv=args.csv, variant="ste", epochs=epochs,
+                              run_dir=Path(tmp) / "ste")
         train_seconds = time.perf_counter() - start
         result = compare(args.csv, seeds=seeds, folds=args.pliegues, epochs=epochs,
                          out_dir=Path(tmp))

@@ -2,7 +2,7 @@
 
 Reproduce el experimento del artículo (300 fotos de Lego, 1 clase) con el conjunto
 generado de figuras (300 imágenes 416×416, 3 clases): ``build_yolo(..., backbone="tiny",
-input_size=224)`` desde cero con ``redes yolo entrenar`` (80/20, aumento, anclas por
+input_size=224)`` desde cero con ``redes deteccion entrenar`` (80/20, aumento, anclas por
 k-means) durante como mucho ``--minutos`` minutos, y mAP@0.5 en un conjunto
 generado aparte (otra semilla, nunca visto).
 
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from datos.anotaciones import read_voc
 from datos.sinteticos import make_shapes_dataset
-from tareas.deteccion.entrenar import RECIPE_MULTISCALE
+from tareas.deteccion.configuracion import DetectionConfig
 from nucleo.vocabulario import YOLO_RECIPES as RECIPES
 from tareas.deteccion.evaluar import evaluate_yolo
 from tareas.deteccion.entrenar import split_records
@@ -115,13 +115,16 @@ def main(argv=None) -> int:
 
 def _train(args, folder: Path, labels, run_dir: Path, minutes: float, seed: int):
     """``train_yolo`` con los ajustes de la línea de órdenes (los dos modos)."""
+    recipe = {name: value for name, value in (("box_loss", args.perdida_cajas),
+                                              ("multiscale", args.multiescala))
+              if value is not None}  # None: el de la receta
     return train_yolo(
-        folder / "annotations", folder / "images", labels, run_dir=run_dir,
-        input_size=args.tamanio, backbone=args.backbone, epochs=1000, train_times=5,
-        batch_size=args.lote, anchors="auto", warmup_epochs=args.calentamiento,
-        learning_rate=args.tasa, cosine=not args.constante, patience=None,
-        precision=args.precision, max_seconds=minutes * 60, seed=seed, recipe=args.receta,
-        box_loss=args.perdida_cajas, multiscale=args.multiescala, verbose=2)
+        ann_dir=folder / "annotations", img_dir=folder / "images", labels=labels,
+        run_dir=run_dir, input_size=args.tamanio, backbone=args.backbone, epochs=1000,
+        train_times=5, batch_size=args.lote, anchors="auto",
+        warmup_epochs=args.calentamiento, learning_rate=args.tasa, cosine=not args.constante,
+        patience=None, precision=args.precision, minutes=minutes, seed=seed,
+        recipe=args.receta, verbose=2, **recipe)
 
 
 def _finish(args, result, value: float, what: str, extra: str = "") -> int:
@@ -192,7 +195,7 @@ def photos(args, minutes: float) -> int:
     print(json.dumps(result, indent=2, ensure_ascii=False))
     m50, m30, big = (result[k] for k in ("prueba_map_50", "prueba_map_30",
                                          "prueba_cajas_tragonas"))
-    multiscale = (RECIPE_MULTISCALE[args.receta] if args.multiescala is None
+    multiscale = (DetectionConfig.preset(args.receta).multiscale if args.multiescala is None
                   else args.multiescala)
     print(f"| {args.backbone} {args.tamanio}{' multiescala' if multiscale else ''} | "
           f"{args.receta} ({args.perdida_cajas or 'cajas de la receta'}) | {len(runs)} | "

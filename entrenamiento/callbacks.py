@@ -1,8 +1,8 @@
 """Callbacks de Keras del bucle de entrenamiento de :func:`entrenamiento.entrenar.train`.
 
-- :class:`TimeLimit` y :class:`CosineLearningRate`: tope de tiempo y tasa en coseno.
-- :class:`FreezeLayers`: las primeras épocas solo entrena la cabeza; luego todo, con
-  una tasa más baja.
+- Los que añaden las tareas (:class:`TimeLimit`, :class:`CosineLearningRate`,
+  :class:`FreezeLayers`, :class:`EpochMetric`) están en
+  :mod:`entrenamiento.callbacks_tarea` y se exportan también desde aquí.
 - :class:`BestModelCheckpoint`: el mejor modelo en un HDF5 (:func:`modelos.save`).
 - :class:`InMemoryBest`: lo mismo sin archivos (entrenamientos en memoria).
 - :class:`BackupCallback` y :class:`ResumeState`: reanudar tras un corte (incluso SIGKILL);
@@ -11,12 +11,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import logging
 import math
-import time
 from pathlib import Path
 from typing import Any
 from collections.abc import Mapping
@@ -26,79 +24,16 @@ from nucleo.keras_listo import keras
 import modelos
 from nucleo.archivos import atomic_write
 from entrenamiento import distribuido
-from nucleo.errores import ArgumentError, ModelFileError
+from entrenamiento.callbacks_tarea import CosineLearningRate  # noqa: F401 (API pública)
+from entrenamiento.callbacks_tarea import EpochMetric  # noqa: F401 (API pública)
+from entrenamiento.callbacks_tarea import FreezeLayers  # noqa: F401 (API pública)
+from entrenamiento.callbacks_tarea import TimeLimit  # noqa: F401 (API pública)
+from nucleo.errores import ModelFileError
 
 logger = logging.getLogger("redes")
 
 # Fragmentos de nombres de métricas que se maximizan; el resto (pérdidas, errores) se minimiza.
 _MAX_HINTS = ("acc", "auc", "precision", "recall", "f1", "iou")
-
-
-class TimeLimit(keras.callbacks.Callback):
-    """Para el entrenamiento tras ``seconds`` segundos (al acabar el lote en curso)."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds = seconds
-        self.start = None
-        self.stopped = False
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        # Con varios procesos manda el reloj del proceso 0: todos paran en el mismo lote.
-        if distribuido.agree(time.perf_counter() - self.start) > self.seconds:
-            self.model.stop_training = True
-            self.stopped = True
-
-
-class CosineLearningRate(keras.callbacks.Callback):
-    """Tasa de aprendizaje en coseno, de ``initial`` a ``initial · minimum`` al final.
-
-    El avance es la fracción de pasos hechos (``total_steps``, leído del contador del
-    optimizador, así que sigue bien tras reanudar) o la de tiempo transcurrido
-    (``seconds``, para entrenamientos con tope de tiempo), la mayor de las dos.
-
-    Args:
-        initial: tasa inicial.
-        total_steps: pasos de todo el entrenamiento, o ``None``.
-        seconds: duración prevista en segundos, o ``None``.
-        minimum: fracción de ``initial`` al final (0.01).
-    """
-
-    def __init__(self, initial: float, *, total_steps: int | None = None,
-                 seconds: float | None = None, minimum: float = 0.01):
-        super().__init__()
-        if total_steps is None and seconds is None:
-            raise ArgumentError("CosineLearningRate: indique «total_steps» o «seconds».")
-        self.initial, self.total_steps, self.seconds = initial, total_steps, seconds
-        self.minimum = minimum
-        self.start = None
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def progress(self) -> float:
-        done = 0.0
-        if self.total_steps:
-            done = int(self.model.optimizer.iterations) / self.total_steps
-        if self.seconds:
-            # Con varios procesos, el reloj del proceso 0 (la misma tasa en todos).
-            elapsed = distribuido.agree(time.perf_counter() - self.start)
-            done = max(done, elapsed / self.seconds)
-        return min(done, 1.0)
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if getattr(self.model, "_jax_state", None):
-            # En JAX, fit lleva el estado (el contador de pasos y la tasa) fuera de las
-            # variables entre lote y lote: se vuelca en ellas, se cambia la tasa y fit lo
-            # vuelve a leer.
-            self.model.jax_state_sync()
-            self.model._jax_state_synced = True
-        cosine = 0.5 * (1.0 + math.cos(math.pi * self.progress()))
-        rate = self.initial * (self.minimum + (1.0 - self.minimum) * cosine)
-        self.model.optimizer.learning_rate.assign(rate)
 
 
 def monitor_mode(monitor: str) -> str:
@@ -194,10 +129,13 @@ class BestModelCheckpoint(_BestTracker):
         monitor: métrica vigilada (``"val_loss"``, ``"val_accuracy"``...).
         metadata: metadatos JSON que se guardan junto al mejor valor.
         mode: ``"min"``, ``"max"`` o ``None`` para deducirlo de ``monitor``.
+        cluster: con varios procesos, el :class:`~entrenamiento.distribuido.Cluster`.
     """
 
-    def __init__(self, path, monitor: str, metadata: Mapping[str, Any] | None = None, mode=None):
+    def __init__(self, path, monitor: str, metadata: Mapping[str, Any] | None = None, mode=None,
+                 cluster: distribuido.Cluster | None = None):
         super().__init__(monitor, mode)
+        self.cluster = cluster
         self.path = Path(path)
         self.metadata = dict(metadata or {})
         #: Mejor valor de un archivo anterior que esta ejecución aún no ha superado.
@@ -253,7 +191,7 @@ class BestModelCheckpoint(_BestTracker):
         self.kept_previous = None
         metadata = dict(self.metadata)
         metadata["mejor"] = {"monitor": self.monitor, "valor": value, "epoca": epoch}
-        with distribuido.local_only():  # solo el proceso 0 guarda
+        with distribuido.local_only(self.cluster):  # solo el proceso 0 guarda
             modelos.save(self.model, self.path, metadata=metadata)
 
 
@@ -277,6 +215,10 @@ class BackupCallback(keras.callbacks.BackupAndRestore):
     fila del CSV y el mejor modelo) y aun así restaurarse antes que nada.
     """
 
+    def __init__(self, backup_dir, *, cluster: distribuido.Cluster | None = None, **kwargs):
+        super().__init__(backup_dir, **kwargs)
+        self.cluster = cluster
+
     def on_train_begin(self, logs=None):
         pass
 
@@ -284,7 +226,7 @@ class BackupCallback(keras.callbacks.BackupAndRestore):
         super().on_train_begin()
 
     def on_epoch_end(self, epoch, logs=None):
-        with distribuido.local_only():  # solo el proceso 0 respalda
+        with distribuido.local_only(self.cluster):  # solo el proceso 0 respalda
             super().on_epoch_end(epoch, logs)
 
 
@@ -307,7 +249,7 @@ class ResumeState(keras.callbacks.Callback):
             self.checkpoint.adopt_existing(self.spec)
             return
         # Con varios procesos, los demás reciben una copia del respaldo (WorkerResume).
-        distribuido.share_files(Path(self.backup.backup_dir))
+        distribuido.share_files(Path(self.backup.backup_dir), self.backup.cluster)
         self.initial_epoch = restore_backup(self.backup)
         resuming = self.initial_epoch > 0
         self.csv_logger.append = resuming
@@ -347,25 +289,27 @@ class WorkerResume(keras.callbacks.Callback):
 
     Args:
         backup: si el entrenamiento usa respaldo (el mismo valor en todos los procesos).
+        cluster: el :class:`~entrenamiento.distribuido.Cluster` de este proceso.
     """
 
-    def __init__(self, backup: bool):
+    def __init__(self, backup: bool, cluster: distribuido.Cluster):
         super().__init__()
         self.backup = backup
+        self.cluster = cluster
         self.initial_epoch = 0
         self.folder: Path | None = None
 
     def on_train_begin(self, logs=None):
         if not self.backup:
             return
-        self.folder = distribuido.share_files(None)
+        self.folder = distribuido.share_files(None, self.cluster)
         if self.folder is not None:
             copy = BackupCallback(str(self.folder), double_checkpoint=True)
             copy.set_model(self.model)
             self.initial_epoch = restore_backup(copy)
 
     def on_train_end(self, logs=None):
-        distribuido.cleanup_shared(self.folder)
+        distribuido.cleanup_shared(self.folder, self.cluster)
 
 
 def truncate_log(path: Path, epoch: int) -> None:
@@ -398,101 +342,3 @@ def _is_int(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-class FreezeLayers(keras.callbacks.Callback):
-    """Congela ``layers`` las ``epochs`` primeras épocas; después las descongela y la tasa
-    pasa a ``learning_rate · factor``.
-
-    Es el ajuste fino de un extractor preentrenado (la guía de transferencia de Keras):
-    primero se entrena solo la cabeza, con el extractor fijo (también sus medias y
-    varianzas de BatchNormalization, que con ``trainable=False`` funciona en modo
-    inferencia); luego todo, con una tasa más baja para no destrozar lo aprendido.
-
-    El estado depende solo del número de época: tras reanudar, la época K + 1 empieza
-    descongelada y con la tasa baja. Con una tasa en coseno (``schedule``), lo que baja
-    es su tasa inicial: el coseno sigue su curva con el pico ``learning_rate · factor``.
-    El optimizador se construye con todas las variables antes de congelar, así que las
-    que se descongelan ya tienen sus momentos.
-
-    Args:
-        layers: capas del extractor, o una función que las elige del modelo.
-        epochs: épocas con el extractor congelado.
-        learning_rate: tasa de la cabeza (la del compilado).
-        factor: multiplica la tasa al descongelar.
-        schedule: el :class:`CosineLearningRate` del entrenamiento, si lo hay (debe ir
-            antes en la lista de callbacks).
-
-    Raises:
-        ArgumentError: con el backend JAX, cuyo ``fit`` fija las variables entrenables
-            al empezar.
-    """
-
-    def __init__(self, layers, epochs: int, learning_rate: float, factor: float = 0.1,
-                 schedule: CosineLearningRate | None = None):
-        super().__init__()
-        self.layers = layers if callable(layers) else list(layers)
-        self.epochs, self.learning_rate, self.factor = epochs, learning_rate, factor
-        self.schedule = schedule
-        self.frozen = None
-
-    def on_train_begin(self, logs=None):
-        if keras.backend.backend() == "jax":
-            raise ArgumentError(
-                "Congelar el extractor unas épocas necesita el backend tensorflow o torch: "
-                "con jax, fit fija las variables entrenables al empezar.")
-        if callable(self.layers):
-            self.layers = list(self.layers(self.model))
-        optimizer = self.model.optimizer
-        if not optimizer.built:
-            # Con tf.distribute, las variables del optimizador se crean en su ámbito.
-            strategy = getattr(self.model, "distribute_strategy", None)
-            with strategy.scope() if strategy is not None else contextlib.nullcontext():
-                optimizer.build(self.model.trainable_variables)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        frozen = epoch < self.epochs
-        if frozen == self.frozen:
-            return
-        self.frozen = frozen
-        for layer in self.layers:
-            layer.trainable = not frozen
-        rate = self.learning_rate * (1.0 if frozen else self.factor)
-        if self.schedule is not None:
-            self.schedule.initial = rate
-        self.model.optimizer.learning_rate.assign(rate)
-        self.model.make_train_function(force=True)
-        if not frozen:
-            logger.info("Época %d: se descongela el extractor (%d capas); tasa %g (× %g).",
-                        epoch + 1, len(self.layers), rate, self.factor)
-
-    def on_train_end(self, logs=None):
-        # Si el entrenamiento acaba antes de descongelar (tope de tiempo, parada temprana),
-        # el modelo que se devuelve no debe quedar con capas congeladas.
-        if self.frozen:
-            for layer in self.layers:
-                layer.trainable = True
-            self.frozen = False
-
-
-class EpochMetric(keras.callbacks.Callback):
-    """Añade al final de cada época ``logs[name] = compute(model)``.
-
-    Para métricas que no caben en ``compile`` (el mAP de validación de YOLO): va en los
-    ``evaluators`` de :func:`entrenamiento.entrenar.train`, antes del registro CSV y del
-    mejor modelo, que así la ven y pueden usarla como ``monitor``.
-
-    Args:
-        name: nombre de la columna (p. ej. ``"val_map_50"``).
-        compute: función del modelo que devuelve un número.
-    """
-
-    def __init__(self, name: str, compute):
-        super().__init__()
-        self.name, self.compute = name, compute
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = float(self.compute(self.model))
-        if logs is not None:
-            logs[self.name] = value
-        logger.info("Época %d: %s = %.4f", epoch + 1, self.name, value)

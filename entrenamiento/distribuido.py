@@ -17,6 +17,10 @@ dispositivos.
 - Al reanudar, el proceso 0 envía su respaldo a los demás (:func:`share_files`), así las
   máquinas no necesitan un disco compartido.
 
+Nada aquí guarda estado propio: :func:`initialize` devuelve el :class:`Cluster` y quien
+entrena lo pasa explícitamente (``train(..., cluster=cluster)``, y a los callbacks que lo
+necesitan); cada función recibe el suyo, ``None`` con un solo proceso.
+
 Los procesos se lanzan con :mod:`cli.lanzador` (``redes ... --procesos N``
 o ``--coordinador HOST:PUERTO --num-procesos N --proceso I``).
 """
@@ -83,17 +87,9 @@ class Cluster:
         return self.process_id == 0
 
 
-_CLUSTER: Cluster | None = None
-
-
-def current() -> Cluster | None:
-    """El entrenamiento en varios procesos en curso, o ``None`` con un solo proceso."""
-    return _CLUSTER
-
-
-def is_chief() -> bool:
-    """``True`` si este proceso escribe: el 0, o el único."""
-    return _CLUSTER is None or _CLUSTER.chief
+def is_chief(cluster: Cluster | None) -> bool:
+    """``True`` si este proceso escribe: el 0, o el único (``cluster`` ``None``)."""
+    return cluster is None or cluster.chief
 
 
 def parse_address(text: str, option: str = "--coordinador") -> tuple[str, int]:
@@ -136,7 +132,6 @@ def initialize(coordinator: str, num_processes: int, process_id: int, *,
         DistributedError: backend distinto de JAX, coordinador inalcanzable o procesos
             que no acuden a tiempo.
     """
-    global _CLUSTER
     host, port = parse_address(coordinator)
     check_cluster(num_processes, process_id)
     from nucleo.keras_listo import keras
@@ -177,10 +172,9 @@ def initialize(coordinator: str, num_processes: int, process_id: int, *,
             f"{address} tiene {jax.process_count()}; use el mismo --num-procesos en todos.")
     keras.distribution.set_distribution(keras.distribution.DataParallel(
         devices=jax.devices(), auto_shard_dataset=False))
-    _CLUSTER = Cluster(address, num_processes, process_id)
     logger.info("Proceso %d de %d conectado con el coordinador %s (%d dispositivos).",
                 process_id, num_processes, address, len(jax.devices()))
-    return _CLUSTER
+    return Cluster(address, num_processes, process_id)
 
 
 def _check_port_free(host: str, port: int, num_processes: int) -> None:
@@ -211,24 +205,23 @@ def _wait_for_coordinator(host: str, port: int, process_id: int, num_processes: 
             time.sleep(0.2)
 
 
-def finish() -> None:
+def finish(cluster: Cluster | None) -> None:
     """Deja el entrenamiento distribuido: sin ``DataParallel`` y con JAX desconectado.
 
     Después, el proceso 0 sigue trabajando solo (evaluar, informar) en su dispositivo.
+    Con ``cluster`` ``None`` no hace nada.
     """
-    global _CLUSTER
-    if _CLUSTER is None:
+    if cluster is None:
         return
     import jax
     from nucleo.keras_listo import keras
 
     keras.distribution.set_distribution(None)
-    _CLUSTER = None
     jax.distributed.shutdown()
 
 
 @contextlib.contextmanager
-def local_only():
+def local_only(cluster: Cluster | None):
     """Código que solo ejecuta el proceso 0 (guardar un modelo, un respaldo...).
 
     Con ``DataParallel`` activo, crear una variable de Keras es una operación colectiva
@@ -237,7 +230,7 @@ def local_only():
     distribución: lo que se crea es local y leer las variables replicadas del modelo no
     necesita a los demás procesos.
     """
-    if _CLUSTER is None:
+    if cluster is None:
         yield
         return
     from nucleo.keras_listo import keras
@@ -250,29 +243,31 @@ def local_only():
         keras.distribution.set_distribution(previous)
 
 
-def _collective(function, *args):
+def _collective(cluster: Cluster, function, *args):
     """Llama a una operación colectiva de JAX; si otro proceso falta, un error claro."""
     try:
         return function(*args)
     except Exception as exc:  # jaxlib: JaxRuntimeError / XlaRuntimeError según la versión
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         raise DistributedError(
-            f"Proceso {_CLUSTER.process_id} de {_CLUSTER.num_processes}: los demás procesos no "
+            f"Proceso {cluster.process_id} de {cluster.num_processes}: los demás procesos no "
             f"respondieron ({type(exc).__name__}: {first}). ¿Terminó alguno con un error, o "
             "no usan todos el mismo --num-procesos?") from exc
 
 
-def agree(value: float) -> float:
+def agree(value: float, cluster: Cluster | None) -> float:
     """El valor ``value`` del proceso 0, en todos los procesos (con uno solo, ``value``)."""
-    if _CLUSTER is None:
+    if cluster is None:
         return value
     from jax.experimental import multihost_utils
 
-    shared = _collective(multihost_utils.broadcast_one_to_all, np.asarray(value, np.float32))
+    shared = _collective(cluster, multihost_utils.broadcast_one_to_all,
+                         np.asarray(value, np.float32))
     return float(np.asarray(shared))
 
 
-def check_same(description: dict, what: str = "el entrenamiento") -> None:
+def check_same(description: dict, cluster: Cluster | None,
+               what: str = "el entrenamiento") -> None:
     """Comprueba que todos los procesos tienen la misma ``description``.
 
     Cada proceso publica una huella de ``description`` (JSON): si alguno difiere (otro
@@ -283,24 +278,24 @@ def check_same(description: dict, what: str = "el entrenamiento") -> None:
         DistributedError: nombra los procesos que no coinciden con el 0 y el contenido
             del de este proceso.
     """
-    if _CLUSTER is None:
+    if cluster is None:
         return
     from jax.experimental import multihost_utils
 
     text = json.dumps(description, sort_keys=True, default=str)
     digest = np.frombuffer(hashlib.sha256(text.encode()).digest()[:8], np.int32).copy()
-    gathered = np.asarray(_collective(multihost_utils.process_allgather, digest)).reshape(
-        _CLUSTER.num_processes, -1)
+    gathered = np.asarray(_collective(cluster, multihost_utils.process_allgather,
+                                      digest)).reshape(cluster.num_processes, -1)
     different = [i for i in range(len(gathered)) if not np.array_equal(gathered[i],
                                                                        gathered[0])]
     if different:
         raise DistributedError(
             f"Los procesos {different} no tienen {what} igual que el proceso 0 (mismo "
             f"número de procesos, datos, lote y ajustes en todos). El proceso "
-            f"{_CLUSTER.process_id} tiene: {text[:300]}")
+            f"{cluster.process_id} tiene: {text[:300]}")
 
 
-def share_files(folder: Path | None) -> Path | None:
+def share_files(folder: Path | None, cluster: Cluster | None) -> Path | None:
     """Envía los archivos de ``folder`` del proceso 0 a los demás.
 
     En el proceso 0 devuelve ``folder`` (o ``None`` si no existe o está vacía); en los
@@ -308,40 +303,40 @@ def share_files(folder: Path | None) -> Path | None:
     :func:`cleanup_shared`), o ``None``. Sirve para reanudar desde el respaldo del
     proceso 0 sin un disco compartido.
     """
-    if _CLUSTER is None:
+    if cluster is None:
         return folder
     from jax.experimental import multihost_utils
 
     files = []
-    if _CLUSTER.chief and folder is not None and Path(folder).is_dir():
+    if cluster.chief and folder is not None and Path(folder).is_dir():
         files = sorted(p for p in Path(folder).iterdir() if p.is_file())
     names = "\n".join(p.name for p in files).encode()
     header = np.zeros(2, np.int32)
     header[:] = (len(files), len(names))
-    header = np.asarray(_collective(multihost_utils.broadcast_one_to_all, header))
+    header = np.asarray(_collective(cluster, multihost_utils.broadcast_one_to_all, header))
     count, names_size = int(header[0]), int(header[1])
     if count == 0:
         return None
     name_bytes = np.zeros(names_size, np.uint8)
     sizes = np.zeros(count, np.int32)
-    if _CLUSTER.chief:
+    if cluster.chief:
         name_bytes[:] = np.frombuffer(names, np.uint8)
         sizes[:] = [p.stat().st_size for p in files]
     name_bytes = np.asarray(multihost_utils.broadcast_one_to_all(name_bytes))
     sizes = np.asarray(multihost_utils.broadcast_one_to_all(sizes))
-    target = None if _CLUSTER.chief else Path(tempfile.mkdtemp(prefix="redes-respaldo-"))
+    target = None if cluster.chief else Path(tempfile.mkdtemp(prefix="redes-respaldo-"))
     for i, name in enumerate(bytes(name_bytes).decode().split("\n")):
         content = np.zeros(int(sizes[i]), np.uint8)
-        if _CLUSTER.chief and len(content):
+        if cluster.chief and len(content):
             content[:] = np.frombuffer(files[i].read_bytes(), np.uint8)
         if len(content):
             content = np.asarray(multihost_utils.broadcast_one_to_all(content))
         if target is not None:
             (target / Path(name).name).write_bytes(content.tobytes())
-    return Path(folder) if _CLUSTER.chief else target
+    return Path(folder) if cluster.chief else target
 
 
-def cleanup_shared(folder: Path | None) -> None:
+def cleanup_shared(folder: Path | None, cluster: Cluster | None) -> None:
     """Borra una copia temporal de :func:`share_files` (en los procesos distintos del 0)."""
-    if folder is not None and not is_chief() and folder.name.startswith("redes-respaldo-"):
+    if folder is not None and not is_chief(cluster) and folder.name.startswith("redes-respaldo-"):
         shutil.rmtree(folder, ignore_errors=True)

@@ -283,18 +283,14 @@ def write_json(path, data: Any) -> Path:
 
 
 def read_json(path) -> Any:
-    """Lee un JSON UTF-8 escrito por :func:`write_json`.
+    """Lee un JSON UTF-8 escrito por :func:`write_json` (:func:`nucleo.archivos.read_json`).
 
     Raises:
         DataError: si el archivo no existe o no es JSON válido.
     """
-    path = Path(path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"No existe el archivo JSON «{path}».") from None
-    except ValueError as exc:
-        raise DataError(f"«{path}» no es JSON válido: {exc}.") from None
+    from nucleo.archivos import read_json as read
+
+    return read(path)
 
 
 __all__ = [

@@ -4,16 +4,21 @@ Todo lo que el proyecto escribe para el usuario (pesos HDF5, JSON, PNG, registro
 por aquí: si algo falla a mitad, el archivo anterior queda intacto y no queda ningún
 temporal. El temporal se crea con permisos según la umask, como un archivo normal
 (``tempfile.mkstemp`` los dejaría en 0600).
+
+Y la lectura de un JSON que puede venir de fuera (:func:`read_json`), con su tamaño y su
+profundidad acotados.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import secrets
 from pathlib import Path
 from typing import IO
+from typing import Any
 from collections.abc import Callable, Iterator
 
 
@@ -144,3 +149,56 @@ def check_output_path(path, name: str, *, folder: bool = False) -> Path:
         raise ArgumentError(f"{name}: no se puede escribir en «{existing}» "
                             f"({exc.strerror or exc}).") from None
     return path
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """Niveles de listas y diccionarios anidados en ``value`` (deja de contar tras ``limit``)."""
+    depth, level = 0, [value]
+    while level:
+        depth += 1
+        if depth > limit:
+            return depth
+        following = []
+        for item in level:
+            if isinstance(item, dict):
+                following.extend(item.values())
+            elif isinstance(item, list):
+                following.extend(item)
+        level = following
+    return depth
+
+
+def read_json(path, *, max_bytes: int | None = None, max_depth: int | None = None) -> Any:
+    """Lee un JSON UTF-8; con límites, para archivos que pueden venir de cualquier parte.
+
+    Args:
+        path: el archivo.
+        max_bytes: tamaño máximo (``None``: sin límite).
+        max_depth: niveles de listas y diccionarios anidados como mucho.
+
+    Raises:
+        DataError: si no existe, no es un archivo, supera un límite o no es JSON válido
+            (nombra el archivo).
+    """
+    from nucleo.errores import DataError
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(-1 if max_bytes is None else max_bytes + 1)
+    except FileNotFoundError:
+        raise DataError(f"No existe el archivo JSON «{path}».") from None
+    except OSError as exc:
+        raise DataError(f"No se puede leer «{path}» ({exc.strerror or exc}).") from None
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise DataError(f"«{path}» ocupa más de {max_bytes} bytes: no parece un JSON de "
+                        "redes-keras.")
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise DataError(f"«{path}» anida demasiados niveles de JSON.") from None
+    except ValueError as exc:  # también UnicodeDecodeError
+        raise DataError(f"«{path}» no es JSON válido: {exc}.") from None
+    if max_depth is not None and json_depth(value, max_depth) > max_depth:
+        raise DataError(f"«{path}» anida más de {max_depth} niveles de JSON.")
+    return value

@@ -3,7 +3,7 @@
 1. XOR (blog): 1000 épocas hasta exactitud 1.0.
 2. Dígitos manuscritos reales de scikit-learn (``load_digits``, 1797 imágenes de 8×8)
    escritos como carpeta de PNG y clasificados con la CNN de CIFAR por el mismo camino
-   que ``redes clasificar entrenar``.
+   que ``redes clasificacion entrenar``.
 3. Ventas diarias sintéticas (patrón semanal, pico de verano, días sin ventas): la STE
    del blog con los últimos 30 días aparte y un pronóstico de la semana siguiente.
 4. Traducción de números escritos en palabras del español al inglés con un
@@ -19,20 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from informes.resultado import TaskResult
+from tareas.clasificacion.configuracion import ClassifierConfig
 
 # La CNN del tutorial de CIFAR con Adam en lugar de SGD (SGD lr 1e-3 necesitaría
 # muchas más épocas) y aumento geométrico sin volteo (un dígito volteado es otro);
-# las cifras medidas con y sin aumento están en bench/RESULTS.md.
-DIGITS_SETTINGS = {
-    "model": "cifar",
-    "image_size": (8, 8),
-    "channels": 1,
-    "epochs": 60,
-    "batch_size": 32,
-    "optimizer": "adam",
-    "augment": {"flip": 0.0, "max_photometric": 0, "translate": 0.15,
-                "geometric_probability": 0.7},
-}
+# las cifras medidas con y sin aumento están en bench/RESULTS.md. Sin carpetas ni
+# semilla: las pone run_demo.
+DIGITS_CONFIG = ClassifierConfig.preset("cifar").replace(
+    image_size=(8, 8), channels=1, epochs=60, batch_size=32, optimizer="adam", augment=True,
+    augment_settings={"flip": 0.0, "max_photometric": 0, "translate": 0.15,
+                      "geometric_probability": 0.7})
 
 
 def run_demo(out_dir="pesos/demo", *, seed: int = 0,
@@ -53,13 +49,13 @@ def run_demo(out_dir="pesos/demo", *, seed: int = 0,
     from tareas.traduccion import run_translation_demo
     from tareas.ventas import run_sales_demo
     from tareas.xor import train_xor
-    from tareas.deteccion.entrenar import run_detection_demo
+    from tareas.deteccion import run_detection_demo
 
     out_dir = Path(out_dir)
     parts = {"xor": train_xor(run_dir=out_dir / "xor", seed=seed)}
     images = write_digits_folder(out_dir / "digitos_imagenes")
-    parts["digitos"] = train_classifier(images, run_dir=out_dir / "digitos", seed=seed,
-                                        verbose=verbose, **DIGITS_SETTINGS)
+    parts["digitos"] = train_classifier(DIGITS_CONFIG.replace(
+        directory=images, run_dir=out_dir / "digitos", seed=seed), verbose=verbose)
     parts["ventas"] = run_sales_demo(out_dir, seed=seed)
     parts["traduccion"] = run_translation_demo(out_dir / "transformer", seed=seed)
     parts["deteccion"] = run_detection_demo(out_dir, seed=seed)

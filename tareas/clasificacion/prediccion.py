@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,10 @@ from nucleo.vocabulario import SPLITS
 from nucleo.vocabulario import check_choice
 from informes.resultado import TaskResult
 from modelos.clasificacion.preprocesado import prepare_images
+from tareas.base import Predictor
+
+#: Imágenes por llamada a la red al clasificar una lista.
+PREDICT_BATCH = 32
 
 
 def report_lines(summary: dict[str, Any] | None, skipped: list[str]) -> list[str]:
@@ -72,10 +77,10 @@ def _check_against_model(weights, metadata: dict[str, Any], model) -> None:
 
 
 def load_classifier(weights, engine: str = "keras"):
-    """Carga un clasificador de ``redes clasificar entrenar`` y comprueba sus metadatos.
+    """Carga un clasificador de ``redes clasificacion entrenar`` y comprueba sus metadatos.
 
     Args:
-        weights: su ``modelo.h5`` o su carpeta de ``redes exportar``.
+        weights: su ``modelo.h5`` o su carpeta de ``redes TAREA exportar``.
         engine: motor de inferencia (:func:`inferencia.motores.load_engine`).
 
     Returns:
@@ -94,7 +99,7 @@ def load_classifier(weights, engine: str = "keras"):
     if metadata.get("tarea") != "clasificacion" or any(k not in metadata for k in needed):
         raise ModelFileError(
             f"«{weights}» no es un clasificador de imágenes entrenado con "
-            "«redes clasificar entrenar» (faltan las clases o el tamaño en los metadatos)."
+            "«redes clasificacion entrenar» (faltan las clases o el tamaño en los metadatos)."
         )
     _check_metadata(weights, metadata)
     model = load_engine(weights, engine)
@@ -107,7 +112,7 @@ def evaluate_classifier(weights, directory, *, split: str = "all", run_dir=None,
     """Evalúa un clasificador guardado sobre una carpeta ``clase/imagen``.
 
     Args:
-        weights: archivo ``modelo.h5`` de ``redes clasificar entrenar``.
+        weights: archivo ``modelo.h5`` de ``redes clasificacion entrenar``.
         directory: carpeta con las mismas clases que el modelo.
         split: ``"all"`` (todas las imágenes) o ``"test"`` (la misma partición de
             prueba que usó el entrenamiento, con su semilla).
@@ -119,7 +124,8 @@ def evaluate_classifier(weights, directory, *, split: str = "all", run_dir=None,
         la matriz de confusión escrita y, en ``data``, el informe por clase
         (``informe``) y las imágenes omitidas (``omitidas``).
     """
-    from datos.imagenes import read_image_folder, split_indices
+    from datos.imagenes import read_image_folder
+    from datos.particiones import split_indices
     from informes.graficos import plot_confusion_matrix
     from informes.tablas import classification_summary
 
@@ -153,7 +159,7 @@ def predict_images(weights, images, top: int = 1, *, engine: str = "keras"
     """Clase y probabilidad de cada imagen con un clasificador guardado.
 
     Args:
-        weights: archivo ``modelo.h5`` de ``redes clasificar entrenar``.
+        weights: archivo ``modelo.h5`` de ``redes clasificacion entrenar``.
         images: rutas de imagen.
         top: cuántas clases más probables devolver por imagen (≥ 1; como mucho todas).
         engine: motor de inferencia (:func:`inferencia.motores.load_engine`).
@@ -167,26 +173,84 @@ def predict_images(weights, images, top: int = 1, *, engine: str = "keras"
         DataError: si alguna imagen no existe o está dañada (la nombra).
         ModelFileError: si el archivo no es un clasificador válido.
     """
-    from datos.imagenes import load_image
-
     if isinstance(images, (str, Path)) or not images:
         raise ArgumentError("predict_images: indica una lista con al menos una imagen.")
     top = check_int(top, "top (--top)", where="predict_images")
-    model, metadata = load_classifier(weights, engine)
-    size, channels = tuple(metadata["tamanio"]), metadata["canales"]
-    batch = np.stack([load_image(path, size, channels) for path in images])
-    probabilities = model.predict(prepare_images(batch, metadata["aplanar"]), verbose=0)
-    classes = metadata["clases"]
-    top = min(top, len(classes))
+    predictor = load(weights, engine)
+    answers = []
+    for start in range(0, len(images), PREDICT_BATCH):
+        chunk = images[start:start + PREDICT_BATCH]
+        answers += predictor.run_batch([predictor.prepare(path, top) for path in chunk])
     results = []
-    for path, row in zip(images, probabilities, strict=True):
-        order = np.argsort(row)[::-1][:top]
-        best = classes[order[0]]
-        extra = "".join(f"  {classes[i]} {float(row[i]):.2%}" for i in order[1:])
+    for path, answer in zip(images, answers, strict=True):
+        best = answer["clases"][0]
+        extra = "".join(f"  {row['etiqueta']} {row['probabilidad']:.2%}"
+                        for row in answer["clases"][1:])
         results.append(TaskResult(
             title=str(path),
-            data={"imagen": str(path), "clase": best, "probabilidad": float(row[order[0]]),
-                  "top": [{"clase": classes[i], "probabilidad": float(row[i])} for i in order]},
-            text=[f"{path}: {best} ({float(row[order[0]]):.2%}){extra}"],
+            data={"imagen": str(path), "clase": best["etiqueta"],
+                  "probabilidad": best["probabilidad"],
+                  "top": [{"clase": row["etiqueta"], "probabilidad": row["probabilidad"]}
+                          for row in answer["clases"]]},
+            text=[f"{path}: {best['etiqueta']} ({best['probabilidad']:.2%}){extra}"],
         ))
     return results
+
+
+# === El predictor de la tarea (CLI, API y servicio) ===
+
+@dataclasses.dataclass
+class ClassificationInput:
+    pixels: np.ndarray   # float32 (alto, ancho, canales) en [0, 1]
+    top: int
+
+
+class ClassificationPredictor(Predictor):
+    """Un clasificador de ``redes clasificacion entrenar`` cargado."""
+
+    task = "clasificacion"
+
+    def __init__(self, weights, engine, metadata):
+        super().__init__(weights, engine)
+        self.classes = list(metadata["clases"])
+        self.size = tuple(metadata["tamanio"])
+        self.channels = int(metadata["canales"])
+        self.flatten = bool(metadata["aplanar"])
+
+    def details(self):
+        return {"entrada": [*self.size, self.channels], "etiquetas": self.classes}
+
+    def prepare(self, image, top: int) -> ClassificationInput:
+        """Una imagen (ruta, o ``uint8`` RGB ya decodificada) al tamaño del clasificador.
+
+        Una ruta se lee con el mismo decodificador que el entrenamiento
+        (:func:`datos.imagenes.load_image`).
+        """
+        from datos.imagenes import load_image, resize_to
+
+        if isinstance(image, (str, Path)):
+            pixels = load_image(image, self.size, self.channels)
+        else:
+            pixels = resize_to(image, self.size, self.channels)
+        return ClassificationInput(pixels, top)
+
+    def example_input(self):
+        return self.prepare(np.zeros((*self.size, 3), np.uint8), 1)
+
+    def run_batch(self, items: list[ClassificationInput]) -> list[dict[str, Any]]:
+        batch = prepare_images(np.stack([item.pixels for item in items]), self.flatten)
+        probabilities = np.asarray(self.engine.predict_on_batch(batch), dtype=np.float64)
+        results = []
+        for item, row in zip(items, probabilities, strict=True):
+            order = np.argsort(-row, kind="stable")[:min(item.top, len(self.classes))]
+            results.append({"clases": [{"etiqueta": self.classes[i],
+                                        "probabilidad": round(float(row[i]), 6)}
+                                       for i in order]})
+        return results
+
+
+def load(weights, engine: str = "keras") -> ClassificationPredictor:
+    """Carga un clasificador de :func:`train_classifier` para predecir (ver
+    :func:`load_classifier`)."""
+    model, metadata = load_classifier(weights, engine)
+    return ClassificationPredictor(weights, model, metadata)

@@ -111,7 +111,7 @@ def boxes_wh(records, image_size=416, grid=None) -> np.ndarray:
 
 def anchors_from_voc(ann_dir, img_dir, labels=None, *, k: int = 5, image_size=416,
                      seed: int = 0) -> TaskResult:
-    """Lee una carpeta VOC y calcula sus anclas (lo que hace ``redes yolo anclas``).
+    """Lee una carpeta VOC y calcula sus anclas (lo que hace ``redes deteccion anclas``).
 
     Args:
         ann_dir: carpeta de los XML.

@@ -177,7 +177,7 @@ def evaluate_yolo(weights, ann_dir, img_dir, out_dir=None, *,
     se ignoran (lo dice el informe de ``read_voc``).
 
     Args:
-        weights: ``.h5`` de ``redes yolo entrenar`` o carpeta de ``redes exportar``.
+        weights: ``.h5`` de ``redes deteccion entrenar`` o carpeta de ``redes TAREA exportar``.
         engine: motor de inferencia (:func:`inferencia.motores.load_engine`).
 
     Returns:

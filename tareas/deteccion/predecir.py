@@ -1,6 +1,6 @@
 """Detectar objetos en imágenes, vídeos y la cámara con un modelo YOLOv2 guardado.
 
-Es ``redes yolo detectar``:
+Es ``redes deteccion predecir``:
 
 - ``IMAGEN...`` → ``nombre_detected.png`` con cajas verdes, etiqueta y puntuación
   (como ``draw_boxes`` del artículo) y una línea por detección;
@@ -17,6 +17,8 @@ las cajas se dibujan en el marco en que se anotó.
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import contextlib
 import logging
 import os
@@ -32,6 +34,12 @@ from nucleo.errores import DataError
 from nucleo.errores import EnvironmentSetupError
 from nucleo.validacion import check_int
 from informes.resultado import TaskResult
+from nucleo.errores import ModelFileError
+from tareas.base import Predictor
+from modelos.registro import builder_spec
+from modelos.registro import family_of
+from modelos.yolo.preprocesado import resize_image
+from modelos.yolo.preprocesado import to_input
 
 logger = logging.getLogger("redes")
 
@@ -137,7 +145,7 @@ class FrameWindow:
 
     QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27 = Esc
 
-    def __init__(self, title: str = "redes yolo detectar (q para salir)"):
+    def __init__(self, title: str = "redes deteccion predecir (q para salir)"):
         import cv2
 
         if sys.platform.startswith(("linux", "freebsd", "openbsd")) \
@@ -286,3 +294,83 @@ def _open_writer(path, fps: float, shape, output):
     if not writer.isOpened():
         raise DataError(f"No se puede escribir el vídeo {output} (códec mp4v de OpenCV).")
     return writer
+
+
+# === El predictor de la tarea (CLI, API y servicio) ===
+
+def encode_png(image: np.ndarray) -> bytes:
+    """``uint8`` RGB → bytes de un PNG, en memoria."""
+    from PIL import Image
+
+    with io.BytesIO() as handle:
+        Image.fromarray(image).save(handle, format="PNG")
+        return handle.getvalue()
+
+
+@dataclasses.dataclass
+class DetectionInput:
+    image: np.ndarray       # uint8 (H, W, 3) original, para dibujar y medir
+    resized: np.ndarray     # uint8 (alto, ancho, 3), la entrada de la red
+    threshold: float
+    draw: bool
+
+
+class DetectionPredictor(Predictor):
+    """Un YOLOv2 cargado: detecta en las imágenes de varias peticiones a la vez."""
+
+    task = "deteccion"
+
+    def __init__(self, weights, engine):
+        super().__init__(weights, engine)
+        from modelos.yolo.constructor import yolo_config
+        from modelos.yolo.decodificacion import input_size, model_anchors
+
+        self.labels = list(yolo_config(engine)["labels"])
+        self.anchors = model_anchors(engine)
+        self.input_size = input_size(engine)
+
+    def details(self):
+        return {"entrada": [*self.input_size, 3], "etiquetas": self.labels}
+
+    def prepare(self, image: np.ndarray, threshold: float, draw: bool) -> DetectionInput:
+        return DetectionInput(image, resize_image(image, self.input_size), threshold, draw)
+
+    def example_input(self):
+        return self.prepare(np.zeros((*self.input_size, 3), np.uint8), 0.3, False)
+
+    def run_batch(self, items: list[DetectionInput]) -> list[dict[str, Any]]:
+        from modelos.yolo.decodificacion import as_netout, decode, to_pixels
+
+        netouts = as_netout(self.engine.predict_on_batch(
+            to_input(np.stack([item.resized for item in items]))), rank=5)
+        results = []
+        for item, netout in zip(items, netouts, strict=True):
+            found = to_pixels(decode(netout, self.anchors, item.threshold),
+                              item.image.shape[1], item.image.shape[0])
+            result = {"ancho": int(item.image.shape[1]), "alto": int(item.image.shape[0]),
+                      "cajas": [{"etiqueta": row["etiqueta"], "puntuacion": row["puntuacion"],
+                                 "x1": row["caja"][0], "y1": row["caja"][1],
+                                 "x2": row["caja"][2], "y2": row["caja"][3]}
+                                for row in describe(found, self.labels)]}
+            if item.draw:
+                result["png"] = encode_png(draw_boxes(item.image, found, self.labels))
+            results.append(result)
+        return results
+
+
+def load(weights, engine: str = "keras") -> DetectionPredictor:
+    """Carga un detector YOLOv2 (``.h5`` o exportación) para predecir.
+
+    Raises:
+        ModelFileError: el archivo no es un detector YOLOv2.
+    """
+    from inferencia.motores import load_engine
+
+    model = load_engine(weights, engine)
+    family = family_of(model)
+    if family is None or family.task != "deteccion":
+        spec = builder_spec(model)
+        raise ModelFileError(f"«{weights}» no es un detector YOLOv2 (constructor "
+                             f"«{spec.name if spec else '?'}»); entrena uno con «redes "
+                             "deteccion entrenar».")
+    return DetectionPredictor(weights, model)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
 
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,11 +14,14 @@ from nucleo.errores import DataError, ModelFileError
 from datos.numeros import WordTokenizer
 from datos.numeros import shorten
 from informes.resultado import TaskResult
+from tareas.base import Predictor
+from tareas.registro import LEGACY_TASKS
 # Las arquitecturas de la tarea: el Transformer o un seq2seq recurrente (build_seq2seq)
 # con esa celda; mismo reparto, semilla y presupuesto de tiempo.
 
 
-TASK = "numeros"
+# La tarea que anotan sus modelos (los de versiones anteriores decían «numeros»).
+TASK = "traduccion"
 
 
 def load_translator(weights, engine: str = "keras"):
@@ -24,7 +29,7 @@ def load_translator(weights, engine: str = "keras"):
 
     Con ``engine="keras"`` (por defecto) el modelo es el de Keras; con otro motor
     (:func:`inferencia.motores.load_engine`; ``weights`` puede ser entonces la carpeta de
-    ``redes exportar``), el motor.
+    ``redes TAREA exportar``), el motor.
 
     Raises:
         ModelFileError: si el archivo no es de esta tarea o sus metadatos no valen.
@@ -33,10 +38,10 @@ def load_translator(weights, engine: str = "keras"):
     from inferencia.motores import load_engine, source_metadata
 
     metadata = source_metadata(weights)
-    if metadata.get("tarea") != TASK:
+    if LEGACY_TASKS.get(metadata.get("tarea"), metadata.get("tarea")) != TASK:
         raise ModelFileError(f"«{weights}» no es un traductor de números entrenado con "
-                             "«redes transformer entrenar --tarea numeros» (faltan los "
-                             "tokenizadores en los metadatos).")
+                             "«redes traduccion entrenar» (faltan los tokenizadores en los "
+                             "metadatos).")
     lengths = metadata.get("longitudes")
     target_len = lengths.get("destino") if isinstance(lengths, dict) else None
     if isinstance(target_len, bool) or not isinstance(target_len, int) or target_len < 1:
@@ -92,7 +97,7 @@ def translate_texts(weights, texts: Sequence[str], *, beam_size: int = 1,
 
     Args:
         weights: ``modelo.h5`` de :func:`train_numbers` (o su carpeta de
-            ``redes exportar``).
+            ``redes TAREA exportar``).
         texts: las frases (una cadena sola es una frase).
         beam_size: 1 = voraz; K > 1 = búsqueda en haz.
         engine: motor de inferencia (:func:`inferencia.motores.load_engine`). Con keras,
@@ -196,3 +201,74 @@ def attention_figures(weights, text: str, out_dir=None, *, beam_size: int = 1) -
     return TaskResult(title="Atención", files={p.stem: p for p in paths},
                       data={"origen": text, "traduccion": translation},
                       text=[f"{text} → {translation}"])
+
+
+# === El predictor de la tarea (CLI, API y servicio) ===
+
+@dataclasses.dataclass
+class TranslationInput:
+    text: str
+    source: np.ndarray   # ids (S,) sin relleno
+    attention: bool
+
+
+class TranslationPredictor(Predictor):
+    """Un traductor de números de ``redes traduccion entrenar`` cargado."""
+
+    task = "traduccion"
+
+    def __init__(self, weights, engine, source_tok, target_tok, metadata):
+        super().__init__(weights, engine)
+        from modelos.transformer.decodificacion import sequence_limits
+
+        self.source_tok, self.target_tok = source_tok, target_tok
+        self.source_limit, target_limit = sequence_limits(engine)
+        self.output_len = min(metadata["longitudes"]["destino"] + 1, target_limit - 1)
+
+    def details(self):
+        return {"entrada": [self.source_limit], "vocabulario_origen": len(self.source_tok),
+                "vocabulario_destino": len(self.target_tok)}
+
+    def prepare(self, text: str, attention: bool) -> TranslationInput:
+        ids = encode_texts([text], self.source_tok, self.source_limit)[0]
+        return TranslationInput(text, ids[ids != 0], attention)
+
+    def example_input(self):
+        return self.prepare(next(w for w in self.source_tok.vocabulary if w.isalpha()), False)
+
+    def run_batch(self, items: list[TranslationInput]) -> list[dict[str, Any]]:
+        from modelos.transformer.decodificacion import attention_maps, translate
+
+        # Formas fijas (todas las posiciones; lotes de 1, 2, 4, 8...): la decodificación
+        # compilada no se vuelve a trazar con cada longitud ni con cada tamaño de lote.
+        rows = 1 << (len(items) - 1).bit_length()
+        source = np.zeros((rows, self.source_limit), dtype=np.int32)
+        for row, item in zip(source, items + items[:1] * (rows - len(items)), strict=True):
+            row[:len(item.source)] = item.source
+        translated = translate(self.engine, source, self.output_len)[:len(items)]
+        results = []
+        for item, ids in zip(items, translated, strict=True):
+            result = {"texto": item.text, "traduccion": self.target_tok.decode(ids)}
+            if item.attention:
+                target = [self.target_tok.index["<s>"], *ids]
+                cross = attention_maps(self.engine, item.source[None], [target])["decoder_cross"]
+                weights = np.asarray(cross[-1][0], dtype=np.float64).mean(axis=0)
+                # Fila i: la palabra de salida i (la que se predice tras target[i]).
+                words = [self.target_tok.vocabulary[i] for i in ids]
+                result["atencion"] = {
+                    "origen": [self.source_tok.vocabulary[i] for i in item.source],
+                    "destino": words,
+                    "pesos": np.round(weights[:len(words)], 5).tolist()}
+            results.append(result)
+        return results
+
+
+def load(weights, engine: str = "keras") -> TranslationPredictor:
+    """Carga un traductor de :func:`~tareas.traduccion.entrenar.train_numbers` (ver
+    :func:`load_translator`)."""
+    model, source_tok, target_tok, metadata = load_translator(weights, engine)
+    if engine == "keras":
+        from inferencia.motores import KerasEngine
+
+        model = KerasEngine(model, metadata)
+    return TranslationPredictor(weights, model, source_tok, target_tok, metadata)

@@ -1,9 +1,11 @@
 """Pronóstico de ventas diarias: entrenar, pronosticar varios días y comparar con referencias.
 
-Son las tareas de ``redes ventas entrenar|pronosticar|comparar``; cada una devuelve un
+Son las tareas de ``redes pronostico entrenar|predecir|comparar``; cada una devuelve un
 :class:`~informes.resultado.TaskResult`. Un módulo por trabajo:
 
 - :mod:`~tareas.ventas.comun`: constantes, la serie y los errores.
+- :mod:`~tareas.ventas.configuracion`: :class:`SalesConfig`, la configuración de
+  :func:`train_sales`.
 - :mod:`~tareas.ventas.entrenamiento`: :func:`train_sales`.
 - :mod:`~tareas.ventas.pronostico`: :func:`forecast` (recursivo).
 - :mod:`~tareas.ventas.referencias`: último valor, ingenuo estacional, mediana por
@@ -20,7 +22,7 @@ validación.
 
 Ejemplo::
 
-    r = train_sales("time_series.csv", "ste", run_dir="pesos/ventas")
+    r = train_sales(csv="time_series.csv", variant="ste", run_dir="pesos/ventas")
     p = forecast(r.file("pesos"), "time_series.csv", days=7)
     c = compare("time_series.csv", seeds=5)
     print(format_comparison(c))
@@ -38,20 +40,32 @@ from tareas.ventas.comun import BLOG_STEPS
 from tareas.ventas.comun import BLOG_VALIDATION
 from tareas.ventas.comun import plot_series
 from tareas.ventas.comun import predict_part
+from tareas.ventas.configuracion import SalesConfig
 from tareas.ventas.demo import run_sales_demo
 from tareas.ventas.entrenamiento import default_run_dir
 from tareas.ventas.entrenamiento import train_sales
 from tareas.ventas.pronostico import MAX_FORECAST_DAYS
+from tareas.ventas.pronostico import ForecastPredictor
 from tareas.ventas.pronostico import forecast
+from tareas.ventas.pronostico import load
 from tareas.ventas.pronostico import load_sales_model
 from tareas.ventas.pronostico import next_dates
 from tareas.ventas.pronostico import open_weekdays
 from tareas.ventas.pronostico import recursive_forecast
 from tareas.ventas.referencias import BASELINES
 
+from tareas.ventas.evaluacion import evaluate_sales
+
 __all__ = [
-    "BASELINES", "BLOG_EPOCHS", "BLOG_STEPS", "BLOG_VALIDATION", "MAX_FORECAST_DAYS",
-    "MODEL_CASES", "compare", "default_run_dir", "forecast", "format_comparison",
-    "load_sales_model", "next_dates", "open_weekdays", "plot_comparison", "plot_series",
-    "predict_part", "recursive_forecast", "run_sales_demo", "train_sales",
+    "BASELINES", "BLOG_EPOCHS", "BLOG_STEPS", "BLOG_VALIDATION", "compare", "default_run_dir",
+    "evaluate", "forecast", "ForecastPredictor", "format_comparison", "load", "load_sales_model",
+    "MAX_FORECAST_DAYS", "MODEL_CASES", "next_dates", "open_weekdays", "plot_comparison",
+    "plot_series", "predict", "predict_part", "recursive_forecast", "run_sales_demo",
+    "SalesConfig", "train", "train_sales",
 ]
+
+# La interfaz común de las tareas (ver tareas.base): entrenar con su configuración,
+# evaluar, cargar un predictor (load) y predecir sobre entradas en bruto.
+train = train_sales
+evaluate = evaluate_sales
+predict = forecast

@@ -1,5 +1,5 @@
 """ST1, STMV, STE, LSTM, GRU, SimpleRNN y referencias clásicas con el mismo protocolo:
-``redes ventas comparar``.
+``redes pronostico comparar``.
 
 Las redes se entrenan con :func:`entrenamiento.entrenar.train` en memoria
 (``run_dir=None``: sin archivos, los pesos de la época de menor pérdida de entrenamiento
@@ -10,6 +10,7 @@ datos, semilla, lotes barajados y regla de selección que :func:`train_sales`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -228,85 +229,118 @@ def compare(
         del último bloque y, con pliegues, ``backtest_mae``); ``text`` tiene la tabla de
         :func:`format_comparison`.
     """
-    where = "compare"
-    seed_list = _seed_list(seeds)
-    check_int(folds, "folds", where=where)
-    check_training_settings(steps=steps, epochs=epochs, validation=validation,
-                            batch_size=batch_size, learning_rate=learning_rate, where=where,
-                            min_validation=1)
-    if isinstance(models, (str, bytes)) or not isinstance(models, Sequence) or not models:
-        raise ArgumentError(f"{where}: «models» debe ser una lista no vacía de "
-                            f"(nombre, variante, blog_ste[, ajustes]); recibido {models!r}.")
-    cases = [_model_case(case, steps=steps, epochs=epochs, batch_size=batch_size,
-                         learning_rate=learning_rate) for case in models]
-    series = load_series(data, date_column, value_column, where=where)
+    plan = _Plan(_seed_list(seeds), folds, steps, epochs, validation, batch_size,
+                 learning_rate, models, baselines, ensembles)
+    series = load_series(data, date_column, value_column, where="compare")
     # El primer pliegue (el más antiguo) también necesita sus filas de entrenamiento.
-    _check_length(series, max([steps] + [case["steps"] for case in cases]), validation, folds)
-
+    _check_length(series, max([steps] + [case["steps"] for case in plan.cases]), validation,
+                  folds)
     start = time.perf_counter()
     runs = _Runs(folds)
-    skipped = []
+    skipped: list[dict[str, str]] = []
     for fold in range(folds):
-        fold_series = _fold_series(series, fold, validation)
-        prepared = prepare_sales(fold_series, steps, validation)
-        # Mismos días de validación y mismo escalador para cualquier número de retardos.
-        by_steps = {steps: prepared}
-        index = prepared.validation.index
-        for case in cases:
-            name, variant = case["name"], case["variant"]
-            if case["steps"] not in by_steps:
-                by_steps[case["steps"]] = prepare_sales(fold_series, case["steps"], validation)
-            case_data = by_steps[case["steps"]]
-            predictions = []
-            for seed in seed_list:
-                began = time.perf_counter()
-                model, loss, mse = _fit_case(case, case_data, seed)
-                predicted = predict_part(model, case_data.scaler, variant, case_data.validation)
-                predictions.append(predicted)
-                runs.add(fold, name, "red", _run(prepared, predicted, time.perf_counter() - began,
-                                                 loss=loss, mse=mse))
-            if ensembles and len(seed_list) > 1:
-                # La media de las redes de todas las semillas: un modelo más, no una selección.
-                runs.add(fold, f"{name} (media de {len(seed_list)} semillas)", "conjunto",
-                         _run(prepared, np.mean(predictions, axis=0), 0.0))
-            logger.info("Pliegue %d/%d: %s entrenado con %d semilla%s.", fold + 1, folds, name,
-                        len(seed_list), "" if len(seed_list) == 1 else "s")
-        if not baselines:
-            continue
-        for name, function, package in BASELINES:
-            if not importable(package):
-                if fold == 0:
-                    skipped.append({"modelo": name, "motivo": f"falta el paquete «{package}» "
-                                    "(pip install redes-keras[clasicos])"})
-                continue
-            began = time.perf_counter()
-            predicted = function(prepared.series, index, prepared.cut)
-            runs.add(fold, name, "referencia",
-                     _run(prepared, predicted, time.perf_counter() - began))
-
-    rows = [_summary_row(name, runs.kinds[name], fold_runs)
-            for name, fold_runs in runs.by_name.items()]
-    best = min(rows, key=lambda row: row["val_loss"])
-    best_network = min((r for r in rows if r["tipo"] != "referencia"),
-                       key=lambda row: row["val_loss"], default={}).get("modelo")
-    summary = {
-        "protocolo": PROTOCOL.format(v=validation),
-        "semillas": seed_list, "pliegues": folds, "validacion": validation, "pasos": steps,
-        "epocas": epochs, "lote": batch_size, "filas": rows, "omitidos": skipped,
-        "mejor": best["modelo"], "mejor_red": best_network,
-        "segundos": round(time.perf_counter() - start, 2),
-    }
+        _run_fold(plan, fold, _fold_series(series, fold, validation), runs, skipped)
+    summary = _summary(plan, runs, skipped, start)
     files = {}
     if out_dir is not None:
         files["grafico"] = plot_comparison(summary, Path(out_dir) / COMPARE_PLOT)
     return TaskResult(
         title="Comparación de ventas: resumen",
-        metrics={"mejor": summary["mejor"], "mejor_red": best_network,
+        metrics={"mejor": summary["mejor"], "mejor_red": summary["mejor_red"],
                  "segundos": summary["segundos"]},
         files=files,
         data=summary,
         text=[format_comparison(summary, best_line=False)],
     )
+
+
+@dataclasses.dataclass
+class _Plan:
+    """Lo que :func:`compare` entrena y mide; se comprueba al crearlo, antes de leer la
+    serie (``cases``: cada fila de ``models`` con todos sus ajustes)."""
+
+    seeds: list[int]
+    folds: int
+    steps: int
+    epochs: int
+    validation: int
+    batch_size: int
+    learning_rate: float
+    models: Sequence[tuple]
+    baselines: bool
+    ensembles: bool
+    cases: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def __post_init__(self):
+        where = "compare"
+        check_int(self.folds, "folds", where=where)
+        check_training_settings(steps=self.steps, epochs=self.epochs,
+                                validation=self.validation, batch_size=self.batch_size,
+                                learning_rate=self.learning_rate, where=where,
+                                min_validation=1)
+        models = self.models
+        if isinstance(models, (str, bytes)) or not isinstance(models, Sequence) or not models:
+            raise ArgumentError(f"{where}: «models» debe ser una lista no vacía de (nombre, "
+                                f"variante, blog_ste[, ajustes]); recibido {models!r}.")
+        self.cases = [_model_case(case, steps=self.steps, epochs=self.epochs,
+                                  batch_size=self.batch_size,
+                                  learning_rate=self.learning_rate) for case in models]
+
+
+def _run_fold(plan: _Plan, fold: int, fold_series: SalesSeries, runs: _Runs,
+              skipped: list[dict[str, str]]) -> None:
+    """Entrena y mide cada red (con cada semilla) y cada referencia en un pliegue."""
+    prepared = prepare_sales(fold_series, plan.steps, plan.validation)
+    # Mismos días de validación y mismo escalador para cualquier número de retardos.
+    by_steps = {plan.steps: prepared}
+    seeds = plan.seeds
+    for case in plan.cases:
+        name, variant = case["name"], case["variant"]
+        if case["steps"] not in by_steps:
+            by_steps[case["steps"]] = prepare_sales(fold_series, case["steps"], plan.validation)
+        case_data = by_steps[case["steps"]]
+        predictions = []
+        for seed in seeds:
+            began = time.perf_counter()
+            model, loss, mse = _fit_case(case, case_data, seed)
+            predicted = predict_part(model, case_data.scaler, variant, case_data.validation)
+            predictions.append(predicted)
+            runs.add(fold, name, "red", _run(prepared, predicted, time.perf_counter() - began,
+                                             loss=loss, mse=mse))
+        if plan.ensembles and len(seeds) > 1:
+            # La media de las redes de todas las semillas: un modelo más, no una selección.
+            runs.add(fold, f"{name} (media de {len(seeds)} semillas)", "conjunto",
+                     _run(prepared, np.mean(predictions, axis=0), 0.0))
+        logger.info("Pliegue %d/%d: %s entrenado con %d semilla%s.", fold + 1, plan.folds,
+                    name, len(seeds), "" if len(seeds) == 1 else "s")
+    if not plan.baselines:
+        return
+    index = prepared.validation.index
+    for name, function, package in BASELINES:
+        if not importable(package):
+            if fold == 0:
+                skipped.append({"modelo": name, "motivo": f"falta el paquete «{package}» "
+                                "(pip install redes-keras[clasicos])"})
+            continue
+        began = time.perf_counter()
+        predicted = function(prepared.series, index, prepared.cut)
+        runs.add(fold, name, "referencia", _run(prepared, predicted, time.perf_counter() - began))
+
+
+def _summary(plan: _Plan, runs: _Runs, skipped, start: float) -> dict[str, Any]:
+    """El resumen de :func:`compare`: una fila por modelo, el mejor y la mejor red."""
+    rows = [_summary_row(name, runs.kinds[name], fold_runs)
+            for name, fold_runs in runs.by_name.items()]
+    best = min(rows, key=lambda row: row["val_loss"])
+    best_network = min((r for r in rows if r["tipo"] != "referencia"),
+                       key=lambda row: row["val_loss"], default={}).get("modelo")
+    return {
+        "protocolo": PROTOCOL.format(v=plan.validation),
+        "semillas": plan.seeds, "pliegues": plan.folds, "validacion": plan.validation,
+        "pasos": plan.steps, "epocas": plan.epochs, "lote": plan.batch_size, "filas": rows,
+        "omitidos": skipped, "mejor": best["modelo"], "mejor_red": best_network,
+        "segundos": round(time.perf_counter() - start, 2),
+    }
 
 
 def _summary_row(name: str, kind: str, fold_runs: list[list[dict[str, float]]]) -> dict[str, Any]:

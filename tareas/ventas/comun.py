@@ -23,7 +23,8 @@ from datos.ventas import read_sales_csv
 from datos.ventas import sales_inputs
 from nucleo.vocabulario import MAX_LEARNING_RATE
 
-TASK = "ventas"
+# La tarea que anotan sus modelos (los de versiones anteriores decían «ventas»).
+TASK = "pronostico"
 VALIDATION_PLOT = "validacion.png"
 FORECAST_CSV = "pronostico.csv"
 FORECAST_PLOT = "pronostico.png"

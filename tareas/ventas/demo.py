@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,29 @@ from datos.ventas import make_sales_series
 from datos.ventas import write_sales_csv
 from informes.resultado import TaskResult
 from tareas.ventas.comun import errors_in_units
+from tareas.ventas.configuracion import SalesConfig
 from tareas.ventas.entrenamiento import train_sales
 from tareas.ventas.pronostico import forecast
 from tareas.ventas.referencias import seasonal_naive
 
-# La demo de ``make demo``: una serie sintética de ~1 año y la STE con pocas épocas.
-DEMO_SETTINGS = {"variant": "ste", "epochs": 20, "validation": 30, "days": 400,
-                 "forecast_days": 7}
+
+@dataclasses.dataclass(frozen=True)
+class SalesDemo:
+    """La demo de ``make demo``: una serie sintética de ~1 año y la STE con pocas épocas.
+
+    Attributes:
+        days: días de la serie sintética.
+        forecast_days: días que se pronostican tras el último.
+        training: la configuración del entrenamiento (sin CSV, carpeta ni semilla: los
+            pone :func:`run_sales_demo`).
+    """
+
+    days: int = 400
+    forecast_days: int = 7
+    training: SalesConfig = SalesConfig(variant="ste", epochs=20, validation=30)
+
+
+DEMO = SalesDemo()
 
 
 def run_sales_demo(out_dir, *, seed: int = 0, verbose: Any = 0) -> TaskResult:
@@ -39,15 +56,14 @@ def run_sales_demo(out_dir, *, seed: int = 0, verbose: Any = 0) -> TaskResult:
         la tabla del pronóstico y todos los archivos escritos.
     """
     out_dir = Path(out_dir) / "ventas"
-    series = make_sales_series(days=DEMO_SETTINGS["days"], seed=seed)
+    series = make_sales_series(days=DEMO.days, seed=seed)
     csv_path = write_sales_csv(series, out_dir / "ventas_sinteticas.csv")
-    trained = train_sales(csv_path, DEMO_SETTINGS["variant"], epochs=DEMO_SETTINGS["epochs"],
-                          validation=DEMO_SETTINGS["validation"], seed=seed,
-                          run_dir=out_dir, verbose=verbose)
-    cut = len(series) - DEMO_SETTINGS["validation"]
+    trained = train_sales(DEMO.training.replace(csv=csv_path, seed=seed, run_dir=out_dir),
+                          verbose=verbose)
+    cut = len(series) - DEMO.training.validation
     index = np.arange(cut, len(series))
     naive = errors_in_units(series.values[index], seasonal_naive(series, index, cut))
-    predicted = forecast(trained.file("pesos"), csv_path, days=DEMO_SETTINGS["forecast_days"],
+    predicted = forecast(trained.file("pesos"), csv_path, days=DEMO.forecast_days,
                          out_dir=out_dir)
     metrics = dict(trained.metrics)
     metrics["val_mae_unidades_ingenuo"] = naive["mae_unidades"]

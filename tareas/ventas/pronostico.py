@@ -1,4 +1,4 @@
-"""Pronóstico recursivo de los días siguientes al último del CSV: ``redes ventas pronosticar``.
+"""Pronóstico recursivo de los días siguientes al último del CSV: ``redes pronostico predecir``.
 
 Como el blog (la primera semana de diciembre de 2018): se parte de los últimos ``steps``
 días conocidos y cada predicción se usa como retardo de la siguiente.
@@ -6,6 +6,8 @@ días conocidos y cada predicción se usa como retardo de la siguiente.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
 import csv
 import sys
 from collections.abc import Sequence
@@ -24,10 +26,12 @@ from informes.resultado import Table
 from informes.resultado import TaskResult
 from tareas.ventas.comun import FORECAST_CSV
 from tareas.ventas.comun import FORECAST_PLOT
+from tareas.registro import task_of
 from tareas.ventas.comun import TASK
 from tareas.ventas.comun import load_series
 from tareas.ventas.comun import plot_series
 from nucleo.vocabulario import MAX_FORECAST_DAYS
+from tareas.base import Predictor
 
 #: Desde cuántos días se muestra una barra de progreso (``progress=None``).
 PROGRESS_DAYS = 100
@@ -38,7 +42,7 @@ SHOWN_FORECAST_DAYS = 60
 def load_sales_model(weights, engine: str = "keras"):
     """Carga un modelo de :func:`~tareas.ventas.train_sales` y su escalador.
 
-    ``weights`` es su ``modelo.h5`` o su carpeta de ``redes exportar``; ``engine``, el
+    ``weights`` es su ``modelo.h5`` o su carpeta de ``redes TAREA exportar``; ``engine``, el
     motor de inferencia (:func:`inferencia.motores.load_engine`).
 
     La variante y los retardos salen de los argumentos completos con que se reconstruye
@@ -56,10 +60,10 @@ def load_sales_model(weights, engine: str = "keras"):
 
     info = source_info(weights)
     metadata = info["metadata"]
-    if info["builder"] not in ("ventas", "ventas_rnn") or metadata.get("tarea") != TASK:
+    if info["builder"] not in ("ventas", "ventas_rnn") or task_of(info) != TASK:
         raise ModelFileError(
             f"«{weights}» no es un modelo de ventas (constructor «{info['builder']}»); "
-            "entrena uno con «redes ventas entrenar»."
+            "entrena uno con «redes pronostico entrenar»."
         )
     try:
         scaler = MinMaxScaler.from_json(metadata["escalador"])
@@ -181,11 +185,7 @@ def forecast(
         ModelFileError: ``weights`` no es un modelo de ventas.
     """
     where = "forecast"
-    check_int(days, "days", maximum=MAX_FORECAST_DAYS, where=where)
-    check_int(history_days, "history_days", where=where)
-    for name, value in (("all_days", all_days), ("progress", progress)):
-        if not isinstance(value, bool) and not (name == "progress" and value is None):
-            raise ArgumentError(f"{where}: «{name}» debe ser True o False; recibido {value!r}.")
+    _check_forecast_options(where, days, history_days, all_days, progress)
     model, scaler, variant, steps = load_sales_model(weights, engine)
     series = load_series(data, date_column, value_column, where=where)
     if len(series) < steps:
@@ -199,19 +199,39 @@ def forecast(
     values = recursive_forecast(model, scaler, variant, steps, series, dates, progress=show)
 
     out_dir = Path(out_dir) if out_dir is not None else Path(weights).parent
-    csv_path = out_dir / FORECAST_CSV
+    csv_path = _write_forecast_csv(out_dir / FORECAST_CSV, dates, values)
+    recent = slice(max(0, len(series) - history_days), len(series))
+    plot_path = plot_series(out_dir / FORECAST_PLOT,
+                            f"Historia y pronóstico de {days} días ({variant.upper()})",
+                            [(series.dates[recent], series.values[recent], "historia", "o-"),
+                             (dates, values, "pronóstico", "s--")])
+    return _forecast_result(model, variant, days, dates, values,
+                            {"pronostico": csv_path, "grafico": plot_path})
 
+
+def _check_forecast_options(where: str, days, history_days, all_days, progress) -> None:
+    """Valida los números y los interruptores de :func:`forecast` (el error los nombra)."""
+    check_int(days, "days", maximum=MAX_FORECAST_DAYS, where=where)
+    check_int(history_days, "history_days", where=where)
+    for name, value in (("all_days", all_days), ("progress", progress)):
+        if not isinstance(value, bool) and not (name == "progress" and value is None):
+            raise ArgumentError(f"{where}: «{name}» debe ser True o False; recibido {value!r}.")
+
+
+def _write_forecast_csv(csv_path: Path, dates, values) -> Path:
+    """Escribe ``fecha,unidades`` (dos decimales) de forma atómica y devuelve la ruta."""
     def write(handle) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(("fecha", "unidades"))
         writer.writerows((str(d), f"{v:.2f}") for d, v in zip(dates, values, strict=True))
 
     atomic_write(csv_path, write, text=True)
-    recent = slice(max(0, len(series) - history_days), len(series))
-    plot_path = plot_series(out_dir / FORECAST_PLOT,
-                            f"Historia y pronóstico de {days} días ({variant.upper()})",
-                            [(series.dates[recent], series.values[recent], "historia", "o-"),
-                             (dates, values, "pronóstico", "s--")])
+    return csv_path
+
+
+def _forecast_result(model, variant: str, days: int, dates, values,
+                     files: dict[str, Path]) -> TaskResult:
+    """El resultado de :func:`forecast`: filas, métricas, archivos y la tabla de la terminal."""
     rows = [{"fecha": str(d), "unidades": float(v)} for d, v in zip(dates, values, strict=True)]
     shown = "" if days <= SHOWN_FORECAST_DAYS else (
         f"; los primeros {SHOWN_FORECAST_DAYS}, todos en {FORECAST_CSV}")
@@ -219,7 +239,7 @@ def forecast(
         title=f"Pronóstico de ventas ({variant.upper()})",
         metrics={"modelo": variant.upper(), "dias": days,
                  "desde": str(dates[0]), "hasta": str(dates[-1])},
-        files={"pronostico": csv_path, "grafico": plot_path},
+        files=files,
         data={"pronostico": rows, "motor": model.name},
         tables=[Table(f"Pronóstico recursivo de {days} días ({variant.upper()}){shown}",
                       ("Fecha", "Unidades"),
@@ -227,3 +247,75 @@ def forecast(
                        for row in rows[:SHOWN_FORECAST_DAYS]])],
         model=model.keras_model or model,  # el de Keras si el motor es keras
     )
+
+
+# === El predictor de la tarea (CLI, API y servicio) ===
+
+@dataclasses.dataclass
+class ForecastInput:
+    series: Any          # datos.ventas.SalesSeries
+    dates: np.ndarray    # las fechas a pronosticar
+    window: list[float]  # los últimos ``steps`` valores, escalados
+
+
+class ForecastPredictor(Predictor):
+    """Un modelo de ``redes pronostico entrenar`` con su escalador: unidades en, unidades fuera.
+
+    El pronóstico recursivo de varias peticiones avanza a la vez: en cada día, una sola
+    llamada a la red con la ventana de cada petición que aún no terminó.
+    """
+
+    task = "pronostico"
+
+    def __init__(self, weights, engine, scaler, variant: str, steps: int):
+        super().__init__(weights, engine)
+        self.scaler, self.variant, self.steps = scaler, variant, steps
+
+    def details(self):
+        return {"entrada": [self.steps], "variante": self.variant, "retardos": self.steps}
+
+    def prepare(self, series, days: int) -> ForecastInput:
+        if len(series) < self.steps:
+            raise DataError(f"«{series.source}» tiene {len(series)} días y el modelo necesita "
+                            f"los {self.steps} últimos para pronosticar.")
+        dates = next_dates(series.dates[-1], days, open_weekdays(series.dates))
+        window = [float(v) for v in self.scaler.transform(series.values[-self.steps:])]
+        return ForecastInput(series, dates, window)
+
+    def example_input(self):
+        from datos.ventas import make_sales_series
+
+        return self.prepare(make_sales_series("2018-01-01", 4 * self.steps, seed=0), 1)
+
+    def run_batch(self, items: list[ForecastInput]) -> list[dict[str, Any]]:
+        from datos.ventas import calendar_features, sales_inputs
+
+        calendars = [calendar_features(item.dates) for item in items]
+        windows = [list(item.window) for item in items]
+        predicted: list[list[float]] = [[] for _ in items]
+        for day in range(max(len(item.dates) for item in items)):
+            active = [i for i, item in enumerate(items) if day < len(item.dates)]
+            x = sales_inputs(self.variant,
+                             np.array([windows[i][-self.steps:] for i in active]),
+                             [calendars[i][0][day] for i in active],
+                             [calendars[i][1][day] for i in active])
+            values = np.asarray(self.engine.predict_on_batch(x), dtype=np.float64)[:, 0]
+            for i, value in zip(active, values, strict=True):
+                predicted[i].append(float(value))
+                windows[i].append(float(value))
+        results = []
+        for item, values in zip(items, predicted, strict=True):
+            units = self.scaler.inverse_transform(values)
+            results.append({
+                "historia": [{"fecha": str(d), "unidades": float(v)}
+                             for d, v in zip(item.series.dates, item.series.values, strict=True)],
+                "pronostico": [{"fecha": str(d), "unidades": round(float(v), 4)}
+                               for d, v in zip(item.dates, units, strict=True)]})
+        return results
+
+
+def load(weights, engine: str = "keras") -> ForecastPredictor:
+    """Carga un modelo de ventas con su escalador para pronosticar (ver
+    :func:`load_sales_model`)."""
+    model, scaler, variant, steps = load_sales_model(weights, engine)
+    return ForecastPredictor(weights, model, scaler, variant, steps)
