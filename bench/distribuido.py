@@ -10,8 +10,8 @@ Lado a lado en una ejecución, cada caso en sus procesos:
    esperar ganancia: los 2 procesos se reparten los mismos núcleos y además suman los
    gradientes (*all-reduce*) en cada paso.
 2. **Calidad** (``--calidad``): el detector de la demo (YOLOv2 tiny ×0.25 a 160, 640
-   figuras, 25 épocas, ``redes yolo entrenar``) entrenado con JAX en 1 y en 2 procesos, y
-   su mAP@0.5 en 100 figuras nuevas (``redes yolo evaluar``). La batería pide ≥ 0,3.
+   figuras, 25 épocas, ``redes deteccion entrenar``) entrenado con JAX en 1 y en 2 procesos, y
+   su mAP@0.5 en 100 figuras nuevas (``redes deteccion evaluar``). La batería pide ≥ 0,3.
 
 Uso: ``python bench/distribuido.py [--rapido] [--rondas 3] [--calidad] [--json F]``
 (``--rapido``: YOLO a 224).
@@ -44,7 +44,7 @@ def worker(size: int, rounds: int, coordinator: str | None, processes: int,
     if coordinator:
         from entrenamiento import distribuido
 
-        distribuido.initialize(coordinator, processes, index)
+        cluster = distribuido.initialize(coordinator, processes, index)
     import numpy as np
 
     import modelos
@@ -69,7 +69,7 @@ def worker(size: int, rounds: int, coordinator: str | None, processes: int,
     if coordinator:
         from entrenamiento import distribuido
 
-        distribuido.finish()
+        distribuido.finish(cluster)
     return results
 
 
@@ -103,30 +103,30 @@ def quality(processes: int, seconds_limit: int = 3600) -> dict:
     """El detector de la demo con JAX en ``processes`` procesos: mAP@0.5 en 100 figuras."""
     sys.path.insert(0, str(ROOT))
     from datos.sinteticos import make_shapes_dataset
-    from tareas.deteccion.entrenar import DEMO_SETTINGS
+    from tareas.deteccion.demo import DEMO
 
-    settings = DEMO_SETTINGS
-    size = settings["image_size"]
-    train = settings["train"]
+    size = DEMO.image_size
+    train = DEMO.training
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        data = make_shapes_dataset(folder / "train", n_images=settings["n_images"],
-                                   image_size=(size, size), classes=list(settings["classes"]),
-                                   max_objects=settings["max_objects"], seed=0)
+        data = make_shapes_dataset(folder / "train", n_images=DEMO.n_images,
+                                   image_size=(size, size), classes=list(DEMO.classes),
+                                   max_objects=DEMO.max_objects, seed=0)
         test = make_shapes_dataset(folder / "test", n_images=100, image_size=(size, size),
-                                   classes=list(settings["classes"]),
-                                   max_objects=settings["max_objects"], seed=100)
-        weights = folder / "detector.h5"
+                                   classes=list(DEMO.classes),
+                                   max_objects=DEMO.max_objects, seed=100)
+        run = folder / "detector"
+        weights = run / "modelo.h5"
         command = [sys.executable, "-m", "cli.principal", "--backend", "jax",
-                   "yolo", "entrenar", "--anotaciones", str(data / "annotations"),
-                   "--imagenes", str(data / "images"), "--etiquetas", *settings["classes"],
-                   "--tamanio", str(size), "--backbone", train["backbone"],
-                   "--ancho", str(train["width_multiplier"]), "--anclas", train["anchors"],
-                   "--epocas", str(train["epochs"]), "--repeticiones",
-                   str(train["train_times"]), "--lote", str(train["batch_size"]),
-                   "--tasa", str(train["learning_rate"]), "--coseno",
-                   "--calentamiento", str(train["warmup_epochs"]), "--paciencia", "0",
-                   "--precision", train["precision"], "--pesos", str(weights)]
+                   "deteccion", "entrenar", "--anotaciones", str(data / "annotations"),
+                   "--imagenes", str(data / "images"), "--etiquetas", *DEMO.classes,
+                   "--tamanio", str(size), "--backbone", train.backbone,
+                   "--ancho", str(train.width_multiplier), "--anclas", train.anchors,
+                   "--epocas", str(train.epochs), "--repeticiones",
+                   str(train.train_times), "--lote", str(train.batch_size),
+                   "--tasa", str(train.learning_rate), "--coseno",
+                   "--epocas-calentamiento", str(train.warmup_epochs), "--paciencia", "0",
+                   "--precision", train.precision, "--salida", str(run)]
         if processes > 1:
             command = [c for c in command if c not in ("--backend", "jax")]
             command += ["--procesos", str(processes)]
@@ -135,7 +135,7 @@ def quality(processes: int, seconds_limit: int = 3600) -> dict:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
         summary = folder / "eval.json"
-        subprocess.run([sys.executable, "-m", "cli.principal", "--backend", "jax", "yolo",
+        subprocess.run([sys.executable, "-m", "cli.principal", "--backend", "jax", "deteccion",
                         "evaluar", "--pesos", str(weights), "--anotaciones",
                         str(test / "annotations"), "--imagenes", str(test / "images"),
                         "--json", str(summary)], cwd=ROOT, check=True, timeout=600,

@@ -6,13 +6,13 @@ Mide, con el YOLOv2 completo (Darknet-19, 20 clases) a 416×416 y lotes de 8:
    directamente, sin nuestro código alrededor:
    - Keras/TensorFlow ``predict_on_batch`` en float32 (y en mixed_bfloat16 si la CPU
      calcula en bfloat16 de forma nativa);
-   - ONNX Runtime (``modelo.onnx`` de ``redes exportar``, ``InferenceSession.run``);
+   - ONNX Runtime (``modelo.onnx`` de ``redes deteccion exportar``, ``InferenceSession.run``);
    - OpenVINO (el IR compilado y llamado directamente; en bfloat16 si la CPU lo tiene
      nativo, si no en float32).
 2. **De extremo a extremo**: nuestro ``detect_batch`` (redimensionar 8 fotos de otro
    tamaño + red + decodificación + NMS) con cada motor de :mod:`inferencia.motores`.
 3. Si NNCF está instalado (extra ``openvino``), lo mismo con el IR cuantizado a int8
-   (``redes exportar --int8``, calibrado con 16 fotos): su red sola y su
+   (``redes deteccion exportar --int8``, calibrado con 16 fotos): su red sola y su
    ``detect_batch``. Su calidad se mide aparte, en ``bench/int8.py``.
 
 Da imágenes por segundo, el cociente frente a OpenVINO y ONNX Runtime solos, y el %

@@ -6,7 +6,7 @@ float32, y cuánto más rápido va.
 1. El modelo: ``--pesos`` (un YOLO entrenado en las figuras) o, sin él, uno entrenado
    aquí durante ``--minutos`` con la receta de ``bench/yolo_calidad.py`` (tiny a 224
    desde cero, 300 imágenes de la semilla 0).
-2. Calibración: las fotos de entrenamiento (``redes exportar --int8 --calibracion``),
+2. Calibración: las fotos de entrenamiento (``redes deteccion exportar --int8 --calibracion``),
    sin anotaciones.
 3. Calidad: mAP@0.5 y @0.3 en 100 imágenes generadas aparte (semilla 1000, nunca vistas),
    con Keras en float32, OpenVINO en float32, OpenVINO en bf16 (si la CPU lo tiene

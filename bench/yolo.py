@@ -119,7 +119,7 @@ class _BatchClock(keras.callbacks.Callback):
 
 
 def fit_rate(model, batch: int, size: int, steps: int) -> float:
-    """Imágenes por segundo de ``fit`` como en ``redes yolo entrenar``: figuras con
+    """Imágenes por segundo de ``fit`` como en ``redes deteccion entrenar``: figuras con
     aumento (imgaug con cajas) y 2 hilos de datos, sin contar el primer lote."""
     with tempfile.TemporaryDirectory() as tmp:
         root = make_shapes_dataset(tmp, n_images=batch * (steps + 1), classes=LABELS, seed=1)
@@ -195,7 +195,7 @@ def main(argv=None) -> int:
                         help="desglosa el paso de entrenamiento: red, pérdida, gradientes, Adam")
     parser.add_argument("--extremo", action="store_true",
                         help="mide también fit con el aumento y 2 hilos de datos (como redes "
-                             "yolo entrenar) frente al paso desnudo")
+                             "deteccion entrenar) frente al paso desnudo")
     args = parser.parse_args(argv)
     from nucleo.entorno import native_bfloat16
 

@@ -46,3 +46,33 @@ def install() -> None:
     """Activa la traducción (idempotente)."""
     argparse._ = _gettext
     argparse.ngettext = _ngettext
+
+
+#: Prefijo de la forma negativa de una opción de sí/no (``--aumento`` / ``--sin-aumento``).
+NEGATIVE_PREFIX = "--sin-"
+
+
+class NegatableFlag(argparse.Action):
+    """Una opción de sí/no con sus dos formas, ``--X`` y ``--sin-X``.
+
+    Como :class:`argparse.BooleanOptionalAction`, pero con el prefijo castellano
+    ``--sin-``: ``parser.add_argument("--aumento", action=NegatableFlag, default=False)``
+    admite ``--aumento`` (``True``) y ``--sin-aumento`` (``False``). Con ``default=None``
+    la orden distingue «no se dijo» (p. ej. «lo que diga la receta»).
+    """
+
+    def __init__(self, option_strings, dest, default=None, required=False, help=None):
+        strings = []
+        for option in option_strings:
+            strings.append(option)
+            if option.startswith("--") and not option.startswith(NEGATIVE_PREFIX):
+                strings.append(NEGATIVE_PREFIX + option[2:])
+        super().__init__(option_strings=strings, dest=dest, nargs=0, default=default,
+                         required=required, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string in self.option_strings:
+            setattr(namespace, self.dest, not option_string.startswith(NEGATIVE_PREFIX))
+
+    def format_usage(self) -> str:
+        return " | ".join(self.option_strings)

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from cli.comun import add_common_arguments
-from cli.comun import add_family
+from cli.comun import add_command
+from cli.comun import add_json_argument
+from cli.comun import add_output_argument
+from cli.comun import add_seed_argument
 from cli.comun import check_outputs
+from cli.comun import report
 
 
 def _cmd_demo(args) -> int:
     from tareas.demo import run_demo
-    from informes.resultado import report
 
     check_outputs(files=[("--json", args.json)], folders=[("--salida", args.salida)])
-    report(run_demo(args.salida, seed=args.semilla), args.json)
-    return 0
+    return report(run_demo(args.salida, seed=args.semilla), args)
 
 
 def add_commands(commands) -> None:
     """Añade ``redes demo``."""
-    parser = add_family(commands, "demo",
-                        "XOR, dígitos, ventas, traducción y detección con datos incluidos")
-    add_common_arguments(parser, run_default="pesos/demo")
+    parser = add_command(commands, "demo",
+                         "XOR, dígitos, ventas, traducción y detección con datos incluidos")
+    add_seed_argument(parser)
+    add_output_argument(parser, "carpeta de la demo: un modelo y sus gráficos por tarea "
+                        "(por defecto pesos/demo)", default="pesos/demo")
+    add_json_argument(parser)
     parser.set_defaults(func=_cmd_demo)

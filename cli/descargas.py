@@ -2,12 +2,12 @@
 
 Ejemplo::
 
-    redes datos descargar ventas --destino datos_blog/
+    redes datos descargar ventas --salida datos_blog/
 """
 
 from __future__ import annotations
 
-from cli.comun import add_family
+from cli.comun import add_command
 from cli.comun import add_json_argument
 from cli.comun import check_outputs
 from nucleo.vocabulario import DATASETS
@@ -21,9 +21,9 @@ def _cmd_download(args) -> int:
     from informes.resultado import TaskResult
     from informes.resultado import report
 
-    check_outputs(files=[("--destino", destination_path(args.conjunto, args.destino)),
+    check_outputs(files=[("--salida", destination_path(args.conjunto, args.salida)),
                          ("--json", args.json)])
-    path = download_dataset(args.conjunto, args.destino)
+    path = download_dataset(args.conjunto, args.salida)
     report(TaskResult(title=f"Datos «{args.conjunto}»",
                       metrics={"conjunto": args.conjunto, "sha256": sha256_of(path)},
                       files={"datos": path},
@@ -31,11 +31,12 @@ def _cmd_download(args) -> int:
     return 0
 
 
-def _add_download(tasks) -> None:
-    parser = tasks.add_parser("descargar",
-                              help="descarga (solo cuando se pide) y comprueba el sha256")
+def _add_download(modes) -> None:
+    parser = modes.add_parser("descargar",
+                              help="descarga los datos públicos de los posts del blog y "
+                              "comprueba su sha256")
     parser.add_argument("conjunto", choices=DATASETS, help="conjunto a descargar")
-    parser.add_argument("--destino", help="archivo o carpeta de destino "
+    parser.add_argument("--salida", metavar="RUTA", help="archivo o carpeta de destino "
                         "(por defecto datos_descargados/<conjunto>/)")
     add_json_argument(parser)
     parser.set_defaults(func=_cmd_download)
@@ -43,5 +44,4 @@ def _add_download(tasks) -> None:
 
 def add_commands(commands) -> None:
     """Añade ``redes datos``."""
-    add_family(commands, "datos", "datos públicos de los posts del blog",
-               tasks=(_add_download,))
+    add_command(commands, "datos", "datos públicos de los posts del blog", (_add_download,))

@@ -14,7 +14,7 @@ import ipaddress
 import logging
 import os
 
-from cli.comun import add_family
+from cli.comun import add_command
 from nucleo.vocabulario import ENGINE_HELP
 from nucleo.vocabulario import ENGINES
 from nucleo.vocabulario import SERVICE_BATCH_REQUESTS
@@ -87,8 +87,9 @@ def serve_settings(args):
             f"--clave o la variable {KEY_ENV}. Los clientes la envían en la cabecera X-Clave.")
     if key is not None and len(key) < 12:
         raise ArgumentError("redes servir: la clave debe tener al menos 12 caracteres.")
-    checks = (("--limite-mb", args.limite_mb, 0.001, 1024), ("--limite-pixeles",
-              args.limite_pixeles, 1, 10**9), ("--lote", args.lote, 1, 256),
+    checks = (("--limite-mb", args.limite_mb, 0.001, 1024),
+              ("--limite-pixeles", args.limite_pixeles, 1, 10**9),
+              ("--lote-peticiones", args.lote_peticiones, 1, 256),
               ("--espera-ms", args.espera_ms, 0, 10_000))
     for name, value, low, high in checks:
         if not low <= value <= high:
@@ -98,7 +99,7 @@ def serve_settings(args):
         raise ArgumentError(f"redes servir: --puerto debe estar entre 1 y 65535; recibido "
                             f"{args.puerto}.")
     return Settings(max_body_bytes=int(args.limite_mb * 2**20), max_pixels=args.limite_pixeles,
-                    max_batch=args.lote, wait_ms=args.espera_ms, api_key=key,
+                    max_batch=args.lote_peticiones, wait_ms=args.espera_ms, api_key=key,
                     cors_origins=tuple(args.cors or ()))
 
 
@@ -111,7 +112,7 @@ def _cmd_serve(args) -> int:
     for name, path in parse_weights(args.pesos):
         model = load_served_model(path, engine=args.motor, name=name)
         logger.info("Cargado «%s» (%s, motor %s) de %s", model.name, model.task,
-                    model.engine.name, path)
+                    model.info().get("motor"), path)
         models.append(model)
     from servicio.servidor import run_server
 
@@ -120,7 +121,7 @@ def _cmd_serve(args) -> int:
 
 def add_commands(commands) -> None:
     """Añade ``redes servir``."""
-    parser = add_family(
+    parser = add_command(
         commands, "servir", "sirve modelos guardados por HTTP (API y página web)",
         description="Carga cada modelo una vez y los sirve con FastAPI y uvicorn: "
                     "POST /detectar, /clasificar, /ventas/pronostico y /traducir según el "
@@ -128,9 +129,10 @@ def add_commands(commands) -> None:
                     "web en /. Las peticiones a un mismo modelo se agrupan en lotes. "
                     'Necesita el extra: pip install "redes-keras[servicio]".')
     parser.add_argument("--pesos", required=True, action="append", metavar="[NOMBRE=]RUTA",
-                        help="modelo .h5 de «redes ... entrenar» o carpeta de «redes "
-                             "exportar»; se repite para servir varios. NOMBRE (por defecto, "
-                             "la carpeta o el archivo) elige el modelo con ?modelo=NOMBRE")
+                        help="modelo .h5 de «redes TAREA entrenar» o carpeta de «redes "
+                             "TAREA exportar»; se repite para servir varios. NOMBRE (por "
+                             "defecto, la carpeta o el archivo) elige el modelo con "
+                             "?modelo=NOMBRE")
     parser.add_argument("--host", default="127.0.0.1",
                         help="dirección en que escucha (por defecto 127.0.0.1, solo esta "
                              "máquina; otra exige --clave)")
@@ -145,7 +147,8 @@ def add_commands(commands) -> None:
     parser.add_argument("--limite-pixeles", type=int, default=SERVICE_MAX_PIXELS,
                         help="píxeles como mucho de una imagen subida, comprobados antes de "
                              "decodificarla (por defecto 40 millones); más → 413")
-    parser.add_argument("--lote", type=int, default=SERVICE_BATCH_REQUESTS,
+    parser.add_argument("--lote-peticiones", type=int, default=SERVICE_BATCH_REQUESTS,
+                        metavar="N",
                         help="peticiones como mucho por llamada a la red (por defecto 8)")
     parser.add_argument("--espera-ms", type=float, default=5.0,
                         help="milisegundos que se espera a que se llene un lote (por "

@@ -43,13 +43,20 @@ EXPORT_FORMATS = ("saved_model", "onnx", "openvino", "litert")
 
 #: Las tareas de ``redes TAREA MODO`` (paquetes o módulos de ``tareas``).
 TASKS = ("xor", "clasificacion", "pronostico", "traduccion", "deteccion")
+#: Los modos que tienen todas las tareas, con el mismo verbo en todas.
+MODES = ("entrenar", "evaluar", "predecir", "exportar")
+#: Los modos propios de algunas tareas.
+EXTRA_MODES = {"pronostico": ("comparar",), "traduccion": ("atencion",),
+               "deteccion": ("anclas",)}
+#: Las órdenes generales de ``redes``, que no pertenecen a una tarea.
+GENERAL_COMMANDS = ("demo", "servir", "datos")
 #: Conjuntos públicos que ``redes datos descargar`` sabe traer (solo cuando se pide).
 DATASETS = ("ventas",)
 
 # === Clasificación de imágenes ===
 
-#: Modelos de ``redes clasificacion entrenar --modelo`` (las claves de
-#: ``tareas.clasificacion.PRESETS``).
+#: Modelos de ``redes clasificacion entrenar --modelo`` (los presets de
+#: ``tareas.clasificacion.ClassifierConfig``).
 CLASSIFIER_MODELS = ("deportes", "cifar", "mlp")
 #: Particiones que se evalúan: todas las imágenes o la de prueba del entrenamiento.
 SPLITS = ("all", "test")

@@ -68,7 +68,7 @@ def test_cli_refuses_to_switch_backend_after_keras_was_imported(tmp_path, capsys
     other = next(b for b in INSTALLED + ["jax", "torch"] if b != keras.backend.backend())
     if other not in INSTALLED:
         pytest.skip(f"{other} no está instalado")
-    assert main(["--backend", other, "xor", "--salida", str(tmp_path / "xor")]) == 2
+    assert main(["--backend", other, "xor", "entrenar", "--salida", str(tmp_path / "xor")]) == 2
     err = capsys.readouterr().err
     assert f"Keras ya se importó con el backend «{keras.backend.backend()}»" in err
     assert not (tmp_path / "xor").exists()  # no entrena nada con el backend equivocado
@@ -76,7 +76,7 @@ def test_cli_refuses_to_switch_backend_after_keras_was_imported(tmp_path, capsys
 
 def test_cli_backend_option_only_takes_known_backends(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["--backend", "theano", "xor"])
+        main(["--backend", "theano", "xor", "entrenar"])
     assert exit_info.value.code == 2
     assert "--backend" in capsys.readouterr().err
 
@@ -134,7 +134,7 @@ def test_cli_runs_on_the_backend_it_is_given(tmp_path):
     env.pop("KERAS_BACKEND", None)
     out = tmp_path / "xor.json"
     done = subprocess.run(
-        [sys.executable, "-m", "cli.principal", "--backend", backend, "xor",
+        [sys.executable, "-m", "cli.principal", "--backend", backend, "xor", "entrenar",
          "--salida", str(tmp_path / "xor"), "--epocas", "50", "--json", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

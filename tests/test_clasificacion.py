@@ -34,14 +34,15 @@ from informes.resultado import TaskResult
 def test_arguments_are_checked_before_reading_any_image(kwargs, named, tmp_path):
     # La carpeta no existe: si el error fuera de la carpeta, la validación llegaría tarde.
     with pytest.raises(ArgumentError, match=named.replace("(", r"\(").replace(")", r"\)")):
-        train_classifier(tmp_path / "no_existe", **kwargs)
+        train_classifier(directory=tmp_path / "no_existe", **kwargs)
     assert not (tmp_path / "pesos").exists()
 
 
 def test_train_returns_a_task_result_with_its_files(tmp_path):
     images = make_image_folder(tmp_path / "img", n_per_class=6, seed=0)
-    result = train_classifier(images, "mlp", run_dir=tmp_path / "run", image_size=(8, 8),
-                              epochs=2, batch_size=8, strategy="none", verbose=0)
+    result = train_classifier(directory=images, model="mlp", run_dir=tmp_path / "run",
+                              image_size=(8, 8), epochs=2, batch_size=8, strategy="none",
+                              verbose=0)
     assert isinstance(result, TaskResult)
     assert result.metrics["epocas"] == 2 and "test_accuracy" in result.metrics
     for name in ("pesos", "registro", "curvas", "matriz_confusion"):

@@ -25,7 +25,7 @@ def trained(tmp_path_factory):
     images = make_image_folder(root / "imagenes", n_per_class=20, seed=1)
     write_corrupt_jpeg(images / "rojo" / "roto.jpg")
     run = root / "run"
-    code = main(["clasificar", "entrenar", "--dir", str(images), "--modelo", "cifar",
+    code = main(["clasificacion", "entrenar", "--dir", str(images), "--modelo", "cifar",
                  "--optimizador", "adam", "--epocas", "6", "--lote", "16",
                  "--salida", str(run), "--json", str(root / "metricas.json")])
     assert code == 0
@@ -46,7 +46,7 @@ def test_train_writes_everything_and_learns(trained, capsys):
 
 def test_train_prints_the_final_table(tmp_path, capsys):
     images = make_image_folder(tmp_path / "img", n_per_class=6, seed=2)
-    assert main(["clasificar", "entrenar", "--dir", str(images), "--epocas", "1",
+    assert main(["clasificacion", "entrenar", "--dir", str(images), "--epocas", "1",
                  "--salida", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     assert "Clasificador «deportes»: métricas finales" in out
@@ -56,7 +56,7 @@ def test_train_prints_the_final_table(tmp_path, capsys):
 
 def test_evaluate_on_the_test_split_matches_training(trained, tmp_path, capsys):
     out_json = tmp_path / "eval.json"
-    assert main(["clasificar", "evaluar", "--pesos", str(trained["run"] / "modelo.h5"),
+    assert main(["clasificacion", "evaluar", "--pesos", str(trained["run"] / "modelo.h5"),
                  "--dir", str(trained["images"]), "--particion", "test",
                  "--salida", str(tmp_path), "--json", str(out_json)]) == 0
     result = json.loads(out_json.read_text())
@@ -68,7 +68,7 @@ def test_evaluate_on_the_test_split_matches_training(trained, tmp_path, capsys):
 
 def test_evaluate_whole_folder(trained, tmp_path):
     out_json = tmp_path / "eval.json"
-    assert main(["clasificar", "evaluar", "--pesos", str(trained["run"] / "modelo.h5"),
+    assert main(["clasificacion", "evaluar", "--pesos", str(trained["run"] / "modelo.h5"),
                  "--dir", str(trained["images"]), "--salida", str(tmp_path),
                  "--json", str(out_json)]) == 0
     assert json.loads(out_json.read_text())["metricas"]["imagenes"] == 60
@@ -77,7 +77,7 @@ def test_evaluate_whole_folder(trained, tmp_path):
 def test_predict_prints_class_and_probability(trained, tmp_path, capsys):
     images = sorted((trained["images"] / "verde").iterdir())[:2]
     out_json = tmp_path / "pred.json"
-    assert main(["clasificar", "predecir", "--pesos", str(trained["run"] / "modelo.h5"),
+    assert main(["clasificacion", "predecir", "--pesos", str(trained["run"] / "modelo.h5"),
                  *map(str, images), "--top", "2", "--json", str(out_json)]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert len(lines) == 3 and all(": verde (" in line for line in lines[:2])
@@ -89,14 +89,14 @@ def test_predict_prints_class_and_probability(trained, tmp_path, capsys):
 
 def test_predict_with_a_corrupt_image_names_it(trained, capsys):
     bad = trained["images"] / "rojo" / "roto.jpg"
-    assert main(["clasificar", "predecir", "--pesos", str(trained["run"] / "modelo.h5"),
+    assert main(["clasificacion", "predecir", "--pesos", str(trained["run"] / "modelo.h5"),
                  str(bad)]) == 2
     assert "roto.jpg" in capsys.readouterr().err
 
 
 def test_missing_weights_file_is_named(tmp_path, capsys):
     image = make_image_folder(tmp_path / "img", n_per_class=1) / "rojo"
-    assert main(["clasificar", "predecir", "--pesos", str(tmp_path / "falta.h5"),
+    assert main(["clasificacion", "predecir", "--pesos", str(tmp_path / "falta.h5"),
                  str(next(image.iterdir()))]) == 2
     assert "falta.h5" in capsys.readouterr().err
 
@@ -108,25 +108,25 @@ def test_unexpected_errors_are_one_line_without_traceback(tmp_path, capsys, monk
         raise OSError(28, "No queda espacio en el dispositivo")
 
     monkeypatch.setattr(tareas.xor, "train_xor", disk_full)
-    assert main(["xor", "--salida", str(tmp_path)]) == 1
+    assert main(["xor", "entrenar", "--salida", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "error inesperado (OSError)" in err and "No queda espacio" in err
     assert "Traceback" not in err and "--verbose" in err
     with pytest.raises(OSError):  # con --verbose, la traza completa
-        main(["--verbose", "xor", "--salida", str(tmp_path)])
+        main(["--verbose", "xor", "entrenar", "--salida", str(tmp_path)])
 
 
 def test_evaluate_rejects_a_model_that_is_not_a_classifier(tmp_path, capsys):
-    assert main(["xor", "--epocas", "2", "--salida", str(tmp_path / "xor")]) == 0
+    assert main(["xor", "entrenar", "--epocas", "2", "--salida", str(tmp_path / "xor")]) == 0
     images = make_image_folder(tmp_path / "img", n_per_class=3, seed=0)
-    assert main(["clasificar", "evaluar", "--pesos", str(tmp_path / "xor" / "modelo.h5"),
+    assert main(["clasificacion", "evaluar", "--pesos", str(tmp_path / "xor" / "modelo.h5"),
                  "--dir", str(images)]) == 2
     assert "no es un clasificador" in capsys.readouterr().err
 
 
 def test_xor_command_writes_json(tmp_path, capsys):
     out_json = tmp_path / "xor.json"
-    assert main(["xor", "--epocas", "20", "--salida", str(tmp_path / "run"),
+    assert main(["xor", "entrenar", "--epocas", "20", "--salida", str(tmp_path / "run"),
                  "--json", str(out_json)]) == 0
     result = json.loads(out_json.read_text())
     assert result["metricas"]["epocas"] == 20
@@ -145,11 +145,11 @@ def test_xor_command_writes_json(tmp_path, capsys):
 def test_training_options_run_end_to_end(extra, tmp_path):
     images = make_image_folder(tmp_path / "img", n_per_class=6, seed=3)
     run = tmp_path / "run"
-    assert main(["clasificar", "entrenar", "--dir", str(images), "--epocas", "2",
+    assert main(["clasificacion", "entrenar", "--dir", str(images), "--epocas", "2",
                  "--salida", str(run), *extra]) == 0
     assert (run / "modelo.h5").is_file()
     image = next((images / "azul").iterdir())
-    assert main(["clasificar", "predecir", "--pesos", str(run / "modelo.h5"), str(image)]) == 0
+    assert main(["clasificacion", "predecir", "--pesos", str(run / "modelo.h5"), str(image)]) == 0
 
 
 @pytest.mark.parametrize("setup, args, message", [
@@ -163,7 +163,7 @@ def test_training_options_run_end_to_end(extra, tmp_path):
 ])
 def test_bad_input_gives_a_clear_error(setup, args, message, tmp_path, capsys):
     setup(tmp_path)
-    argv = ["clasificar", "entrenar", *(a.format(p=tmp_path) for a in args),
+    argv = ["clasificacion", "entrenar", *(a.format(p=tmp_path) for a in args),
             "--epocas", "1", "--salida", str(tmp_path / "run")]
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -186,7 +186,7 @@ def test_bad_input_gives_a_clear_error(setup, args, message, tmp_path, capsys):
 ])
 def test_bad_numbers_are_refused_naming_the_flag(flags, named, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["clasificar", "entrenar", "--dir", str(tmp_path), *flags])
+        main(["clasificacion", "entrenar", "--dir", str(tmp_path), *flags])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert f"argumento {named}" in err or named in err
@@ -199,7 +199,7 @@ def test_bad_numbers_are_refused_naming_the_flag(flags, named, tmp_path, capsys)
 ])
 def test_bad_choices_are_refused_before_reading_images(flags, named, tmp_path, capsys):
     # --dir no existe: el error es el de la opción, que se comprueba antes de leer nada.
-    code = main(["clasificar", "entrenar", "--dir", str(tmp_path / "no_existe"),
+    code = main(["clasificacion", "entrenar", "--dir", str(tmp_path / "no_existe"),
                  "--salida", str(tmp_path / "run"), *flags])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and named in err
@@ -207,7 +207,7 @@ def test_bad_choices_are_refused_before_reading_images(flags, named, tmp_path, c
 
 
 def test_unknown_optimizer_names_the_flag_and_known_ones(tmp_path, capsys):
-    main(["clasificar", "entrenar", "--dir", str(tmp_path), "--optimizador", "adan"])
+    main(["clasificacion", "entrenar", "--dir", str(tmp_path), "--optimizador", "adan"])
     err = capsys.readouterr().err
     assert "--optimizador" in err and "adam" in err and "desconocido" in err
 
@@ -219,7 +219,7 @@ def test_unknown_optimizer_names_the_flag_and_known_ones(tmp_path, capsys):
 def test_bad_json_path_fails_before_training(make_bad, flag, tmp_path, capsys):
     images = make_image_folder(tmp_path / "img", n_per_class=3, seed=0)
     bad = make_bad(tmp_path)
-    code = main(["clasificar", "entrenar", "--dir", str(images), "--epocas", "1",
+    code = main(["clasificacion", "entrenar", "--dir", str(images), "--epocas", "1",
                  "--salida", str(tmp_path / "run"), "--json", str(bad)])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(f"error: {flag}")
@@ -229,7 +229,7 @@ def test_bad_json_path_fails_before_training(make_bad, flag, tmp_path, capsys):
 def test_output_folder_that_is_a_file_fails_before_training(tmp_path, capsys):
     images = make_image_folder(tmp_path / "img", n_per_class=3, seed=0)
     (tmp_path / "run").write_text("soy un archivo")
-    code = main(["clasificar", "entrenar", "--dir", str(images), "--epocas", "1",
+    code = main(["clasificacion", "entrenar", "--dir", str(images), "--epocas", "1",
                  "--salida", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert code == 2 and "--salida" in err and "es un archivo" in err
@@ -238,18 +238,18 @@ def test_output_folder_that_is_a_file_fails_before_training(tmp_path, capsys):
 def test_evaluate_and_predict_check_their_outputs_first(trained, tmp_path, capsys):
     weights = str(trained["run"] / "modelo.h5")
     (tmp_path / "carpeta.json").mkdir()
-    assert main(["clasificar", "evaluar", "--pesos", weights, "--dir", str(trained["images"]),
+    assert main(["clasificacion", "evaluar", "--pesos", weights, "--dir", str(trained["images"]),
                  "--json", str(tmp_path / "carpeta.json")]) == 2
     assert "--json" in capsys.readouterr().err
     image = next((trained["images"] / "azul").iterdir())
-    assert main(["clasificar", "predecir", "--pesos", weights, str(image),
+    assert main(["clasificacion", "predecir", "--pesos", weights, str(image),
                  "--json", str(tmp_path / "carpeta.json")]) == 2
     assert "--json" in capsys.readouterr().err
 
 
 def test_old_split_names_are_not_accepted(trained, capsys):
     with pytest.raises(SystemExit):
-        main(["clasificar", "evaluar", "--pesos", str(trained["run"] / "modelo.h5"),
+        main(["clasificacion", "evaluar", "--pesos", str(trained["run"] / "modelo.h5"),
               "--dir", str(trained["images"]), "--particion", "todo"])
     assert "--particion" in capsys.readouterr().err
 
@@ -257,7 +257,7 @@ def test_old_split_names_are_not_accepted(trained, capsys):
 def test_a_directory_as_weights_is_reported_as_a_directory(tmp_path, capsys):
     image = next((make_image_folder(tmp_path / "img", n_per_class=1) / "rojo").iterdir())
     (tmp_path / "modelo.h5").mkdir()
-    assert main(["clasificar", "predecir", "--pesos", str(tmp_path / "modelo.h5"),
+    assert main(["clasificacion", "predecir", "--pesos", str(tmp_path / "modelo.h5"),
                  str(image)]) == 2
     err = capsys.readouterr().err
     assert "es una carpeta" in err and "No existe" not in err
@@ -295,18 +295,18 @@ def test_classifier_metadata_is_checked_against_the_model(trained, tmp_path, cap
 
     weights = _with_metadata(trained, tmp_path, **changes)
     image = next((trained["images"] / "azul").iterdir())
-    assert main(["clasificar", "predecir", "--pesos", str(weights), str(image)]) == 2
+    assert main(["clasificacion", "predecir", "--pesos", str(weights), str(image)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and re.search(message, err), err
     assert "modelo.h5" in err
-    assert main(["clasificar", "evaluar", "--pesos", str(weights),
+    assert main(["clasificacion", "evaluar", "--pesos", str(weights),
                  "--dir", str(trained["images"])]) == 2
 
 
 def test_predict_top_must_be_positive(trained, capsys):
     image = next((trained["images"] / "azul").iterdir())
     with pytest.raises(SystemExit):
-        main(["clasificar", "predecir", "--pesos", str(trained["run"] / "modelo.h5"),
+        main(["clasificacion", "predecir", "--pesos", str(trained["run"] / "modelo.h5"),
               str(image), "--top", "0"])
     assert "--top" in capsys.readouterr().err
 
@@ -316,7 +316,7 @@ def test_help_and_argument_errors_are_in_spanish(capsys):
         main(["--help"])
     assert "uso: redes" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_info:
-        main(["clasificar", "entrenar"])
+        main(["clasificacion", "entrenar"])
     assert exit_info.value.code == 2
     assert "faltan los argumentos obligatorios: --dir" in capsys.readouterr().err
 
@@ -332,12 +332,13 @@ NOISE = ("oneDNN", "absl::InitializeLog", "cuInit", "cpu_feature_guard")
 
 
 def test_tensorflow_start_up_noise_is_silenced_unless_verbose(tmp_path):
-    quiet = _run_cli(["xor", "--epocas", "2", "--salida", str(tmp_path / "a")], tmp_path)
+    quiet = _run_cli(["xor", "entrenar", "--epocas", "2", "--salida", str(tmp_path / "a")],
+                     tmp_path)
     assert quiet.returncode == 0, quiet.stderr
     for noise in NOISE:
         assert noise not in quiet.stderr
-    loud = _run_cli(["--verbose", "xor", "--epocas", "2", "--salida", str(tmp_path / "b")],
-                    tmp_path)
+    loud = _run_cli(["--verbose", "xor", "entrenar", "--epocas", "2",
+                     "--salida", str(tmp_path / "b")], tmp_path)
     assert loud.returncode == 0, loud.stderr
     # --verbose lo devuelve (qué líneas escribe TensorFlow depende de la CPU y del entorno).
     assert any(noise in loud.stderr for noise in NOISE)

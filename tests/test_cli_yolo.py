@@ -1,23 +1,22 @@
-"""Pruebas de la orden ``redes yolo anclas`` y de los argumentos de ``redes yolo``."""
+"""Pruebas de la orden ``redes deteccion anclas`` y de los argumentos de ``redes deteccion``."""
 
 import json
 
 import pytest
 
-from datos.sinteticos import make_shapes_dataset
 from cli.principal import main
+from tests.helpers import WIDE_SHAPES_IMAGES
 
 
-@pytest.fixture(scope="module")
-def voc(tmp_path_factory):
-    root = make_shapes_dataset(tmp_path_factory.mktemp("voc"), n_images=15,
-                               image_size=(96, 96), seed=2)
-    return root / "annotations", root / "images"
+@pytest.fixture
+def voc(wide_shapes):
+    """Anotaciones e imágenes de las figuras apaisadas de tests/conftest.py."""
+    return wide_shapes / "annotations", wide_shapes / "images"
 
 
 def test_anchors_prints_table_and_writes_json(voc, tmp_path, capsys):
     out_json = tmp_path / "anclas.json"
-    code = main(["yolo", "anclas", "--anotaciones", str(voc[0]), "--imagenes", str(voc[1]),
+    code = main(["deteccion", "anclas", "--anotaciones", str(voc[0]), "--imagenes", str(voc[1]),
                  "--k", "3", "--tamanio", "416", "--json", str(out_json)])
     assert code == 0
     out = capsys.readouterr().out
@@ -25,7 +24,7 @@ def test_anchors_prints_table_and_writes_json(voc, tmp_path, capsys):
     result = json.loads(out_json.read_text())
     assert len(result["anclas"]) == 3 and len(result["anclas_planas"]) == 6
     assert 0.5 < result["metricas"]["iou_media"] <= 1.0
-    assert result["metricas"]["imagenes"] == 15 and result["rejilla"] == [13, 13]
+    assert result["metricas"]["imagenes"] == WIDE_SHAPES_IMAGES and result["rejilla"] == [13, 13]
     areas = [w * h for w, h in result["anclas"]]
     assert areas == sorted(areas)
     assert "anclas: " + ", ".join(f"{v:g}" for v in result["anclas_planas"]) in out
@@ -43,14 +42,14 @@ def test_anchors_from_voc_returns_a_task_result(voc):
 
 def test_labels_filter(voc, tmp_path):
     out_json = tmp_path / "a.json"
-    assert main(["yolo", "anclas", "--anotaciones", str(voc[0]), "--imagenes", str(voc[1]),
+    assert main(["deteccion", "anclas", "--anotaciones", str(voc[0]), "--imagenes", str(voc[1]),
                  "--k", "2", "--etiquetas", "circulo", "--json", str(out_json)]) == 0
     result = json.loads(out_json.read_text())
     assert result["metricas"]["cajas"] == result["etiquetas"]["circulo"]
 
 
 def test_errors_are_one_spanish_line(voc, capsys):
-    code = main(["yolo", "anclas", "--anotaciones", str(voc[0]), "--imagenes", str(voc[1]),
+    code = main(["deteccion", "anclas", "--anotaciones", str(voc[0]), "--imagenes", str(voc[1]),
                  "--k", "500"])
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -67,11 +66,11 @@ def test_errors_are_one_spanish_line(voc, capsys):
     ("entrenar", ["--epocas", "0"], "argumento --epocas"),
     ("entrenar", ["--repeticiones", "0"], "argumento --repeticiones"),
     ("entrenar", ["--max-cajas", "0"], "argumento --max-cajas"),
-    ("entrenar", ["--minutos", "0"], "argumento --minutos: debe ser un número ≥ 0.0001"),
+    ("entrenar", ["--minutos", "0"], "argumento --minutos: debe ser un número > 0"),
     ("entrenar", ["--tasa", "-1"], "argumento --tasa: debe ser un número > 0"),
     ("entrenar", ["--tasa", "nan"], "argumento --tasa"),
     ("entrenar", ["--ancho", "0"], "argumento --ancho"),
-    ("entrenar", ["--calentamiento", "-1"], "argumento --calentamiento"),
+    ("entrenar", ["--epocas-calentamiento", "-1"], "argumento --epocas-calentamiento"),
     ("entrenar", ["--paciencia", "-2"], "argumento --paciencia"),
     ("entrenar", ["--validacion", "1"], "argumento --validacion: debe ser un número ≥ 0 y < 1"),
     ("entrenar", ["--trabajadores", "0"], "argumento --trabajadores"),
@@ -79,7 +78,7 @@ def test_errors_are_one_spanish_line(voc, capsys):
 ])
 def test_bad_numbers_name_the_flag(voc, capsys, task, extra, message):
     with pytest.raises(SystemExit) as info:
-        main(["yolo", task, "--anotaciones", str(voc[0]), "--imagenes", str(voc[1]), *extra])
+        main(["deteccion", task, "--anotaciones", str(voc[0]), "--imagenes", str(voc[1]), *extra])
     assert info.value.code == 2
     assert message in capsys.readouterr().err
 
@@ -91,7 +90,7 @@ def test_bad_numbers_name_the_flag(voc, capsys, task, extra, message):
 ])
 def test_bad_detect_numbers_name_the_flag(capsys, extra, message):
     with pytest.raises(SystemExit) as info:
-        main(["yolo", "detectar", "--pesos", "x.h5", "foto.jpg", *extra])
+        main(["deteccion", "predecir", "--pesos", "x.h5", "foto.jpg", *extra])
     assert info.value.code == 2
     assert message in capsys.readouterr().err
 
@@ -108,12 +107,12 @@ def test_output_paths_are_checked_before_training(voc, tmp_path, capsys, monkeyp
     folder.mkdir()
     a_file = tmp_path / "archivo.txt"
     a_file.write_text("x")
-    cases = [(["--pesos", str(folder)], "--pesos: «"),
+    cases = [(["--pesos", str(folder)], "--pesos: «"),  # alias de esta versión
              (["--json", str(folder)], "--json: «"),
              (["--salida", str(a_file)], "--salida: «"),
              (["--json", str(a_file / "r.json")], "--json: no se puede escribir")]
     for extra, message in cases:
-        code = main(["yolo", "entrenar", "--anotaciones", str(voc[0]), "--imagenes",
+        code = main(["deteccion", "entrenar", "--anotaciones", str(voc[0]), "--imagenes",
                      str(voc[1]), "--epocas", "1", *extra])
         assert code == 2
         err = capsys.readouterr().err.strip().splitlines()
@@ -121,9 +120,9 @@ def test_output_paths_are_checked_before_training(voc, tmp_path, capsys, monkeyp
 
 
 def test_missing_folder_and_help(tmp_path, capsys):
-    assert main(["yolo", "anclas", "--anotaciones", str(tmp_path / "no"),
+    assert main(["deteccion", "anclas", "--anotaciones", str(tmp_path / "no"),
                  "--imagenes", str(tmp_path)]) == 2
     assert "no existe" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["yolo", "anclas", "--help"])
+        main(["deteccion", "anclas", "--help"])
     assert "k-means" in capsys.readouterr().out

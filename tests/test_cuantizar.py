@@ -1,4 +1,4 @@
-"""int8 con NNCF (``redes exportar --int8``) y la entrada uint8 de los motores.
+"""int8 con NNCF (``redes deteccion exportar --int8``) y la entrada uint8 de los motores.
 
 El YOLO de las pruebas es pequeño y con pesos aleatorios: aquí se comprueba que la
 exportación int8 es de verdad int8 (nodos FakeQuantize, pesos de 8 bits), que sigue a
@@ -17,7 +17,6 @@ import pytest
 
 import modelos
 from nucleo.errores import ArgumentError, DataError, EnvironmentSetupError, ModelFileError
-from datos.sinteticos import make_shapes_dataset
 from cli.principal import main
 from inferencia import cuantizar
 from inferencia import exportar
@@ -25,26 +24,25 @@ from inferencia.cuantizar import quantize_export
 from inferencia.exportar import export_model, read_description
 from inferencia.motores import load_engine
 from modelos.yolo.decodificacion import detect_batch
+from tests.helpers import WIDE_SHAPES_IMAGES
 
 pytest.importorskip("openvino")
 pytest.importorskip("nncf")
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("REDES_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    """Un YOLO guardado, su exportación float32, fotos de calibración y la int8."""
+def setup(tmp_path_factory, wide_shapes, shapes):
+    """Un YOLO guardado, su exportación float32, fotos de calibración y la int8.
+
+    Calibra con las figuras apaisadas de tests/conftest.py (128×96, otro tamaño que el de
+    la red) y compara en las otras figuras (``shapes``), que no vio al calibrar.
+    """
     root = tmp_path_factory.mktemp("int8")
     keras.utils.set_random_seed(0)
     weights = modelos.save(
         modelos.build_yolo(["gato", "perro"], input_size=64, width_multiplier=0.25),
         root / "yolo.h5")
-    photos = make_shapes_dataset(root / "fotos", n_images=6, image_size=(80, 96), seed=0)
-    other = make_shapes_dataset(root / "otras", n_images=4, image_size=(72, 88), seed=1)
+    photos, other = wide_shapes, shapes
     float32 = export_model(weights, "openvino", root / "f32").parent
     int8 = quantize_export(weights, photos, root / "int8").parent
     return {"root": root, "weights": weights, "photos": photos, "other": other,
@@ -61,7 +59,7 @@ def _pixels(folder, size=64):
 def test_the_export_is_really_int8(setup):
     description = read_description(setup["int8"])
     assert description["precision"] == "int8" and description["format"] == "openvino"
-    assert description["cuantizacion"]["fotos"] == 6
+    assert description["cuantizacion"]["fotos"] == WIDE_SHAPES_IMAGES
     assert description["yolo"] == read_description(setup["float32"])["yolo"]
     xml = (setup["int8"] / "modelo.xml").read_text()
     # Las 20 convoluciones (Darknet-19 + cabeza) leen sus entradas cuantizadas.
@@ -110,7 +108,7 @@ def test_engines_take_uint8_pixels(setup):
 
 def test_cli_int8_export_then_detect(setup, tmp_path, capsys):
     out = tmp_path / "int8"
-    assert main(["exportar", "--pesos", str(setup["weights"]), "--formato", "openvino",
+    assert main(["deteccion", "exportar", "--pesos", str(setup["weights"]), "--formato", "openvino",
                  "--int8", "--calibracion", str(setup["photos"]), "--muestras", "4",
                  "--salida", str(out), "--json", str(tmp_path / "e.json")]) == 0
     report = json.loads((tmp_path / "e.json").read_text())
@@ -118,7 +116,7 @@ def test_cli_int8_export_then_detect(setup, tmp_path, capsys):
     assert "diferencia_relativa" in report["metricas"]
     assert "openvino int8" in capsys.readouterr().out
     image = next((setup["other"] / "images").iterdir())
-    assert main(["yolo", "detectar", "--pesos", str(out), "--motor", "auto", str(image),
+    assert main(["deteccion", "predecir", "--pesos", str(out), "--motor", "auto", str(image),
                  "--umbral", "0.0", "--salida", str(tmp_path / "det"),
                  "--json", str(tmp_path / "d.json")]) == 0
     assert json.loads((tmp_path / "d.json").read_text())[0]["detecciones"]
@@ -138,11 +136,18 @@ def test_cli_int8_errors_are_one_spanish_line(setup, tmp_path, capsys, args, mes
     (tmp_path / "VACIA" / "nota.txt").write_text("sin fotos")
     paths = {"FOTOS": str(setup["photos"]), "NADA": str(tmp_path / "nada"),
              "VACIA": str(tmp_path / "VACIA")}
-    argv = ["exportar", "--pesos", str(setup["weights"]), "--salida", str(tmp_path / "x"),
-            *[paths.get(arg, arg) for arg in args]]
-    assert main(argv) != 0
+    argv = ["deteccion", "exportar", "--pesos", str(setup["weights"]),
+            "--salida", str(tmp_path / "x"), *[paths.get(arg, arg) for arg in args]]
+    parsed = True
+    try:
+        code = main(argv)
+    except SystemExit as exc:   # los números se comprueban al leer la orden (argparse)
+        code, parsed = exc.code, False
+    assert code == 2
     err = capsys.readouterr().err.strip()
-    assert message in err and "Traceback" not in err and len(err.splitlines()) == 1
+    # Una línea de error; argparse escribe antes el «uso:» de la orden.
+    assert message in err.splitlines()[-1] and "Traceback" not in err
+    assert len(err.splitlines()) == 1 or (not parsed and err.startswith("uso: "))
     assert not (tmp_path / "x" / "modelo.json").exists()
 
 

@@ -3,11 +3,11 @@
 La demo se ejecuta una vez (fixture de módulo) y da:
 
 - las cifras que promete el README (XOR, dígitos, ventas frente al ingenuo, traducción y
-  detección), y su traductor, que ``redes transformer traducir`` y ``atencion`` usan;
+  detección), y su traductor, que ``redes traduccion predecir`` y ``atencion`` usan;
 - su detector YOLOv2 tiny (un cuarto de los filtros, desde cero, figuras de 2 clases a
-  160×160), que ``redes yolo evaluar`` mide en 100 imágenes generadas aparte (mAP@0.5 ≥
+  160×160), que ``redes deteccion evaluar`` mide en 100 imágenes generadas aparte (mAP@0.5 ≥
   0.3; sin entrenar, o con una pérdida o una decodificación rotas, da casi 0) y que
-  ``redes yolo detectar`` dibuja.
+  ``redes deteccion predecir`` dibuja.
 
 Con ``pytest -n`` (xdist, ``--dist loadscope``) todo el módulo va a un mismo proceso: la
 demo corre una sola vez.
@@ -25,16 +25,14 @@ import pytest
 
 import modelos
 from datos.imagenes import read_rgb
-from datos.sinteticos import make_shapes_dataset
 from cli.principal import main
 from tareas.xor import XOR_INPUTS
-from tareas.deteccion.entrenar import DEMO_SETTINGS
+from tareas.deteccion.demo import DEMO
 from tests.helpers import PNG_MAGIC
 
 pytestmark = pytest.mark.slow
 
-CLASSES = list(DEMO_SETTINGS["classes"])
-SIZE = DEMO_SETTINGS["image_size"]
+CLASSES = list(DEMO.classes)
 
 
 @pytest.fixture(scope="module")
@@ -56,21 +54,13 @@ def detector(demo_run):
     return weights
 
 
-@pytest.fixture(scope="module")
-def held_out(tmp_path_factory):
-    """100 imágenes de figuras nunca vistas (otra semilla que la demo)."""
-    return make_shapes_dataset(tmp_path_factory.mktemp("prueba") / "figuras", n_images=100,
-                               image_size=(SIZE, SIZE), classes=CLASSES, max_objects=2,
-                               seed=100)
-
-
 def test_demo_reaches_the_promised_figures(demo_run):
     _, result, printed = demo_run
     # XOR como en el blog: 1000 épocas hasta exactitud 1.0, y el modelo guardado lo repite.
     assert result["xor"]["metricas"]["binary_accuracy"] == 1.0
     assert result["xor"]["metricas"]["epocas"] == 1000
     assert [p["redondeo"] for p in result["xor"]["predicciones"]] == [0, 1, 1, 0]
-    assert set(result["xor"]["archivos"]) == {"pesos", "registro", "curvas"}
+    assert set(result["xor"]["archivos"]) == {"pesos", "registro", "curvas", "configuracion"}
     restored = modelos.load(result["xor"]["archivos"]["pesos"])
     np.testing.assert_array_equal(restored.predict(XOR_INPUTS, verbose=0).round().ravel(),
                                   [0, 1, 1, 0])
@@ -95,7 +85,7 @@ def test_demo_translator_translates_and_draws_attention_from_the_cli(demo_run, t
                                                                       capsys):
     weights = demo_run[0] / "transformer" / "modelo.h5"
     out = tmp_path / "traducciones.json"
-    assert main(["transformer", "traducir", "--pesos", str(weights), "ciento veinte",
+    assert main(["traduccion", "predecir", "--pesos", str(weights), "ciento veinte",
                  "trescientos cuarenta y dos", "--haz", "3", "--json", str(out)]) == 0
     results = json.loads(out.read_text())
     assert [r["origen"] for r in results] == ["ciento veinte", "trescientos cuarenta y dos"]
@@ -103,7 +93,7 @@ def test_demo_translator_translates_and_draws_attention_from_the_cli(demo_run, t
         results, ["one hundred and twenty", "three hundred and forty-two"], strict=True))
     assert right >= 1
     assert "ciento veinte → " in capsys.readouterr().out
-    assert main(["transformer", "atencion", "--pesos", str(weights),
+    assert main(["traduccion", "atencion", "--pesos", str(weights),
                  "novecientos uno", "--salida", str(tmp_path / "mapas")]) == 0
     names = sorted(p.name for p in (tmp_path / "mapas").iterdir())
     assert names == ["atencion_codificador.png", "atencion_cruzada.png",
@@ -111,11 +101,11 @@ def test_demo_translator_translates_and_draws_attention_from_the_cli(demo_run, t
     assert all((tmp_path / "mapas" / n).read_bytes()[:8] == PNG_MAGIC for n in names)
 
 
-def test_evaluate_on_held_out_set_reaches_map(detector, held_out, tmp_path, capsys):
+def test_evaluate_on_held_out_set_reaches_map(detector, held_out_shapes, tmp_path, capsys):
     out = tmp_path / "eval.json"
-    assert main(["yolo", "evaluar", "--pesos", str(detector),
-                 "--anotaciones", str(held_out / "annotations"),
-                 "--imagenes", str(held_out / "images"),
+    assert main(["deteccion", "evaluar", "--pesos", str(detector),
+                 "--anotaciones", str(held_out_shapes / "annotations"),
+                 "--imagenes", str(held_out_shapes / "images"),
                  "--salida", str(tmp_path), "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     printed = capsys.readouterr().out
@@ -126,10 +116,10 @@ def test_evaluate_on_held_out_set_reaches_map(detector, held_out, tmp_path, caps
     assert (tmp_path / "precision_recall_cuadrado.png").stat().st_size > 5000
 
 
-def test_detect_images_draws_green_boxes(detector, held_out, tmp_path, capsys):
-    images = sorted((held_out / "images").glob("*.jpg"))[:3]
+def test_detect_images_draws_green_boxes(detector, held_out_shapes, tmp_path, capsys):
+    images = sorted((held_out_shapes / "images").glob("*.jpg"))[:3]
     out = tmp_path / "det.json"
-    assert main(["yolo", "detectar", "--pesos", str(detector), *map(str, images),
+    assert main(["deteccion", "predecir", "--pesos", str(detector), *map(str, images),
                  "--salida", str(tmp_path), "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     printed = capsys.readouterr().out

@@ -129,14 +129,11 @@ def test_image_and_number_batches_shard_the_same_global_batch():
 
 
 @pytest.mark.neutral
-def test_yolo_dataset_each_process_reads_only_its_images(tmp_path, monkeypatch):
-    from datos.anotaciones import read_voc
+def test_yolo_dataset_each_process_reads_only_its_images(shapes_records, monkeypatch):
     from modelos.yolo import lotes
     from modelos.yolo.lotes import YoloDataset
 
-    root = make_shapes_dataset(tmp_path / "voc", n_images=12, image_size=(64, 64),
-                               classes=SHAPES, max_objects=2, seed=0)
-    records, _ = read_voc(root / "annotations", root / "images", SHAPES)
+    records = shapes_records[:12]  # las figuras de tests/conftest.py: 3 lotes de 4
     common = dict(image_size=64, batch_size=4, seed=5)
     whole = YoloDataset(records, SHAPES, **common)
     parts = [YoloDataset(records, SHAPES, **common).shard(i, 2) for i in range(2)]
@@ -156,9 +153,10 @@ def test_yolo_dataset_each_process_reads_only_its_images(tmp_path, monkeypatch):
 
 @pytest.mark.neutral
 def test_worker_command_replaces_the_distribution_options():
-    argv = ["--backend", "jax", "clasificar", "entrenar", "--procesos", "2", "--lote", "8",
+    argv = ["--backend", "jax", "clasificacion", "entrenar", "--procesos", "2", "--lote", "8",
             "--proceso=1", "--coordinador", "1.2.3.4:5"]
-    assert without_options(argv) == ["--backend", "jax", "clasificar", "entrenar", "--lote", "8"]
+    assert without_options(argv) == ["--backend", "jax", "clasificacion", "entrenar", "--lote",
+                                     "8"]
     command = worker_command(argv, "127.0.0.1:7000", 2, 1)
     assert command[:3] == [sys.executable, "-m", "cli.principal"]
     assert command[-6:] == ["--coordinador", "127.0.0.1:7000", "--num-procesos", "2",
@@ -178,7 +176,7 @@ def test_worker_command_replaces_the_distribution_options():
 def test_distribution_options_errors(tmp_path, capsys, options, message):
     if "jax" not in entorno.installed_backends():
         pytest.skip("sin JAX el error es el del extra que falta")
-    code = main(["clasificar", "entrenar", "--dir", str(tmp_path), *options])
+    code = main(["clasificacion", "entrenar", "--dir", str(tmp_path), *options])
     assert code == 2
     assert message in capsys.readouterr().err
 
@@ -186,12 +184,12 @@ def test_distribution_options_errors(tmp_path, capsys, options, message):
 @pytest.mark.neutral
 def test_zero_processes_and_other_backends_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
-        main(["clasificar", "entrenar", "--dir", str(tmp_path), "--procesos", "0"])
+        main(["clasificacion", "entrenar", "--dir", str(tmp_path), "--procesos", "0"])
     assert stop.value.code == 2
     assert "--procesos: debe ser un entero ≥ 1; recibido 0" in capsys.readouterr().err
     installed = entorno.installed_backends()
     other = "torch" if "torch" in installed else "tensorflow"
-    code = main(["--backend", other, "clasificar", "entrenar", "--dir", str(tmp_path),
+    code = main(["--backend", other, "clasificacion", "entrenar", "--dir", str(tmp_path),
                  "--procesos", "2"])
     assert code == 2
     assert "solo funciona con el backend jax" in capsys.readouterr().err
@@ -221,7 +219,7 @@ def _rows(path):
 @processes
 @pytest.mark.neutral
 def test_two_processes_end_with_the_weights_of_one(colours, tmp_path):
-    common = ["clasificar", "entrenar", "--dir", str(colours), "--modelo", "cifar",
+    common = ["clasificacion", "entrenar", "--dir", str(colours), "--modelo", "cifar",
               "--optimizador", "adam", "--epocas", "3", "--lote", "16"]
     one = _redes("--backend", "jax", *common, "--salida", str(tmp_path / "uno"))
     assert one.returncode == 0, one.stderr[-2000:]
@@ -239,13 +237,13 @@ def test_two_processes_end_with_the_weights_of_one(colours, tmp_path):
         assert abs(float(a["loss"]) - float(b["loss"])) < 1e-4
     # Solo el proceso 0 escribe: una sola carpeta, sin copias de los demás.
     assert sorted(p.name for p in (tmp_path / "dos").iterdir()) == [
-        "curvas.png", "matriz_confusion.png", "modelo.h5", "registro.csv"]
+        "configuracion.json", "curvas.png", "matriz_confusion.png", "modelo.h5", "registro.csv"]
 
 
 @processes
 @pytest.mark.neutral
 def test_a_killed_worker_stops_the_others_and_the_run_resumes(colours, tmp_path):
-    command = [sys.executable, "-m", "cli.principal", "clasificar", "entrenar",
+    command = [sys.executable, "-m", "cli.principal", "clasificacion", "entrenar",
                "--dir", str(colours), "--modelo", "cifar", "--optimizador", "adam",
                "--epocas", "12", "--lote", "8", "--salida", str(tmp_path / "run"),
                "--procesos", "2"]
@@ -285,7 +283,7 @@ def test_a_killed_worker_stops_the_others_and_the_run_resumes(colours, tmp_path)
 @pytest.mark.neutral
 def test_unreachable_coordinator_and_wrong_process_count(colours, tmp_path):
     port = free_port()
-    alone = _redes("clasificar", "entrenar", "--dir", str(colours), "--epocas", "1",
+    alone = _redes("clasificacion", "entrenar", "--dir", str(colours), "--epocas", "1",
                    "--salida", str(tmp_path / "a"), "--coordinador", f"127.0.0.1:{port}",
                    "--num-procesos", "2", "--proceso", "1", "--espera-coordinador", "2")
     assert alone.returncode == 2
@@ -294,7 +292,7 @@ def test_unreachable_coordinator_and_wrong_process_count(colours, tmp_path):
 
     # El proceso 0 espera 2 procesos; el 1 cree que son 3.
     port = free_port()
-    common = ["clasificar", "entrenar", "--dir", str(colours), "--epocas", "1",
+    common = ["clasificacion", "entrenar", "--dir", str(colours), "--epocas", "1",
               "--salida", str(tmp_path / "b"), "--coordinador", f"127.0.0.1:{port}",
               "--espera-coordinador", "30"]
     env = {**os.environ, "KERAS_BACKEND": "jax"}
@@ -322,21 +320,22 @@ def _check_two_processes(done, per_process: int) -> None:
 def test_yolo_and_transformer_train_with_two_processes(tmp_path):
     shapes = make_shapes_dataset(tmp_path / "voc", n_images=32, image_size=(64, 64),
                                  classes=SHAPES, max_objects=2, seed=0)
-    yolo = _redes("yolo", "entrenar", "--anotaciones", str(shapes / "annotations"),
+    yolo = _redes("deteccion", "entrenar", "--anotaciones", str(shapes / "annotations"),
                   "--imagenes", str(shapes / "images"), "--etiquetas", *SHAPES,
                   "--tamanio", "64", "--backbone", "tiny", "--ancho", "0.25",
                   "--epocas", "3", "--repeticiones", "1", "--lote", "8", "--tasa", "2e-3",
-                  "--coseno", "--calentamiento", "0", "--paciencia", "0", "--sin-aumento",
-                  "--pesos", str(tmp_path / "yolo.h5"), "--procesos", "2")
+                  "--coseno", "--epocas-calentamiento", "0", "--paciencia", "0",
+                  "--sin-aumento", "--salida", str(tmp_path / "yolo"), "--procesos", "2")
     _check_two_processes(yolo, 4)
     losses = [float(row["loss"]) for row in _rows(tmp_path / "yolo" / "registro.csv")]
     assert len(losses) == 3 and losses[-1] < losses[0]
-    assert modelos.load(tmp_path / "yolo.h5").output_shape[-1] == 5 + len(SHAPES)
+    assert modelos.load(tmp_path / "yolo" / "modelo.h5").output_shape[-1] == 5 + len(SHAPES)
 
-    translator = _redes("transformer", "entrenar", "--maximo", "99", "--entrenamiento", "0",
-                        "--validacion", "10", "--prueba", "10", "--capas", "1",
+    translator = _redes("traduccion", "entrenar", "--maximo", "99",
+                        "--frases-entrenamiento", "0", "--frases-validacion", "10",
+                        "--frases-prueba", "10", "--capas", "1",
                         "--dmodelo", "16", "--cabezas", "2", "--dff", "32", "--epocas", "2",
-                        "--pasos", "0", "--lote", "16", "--minutos", "5",
+                        "--lotes-por-epoca", "0", "--lote", "16", "--minutos", "5",
                         "--salida", str(tmp_path / "tr"), "--procesos", "2")
     _check_two_processes(translator, 8)
     assert len(_rows(tmp_path / "tr" / "registro.csv")) == 2

@@ -270,31 +270,38 @@ def test_bad_arguments_give_clear_errors(kwargs, message):
 # === La tarea de los números con --arquitectura lstm ===
 
 def _main(argv):
-    with mock.patch.object(cli, "COMMAND_MODULES", ("cli.traducir",)):
+    with mock.patch.object(cli, "COMMAND_MODULES", ("cli.traduccion",)):
         return cli.main(argv)
 
 
 def test_cli_trains_translates_and_draws_attention_with_an_lstm(tmp_path, capsys):
+    from datos.numeros import number_words
+
     out = tmp_path / "metricas.json"
-    code = _main(["transformer", "entrenar", "--arquitectura", "lstm", "--maximo", "99",
-                  "--entrenamiento", "0", "--validacion", "10", "--prueba", "20",
-                  "--unidades", "16", "--embedding", "8", "--atencion", "luong",
-                  "--epocas", "2", "--pasos", "3", "--lote", "16",
+    code = _main(["traduccion", "entrenar", "--arquitectura", "lstm", "--maximo", "99",
+                  "--frases-entrenamiento", "0", "--frases-validacion", "10",
+                  "--frases-prueba", "20", "--unidades", "16", "--embedding", "8",
+                  "--atencion", "luong", "--epocas", "2", "--lotes-por-epoca", "3", "--lote", "16",
                   "--salida", str(tmp_path / "run"), "--json", str(out)])
     assert code == 0
     report = json.loads(out.read_text())
     assert report["modelo"]["arquitectura"] == "lstm"
     assert report["metricas"]["pasos_entrenamiento"] == 6
     assert report["metricas"]["fichas_por_s_entrenamiento"] > 0
-    assert 0.0 <= report["metricas"]["test_exact_match"] <= 1.0
+    # Los 20 números de prueba: cada fallo está en «errores» (hasta 20) y el acierto es el
+    # resto; la referencia de cada fallo es la de su número.
+    assert report["metricas"]["test_exact_match"] == (20 - len(report["errores"])) / 20
+    for mistake in report["errores"]:
+        assert mistake["referencia"] == number_words(mistake["numero"], "en")
+        assert mistake["prediccion"] != mistake["referencia"]
     assert "Seq2seq LSTM «numeros»" in capsys.readouterr().out
     weights = tmp_path / "run" / "modelo.h5"
     spec = modelos.registro.builder_spec(modelos.load(weights, compile=False))
     assert spec.name == "seq2seq" and spec.kwargs["cell"] == "lstm"
     assert spec.kwargs["attention"] == "luong" and spec.kwargs["units"] == 16
-    assert _main(["transformer", "traducir", "--pesos", str(weights), "noventa y nueve"]) == 0
+    assert _main(["traduccion", "predecir", "--pesos", str(weights), "noventa y nueve"]) == 0
     assert "noventa y nueve → " in capsys.readouterr().out
-    assert _main(["transformer", "atencion", "--pesos", str(weights), "noventa y nueve",
+    assert _main(["traduccion", "atencion", "--pesos", str(weights), "noventa y nueve",
                   "--salida", str(tmp_path / "mapas")]) == 0
     names = sorted(p.name for p in (tmp_path / "mapas").iterdir())
     assert names == ["atencion_cruzada.png"]
@@ -303,7 +310,7 @@ def test_cli_trains_translates_and_draws_attention_with_an_lstm(tmp_path, capsys
 
 def test_cli_refuses_an_unknown_architecture(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        _main(["transformer", "entrenar", "--arquitectura", "rnn"])
+        _main(["traduccion", "entrenar", "--arquitectura", "rnn"])
     assert exit_info.value.code == 2
     assert "argumento --arquitectura" in capsys.readouterr().err
 
@@ -311,5 +318,5 @@ def test_cli_refuses_an_unknown_architecture(capsys):
 def test_train_numbers_refuses_an_unknown_architecture(tmp_path):
     from tareas.traduccion import train_numbers
 
-    with pytest.raises(ArgumentError, match="«architecture» debe ser"):
-        train_numbers(tmp_path, architecture="lstm2")
+    with pytest.raises(ArgumentError, match=r"«architecture \(--arquitectura\)» debe ser"):
+        train_numbers(run_dir=tmp_path, architecture="lstm2")

@@ -24,8 +24,8 @@ from tests.helpers import PNG_MAGIC
 
 
 def main(argv):
-    """``redes`` con solo la familia ``transformer`` (no depende de las demás órdenes)."""
-    with mock.patch.object(cli, "COMMAND_MODULES", ("cli.traducir",)):
+    """``redes`` con solo la tarea ``traduccion`` (no depende de las demás órdenes)."""
+    with mock.patch.object(cli, "COMMAND_MODULES", ("cli.traduccion",)):
         return cli.main(argv)
 
 
@@ -121,15 +121,16 @@ def test_tokenizers_cover_every_number_and_pairs_are_shifted():
 # entrenamiento y un modelo diminuto. Que el traductor aprende (acierto exacto en números
 # que no vio) lo comprueba tests/test_demo.py con el de la demo: mismo reparto y modelo
 # que un entrenamiento a escala reducida, y ahí se entrena una sola vez.
-QUICK_RUN = ["--maximo", "999", "--entrenamiento", "100", "--validacion", "50",
-             "--prueba", "100", "--capas", "1", "--dmodelo", "16", "--cabezas", "2",
-             "--dff", "32", "--dropout", "0", "--epocas", "2", "--pasos", "0", "--lote", "32"]
+QUICK_RUN = ["--maximo", "999", "--frases-entrenamiento", "100", "--frases-validacion", "50",
+             "--frases-prueba", "100", "--capas", "1", "--dmodelo", "16", "--cabezas", "2",
+             "--dff", "32", "--dropout", "0", "--epocas", "2", "--lotes-por-epoca", "0",
+             "--lote", "32"]
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("transformer")
-    code = main(["transformer", "entrenar", "--tarea", "numeros", *QUICK_RUN,
+    code = main(["traduccion", "entrenar", "--conjunto", "numeros", *QUICK_RUN,
                  "--salida", str(root / "run"), "--json", str(root / "metricas.json")])
     assert code == 0
     return {"root": root, "weights": root / "run" / "modelo.h5",
@@ -139,7 +140,15 @@ def trained(tmp_path_factory):
 def test_cli_training_writes_its_files_and_split(trained):
     result = trained["json"]
     assert result["division"] == {"entrenamiento": 100, "validacion": 50, "prueba": 100}
-    assert 0.0 <= result["metricas"]["test_exact_match"] <= 1.0
+    # Acierto exacto: frases enteras de las 100 de prueba; los fallos (hasta 20) se listan
+    # con la referencia de su número.
+    hits = round(result["metricas"]["test_exact_match"] * 100)
+    assert result["metricas"]["test_exact_match"] == hits / 100
+    assert result["metricas"]["numeros_prueba"] == 100
+    assert len(result["errores"]) == min(20, 100 - hits)
+    for mistake in result["errores"]:
+        assert mistake["referencia"] == number_words(mistake["numero"], "en")
+        assert mistake["prediccion"] != mistake["referencia"]
     assert result["metricas"]["epocas"] == 2
     for key in ("pesos", "registro", "curvas"):
         assert Path(result["archivos"][key]).is_file()
@@ -149,14 +158,14 @@ def test_cli_training_writes_its_files_and_split(trained):
 
 
 def test_cli_errors_are_one_spanish_line(trained, tmp_path, capsys):
-    assert main(["transformer", "traducir", "--pesos", str(trained["weights"]),
+    assert main(["traduccion", "predecir", "--pesos", str(trained["weights"]),
                  "ciento patata"]) == 2
     assert "«patata»" in capsys.readouterr().err
-    assert main(["transformer", "traducir", "--pesos", str(tmp_path / "no.h5"), "uno"]) == 2
+    assert main(["traduccion", "predecir", "--pesos", str(tmp_path / "no.h5"), "uno"]) == 2
     assert "No existe" in capsys.readouterr().err
     # Defecto 1, la orden exacta del informe (el traductor de 0..999 de la demo).
-    for order in ("traducir", "atencion"):
-        assert main(["transformer", order, "--pesos", str(trained["weights"]),
+    for order in ("predecir", "atencion"):
+        assert main(["traduccion", order, "--pesos", str(trained["weights"]),
                      "novecientos noventa y nueve y nueve y nueve y nueve"]) == 2
         err = capsys.readouterr().err
         assert "tiene 10 palabras" in err and "como máximo 9" in err, err
@@ -165,15 +174,31 @@ def test_cli_errors_are_one_spanish_line(trained, tmp_path, capsys):
 def test_run_translation_demo_returns_a_task_result(tmp_path, monkeypatch):
     from tareas.traduccion import entrenar as transformer
 
-    quick = dict(transformer.DEMO_SETTINGS, epochs=1, maximum=99, n_test=10, n_validation=10)
-    monkeypatch.setattr(transformer, "DEMO_SETTINGS", quick)
-    result = transformer.run_translation_demo(tmp_path)
+    result = transformer.run_translation_demo(tmp_path, epochs=1, maximum=99, n_test=10,
+                                              n_validation=10)
     assert isinstance(result, TaskResult)
     assert len(result.data["ejemplos"]) == 5 and len(result.tables[0].rows) == 5
-    assert 0.0 <= result.metrics["test_exact_match"] <= 1.0
+    # Los 10 números de prueba: cada fallo está en «errores» y el acierto es el resto.
+    mistakes = result.data["errores"]
+    assert result.metrics["test_exact_match"] == (10 - len(mistakes)) / 10
+    assert all(m["prediccion"] != number_words(m["numero"], "en") for m in mistakes)
     assert result.file("pesos") == tmp_path / "modelo.h5" and result.file("pesos").is_file()
     assert result.model is not None and len(result.history["loss"]) == 1
     assert set(result.to_json()) >= {"metricas", "archivos", "ejemplos", "division", "modelo"}
+    # exact_match cuenta frases enteras, por lotes: un traductor de mentira que acierta 3
+    # de 4 (la tercera, «twenty-five» por «thirty-five», acierta 2 de sus 3 fichas).
+    from modelos.transformer import decodificacion
+
+    source_tok, target_tok = make_tokenizers(99)
+    pairs = encode_pairs(np.array([1, 20, 35, 99]), source_tok, target_tok)
+    answers = pairs.target_out.copy()
+    answers[2, 0] = answers[1, 0]
+    lookup = {tuple(row): answer for row, answer in zip(pairs.source, answers, strict=True)}
+    monkeypatch.setattr(decodificacion, "translate", lambda model, source, max_len, beam_size:
+                        np.stack([lookup[tuple(row)] for row in source]))
+    score, predictions = transformer.exact_match(None, pairs, target_tok, batch_size=3)
+    assert score == 0.75
+    assert predictions == ["one", "twenty", "twenty-five", "ninety-nine"]
 
 
 # === Un traductor sin entrenar de 0..99: las comprobaciones de la CLI, en segundos ===
@@ -203,12 +228,12 @@ def untrained(tmp_path_factory):
 LONG = "noventa y nueve y nueve y nueve y nueve"  # 9 palabras; la tabla tiene 6 filas
 
 
-@pytest.mark.parametrize("order", [["traducir"], ["atencion"]])
+@pytest.mark.parametrize("order", [["predecir"], ["atencion"]])
 def test_cli_too_long_sentence_names_the_limit(untrained, tmp_path, capsys, order):
     # Defecto 1: «error inesperado (InvalidArgumentError) indices[...] is not in [0, 6)».
     weights, limit = untrained
     assert limit == 6
-    code = main(["transformer", *order, "--pesos", str(weights), LONG,
+    code = main(["traduccion", *order, "--pesos", str(weights), LONG,
                  *(["--salida", str(tmp_path / "mapas")] if order == ["atencion"] else [])])
     err = capsys.readouterr().err
     assert code == 2
@@ -247,7 +272,7 @@ def test_translate_and_attention_return_task_results(untrained, tmp_path):
 def test_cli_unknown_words_are_named_not_echoed_whole(untrained, capsys):
     weights, _ = untrained
     huge = " ".join(["patata"] * 10_000)
-    assert main(["transformer", "traducir", "--pesos", str(weights), f"uno {huge}"]) == 2
+    assert main(["traduccion", "predecir", "--pesos", str(weights), f"uno {huge}"]) == 2
     err = capsys.readouterr().err
     assert "«patata»" in err and len(err) < 400
 
@@ -257,13 +282,13 @@ def test_cli_unknown_words_are_named_not_echoed_whole(untrained, capsys):
     (["entrenar", "--lote", "0"], "--lote"),
     (["entrenar", "--maximo", "1000000"], "--maximo"),
     (["entrenar", "--dropout", "1"], "--dropout"),
-    (["entrenar", "--pasos", "-1"], "--pasos"),
+    (["entrenar", "--lotes-por-epoca", "-1"], "--lotes-por-epoca"),
     (["entrenar", "--capas", "x"], "--capas"),
-    (["traducir", "--pesos", "m.h5", "uno", "--haz", "0"], "--haz"),
+    (["predecir", "--pesos", "m.h5", "uno", "--haz", "0"], "--haz"),
 ])
 def test_cli_numeric_flags_are_checked_when_parsing(argv, flag, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["transformer", *argv])
+        main(["traduccion", *argv])
     assert exit_info.value.code == 2
     assert f"argumento {flag}" in capsys.readouterr().err
 
@@ -272,7 +297,7 @@ def test_cli_beam_above_the_limit_is_refused(untrained, capsys):
     from modelos.transformer.decodificacion import MAX_BEAM
 
     weights, _ = untrained
-    assert main(["transformer", "traducir", "--pesos", str(weights), "uno", "--haz",
+    assert main(["traduccion", "predecir", "--pesos", str(weights), "uno", "--haz",
                  str(MAX_BEAM + 1)]) == 2
     assert "--haz" in capsys.readouterr().err
 
@@ -283,19 +308,19 @@ def test_cli_output_paths_are_checked_before_training(tmp_path, capsys):
     blocker = tmp_path / "archivo"
     blocker.write_text("x")
     with mock.patch.object(transformer, "train_numbers") as train_numbers:
-        assert main(["transformer", "entrenar", "--json", str(tmp_path)]) == 2
+        assert main(["traduccion", "entrenar", "--json", str(tmp_path)]) == 2
         assert "--json" in capsys.readouterr().err
-        assert main(["transformer", "entrenar", "--salida", str(blocker)]) == 2
+        assert main(["traduccion", "entrenar", "--salida", str(blocker)]) == 2
         assert "--salida" in capsys.readouterr().err
         train_numbers.assert_not_called()
 
 
 def test_cli_translate_checks_json_path_first(untrained, tmp_path, capsys):
     weights, _ = untrained
-    assert main(["transformer", "traducir", "--pesos", str(weights), "uno", "--json",
+    assert main(["traduccion", "predecir", "--pesos", str(weights), "uno", "--json",
                  str(tmp_path)]) == 2
     assert "--json" in capsys.readouterr().err
     out = tmp_path / "t.json"
-    assert main(["transformer", "traducir", "--pesos", str(weights), "uno", "dos",
+    assert main(["traduccion", "predecir", "--pesos", str(weights), "uno", "dos",
                  "--json", str(out)]) == 0
     assert [item["origen"] for item in json.loads(out.read_text())] == ["uno", "dos"]

@@ -1,4 +1,4 @@
-"""Las órdenes `redes ventas` y `redes datos descargar`, de principio a fin."""
+"""Las órdenes `redes pronostico` y `redes datos descargar`, de principio a fin."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def sales_csv(tmp_path_factory):
 
 def test_train_forecast_compare_end_to_end(sales_csv, tmp_path, capsys):
     run = tmp_path / "st1"
-    assert main(["ventas", "entrenar", "--csv", str(sales_csv), "--modelo", "stmv",
+    assert main(["pronostico", "entrenar", "--csv", str(sales_csv), "--modelo", "stmv",
                  "--epocas", "2", "--columna-fecha", "fecha", "--columna-valor", "unidades",
                  "--salida", str(run), "--json", str(tmp_path / "e.json")]) == 0
     out = capsys.readouterr().out
@@ -32,7 +32,7 @@ def test_train_forecast_compare_end_to_end(sales_csv, tmp_path, capsys):
     assert len(trained["validacion"]) == 30 and trained["archivos"]["pesos"].endswith("modelo.h5")
     assert (run / "modelo.h5").is_file() and (run / "validacion.png").is_file()
 
-    assert main(["ventas", "pronosticar", "--pesos", str(run / "modelo.h5"),
+    assert main(["pronostico", "predecir", "--pesos", str(run / "modelo.h5"),
                  "--csv", str(sales_csv), "--dias", "5", "--json", str(tmp_path / "p.json")]) == 0
     out = capsys.readouterr().out
     assert "Pronóstico recursivo de 5 días (STMV)" in out
@@ -40,7 +40,7 @@ def test_train_forecast_compare_end_to_end(sales_csv, tmp_path, capsys):
     assert len(forecast["pronostico"]) == 5 and forecast["metricas"]["dias"] == 5
     assert (run / "pronostico.csv").read_text().count("\n") == 6
 
-    assert main(["ventas", "comparar", "--csv", str(sales_csv), "--semillas", "1",
+    assert main(["pronostico", "comparar", "--csv", str(sales_csv), "--semillas", "1",
                  "--epocas", "1", "--sin-referencias", "--salida", str(tmp_path / "cmp"),
                  "--json", str(tmp_path / "c.json")]) == 0
     out = capsys.readouterr().out
@@ -67,14 +67,14 @@ def _fails(argv, capsys) -> str:
 def test_bad_csv_is_one_line_with_the_line_number(tmp_path, capsys):
     bad = tmp_path / "malo.csv"
     bad.write_text("2017-01-02,236\n2017-01-03,doce\n")
-    err = _fails(["ventas", "entrenar", "--csv", str(bad), "--epocas", "1"], capsys)
+    err = _fails(["pronostico", "entrenar", "--csv", str(bad), "--epocas", "1"], capsys)
     assert err.startswith("error: ") and "línea 2" in err
 
 
 def test_too_short_series_says_how_many_rows(tmp_path, capsys):
     short = write_sales_csv(make_sales_series(days=30, seed=0), tmp_path / "corta.csv")
     assert "hacen falta al menos 38" in _fails(
-        ["ventas", "entrenar", "--csv", str(short), "--epocas", "1"], capsys)
+        ["pronostico", "entrenar", "--csv", str(short), "--epocas", "1"], capsys)
 
 
 def test_huge_sales_value_names_the_file_and_line(sales_csv, tmp_path, capsys):
@@ -84,7 +84,7 @@ def test_huge_sales_value_names_the_file_and_line(sales_csv, tmp_path, capsys):
     lines[5] = f"{date},1e308"
     bad = tmp_path / "enorme.csv"
     bad.write_text("\n".join(lines) + "\n")
-    err = _fails(["ventas", "entrenar", "--csv", str(bad), "--epocas", "1",
+    err = _fails(["pronostico", "entrenar", "--csv", str(bad), "--epocas", "1",
                   "--salida", str(tmp_path / "run")], capsys)
     assert f"«{bad}», línea 6: el valor '1e308' está fuera del rango admitido" in err
     assert not (tmp_path / "run").exists()
@@ -93,24 +93,24 @@ def test_huge_sales_value_names_the_file_and_line(sales_csv, tmp_path, capsys):
 def test_semicolon_csv_mentions_the_separator(tmp_path, capsys):
     bad = tmp_path / "excel.csv"
     bad.write_text("fecha;unidades\n2017-01-02;236\n2017-01-03;240\n")
-    err = _fails(["ventas", "entrenar", "--csv", str(bad)], capsys)
+    err = _fails(["pronostico", "entrenar", "--csv", str(bad)], capsys)
     assert "separadas por «;»" in err and "comas («,»)" in err
 
 
 @pytest.mark.parametrize("task, flag, value", [
-    ("entrenar", "--pasos", "0"), ("entrenar", "--pasos", "100000"),
-    ("entrenar", "--epocas", "0"), ("entrenar", "--validacion", "-1"),
+    ("entrenar", "--retardos", "0"), ("entrenar", "--retardos", "100000"),
+    ("entrenar", "--epocas", "0"), ("entrenar", "--dias-validacion", "-1"),
     ("entrenar", "--lote", "0"), ("entrenar", "--tasa", "-1"), ("entrenar", "--tasa", "nan"),
     ("entrenar", "--semilla", "-1"), ("entrenar", "--epocas", "x"),
-    ("pronosticar", "--dias", "100000"), ("pronosticar", "--dias", "0"),
+    ("predecir", "--dias", "100000"), ("predecir", "--dias", "0"),
     ("comparar", "--semillas", "0"), ("comparar", "--pliegues", "0"),
-    ("comparar", "--validacion", "0"), ("comparar", "--lote", "0"),
+    ("comparar", "--dias-validacion", "0"), ("comparar", "--lote", "0"),
 ])
 def test_numeric_flags_are_checked_and_named(sales_csv, tmp_path, capsys, task, flag, value):
     # Regresión: --dias 100000 no tenía límite, y los errores nombraban «days»,
     # «validation»... en vez de la opción escrita.
-    argv = ["ventas", task, "--csv", str(sales_csv), flag, value]
-    if task == "pronosticar":
+    argv = ["pronostico", task, "--csv", str(sales_csv), flag, value]
+    if task == "predecir":
         argv += ["--pesos", str(tmp_path / "modelo.h5")]
     err = _fails(argv, capsys)
     assert flag in err and value in err
@@ -126,16 +126,16 @@ def test_output_paths_are_checked_before_training(sales_csv, tmp_path, capsys):
     a_file = tmp_path / "archivo.txt"
     a_file.write_text("x")
     run = tmp_path / "run"
-    base = ["ventas", "entrenar", "--csv", str(sales_csv), "--epocas", "1"]
+    base = ["pronostico", "entrenar", "--csv", str(sales_csv), "--epocas", "1"]
     err = _fails(base + ["--salida", str(run), "--json", str(folder)], capsys)
     assert err.startswith("error: --json:") and "es una carpeta" in err
     assert not run.exists()  # no se entrenó nada
     err = _fails(base + ["--salida", str(a_file)], capsys)
     assert err.startswith("error: --salida:") and "es un archivo" in err
-    err = _fails(["ventas", "pronosticar", "--pesos", str(tmp_path / "m.h5"), "--csv",
+    err = _fails(["pronostico", "predecir", "--pesos", str(tmp_path / "m.h5"), "--csv",
                   str(sales_csv), "--salida", str(a_file / "sub")], capsys)
     assert err.startswith("error: --salida:")
-    err = _fails(["ventas", "comparar", "--csv", str(sales_csv), "--salida", str(run),
+    err = _fails(["pronostico", "comparar", "--csv", str(sales_csv), "--salida", str(run),
                   "--json", str(a_file / "c.json")], capsys)
     assert err.startswith("error: --json:") and not run.exists()
 
@@ -146,7 +146,7 @@ def test_download_command_uses_the_registry_without_network(tmp_path, monkeypatc
                                    hashlib.sha256(content).hexdigest(), "ts.csv", "prueba")
     monkeypatch.setitem(descargas.DATASETS, "ventas", fake)
     monkeypatch.setattr(descargas, "fetch_url", lambda url, timeout=30.0: content)
-    assert main(["datos", "descargar", "ventas", "--destino", str(tmp_path) + "/",
+    assert main(["datos", "descargar", "ventas", "--salida", str(tmp_path) + "/",
                  "--json", str(tmp_path / "d.json")]) == 0
     assert (tmp_path / "ts.csv").read_bytes() == content
     assert str(tmp_path / "ts.csv") in capsys.readouterr().out
@@ -156,5 +156,5 @@ def test_download_command_uses_the_registry_without_network(tmp_path, monkeypatc
     a_file = tmp_path / "archivo.txt"
     a_file.write_text("x")
     monkeypatch.setattr(descargas, "fetch_url", lambda url, timeout=30.0: pytest.fail("red"))
-    err = _fails(["datos", "descargar", "ventas", "--destino", str(a_file / "ts.csv")], capsys)
-    assert err.startswith("error: --destino:")
+    err = _fails(["datos", "descargar", "ventas", "--salida", str(a_file / "ts.csv")], capsys)
+    assert err.startswith("error: --salida:")

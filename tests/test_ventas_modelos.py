@@ -144,7 +144,7 @@ def test_trained_ste_beats_seasonal_naive(weekday_series):
 @pytest.fixture(scope="module")
 def trained(weekday_series, tmp_path_factory):
     run = tmp_path_factory.mktemp("ventas")
-    result = ventas.train_sales(weekday_series, "ste", epochs=3, validation=30,
+    result = ventas.train_sales(series=weekday_series, variant="ste", epochs=3, validation=30,
                                 run_dir=run / "ste")
     return result
 
@@ -213,16 +213,22 @@ def test_api_errors_name_the_python_argument(trained, weekday_series, tmp_path):
          "forecast: «history_days»"),
         (lambda: ventas.forecast(weights, weekday_series, all_days="sí"), "forecast: «all_days»"),
         (lambda: ventas.forecast(weights, 42), "forecast: «data»"),
-        (lambda: ventas.train_sales(weekday_series, epochs=0), "train_sales: «epochs»"),
-        (lambda: ventas.train_sales(weekday_series, steps=10**6), "train_sales: «steps»"),
-        (lambda: ventas.train_sales(weekday_series, validation=-1), "train_sales: «validation»"),
-        (lambda: ventas.train_sales(weekday_series, batch_size=0), "train_sales: «batch_size»"),
-        (lambda: ventas.train_sales(weekday_series, learning_rate=-1.0),
-         "train_sales: «learning_rate»"),
-        (lambda: ventas.train_sales(weekday_series, learning_rate=0.0),
-         "train_sales: «learning_rate»"),
-        (lambda: ventas.train_sales(weekday_series, seed=-1), "train_sales: «seed»"),
-        (lambda: ventas.train_sales(weekday_series, "arima"), "train_sales: «variant»"),
+        (lambda: ventas.train_sales(series=weekday_series, epochs=0),
+         r"SalesConfig: «epochs \(--epocas\)»"),
+        (lambda: ventas.train_sales(series=weekday_series, steps=10**6),
+         r"SalesConfig: «steps \(--retardos\)»"),
+        (lambda: ventas.train_sales(series=weekday_series, validation=-1),
+         r"SalesConfig: «validation \(--dias-validacion\)»"),
+        (lambda: ventas.train_sales(series=weekday_series, batch_size=0),
+         r"SalesConfig: «batch_size \(--lote\)»"),
+        (lambda: ventas.train_sales(series=weekday_series, learning_rate=-1.0),
+         r"SalesConfig: «learning_rate \(--tasa\)»"),
+        (lambda: ventas.train_sales(series=weekday_series, learning_rate=0.0),
+         r"SalesConfig: «learning_rate \(--tasa\)»"),
+        (lambda: ventas.train_sales(series=weekday_series, seed=-1),
+         r"SalesConfig: «seed \(--semilla\)»"),
+        (lambda: ventas.train_sales(series=weekday_series, variant="arima"),
+         r"SalesConfig: «variant \(--modelo\)»"),
         (lambda: ventas.compare(weekday_series, validation=0), "compare: «validation»"),
         (lambda: ventas.compare(weekday_series, seeds=[]), "compare: «seeds»"),
         (lambda: ventas.compare(weekday_series, models=()), "compare: «models»"),
@@ -239,7 +245,7 @@ def test_train_sales_refuses_a_series_that_would_overflow(weekday_series, tmp_pa
     values[100] = 1e308
     huge = SalesSeries(weekday_series.dates, values, "ventas.csv")
     with pytest.raises(DataError, match=r"«ventas.csv»: el valor 1e\+308 del .* fuera del rango"):
-        ventas.train_sales(huge, epochs=1, run_dir=tmp_path / "x")
+        ventas.train_sales(series=huge, epochs=1, run_dir=tmp_path / "x")
     assert not (tmp_path / "x").exists()
 
 
@@ -308,7 +314,8 @@ def test_compare_is_deterministic_and_trains_like_train_sales(weekday_series, tm
     row = first.data["filas"][0]
     assert row["val_loss"] == again.data["filas"][0]["val_loss"]
     assert first.metrics["mejor"] == "STE" and first.files == {}
-    trained = ventas.train_sales(weekday_series, "ste", epochs=2, seed=3, run_dir=tmp_path)
+    trained = ventas.train_sales(series=weekday_series, variant="ste", epochs=2, seed=3,
+                                 run_dir=tmp_path)
     assert row["val_mae_unidades"] == pytest.approx(trained.metrics["val_mae_unidades"],
                                                     rel=1e-4)
     assert row["loss"] == pytest.approx(trained.metrics["loss"], rel=1e-4)

@@ -1,5 +1,5 @@
 """Pronosticadores de ventas recurrentes (LSTM, GRU, SimpleRNN): arquitectura, aprendizaje,
-guardado y las órdenes ``redes ventas entrenar|pronosticar --modelo lstm``."""
+guardado y las órdenes ``redes pronostico entrenar|predecir --modelo lstm``."""
 
 from __future__ import annotations
 
@@ -145,11 +145,11 @@ def test_bad_arguments_give_clear_spanish_errors(kwargs, message):
 def test_api_and_cli_know_the_recurrent_models(tmp_path):
     series = make_sales_series(days=120, seed=1)
     assert [case[1] for case in ventas.MODEL_CASES[-3:]] == ["lstm", "gru", "rnn"]
-    with pytest.raises(ArgumentError, match="train_sales: «variant» debe ser uno de st1, stmv, "
-                       "ste, lstm, gru, rnn; recibido 'LSTM'"):
-        ventas.train_sales(series, "LSTM", run_dir=tmp_path)
+    with pytest.raises(ArgumentError, match=r"SalesConfig: «variant \(--modelo\)» debe ser "
+                       "uno de 'st1', 'stmv', 'ste', 'lstm', 'gru', 'rnn'; recibido 'LSTM'"):
+        ventas.train_sales(series=series, variant="LSTM", run_dir=tmp_path)
     with pytest.raises(ArgumentError, match="solo existe para variant='ste'"):
-        ventas.train_sales(series, "lstm", blog_ste=True, run_dir=tmp_path)
+        ventas.train_sales(series=series, variant="lstm", blog_ste=True, run_dir=tmp_path)
     with pytest.raises(ArgumentError, match="build_sales_rnn: «units» debe ser un entero"):
         ventas.compare(series, seeds=1, epochs=1, baselines=False,
                        models=(("X", "gru", False, {"units": 0}),))

@@ -74,6 +74,6 @@ def test_ctrl_c_message_does_not_promise_a_resume_for_xor(tmp_path, monkeypatch,
         raise KeyboardInterrupt
 
     monkeypatch.setattr(tareas.xor, "train_xor", interrupted)
-    assert main(["xor", "--salida", str(tmp_path)]) == 130
+    assert main(["xor", "entrenar", "--salida", str(tmp_path)]) == 130
     err = capsys.readouterr().err
     assert "no se reanuda" in err and "para reanudar" not in err
