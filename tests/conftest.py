@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
+import json
 import os
 import socket
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +107,122 @@ def servidor_web(service_models):
 
     with running_server(list(service_models[1].values())) as url:
         yield url
+
+
+# === Datos y modelos compartidos ===
+# Cada uno se construye una sola vez por proceso de pruebas (con ``pytest -n 2``, una vez
+# en cada proceso que lo pida) y solo si alguna prueba lo pide, en una carpeta de
+# ``tmp_path_factory``. Son de solo lectura: una prueba que escriba junto a sus archivos
+# los copia antes a su ``tmp_path``; los registros se entregan copiados a cada prueba.
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """La caché de exportaciones (``$REDES_CACHE``) de todas las pruebas: una carpeta de la
+    sesión, nunca ``~/.cache/redes-keras``. También la heredan los procesos que lanzan."""
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REDES_CACHE", str(folder))
+        yield folder
+
+
+def _read_records(root, labels=None):
+    from datos.anotaciones import read_voc
+
+    records, _ = read_voc(root / "annotations", root / "images", labels)
+    return records
+
+
+@pytest.fixture(scope="session")
+def shapes(tmp_path_factory):
+    """Carpeta VOC (``annotations/``, ``images/``) de las figuras de los entrenamientos
+    cortos de YOLO: ``SHAPES_IMAGES`` imágenes de 64×64 con 1 o 2 círculos o cuadrados
+    (:data:`tests.helpers.SHAPES_LABELS`)."""
+    from datos.sinteticos import make_shapes_dataset
+    from tests.helpers import SHAPES_IMAGES, SHAPES_LABELS, SHAPES_SIZE
+
+    return make_shapes_dataset(tmp_path_factory.mktemp("figuras"), n_images=SHAPES_IMAGES,
+                               image_size=(SHAPES_SIZE, SHAPES_SIZE), classes=SHAPES_LABELS,
+                               max_objects=2, seed=0)
+
+
+@pytest.fixture(scope="session")
+def _shapes_records(shapes):
+    from tests.helpers import SHAPES_LABELS
+
+    return _read_records(shapes, list(SHAPES_LABELS))
+
+
+@pytest.fixture
+def shapes_records(_shapes_records):
+    """Los registros (``VocImage``) de :func:`shapes`, una copia para cada prueba."""
+    return copy.deepcopy(_shapes_records)
+
+
+@pytest.fixture(scope="session")
+def wide_shapes(tmp_path_factory):
+    """Carpeta VOC de figuras apaisadas: ``WIDE_SHAPES_IMAGES`` imágenes de 96 de alto × 128
+    de ancho con 1 a 3 figuras de las 3 clases (círculo, cuadrado y triángulo)."""
+    from datos.sinteticos import make_shapes_dataset
+    from tests.helpers import WIDE_SHAPES_IMAGES, WIDE_SHAPES_SIZE
+
+    return make_shapes_dataset(tmp_path_factory.mktemp("figuras_apaisadas"),
+                               n_images=WIDE_SHAPES_IMAGES, image_size=WIDE_SHAPES_SIZE,
+                               max_objects=3, seed=1)
+
+
+@pytest.fixture(scope="session")
+def _wide_shapes_records(wide_shapes):
+    return _read_records(wide_shapes)
+
+
+@pytest.fixture
+def wide_shapes_records(_wide_shapes_records):
+    """Los registros de :func:`wide_shapes`, una copia para cada prueba."""
+    return copy.deepcopy(_wide_shapes_records)
+
+
+@pytest.fixture(scope="session")
+def held_out_shapes(tmp_path_factory):
+    """100 imágenes de figuras del tamaño de la demo, nunca vistas al entrenar (otra
+    semilla que la demo y que :func:`trained_detector`)."""
+    from datos.sinteticos import make_shapes_dataset
+    from tareas.deteccion.demo import DEMO
+
+    size = DEMO.image_size
+    return make_shapes_dataset(tmp_path_factory.mktemp("prueba") / "figuras", n_images=100,
+                               image_size=(size, size), classes=DEMO.classes,
+                               max_objects=2, seed=100)
+
+
+#: El entrenamiento corto del detector compartido, por la orden: 160 imágenes de figuras
+#: del tamaño de la demo, YOLOv2 tiny con un cuarto de los filtros, 4 épocas.
+DETECTOR_TRAINING = ["--backbone", "tiny", "--ancho", "0.25", "--anclas", "auto",
+                     "--epocas", "4", "--repeticiones", "1", "--lote", "16", "--tasa", "2e-3",
+                     "--coseno", "--epocas-calentamiento", "1", "--paciencia", "0",
+                     "--precision", "auto"]
+
+
+@pytest.fixture(scope="session")
+def trained_detector(tmp_path_factory):
+    """Un detector tiny entrenado con ``redes deteccion entrenar``: ``(pesos, resumen JSON)``.
+
+    Los archivos de la ejecución (registro, curvas) son los de ``resumen["archivos"]``. La
+    calidad de un detector entrenado de verdad se prueba con el de la demo
+    (tests/test_demo.py).
+    """
+    from cli.principal import main
+    from datos.sinteticos import make_shapes_dataset
+    from tareas.deteccion.demo import DEMO
+
+    base = tmp_path_factory.mktemp("detector")
+    size, classes = DEMO.image_size, list(DEMO.classes)
+    train = make_shapes_dataset(base / "entrenamiento", n_images=160, image_size=(size, size),
+                                classes=classes, max_objects=2, seed=0)
+    summary = base / "resumen.json"
+    code = main(["deteccion", "entrenar", "--anotaciones", str(train / "annotations"),
+                 "--imagenes", str(train / "images"), "--etiquetas", *classes,
+                 "--tamanio", str(size), *DETECTOR_TRAINING,
+                 "--salida", str(base / "red_figuras"), "--json", str(summary)])
+    assert code == 0
+    result = json.loads(summary.read_text())
+    return Path(result["archivos"]["pesos"]), result

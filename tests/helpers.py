@@ -314,3 +314,18 @@ def write_corrupt_jpeg(path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data[: len(data) // 2])
     return path
+
+
+# === Los conjuntos de figuras compartidos (fixtures de tests/conftest.py) ===
+
+#: ``shapes``: las figuras de los entrenamientos cortos de YOLO (2 clases, 64×64, 1 o 2
+#: figuras por imagen, semilla 0). Con la misma semilla, las N primeras imágenes son las
+#: de un conjunto de N: ``shapes_records[:12]`` es ``make_shapes_dataset(n_images=12)``.
+SHAPES_LABELS = ("circulo", "cuadrado")
+SHAPES_SIZE = 64
+SHAPES_IMAGES = 24
+
+#: ``wide_shapes``: figuras apaisadas (96 de alto × 128 de ancho) de las 3 clases, hasta 3
+#: por imagen: para las pruebas de lectura, lotes y anclas, donde alto ≠ ancho importa.
+WIDE_SHAPES_SIZE = (96, 128)
+WIDE_SHAPES_IMAGES = 10

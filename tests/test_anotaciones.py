@@ -13,7 +13,7 @@ from datos.anotaciones import write_voc
 from nucleo.errores import ArgumentError
 from nucleo.errores import DataError
 from nucleo.errores import EmptyDataError
-from datos.sinteticos import make_shapes_dataset
+from tests.helpers import WIDE_SHAPES_IMAGES
 from tests.helpers import write_corrupt_jpeg
 
 W, H = 64, 48
@@ -243,12 +243,12 @@ def test_write_voc_round_trip_and_errors(tmp_path):
         write_voc(tmp_path / "y.xml", "y.jpg", 10, 10, [[0, 0, 1]], ["a"])
 
 
-def test_shapes_dataset_reads_back(tmp_path):
-    root = make_shapes_dataset(tmp_path / "figuras", n_images=12, image_size=(96, 128),
-                               max_objects=4, seed=3)
-    images, counts = read_voc(root / "annotations", root / "images")
-    assert len(images) == 12 and not images.report
-    assert set(counts) <= {"circulo", "cuadrado", "triangulo"} and sum(counts.values()) >= 12
+def test_shapes_dataset_reads_back(wide_shapes):
+    # Las figuras apaisadas de tests/conftest.py: make_shapes_dataset de 96 × 128.
+    images, counts = read_voc(wide_shapes / "annotations", wide_shapes / "images")
+    assert len(images) == WIDE_SHAPES_IMAGES and not images.report
+    assert set(counts) <= {"circulo", "cuadrado", "triangulo"}
+    assert sum(counts.values()) >= WIDE_SHAPES_IMAGES
     for record in images:
         assert (record.width, record.height) == (128, 96)
         assert (record.boxes[:, :2] >= 0).all() and (record.boxes[:, 2] <= 128).all()

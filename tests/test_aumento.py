@@ -57,6 +57,10 @@ def test_augment_batch_float_and_uint8():
     assert out.shape == floats.shape and out.dtype == np.float32
     assert 0.0 <= out.min() and out.max() <= 1.0
     assert not np.allclose(out, floats, atol=1 / 255)
+    # Un lote float es el mismo aumento que el uint8 de sus píxeles (×255), en [0, 1].
+    pixels = np.round(floats * 255).astype(np.uint8)
+    np.testing.assert_allclose(augmenter.augment_batch(floats, seed=11) * 255,
+                               augmenter.augment_batch(pixels, seed=11), atol=1e-3)
     ints = (floats * 255).astype(np.uint8)
     out = augmenter.augment_batch(ints)
     assert out.shape == ints.shape and out.dtype == np.uint8
@@ -86,6 +90,36 @@ def test_structure_and_seed():
     assert isinstance(augmenter, Augmenter)
     assert isinstance(augmenter.sequential, iaa.Sequential)
     assert isinstance(augmenter.seed, int)  # semilla elegida queda registrada
+    # La semilla registrada es la que se usó: con ella se repite la misma secuencia.
+    batch = np.stack([_image(seed=s) for s in range(4)])
+    replay = make_augmenter(seed=augmenter.seed)
+    for _ in range(3):
+        np.testing.assert_array_equal(replay.augment_batch(batch), augmenter.augment_batch(batch))
+    assert make_augmenter().seed != augmenter.seed  # cada una, del sistema
+    assert repr(augmenter) == f"Augmenter(seed={augmenter.seed}, sequential='aumento')"
+    # La cadena del artículo, en su orden: geometría (a veces), volteo, y de 0 a
+    # max_photometric de las 7 fotométricas en orden aleatorio.
+    chain = make_augmenter(seed=0, flip=0.2, geometric_probability=0.7, scale=(0.8, 1.3),
+                           max_photometric=2).sequential
+    assert chain.name == "aumento" and not chain.random_order
+    assert [type(step) for step in chain] == [iaa.Sometimes, iaa.Fliplr, iaa.SomeOf]
+    sometimes, flip, photometric = chain
+    (affine,) = sometimes.then_list
+    assert isinstance(affine, iaa.Affine) and sometimes.p.p.value == pytest.approx(0.7)
+    assert (affine.scale.a.value, affine.scale.b.value) == pytest.approx((0.8, 1.3))
+    assert flip.p.p.value == pytest.approx(0.2)
+    assert (photometric.n.a.value, photometric.n.b.value) == (0, 2) and photometric.random_order
+    assert [type(step).__name__ for step in photometric] == [
+        "OneOf", "Sharpen", "AdditiveGaussianNoise", "Dropout", "Add", "Multiply",
+        "LinearContrast"]
+    assert [type(step).__name__ for step in photometric[0]] == [
+        "GaussianBlur", "AverageBlur", "MedianBlur"]
+    # Los interruptores quitan o añaden pasos enteros.
+    assert [type(step) for step in make_augmenter(seed=0, max_photometric=0).sequential] == [
+        iaa.Sometimes, iaa.Fliplr]
+    colour = make_augmenter(seed=0, geometric=False, hue=(-10, 10), saturation=(0.5, 1.5))
+    assert [type(step) for step in colour.sequential] == [
+        iaa.AddToHue, iaa.MultiplySaturation, iaa.SomeOf]
 
 
 def test_bad_images():

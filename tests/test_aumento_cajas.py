@@ -93,6 +93,22 @@ def test_classification_call_unchanged():
     augmenter = make_augmenter(seed=1)
     out = augmenter(np.zeros((16, 16, 3), np.uint8))
     assert isinstance(out, np.ndarray) and out.shape == (16, 16, 3)
+    # Sin cajas, la llamada de clasificación devuelve solo la imagen y es el mismo aumento
+    # que el del lote y que el de la imagen con cajas (las cajas no cambian los píxeles).
+    image = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    changed = 0
+    for seed in range(4):
+        alone = make_augmenter(seed=seed)(image)
+        assert alone.dtype == np.uint8 and alone.shape == image.shape
+        np.testing.assert_array_equal(
+            alone, make_augmenter(seed=seed).augment_batch(image[np.newaxis])[0])
+        with_boxes, _ = make_augmenter(seed=seed)(image, [[4, 4, 20, 20]])
+        np.testing.assert_array_equal(alone, with_boxes)
+        changed += not np.array_equal(alone, image)
+    assert changed >= 2  # y sí aumenta
+    # Con solo el volteo, el resultado exacto.
+    flip = make_augmenter(seed=0, max_photometric=0, geometric_probability=0.0, flip=1.0)
+    np.testing.assert_array_equal(flip(image), image[:, ::-1])
 
 
 def test_bad_box_arguments():

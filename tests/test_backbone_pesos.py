@@ -20,7 +20,6 @@ import modelos
 from nucleo.errores import ArgumentError
 from nucleo.errores import ModelFileError
 from nucleo.errores import WeightsMismatchError
-from datos.sinteticos import make_shapes_dataset
 from cli.principal import main
 from modelos.yolo.darknet_pesos import save_darknet_weights
 from modelos.yolo import build_yolo
@@ -34,7 +33,6 @@ HEAD = {"tiny": "conv_9", "darknet19": "conv_23"}
 # Convoluciones de los archivos parciales de darknet: darknet19_448.conv.23 (23 capas de
 # la cfg = 18 convoluciones) y yolov2-tiny.conv.13 (13 capas = 7 convoluciones).
 PARTIAL_CONVS = {"darknet19": 18, "tiny": 7}
-SHAPES = ("circulo", "cuadrado")
 
 
 _CACHE: dict = {}
@@ -306,14 +304,7 @@ def test_unknown_files_and_non_yolo_models(tmp_path):
         backbone_layers(modelos.build_xor())
 
 
-# === --congelar ===
-@pytest.fixture(scope="module")
-def shapes(tmp_path_factory):
-    """10 imágenes VOC de figuras de 64×64 (2 clases): un lote de entrenamiento."""
-    return make_shapes_dataset(tmp_path_factory.mktemp("figuras"), n_images=10,
-                               image_size=(SIZE, SIZE), classes=SHAPES, max_objects=2, seed=0)
-
-
+# === --congelar === (con las figuras de tests/conftest.py, ``shapes``)
 def test_cli_trains_from_a_backbone_freezing_it_k_epochs(shapes, tmp_path, monkeypatch):
     """De punta a punta: el backend llega a las capas, --congelar 2 las deja exactamente
     iguales (pesos y estadísticas de BatchNorm) mientras la cabeza aprende, y en la

@@ -81,6 +81,10 @@ def test_augmentation_is_deterministic_per_batch():
         np.testing.assert_array_equal(ya, yb)
     xa, ya = a[0]
     assert xa.dtype == np.float32 and 0.0 <= xa.min() and xa.max() <= 1.0
+    # El aumento pasa por uint8 y vuelve a [0, 1] una sola vez: escalones de 1/255 y el
+    # brillo medio de las originales (el aumento es moderado).
+    np.testing.assert_allclose(xa * 255, np.round(xa * 255), atol=1e-3)
+    assert abs(xa.mean() - x[ya].mean()) < 0.1
     assert not np.allclose(xa, x[ya], atol=1 / 255)  # sí se aumentó
     first = a[0][0]
     a.on_epoch_end()

@@ -70,8 +70,18 @@ def _masked_loss_case():
 
 
 LOSS_CASES = {"YoloLoss": _yolo_case, "MaskedSparseCrossEntropy": _masked_loss_case}
+
+
+def _logits(tokens, vocab=6):
+    """Logits (con ruido) cuyo argmax es ``tokens``."""
+    tokens = np.asarray(tokens)
+    return (3.0 * np.eye(vocab)[tokens] + 0.1 * _floats(*tokens.shape, vocab)).astype("float32")
+
+
+# Métrica → (argumentos, y_true, y_pred, valor calculado a mano).
+# MaskedAccuracy: 2 de los 3 tokens reales aciertan (2/3); contando el relleno, 5/6.
 METRIC_CASES = {"MaskedAccuracy": ({}, np.array([[3, 2, 0], [5, 0, 0]], "int32"),
-                                   _floats(2, 3, 6))}
+                                   _logits([[3, 4, 0], [5, 0, 0]]), 2 / 3)}
 SCHEDULE_CASES = {"WarmupSchedule": ({"d_model": 16, "warmup_steps": 10}, [0, 4, 8, 200])}
 OPTIMIZER_CASES = {"FusedAdam": {"learning_rate": 0.05, "beta_1": 0.8}}
 
@@ -100,9 +110,9 @@ def test_loss(name, tmp_path):
 
 @pytest.mark.parametrize("name", sorted(METRIC_CASES))
 def test_metric(name):
-    kwargs, y_true, y_pred = METRIC_CASES[name]
+    kwargs, y_true, y_pred, expected = METRIC_CASES[name]
     value = run_metric_test(_registered(name)(**kwargs), y_true, y_pred)
-    assert 0.0 <= value <= 1.0
+    assert value == pytest.approx(expected, rel=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULE_CASES))

@@ -121,21 +121,20 @@ def test_pack_and_unpack_round_trip():
 
 # === YoloDataset ===
 
-@pytest.fixture(scope="module")
-def shapes(tmp_path_factory):
-    root = make_shapes_dataset(tmp_path_factory.mktemp("figuras"), n_images=10,
-                               image_size=(96, 128), max_objects=3, seed=1)
-    images, _ = read_voc(root / "annotations", root / "images")
-    return images
+# Con las figuras apaisadas de tests/conftest.py (``wide_shapes_records``): 10 imágenes
+# de 128×96 con hasta 3 figuras de las 3 clases.
 
-
-def test_batches_shapes_and_dtypes(shapes):
-    data = YoloDataset(shapes, CLASSES, image_size=64, batch_size=4, train_times=3,
-                       augmenter=True, max_boxes=6)
+def test_batches_shapes_and_dtypes(wide_shapes_records):
+    data = YoloDataset(wide_shapes_records, CLASSES, image_size=64, batch_size=4,
+                       train_times=3, augmenter=True, max_boxes=6)
     assert len(data) == 8  # ceil(10 * 3 / 4)
     x, y = data[0]
     assert x.shape == (4, 64, 64, 3) and x.dtype == np.float32
     assert 0.0 <= x.min() and x.max() <= 1.0
+    # Los píxeles uint8 (aumentados) divididos una sola vez por 255: escalones de 1/255 y
+    # figuras claras cerca de 1.
+    np.testing.assert_allclose(x * 255, np.round(x * 255), atol=1e-3)
+    assert x.max() > 0.7
     assert y.shape == (4, *data.target_shape) == (4, 2 * 2 * 5 + 6, 8) and y.dtype == np.float32
     x_last, _ = data[7]
     assert len(x_last) == 2
@@ -143,10 +142,10 @@ def test_batches_shapes_and_dtypes(shapes):
         data[8]
 
 
-def test_boxes_rescaled_to_network_size(shapes):
-    data = YoloDataset(shapes, CLASSES, image_size=(64, 96), grid=(4, 6), anchors=ANCHORS,
-                       batch_size=1, shuffle=False, max_boxes=3)
-    record = shapes[0]
+def test_boxes_rescaled_to_network_size(wide_shapes_records):
+    data = YoloDataset(wide_shapes_records, CLASSES, image_size=(64, 96), grid=(4, 6),
+                       anchors=ANCHORS, batch_size=1, shuffle=False, max_boxes=3)
+    record = wide_shapes_records[0]
     _, target = data[0]
     _, true_boxes = unpack_target(target, (4, 6), 3)
     # 128×96 -> 96×64 con rejilla 6×4: celdas de 16 px, es decir 128/6 × 96/4 px originales.
@@ -155,8 +154,9 @@ def test_boxes_rescaled_to_network_size(shapes):
     np.testing.assert_allclose(np.asarray(true_boxes)[0, :len(cells)], centres, rtol=1e-5)
 
 
-def test_each_image_train_times_per_epoch_and_new_order(shapes):
-    data = YoloDataset(shapes, CLASSES, image_size=64, batch_size=4, train_times=5, seed=2)
+def test_each_image_train_times_per_epoch_and_new_order(wide_shapes_records):
+    data = YoloDataset(wide_shapes_records, CLASSES, image_size=64, batch_size=4, train_times=5,
+                       seed=2)
     first = data._order.copy()
     assert np.bincount(first).tolist() == [5] * 10
     data.on_epoch_end()
@@ -164,12 +164,12 @@ def test_each_image_train_times_per_epoch_and_new_order(shapes):
     assert np.bincount(data._order).tolist() == [5] * 10
 
 
-def test_deterministic_under_seed_and_threads(shapes):
+def test_deterministic_under_seed_and_threads(wide_shapes_records):
     from concurrent.futures import ThreadPoolExecutor
 
     def make():
-        return YoloDataset(shapes, CLASSES, image_size=64, batch_size=3, augmenter=True,
-                           seed=7)
+        return YoloDataset(wide_shapes_records, CLASSES, image_size=64, batch_size=3,
+                           augmenter=True, seed=7)
 
     a, b = make(), make()
     with ThreadPoolExecutor(2) as pool:  # orden de petición distinto, mismo contenido
@@ -177,11 +177,12 @@ def test_deterministic_under_seed_and_threads(shapes):
     for i in range(len(a)):
         np.testing.assert_array_equal(a[i][0], batches[i][0])
         np.testing.assert_array_equal(a[i][1], batches[i][1])
-    other = YoloDataset(shapes, CLASSES, image_size=64, batch_size=3, augmenter=True, seed=8)
+    other = YoloDataset(wide_shapes_records, CLASSES, image_size=64, batch_size=3,
+                        augmenter=True, seed=8)
     assert not np.array_equal(a[0][0], other[0][0])
 
 
-def test_fit_with_workers_and_target_reaching_the_loss(shapes):
+def test_fit_with_workers_and_target_reaching_the_loss(wide_shapes_records):
     """Un modelo mínimo se entrena con lotes de YoloDataset y 2 hilos; la pérdida
     desempaqueta el búfer de cajas verdaderas del objetivo (lo que usará YOLOv2)."""
     import keras
@@ -204,25 +205,25 @@ def test_fit_with_workers_and_target_reaching_the_loss(shapes):
     outputs = keras.layers.Reshape((2, 2, 5, 8))(x)
     model = keras.Model(inputs, outputs)
     model.compile(optimizer="adam", loss=loss)
-    data = YoloDataset(shapes, CLASSES, image_size=64, batch_size=4, augmenter=True,
-                       train_times=2, workers=2)
+    data = YoloDataset(wide_shapes_records, CLASSES, image_size=64, batch_size=4,
+                       augmenter=True, train_times=2, workers=2)
     history = model.fit(data, epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     assert seen["shapes"] == ((2, 2, 5, 8), (5, 4))
     assert data.epoch >= 2  # on_epoch_end llamado por fit: orden nuevo en cada época
 
 
-def test_dataset_bad_arguments(shapes, tmp_path):
+def test_dataset_bad_arguments(wide_shapes_records, tmp_path):
     with pytest.raises(DataError, match="no están en"):
-        YoloDataset(shapes, ["circulo"], image_size=64)
+        YoloDataset(wide_shapes_records, ["circulo"], image_size=64)
     with pytest.raises(ArgumentError, match="múltiplo de 32"):
-        YoloDataset(shapes, CLASSES, image_size=100)
+        YoloDataset(wide_shapes_records, CLASSES, image_size=100)
     with pytest.raises(ArgumentError, match="labels"):
-        YoloDataset(shapes, "circulo", image_size=64)
+        YoloDataset(wide_shapes_records, "circulo", image_size=64)
     with pytest.raises(ArgumentError, match="ningún registro"):
         YoloDataset([], CLASSES)
     with pytest.raises(ArgumentError, match="augment_with_boxes"):
-        YoloDataset(shapes, CLASSES, augmenter=object())
+        YoloDataset(wide_shapes_records, CLASSES, augmenter=object())
     gone = VocImage(tmp_path / "borrada.jpg", 10, 10, np.zeros((1, 4), np.float32) + [0, 0, 5, 5],
                     ["circulo"])
     with pytest.raises(DataError, match="borrada.jpg"):

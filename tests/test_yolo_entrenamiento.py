@@ -1,6 +1,6 @@
-"""``redes yolo entrenar / evaluar / detectar`` de principio a fin sobre figuras generadas.
+"""``redes deteccion entrenar / evaluar / predecir`` de principio a fin sobre figuras generadas.
 
-``redes yolo entrenar`` se prueba con un entrenamiento corto (archivos, resumen y una
+``redes deteccion entrenar`` se prueba con un entrenamiento corto (archivos, resumen y una
 pérdida que baja); ese modelo sirve para las pruebas de vídeo, cámara y errores. La
 calidad de un detector entrenado de verdad se prueba en ``tests/test_demo.py``, con el
 detector de ``redes demo``.
@@ -9,6 +9,8 @@ detector de ``redes demo``.
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -17,51 +19,26 @@ import pytest
 import modelos
 from nucleo.errores import DataError
 from nucleo.errores import EnvironmentSetupError
-from datos.sinteticos import make_shapes_dataset
 from tareas.deteccion import predecir as deteccion
 from cli.principal import main
-from tareas.deteccion.entrenar import DEMO_SETTINGS
+from tareas.deteccion.demo import DEMO
 from tareas.deteccion.evaluar import ground_truths
 from tareas.deteccion.entrenar import split_records
 
 CLASSES = ["circulo", "cuadrado"]
-SIZE = DEMO_SETTINGS["image_size"]  # el tamaño del detector de la demo
-# Entrenamiento corto por la orden: 160 imágenes con 1-2 figuras, tiny con ancho 0.25.
-TRAIN_ARGS = ["--tamanio", str(SIZE), "--backbone", "tiny", "--ancho", "0.25",
-              "--anclas", "auto", "--epocas", "4", "--repeticiones", "1", "--lote", "16",
-              "--tasa", "2e-3", "--coseno", "--calentamiento", "1", "--paciencia", "0",
-              "--precision", "auto"]
+SIZE = DEMO.image_size  # el tamaño del detector de la demo
 
 
 def _voc(root):
     return ["--anotaciones", str(root / "annotations"), "--imagenes", str(root / "images")]
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    base = tmp_path_factory.mktemp("yolo")
-    train = make_shapes_dataset(base / "entrenamiento", n_images=160, image_size=(SIZE, SIZE),
-                                classes=CLASSES, max_objects=2, seed=0)
-    test = make_shapes_dataset(base / "prueba", n_images=100, image_size=(SIZE, SIZE),
-                               classes=CLASSES, max_objects=2, seed=100)
-    return base, train, test
-
-
-@pytest.fixture(scope="module")
-def trained(data):
-    base, train, _ = data
-    weights = base / "pesos" / "red_figuras.h5"
-    summary = base / "resumen.json"
-    code = main(["yolo", "entrenar", *_voc(train), "--etiquetas", *CLASSES, *TRAIN_ARGS,
-                 "--pesos", str(weights), "--json", str(summary)])
-    assert code == 0
-    return weights, json.loads(summary.read_text())
-
-
-def test_training_writes_everything_and_learns(trained):
-    weights, summary = trained
+# ``trained_detector`` (tests/conftest.py): el entrenamiento corto por la orden, 160 imágenes
+# con 1-2 figuras, tiny con ancho 0.25; ``held_out_shapes``: 100 figuras que no vio.
+def test_training_writes_everything_and_learns(trained_detector, tmp_path):
+    weights, summary = trained_detector
     assert weights.is_file()
-    run_dir = weights.with_suffix("")
+    run_dir = Path(summary["archivos"]["registro"]).parent
     for name in ("registro.csv", "curvas.png", "precision_recall_circulo.png",
                  "precision_recall_cuadrado.png"):
         assert (run_dir / name).is_file(), name
@@ -74,7 +51,29 @@ def test_training_writes_everything_and_learns(trained):
     # La pérdida baja (la calidad se mide con el detector de la demo, más abajo).
     history = np.genfromtxt(run_dir / "registro.csv", delimiter=",", names=True)
     assert len(history) == 4 and history["loss"][-1] < 0.5 * history["loss"][0]
-    assert 0 <= metrics["map_50"] <= metrics["map_30"] <= 1
+    assert metrics["map_50"] <= metrics["map_30"]
+    # El mAP del resumen es el del modelo guardado en las 32 imágenes de validación:
+    # «redes deteccion evaluar» solo con sus anotaciones da lo mismo.
+    from datos.anotaciones import read_voc
+
+    source = modelos.load_metadata(weights)["metadata"]
+    records, _ = read_voc(source["anotaciones"], source["imagenes"], CLASSES)
+    _, val = split_records(records, 0.2, seed=0)
+    annotations = tmp_path / "validacion"
+    annotations.mkdir()
+    for record in val:
+        shutil.copy(record.annotation, annotations)
+    out = tmp_path / "evaluacion.json"
+    assert main(["deteccion", "evaluar", "--pesos", str(weights),
+                 "--anotaciones", str(annotations), "--imagenes", source["imagenes"],
+                 "--salida", str(tmp_path), "--json", str(out)]) == 0
+    again = json.loads(out.read_text())
+    assert again["imagenes"] == 32
+    assert again["metricas"]["map_50"] == pytest.approx(metrics["map_50"], abs=1e-6)
+    assert again["metricas"]["map_30"] == pytest.approx(metrics["map_30"], abs=1e-6)
+    for label in CLASSES:
+        assert again["ap_por_clase"][label] == pytest.approx(summary["ap_por_clase"][label],
+                                                             abs=1e-6)
 
 
 def _write_video(path, images, fps=5):
@@ -94,11 +93,12 @@ def _count_frames(path):
     return count
 
 
-def test_detect_video_writes_detected_mp4(trained, data, tmp_path, capsys):
-    _, _, test = data
-    video = _write_video(tmp_path / "figuras.mp4", sorted((test / "images").glob("*.jpg"))[:9])
+def test_detect_video_writes_detected_mp4(trained_detector, held_out_shapes, tmp_path,
+                                          capsys):
+    images = sorted((held_out_shapes / "images").glob("*.jpg"))
+    video = _write_video(tmp_path / "figuras.mp4", images[:9])
     out_json = tmp_path / "video.json"
-    assert main(["yolo", "detectar", "--pesos", str(trained[0]), "--video", str(video),
+    assert main(["yolo", "detectar", "--pesos", str(trained_detector[0]), "--video", str(video),
                  "--json", str(out_json)]) == 0
     out = tmp_path / "figuras_detected.mp4"
     assert out.is_file() and _count_frames(out) == 9
@@ -124,12 +124,13 @@ class _FakeWindow:
         pass
 
 
-def test_camera_path_shows_frames_and_quits_on_q(trained, data, tmp_path, monkeypatch, capsys):
-    _, _, test = data
-    video = _write_video(tmp_path / "camara.mp4", sorted((test / "images").glob("*.jpg"))[:8])
+def test_camera_path_shows_frames_and_quits_on_q(trained_detector, held_out_shapes, tmp_path,
+                                                  monkeypatch, capsys):
+    images = sorted((held_out_shapes / "images").glob("*.jpg"))
+    video = _write_video(tmp_path / "camara.mp4", images[:8])
     monkeypatch.setattr(deteccion, "FrameWindow", _FakeWindow)
     out_json = tmp_path / "camara.json"
-    assert main(["yolo", "detectar", "--pesos", str(trained[0]), "--camara", str(video),
+    assert main(["yolo", "detectar", "--pesos", str(trained_detector[0]), "--camara", str(video),
                  "--json", str(out_json)]) == 0
     assert _FakeWindow.shown == [(SIZE, SIZE, 3)] * 3
     assert "interrumpido con q" in capsys.readouterr().out
@@ -137,9 +138,9 @@ def test_camera_path_shows_frames_and_quits_on_q(trained, data, tmp_path, monkey
     assert result["metricas"]["fotogramas"] == 3 and result["interrumpido"]
 
 
-def test_camera_without_display_is_a_clear_error(trained, capsys, monkeypatch):
+def test_camera_without_display_is_a_clear_error(trained_detector, capsys, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
-    assert main(["yolo", "detectar", "--pesos", str(trained[0]), "--camara", "0"]) == 2
+    assert main(["yolo", "detectar", "--pesos", str(trained_detector[0]), "--camara", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: No hay ventana") and "DISPLAY" in err[-1]
 
@@ -195,16 +196,17 @@ def test_frame_window_without_gui_opencv_is_a_clear_error(monkeypatch):
     (["no_existe.jpg"], "no existe"),
     (["--video", "no_existe.mp4"], "no existe"),
 ])
-def test_detect_errors_are_one_spanish_line(trained, tmp_path, capsys, extra, message):
-    assert main(["yolo", "detectar", "--pesos", str(trained[0]), *extra]) == 2
+def test_detect_errors_are_one_spanish_line(trained_detector, tmp_path, capsys, extra,
+                                            message):
+    assert main(["yolo", "detectar", "--pesos", str(trained_detector[0]), *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and message in err[-1]
 
 
-def test_not_a_yolo_model_is_refused(tmp_path, data, capsys):
-    _, _, test = data
+def test_not_a_yolo_model_is_refused(tmp_path, held_out_shapes, capsys):
     modelos.save(modelos.build_xor(), tmp_path / "xor.h5")
-    assert main(["yolo", "evaluar", "--pesos", str(tmp_path / "xor.h5"), *_voc(test)]) == 2
+    assert main(["yolo", "evaluar", "--pesos", str(tmp_path / "xor.h5"),
+                 *_voc(held_out_shapes)]) == 2
     assert "build_yolo" in capsys.readouterr().err
 
 
@@ -212,19 +214,18 @@ def test_not_a_yolo_model_is_refused(tmp_path, data, capsys):
     (["--anclas", "1", "x"], "--anclas"),
     (["--backbone", "tiny", "--anclas", "auto", "--etiquetas", "estrella"], "ningún objeto"),
 ])
-def test_train_errors(data, tmp_path, capsys, extra, message):
-    _, train, _ = data
-    code = main(["yolo", "entrenar", *_voc(train), "--epocas", "1", "--salida",
+def test_train_errors(shapes, tmp_path, capsys, extra, message):
+    code = main(["yolo", "entrenar", *_voc(shapes), "--epocas", "1", "--salida",
                  str(tmp_path), *extra])
     assert code == 2
     assert message in capsys.readouterr().err
 
 
-def test_split_and_ground_truths(data):
+def test_split_and_ground_truths(held_out_shapes):
     from datos.anotaciones import read_voc
 
-    _, _, test = data
-    images, _ = read_voc(test / "annotations", test / "images", CLASSES)
+    images, _ = read_voc(held_out_shapes / "annotations", held_out_shapes / "images",
+                         CLASSES)
     train, val = split_records(images, 0.2, seed=3)
     assert len(train) == 80 and len(val) == 20
     assert not {r.path for r in train} & {r.path for r in val}

@@ -107,7 +107,7 @@ def test_annotation_made_without_exif_is_refused_with_the_reason(folder, tmp_pat
 
 
 @pytest.fixture(scope="module")
-def trained(folder, tmp_path_factory):
+def exif_detector(folder, tmp_path_factory):
     """YOLOv2 tiny diminuto que memoriza las 6 fotos de un lote de YoloDataset."""
     import keras
 
@@ -134,13 +134,14 @@ def trained(folder, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_evaluation_and_detect_agree_with_the_annotation(trained, folder, tmp_path, capsys):
+def test_evaluation_and_detect_agree_with_the_annotation(exif_detector, folder, tmp_path,
+                                                         capsys):
     import modelos
     from cli.principal import main
     from tareas.deteccion.evaluar import evaluate_records
     from modelos.yolo import detect
 
-    path, records = trained
+    path, records = exif_detector
     model = modelos.load(path)
     # Evaluación: lee igual que el entrenamiento.
     assert evaluate_records(model, records, ["cuadrado"], progress=False)["map"]["0.5"] >= 0.8
@@ -150,7 +151,7 @@ def test_evaluation_and_detect_agree_with_the_annotation(trained, folder, tmp_pa
     assert len(found) >= 1
     assert box_iou(found[:1, :4], [OBJECTS[0][1]])[0, 0] >= 0.5
     assert (found[:, [0, 2]] <= SHOWN[0]).all() and (found[:, [1, 3]] <= SHOWN[1]).all()
-    # redes yolo detectar dibuja en una copia de 64×96 y la caja verde rodea el objeto.
+    # redes deteccion predecir dibuja en una copia de 64×96 y la caja verde rodea el objeto.
     out_json = tmp_path / "det.json"
     assert main(["yolo", "detectar", "--pesos", str(path), str(image), "--salida",
                  str(tmp_path), "--json", str(out_json)]) == 0

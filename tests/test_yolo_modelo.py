@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 
 import modelos
-from datos.anotaciones import read_voc
 from nucleo.errores import ArgumentError
-from datos.sinteticos import make_shapes_dataset
 from modelos.yolo.darknet_pesos import load_darknet_weights
 from modelos.yolo.darknet_pesos import save_darknet_weights
 from modelos.yolo import VOC_ANCHORS
@@ -20,14 +18,6 @@ from modelos.yolo import yolo_config
 from tests.helpers import run_model_saving_test
 
 VOC_LABELS = [f"clase{i}" for i in range(20)]
-
-
-@pytest.fixture(scope="module")
-def shapes(tmp_path_factory):
-    root = make_shapes_dataset(tmp_path_factory.mktemp("figuras"), n_images=4,
-                               image_size=(96, 96), classes=("circulo", "cuadrado"), seed=4)
-    images, _ = read_voc(root / "annotations", root / "images")
-    return images
 
 
 @pytest.mark.parametrize("backbone, expected", [("darknet19", 50_676_061), ("tiny", 15_867_885)])
@@ -116,12 +106,12 @@ def test_model_with_warmup_counter_saves_and_loads(tmp_path):
     assert restored.loss.warmup_batches == 5 and int(restored.loss.seen.numpy()) == 0
 
 
-def test_blog_fit_works_as_written(shapes):
+def test_blog_fit_works_as_written(shapes_records):
     """``build_yolo().fit(YoloDataset(...))`` con la configuración del blog: 416, Darknet-19."""
     keras.utils.set_random_seed(0)
     model = build_yolo()
     relabelled = [type(r)(r.path, r.width, r.height, r.boxes, ["lego"] * len(r.labels))
-                  for r in shapes[:2]]
+                  for r in shapes_records[:2]]
     before = model.get_layer("conv_23").get_weights()[0].copy()
     history = model.fit(YoloDataset(relabelled, ["lego"], augmenter=True, batch_size=2),
                         epochs=1, verbose=0)
@@ -154,7 +144,7 @@ def test_full_model_with_space_to_depth_round_trips(tmp_path):
 
 
 @pytest.mark.neutral
-def test_mixed_bfloat16_outputs_float32_and_trains(shapes):
+def test_mixed_bfloat16_outputs_float32_and_trains(shapes_records):
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
     try:
@@ -162,7 +152,8 @@ def test_mixed_bfloat16_outputs_float32_and_trains(shapes):
         model = build_yolo(["circulo", "cuadrado"], input_size=96, backbone="tiny",
                            width_multiplier=0.25)
         assert model.get_layer("conv_1").compute_dtype == "bfloat16"
-        data = YoloDataset(shapes, ["circulo", "cuadrado"], image_size=96, batch_size=4)
+        data = YoloDataset(shapes_records[:4], ["circulo", "cuadrado"], image_size=96,
+                           batch_size=4)
         x, _ = data[0]
         assert keras.backend.standardize_dtype(model(x).dtype) == "float32"
         loss = model.fit(data, epochs=1, verbose=0).history["loss"][0]

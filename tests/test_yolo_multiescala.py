@@ -19,9 +19,7 @@ import numpy as np
 import pytest
 
 import modelos
-from datos.anotaciones import read_voc
 from nucleo.errores import ArgumentError
-from datos.sinteticos import make_shapes_dataset
 from cli.principal import main
 from tareas.deteccion.entrenar import train_yolo
 from modelos.yolo.darknet import Reorg
@@ -36,19 +34,6 @@ from modelos.yolo.lotes import multiscale_sizes
 SHAPES = ("circulo", "cuadrado")
 SIZE = 64
 ANCHORS = [[0.6, 0.6], [1.2, 1.0]]
-
-
-@pytest.fixture(scope="module")
-def shapes(tmp_path_factory):
-    """24 imágenes VOC de figuras de 64×64 (2 clases)."""
-    return make_shapes_dataset(tmp_path_factory.mktemp("figuras"), n_images=24,
-                               image_size=(SIZE, SIZE), classes=SHAPES, max_objects=2, seed=3)
-
-
-@pytest.fixture(scope="module")
-def records(shapes):
-    found, _ = read_voc(shapes / "annotations", shapes / "images", list(SHAPES))
-    return found
 
 
 # === Tamaños ===
@@ -69,10 +54,10 @@ def test_multiscale_sizes_follow_darknet():
 
 # === Lotes ===
 @pytest.mark.neutral
-def test_each_batch_has_its_size_and_grid(records):
+def test_each_batch_has_its_size_and_grid(shapes_records):
     sizes = [(64, 64), (96, 128), (128, 96)]
-    data = YoloDataset(records, list(SHAPES), image_size=SIZE, anchors=ANCHORS, batch_size=4,
-                       sizes=sizes, seed=5)
+    data = YoloDataset(shapes_records, list(SHAPES), image_size=SIZE, anchors=ANCHORS,
+                       batch_size=4, sizes=sizes, seed=5)
     assert data.sizes == sizes and len(data) == 6
     seen = [data.batch_image_size(i) for i in range(len(data))]
     # Por vueltas de 3 lotes: cada tamaño una vez por vuelta; dos seguidos no se repiten.
@@ -92,7 +77,7 @@ def test_each_batch_has_its_size_and_grid(records):
             assert col <= cx <= col + 1 and row <= cy <= row + 1
         assert (boxes[..., 0] <= grid[1]).all() and (boxes[..., 1] <= grid[0]).all()
     # Lo mismo con otra instancia (semilla, época, lote); otro orden en la época siguiente.
-    again = YoloDataset(records, list(SHAPES), image_size=SIZE, anchors=ANCHORS,
+    again = YoloDataset(shapes_records, list(SHAPES), image_size=SIZE, anchors=ANCHORS,
                         batch_size=4, sizes=sizes, seed=5)
     assert [again.batch_image_size(i) for i in range(len(again))] == seen
     np.testing.assert_array_equal(again[2][0], data[2][0])
@@ -112,9 +97,9 @@ def test_each_batch_has_its_size_and_grid(records):
     ({"sizes": ["grande", 64]}, "sizes"),
     ({"sizes": [64, 96], "batch_size": 32}, "al menos 2 lotes por época; hay 1"),
 ])
-def test_bad_sizes_are_clear_errors(records, kwargs, message):
+def test_bad_sizes_are_clear_errors(shapes_records, kwargs, message):
     with pytest.raises(ArgumentError, match=message):
-        YoloDataset(records, list(SHAPES), image_size=SIZE, **kwargs)
+        YoloDataset(shapes_records, list(SHAPES), image_size=SIZE, **kwargs)
 
 
 # === Capas con alto y ancho desconocidos ===
@@ -208,8 +193,9 @@ def test_train_yolo_multiscale_learns_and_saves_at_its_size(shapes, tmp_path):
     common = dict(input_size=SIZE, backbone="tiny", width_multiplier=0.25, anchors=ANCHORS,
                   epochs=3, train_times=2, batch_size=8, warmup_epochs=0,
                   learning_rate=3e-3, patience=None, verbose=0, seed=0)
-    result = train_yolo(shapes / "annotations", shapes / "images", list(SHAPES),
-                        run_dir=tmp_path / "run", multiscale=True, **common)
+    result = train_yolo(ann_dir=shapes / "annotations", img_dir=shapes / "images",
+                        labels=list(SHAPES), run_dir=tmp_path / "run", multiscale=True,
+                        **common)
     losses = result.history["loss"]
     assert len(losses) == 3 and np.isfinite(losses).all() and losses[-1] < losses[0]
     saved = modelos.load(result.file("pesos"))
