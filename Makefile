@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.instalado
 BACKENDS := $(VENV)/.backends
 
-.PHONY: install demo lint test bench clean
+.PHONY: install demo lint test docs bench clean
 
 install: $(STAMP)
 
@@ -17,12 +17,12 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 # Los otros backends de Keras, los motores de inferencia (ONNX Runtime, OpenVINO,
-# LiteRT) y el servicio HTTP, para las pruebas. torch==2.13.0 es la compilación para CPU
+# LiteRT), el servicio HTTP y el sitio de documentación (MkDocs), para las pruebas. torch==2.13.0 es la compilación para CPU
 # que estas máquinas tienen en disco; un «torch» sin versión traería la de CUDA (varios
 # GB), así que se instala antes que el extra torch.
 $(BACKENDS): $(STAMP)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[test,jax,torch,onnx,openvino,litert,servicio]"
+	$(BIN)/python -m pip install --quiet -e ".[test,docs,jax,torch,onnx,openvino,litert,servicio]"
 	touch $(BACKENDS)
 
 demo: install
@@ -49,6 +49,10 @@ test: lint $(BACKENDS)
 	jax=$$?; wait $$torch; torch=$$?; \
 	echo "--- PyTorch, parte neutral (a la vez que JAX) ---"; cat $(VENV)/pruebas_torch.log; \
 	test $$jax -eq 0 && test $$torch -eq 0
+
+# El sitio de documentación en build/sitio (tests/test_documentacion.py lo construye también).
+docs: $(BACKENDS)
+	$(BIN)/mkdocs build --strict
 
 bench: install $(BACKENDS)
 	for b in clasificacion ventas aumento transformer yolo inferencia servicio backends distribuido; do $(BIN)/python bench/$$b.py || exit 1; done
