@@ -72,11 +72,7 @@ def _cmd_predict(args) -> int:
 
 
 _ONE_PROCESS = "train_xor entrena en un solo proceso"
-_UNSUPPORTED = {"lote": "entrena siempre con las 4 filas en un lote",
-                "tasa": "usa la del optimizador del blog",
-                "paciencia": "entrena siempre todas las épocas",
-                "minutos": "1000 épocas tardan unos segundos",
-                "procesos": _ONE_PROCESS, "coordinador": _ONE_PROCESS,
+_UNSUPPORTED = {"procesos": _ONE_PROCESS, "coordinador": _ONE_PROCESS,
                 "num_procesos": _ONE_PROCESS, "proceso": _ONE_PROCESS}
 
 

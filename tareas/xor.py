@@ -13,6 +13,7 @@ from informes.resultado import Table
 from informes.resultado import TaskResult
 from informes.resultado import training_files
 from nucleo.vocabulario import DEFAULT_TRAINING_PRECISION
+from nucleo.vocabulario import MAX_LEARNING_RATE
 from nucleo.vocabulario import TRAINING_PRECISIONS
 from tareas.configuracion import USED_PRECISION_KEY
 from tareas.configuracion import TrainingConfig
@@ -34,6 +35,12 @@ class XorConfig(TrainingConfig):
         run_dir: carpeta de la ejecución (``--salida``; ``pesos/xor``).
         precision: ``"auto"`` (la más rápida aquí), ``"float32"`` o ``"mixed_bfloat16"``
             (``--precision``).
+        batch_size: filas por lote (``--lote``; 4 en el blog: la tabla entera).
+        learning_rate: tasa de Adam (``--tasa``; ``None``: la del blog, la de Keras).
+        patience: épocas sin mejorar la pérdida antes de parar (``--paciencia``; ``None``:
+            todas las épocas, como el blog).
+        minutes: tiempo máximo de entrenamiento en minutos (``--minutos``; ``None``: sin
+            tope).
     """
 
     TASK = "xor"
@@ -44,6 +51,10 @@ class XorConfig(TrainingConfig):
     run_dir: Path = setting("--salida", Path("pesos") / "xor")
     precision: str = setting("--precision", DEFAULT_TRAINING_PRECISION,
                              choices=TRAINING_PRECISIONS)
+    batch_size: int = setting("--lote", 4, minimum=1, maximum=4)
+    learning_rate: float | None = setting("--tasa", None, above=0.0, maximum=MAX_LEARNING_RATE)
+    patience: int | None = setting("--paciencia", None, minimum=1, zero_is_none=True)
+    minutes: float | None = setting("--minutos", None, above=0.0)
 
 
 def train_xor(config: XorConfig | None = None, *, verbose: Any = 0, **overrides) -> TaskResult:
@@ -63,15 +74,19 @@ def train_xor(config: XorConfig | None = None, *, verbose: Any = 0, **overrides)
         Un :class:`~informes.resultado.TaskResult` con las métricas, las
         predicciones (``data["predicciones"]``) y los archivos escritos.
     """
+    from entrenamiento.callbacks import TimeLimit
     from entrenamiento.entrenar import train
 
     config = XorConfig.build(config, **overrides)
     files = {"configuracion": save_run_config(config, config.run_dir)}
+    limit = [] if config.minutes is None else [TimeLimit(config.minutes * 60.0)]
     start = time.perf_counter()
-    result = train("xor", {}, (XOR_INPUTS, XOR_TARGETS), None, run_dir=config.run_dir,
-                   epochs=config.epochs, batch_size=4, seed=config.seed, monitor="loss",
-                   precision=config.precision, metadata={"tarea": "xor"}, verbose=verbose,
-                   backup=False)
+    result = train("xor", {}, (XOR_INPUTS, XOR_TARGETS), None, initialize=_learning_rate(config),
+                   run_dir=config.run_dir, epochs=config.epochs,
+                   batch_size=config.batch_size, seed=config.seed, monitor="loss",
+                   patience=config.patience, precision=config.precision,
+                   metadata={"tarea": "xor"}, verbose=verbose, backup=False,
+                   callbacks=limit)
     seconds = time.perf_counter() - start
     predictions = result.model.predict(XOR_INPUTS, verbose=0).ravel()
     rows = [{"entrada": row.astype(int).tolist(), "esperado": int(t), "prediccion": float(p),
@@ -95,6 +110,17 @@ def train_xor(config: XorConfig | None = None, *, verbose: Any = 0, **overrides)
         model=result.model,
         history=result.history,
     )
+
+
+def _learning_rate(config: XorConfig):
+    """Fija ``--tasa`` en el Adam del blog tras construir la red (``None``: la del blog)."""
+    if config.learning_rate is None:
+        return None
+
+    def initialize(model) -> None:
+        model.optimizer.learning_rate = config.learning_rate
+
+    return initialize
 
 
 # === Evaluar y predecir con una red XOR guardada (redes xor evaluar / predecir) ===

@@ -90,8 +90,9 @@ def test_old_export_deduces_the_task_from_the_weights(xor_weights, capsys):
 
 
 def test_unsupported_training_flags_are_refused(tmp_path, capsys):
-    err = _fails(["xor", "entrenar", "--tasa", "0.1", "--salida", str(tmp_path / "x")], capsys)
-    assert "redes xor entrenar: --tasa aún no se puede usar en esta tarea" in err
+    err = _fails(["traduccion", "entrenar", "--tasa", "0.1", "--salida", str(tmp_path / "x")],
+                 capsys)
+    assert "redes traduccion entrenar: --tasa aún no se puede usar en esta tarea" in err
     assert "--procesos" in _fails(["xor", "entrenar", "--procesos", "2",
                                    "--salida", str(tmp_path / "x")], capsys)
     assert "--precision" in _fails(["pronostico", "entrenar", "--csv", "v.csv", "--precision",

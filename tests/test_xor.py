@@ -77,3 +77,24 @@ def test_ctrl_c_message_does_not_promise_a_resume_for_xor(tmp_path, monkeypatch,
     assert main(["xor", "entrenar", "--salida", str(tmp_path)]) == 130
     err = capsys.readouterr().err
     assert "no se reanuda" in err and "para reanudar" not in err
+
+
+def test_xor_takes_the_common_training_options(tmp_path):
+    """--lote, --tasa, --paciencia y --minutos llegan al entrenamiento y a la configuración."""
+    import json
+
+    from cli.principal import main
+
+    run = tmp_path / "xor"
+    assert main(["xor", "entrenar", "--epocas", "400", "--lote", "2", "--tasa", "1e-9",
+                 "--paciencia", "1", "--salida", str(run)]) == 0
+    saved = json.loads((run / "configuracion.json").read_text())
+    assert (saved["lote"], saved["tasa"], saved["paciencia"]) == (2, 1e-9, 1)
+    # Con una tasa casi nula la pérdida deja de mejorar y la paciencia 1 para mucho antes.
+    log = (run / "registro.csv").read_text().splitlines()
+    assert 1 < len(log) - 1 < 400
+    from tareas.xor import train_xor
+
+    quick = train_xor(epochs=100000, minutes=0.02, learning_rate=0.5, run_dir=tmp_path / "t")
+    assert quick.metrics["epocas"] < 100000          # el tope de tiempo la paró
+    assert float(quick.model.optimizer.learning_rate) == 0.5
