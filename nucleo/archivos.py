@@ -104,6 +104,22 @@ def atomic_write(path, write: Callable[[IO], None], *, text: bool = False) -> Pa
     return Path(path)
 
 
+def write_csv(path, header, rows) -> Path:
+    """Escribe un CSV (cabecera ``header`` y las filas ``rows``) de forma atómica.
+
+    Returns:
+        La ruta escrita.
+    """
+    import csv
+
+    def write(handle) -> None:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+    return atomic_write(path, write, text=True)
+
+
 def check_output_path(path, name: str, *, folder: bool = False) -> Path:
     """Comprueba, sin escribir nada que quede, que se podrá escribir ``path``.
 

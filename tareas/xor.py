@@ -163,9 +163,8 @@ def evaluate_xor(weights, *, engine: str = "keras", out_dir=None) -> TaskResult:
         Un :class:`~informes.resultado.TaskResult` con ``binary_accuracy`` (la fracción
         de filas cuyo redondeo es el esperado) y ``data["predicciones"]``.
     """
-    import csv
 
-    from nucleo.archivos import atomic_write
+    from nucleo.archivos import write_csv
 
     model = load_xor(weights, engine)
     outputs = _outputs(model, XOR_INPUTS)
@@ -175,13 +174,10 @@ def evaluate_xor(weights, *, engine: str = "keras", out_dir=None) -> TaskResult:
     accuracy = float(np.mean([row["redondeo"] == row["esperado"] for row in rows]))
     files = {}
     if out_dir is not None:
-        def write(handle) -> None:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(("a", "b", "esperado", "prediccion", "redondeo"))
-            writer.writerows((*r["entrada"], r["esperado"], f"{r['prediccion']:.6f}",
-                              r["redondeo"]) for r in rows)
-
-        files["evaluacion"] = atomic_write(Path(out_dir) / EVALUATION_CSV, write, text=True)
+        files["evaluacion"] = write_csv(
+            Path(out_dir) / EVALUATION_CSV, ("a", "b", "esperado", "prediccion", "redondeo"),
+            ((*r["entrada"], r["esperado"], f"{r['prediccion']:.6f}", r["redondeo"])
+             for r in rows))
     return TaskResult(
         title="XOR: evaluación en las 4 filas de la tabla",
         metrics={"binary_accuracy": accuracy},

@@ -10,7 +10,6 @@ exactamente los mismos números, nunca vistos al entrenar, y la cifra es la
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from datos.numeros import encode_pairs
 from datos.numeros import split_numbers
 from informes.resultado import Table
 from informes.resultado import TaskResult
-from nucleo.archivos import atomic_write
+from nucleo.archivos import write_csv
 from nucleo.errores import ArgumentError
 from nucleo.validacion import check_int
 from tareas.traduccion.entrenar import exact_match
@@ -114,13 +113,9 @@ def evaluate_translator(weights, *, n_test: int = DEFAULT_TEST, seed: int | None
 
 
 def _write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
-    def write(handle) -> None:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("numero", "origen", "referencia", "prediccion", "acierto"))
-        writer.writerows((r["numero"], r["origen"], r["referencia"], r["prediccion"],
-                          int(r["prediccion"] == r["referencia"])) for r in rows)
-
-    return atomic_write(path, write, text=True)
+    return write_csv(path, ("numero", "origen", "referencia", "prediccion", "acierto"),
+                     ((r["numero"], r["origen"], r["referencia"], r["prediccion"],
+                       int(r["prediccion"] == r["referencia"])) for r in rows))
 
 
 def attention_with_engine(weights, text: str, out_dir=None, *, beam_size: int = 1,

@@ -10,7 +10,6 @@ días, las cifras son las de validación del entrenamiento.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from datos.ventas import calendar_features
 from datos.ventas import sales_inputs
 from informes.resultado import Table
 from informes.resultado import TaskResult
-from nucleo.archivos import atomic_write
+from nucleo.archivos import write_csv
 from nucleo.errores import DataError
 from nucleo.validacion import check_int
 from tareas.ventas.comun import BLOG_VALIDATION
@@ -122,10 +121,6 @@ def evaluate_sales(weights, data, days: int | None = None, *, out_dir=None,
 
 
 def _write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
-    def write(handle) -> None:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("fecha", "real", "prediccion"))
-        writer.writerows((row["fecha"], f"{row['real']:.2f}", f"{row['prediccion']:.2f}")
-                         for row in rows)
-
-    return atomic_write(path, write, text=True)
+    return write_csv(path, ("fecha", "real", "prediccion"),
+                     ((row["fecha"], f"{row['real']:.2f}", f"{row['prediccion']:.2f}")
+                      for row in rows))

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
-import csv
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from nucleo.archivos import atomic_write
+from nucleo.archivos import write_csv
 from nucleo.errores import ArgumentError, DataError, ModelFileError
 from nucleo.validacion import check_int
 from datos.ventas import MinMaxScaler
@@ -220,13 +219,8 @@ def _check_forecast_options(where: str, days, history_days, all_days, progress) 
 
 def _write_forecast_csv(csv_path: Path, dates, values) -> Path:
     """Escribe ``fecha,unidades`` (dos decimales) de forma atómica y devuelve la ruta."""
-    def write(handle) -> None:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("fecha", "unidades"))
-        writer.writerows((str(d), f"{v:.2f}") for d, v in zip(dates, values, strict=True))
-
-    atomic_write(csv_path, write, text=True)
-    return csv_path
+    return write_csv(csv_path, ("fecha", "unidades"),
+                     ((str(d), f"{v:.2f}") for d, v in zip(dates, values, strict=True)))
 
 
 def _forecast_result(model, variant: str, days: int, dates, values,
