@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import ipaddress
 import json
 import os
 import socket
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.servir import is_loopback
 from nucleo.entorno import apply_onednn_default
 
 # Antes de que ningún módulo de prueba importe Keras (y con él TensorFlow): las pruebas
@@ -47,12 +47,7 @@ def _is_loopback(address) -> bool:
         host = host.decode()
     if not isinstance(host, str):  # sockets de UNIX
         return True
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(host)
 
 
 @pytest.fixture(autouse=True)
