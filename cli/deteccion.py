@@ -114,7 +114,6 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_predict(args) -> int:
-    from inferencia.motores import load_engine
     from nucleo.errores import ArgumentError
     from tareas.deteccion import predecir as deteccion
 
@@ -128,7 +127,8 @@ def _cmd_predict(args) -> int:
     check_outputs(files=[("--json", args.json),
                          ("--video" if args.video is not None else "--grabar", output)],
                   folders=[("--salida", args.salida)])
-    model = load_engine(args.pesos, args.motor)
+    # El mismo predictor que «redes servir»: la misma red, decodificación y dibujo.
+    model = deteccion.load(args.pesos, args.motor)
     thresholds = {"obj_threshold": args.umbral, "nms_threshold": args.nms}
     if args.imagenes:
         return report(deteccion.detect_images(model, args.imagenes, out_dir=args.salida,

@@ -132,3 +132,85 @@ def test_the_xor_predictor_answers_pairs_of_bits(tmp_path):
     assert abs(answer["salida"] - expected) < 1e-5
     with pytest.raises(ArgumentError, match="dos bits"):
         load(result.file("pesos")).prepare(2, 0)
+
+
+# === La CLI predice con el mismo predictor que el servicio ===
+# «redes TAREA predecir» y load(...).predict(...) (lo que atiende «redes servir») dan la
+# misma respuesta a la misma entrada.
+
+def _cli_json(argv, out) -> list | dict:
+    import json
+
+    from cli.principal import main
+
+    assert main([*argv, "--json", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+def test_the_cli_forecast_is_the_forecast_predictor(paths, tmp_path):
+    from datos.ventas import make_sales_series
+    from tareas.ventas import load
+    from tareas.ventas.comun import load_series
+
+    series = make_sales_series(days=120, seed=1)
+    csv_path = tmp_path / "ventas.csv"
+    csv_path.write_text("fecha,unidades\n" + "".join(
+        f"{date},{value}\n" for date, value in zip(series.dates, series.values, strict=True)))
+    cli = _cli_json(["pronostico", "predecir", "--pesos", str(paths["ventas"]), "--csv",
+                     str(csv_path), "--dias", "9", "--salida", str(tmp_path)],
+                    tmp_path / "p.json")["pronostico"]
+    predictor = load(paths["ventas"])
+    answer = predictor.predict(load_series(csv_path, where="prueba"), 9)["pronostico"]
+    assert [row["fecha"] for row in cli] == [row["fecha"] for row in answer]
+    assert [round(row["unidades"], 4) for row in cli] == [row["unidades"] for row in answer]
+    assert len({row["unidades"] for row in answer}) > 1   # no es una constante
+    rows = (tmp_path / "pronostico.csv").read_text().splitlines()[1:]
+    assert rows == [f"{row['fecha']},{row['unidades']:.2f}" for row in cli]
+
+
+def test_the_cli_translation_is_the_translation_predictor(paths, tmp_path):
+    from tareas.traduccion import load
+
+    texts = ["ciento veinte", "noventa y nueve", "uno"]
+    for beam in (1, 3):
+        cli = _cli_json(["traduccion", "predecir", "--pesos", str(paths["traduccion"]), *texts,
+                         "--haz", str(beam)], tmp_path / f"t{beam}.json")
+        predictor = load(paths["traduccion"])
+        answers = [predictor.predict(text, beam_size=beam) for text in texts]
+        assert [row["origen"] for row in cli] == texts
+        assert [row["traduccion"] for row in cli] == [a["traduccion"] for a in answers], beam
+    # El haz llega a translate, y un lote con dos haces distintos (el servicio junta
+    # peticiones) responde a cada frase con el suyo.
+    from modelos.transformer.decodificacion import translate
+
+    item = predictor.prepare(texts[0], beam_size=3)
+    source = np.zeros((1, predictor.source_limit), np.int32)
+    source[0, :len(item.source)] = item.source
+    expected = translate(predictor.engine, source, predictor.output_len, beam_size=3)[0]
+    assert predictor.translate_ids([item]) == [list(expected)]
+    mixed = predictor.run_batch([predictor.prepare(texts[0], beam_size=3),
+                                 predictor.prepare(texts[1])])
+    assert mixed == [predictor.predict(texts[0], beam_size=3), predictor.predict(texts[1])]
+
+
+def test_the_cli_detection_is_the_detection_predictor(paths, tmp_path):
+    from PIL import Image
+
+    from modelos.yolo.preprocesado import read_image
+    from tareas.deteccion import load
+    from tests.servicio_modelos import png_bytes
+
+    image_path = tmp_path / "foto.png"
+    image_path.write_bytes(png_bytes(height=90, width=70, seed=3))
+    (cli,) = _cli_json(["deteccion", "predecir", "--pesos", str(paths["deteccion"]),
+                        str(image_path), "--umbral", "0.5", "--nms", "0.2",
+                        "--salida", str(tmp_path / "salida")], tmp_path / "d.json")
+    answer = load(paths["deteccion"]).predict(read_image(image_path), 0.5, True,
+                                              nms_threshold=0.2)
+    assert cli["detecciones"] and answer["cajas"]
+    assert cli["detecciones"] == [{"etiqueta": box["etiqueta"], "puntuacion": box["puntuacion"],
+                                   "caja": [box["x1"], box["y1"], box["x2"], box["y2"]]}
+                                  for box in answer["cajas"]]
+    drawn = tmp_path / "salida" / "foto_detected.png"
+    assert drawn.read_bytes() == answer["png"]
+    assert Image.open(drawn).size == (70, 90)

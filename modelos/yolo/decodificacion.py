@@ -230,14 +230,23 @@ def detect_batch(model, images, anchors=None, obj_threshold: float = 0.3,
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
         pixels = np.stack([resize_image(image, (height, width)) for image in chunk])
-        if hasattr(model, "predict_images"):   # un motor: divide entre 255 a su manera
-            netouts = as_netout(model.predict_images(pixels), rank=5)
-        else:  # (b, alto, ancho, 3) float32 en [0, 1], como los lotes de entrenamiento
-            netouts = as_netout(model.predict_on_batch(to_input(pixels)), rank=5)
-        for image, netout in zip(chunk, netouts, strict=True):
+        for image, netout in zip(chunk, network_outputs(model, pixels), strict=True):
             found = decode(netout, anchors, obj_threshold, nms_threshold)
             results.append(to_pixels(found, image.shape[1], image.shape[0]))
     return results
+
+
+def network_outputs(model, pixels: np.ndarray) -> np.ndarray:
+    """La salida cruda ``(B, S_h, S_w, A, 5 + C)`` de un lote ya redimensionado.
+
+    Args:
+        model: el YOLOv2 de Keras o un motor de :mod:`inferencia.motores`.
+        pixels: ``uint8`` ``(B, alto, ancho, 3)`` del tamaño de la entrada de la red.
+    """
+    if hasattr(model, "predict_images"):   # un motor: divide entre 255 a su manera
+        return as_netout(model.predict_images(pixels), rank=5)
+    # (b, alto, ancho, 3) float32 en [0, 1], como los lotes de entrenamiento
+    return as_netout(model.predict_on_batch(to_input(pixels)), rank=5)
 
 
 def to_pixels(detections: np.ndarray, width: int, height: int) -> np.ndarray:

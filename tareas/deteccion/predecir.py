@@ -39,7 +39,6 @@ from tareas.base import Predictor
 from modelos.registro import builder_spec
 from modelos.registro import family_of
 from modelos.yolo.preprocesado import resize_image
-from modelos.yolo.preprocesado import to_input
 
 logger = logging.getLogger("redes")
 
@@ -96,26 +95,43 @@ def detect_images(model, paths: Sequence, *, out_dir=None, obj_threshold: float 
                   nms_threshold: float = 0.3) -> list[TaskResult]:
     """Detecta en cada imagen y escribe ``nombre_detected.png`` con las cajas.
 
+    Cada imagen pasa por :meth:`DetectionPredictor.prepare` y
+    :meth:`~DetectionPredictor.run_batch`, como en el servicio: las mismas cajas y el
+    mismo PNG dibujado.
+
+    Args:
+        model: el :class:`DetectionPredictor` de :func:`load`, la ruta de los pesos
+            (``.h5`` o exportación; se abren con keras) o un YOLOv2 ya cargado (el modelo
+            de Keras o un motor de :mod:`inferencia.motores`).
+        paths: rutas de las imágenes.
+        out_dir: carpeta de los PNG (por defecto, la de cada imagen).
+        obj_threshold: puntuación mínima.
+        nms_threshold: umbral de IoU de la NMS.
+
     Returns:
         Un :class:`~informes.resultado.TaskResult` por imagen: ``files["detectada"]``
         y en ``data`` ``imagen`` y ``detecciones`` (etiqueta, puntuación y caja en píxeles).
+
+    Example:
+        >>> from tareas.deteccion import detect_images, load
+        >>> detector = load("pesos/yolo/modelo.h5", "openvino")       # doctest: +SKIP
+        >>> (r,) = detect_images(detector, ["foto.jpg"], out_dir="salida")  # doctest: +SKIP
+        >>> r.data["detecciones"]                                    # doctest: +SKIP
+        [{'etiqueta': 'lego', 'puntuacion': 0.91, 'caja': [12.0, 30.5, 80.0, 96.0]}]
     """
     from nucleo.archivos import atomic_write
-    from modelos.yolo.constructor import yolo_config
-    from modelos.yolo.decodificacion import detect_batch
-    from modelos.yolo.preprocesado import read_image
 
-    labels = yolo_config(model)["labels"]
+    predictor = as_predictor(model)
     results = []
     for path in paths:
-        image = read_image(Path(path))
-        (detections,) = detect_batch(model, [image], obj_threshold=obj_threshold,
-                                     nms_threshold=nms_threshold)
+        (answer,) = predictor.run_batch([predictor.prepare(
+            Path(path), obj_threshold, True, nms_threshold=nms_threshold)])
         out = detected_path(path, out_dir)
         out.parent.mkdir(parents=True, exist_ok=True)
-        drawn = draw_boxes(image, detections, labels)
-        atomic_write(out, lambda handle, img=drawn: _write_png(handle, img))
-        found = describe(detections, labels)
+        atomic_write(out, lambda handle, png=answer["png"]: handle.write(png))
+        found = [{"etiqueta": box["etiqueta"], "puntuacion": box["puntuacion"],
+                  "caja": [box["x1"], box["y1"], box["x2"], box["y2"]]}
+                 for box in answer["cajas"]]
         lines = [f"{path}: {len(found)} objeto{'' if len(found) == 1 else 's'}"]
         lines += [f"  {d['etiqueta']} {d['puntuacion']:.2f} ["
                   + ", ".join(f"{v:.0f}" for v in d["caja"]) + "]" for d in found]
@@ -123,12 +139,6 @@ def detect_images(model, paths: Sequence, *, out_dir=None, obj_threshold: float 
                                   data={"imagen": str(path), "detecciones": found},
                                   text=["\n".join(lines)]))
     return results
-
-
-def _write_png(handle, image: np.ndarray) -> None:
-    from PIL import Image
-
-    Image.fromarray(image).save(handle, format="PNG")
 
 
 class FrameWindow:
@@ -209,10 +219,12 @@ def run_stream(model, source, *, output=None, window=None, obj_threshold: float 
                batch_size: int = 4) -> TaskResult:
     """Detecta fotograma a fotograma de un vídeo o una cámara.
 
-    Los fotogramas se procesan por lotes de ``batch_size`` (uno si hay ventana, para
-    no retrasar la imagen). Cada fotograma con sus cajas va a ``output`` (un MP4 con
-    los mismos fotogramas por segundo y tamaño) y/o a ``window`` (un objeto con
-    ``show(frame) -> bool``, como :class:`FrameWindow`; ``False`` termina).
+    ``model`` es como en :func:`detect_images`. Los fotogramas se procesan por lotes de
+    ``batch_size`` (uno si hay ventana, para no retrasar la imagen); cada lote pasa por
+    :meth:`DetectionPredictor.prepare` y :meth:`DetectionPredictor.detect`, la misma red,
+    decodificación y NMS que las fotos y el servicio. Cada fotograma con sus cajas va a
+    ``output`` (un MP4 con los mismos fotogramas por segundo y tamaño) y/o a ``window``
+    (un objeto con ``show(frame) -> bool``, como :class:`FrameWindow`; ``False`` termina).
 
     Returns:
         Un :class:`~informes.resultado.TaskResult`: ``metrics`` (``fotogramas``,
@@ -225,12 +237,11 @@ def run_stream(model, source, *, output=None, window=None, obj_threshold: float 
     from tqdm.auto import tqdm
 
     from nucleo.archivos import atomic_path
-    from modelos.yolo.constructor import yolo_config
-    from modelos.yolo.decodificacion import detect_batch
 
     if output is None and window is None:
         raise ArgumentError("run_stream: indique un vídeo de salida, una ventana o ambos.")
-    labels = yolo_config(model)["labels"]
+    predictor = as_predictor(model)
+    labels = predictor.labels
     batch_size = 1 if window is not None else check_int(batch_size, "batch_size")
     frames = detections_total = 0
     interrupted = False
@@ -250,8 +261,9 @@ def run_stream(model, source, *, output=None, window=None, obj_threshold: float 
             batch = _read_frames(capture, wanted) if wanted > 0 else []
             if not batch:
                 break
-            found = detect_batch(model, batch, obj_threshold=obj_threshold,
-                                 nms_threshold=nms_threshold)
+            found = predictor.detect([predictor.prepare(frame, obj_threshold, False,
+                                                        nms_threshold=nms_threshold)
+                                      for frame in batch])
             for frame, rows in zip(batch, found, strict=True):
                 drawn = draw_boxes(frame, rows, labels)
                 detections_total += len(rows)
@@ -311,8 +323,9 @@ def encode_png(image: np.ndarray) -> bytes:
 class DetectionInput:
     image: np.ndarray       # uint8 (H, W, 3) original, para dibujar y medir
     resized: np.ndarray     # uint8 (alto, ancho, 3), la entrada de la red
-    threshold: float
-    draw: bool
+    threshold: float        # puntuación mínima
+    draw: bool              # devolver también el PNG con las cajas
+    nms_threshold: float = 0.3
 
 
 class DetectionPredictor(Predictor):
@@ -332,21 +345,44 @@ class DetectionPredictor(Predictor):
     def details(self):
         return {"entrada": [*self.input_size, 3], "etiquetas": self.labels}
 
-    def prepare(self, image: np.ndarray, threshold: float, draw: bool) -> DetectionInput:
-        return DetectionInput(image, resize_image(image, self.input_size), threshold, draw)
+    def prepare(self, image, threshold: float = 0.3, draw: bool = False, *,
+                nms_threshold: float = 0.3) -> DetectionInput:
+        """Una imagen (``uint8`` RGB o gris, o una ruta) redimensionada a la red.
+
+        Una ruta se lee como en el entrenamiento (:func:`modelos.yolo.preprocesado.read_image`,
+        con la orientación EXIF aplicada). ``threshold`` es la puntuación mínima,
+        ``nms_threshold`` el umbral de IoU de la NMS y ``draw`` pide el PNG con las cajas.
+
+        Raises:
+            ArgumentError: un arreglo que no es una imagen ``uint8``.
+            DataError: una ruta que no se puede leer como imagen (la nombra).
+        """
+        from modelos.yolo.preprocesado import read_image
+
+        image = read_image(image)
+        return DetectionInput(image, resize_image(image, self.input_size), threshold, draw,
+                              nms_threshold)
 
     def example_input(self):
         return self.prepare(np.zeros((*self.input_size, 3), np.uint8), 0.3, False)
 
-    def run_batch(self, items: list[DetectionInput]) -> list[dict[str, Any]]:
-        from modelos.yolo.decodificacion import as_netout, decode, to_pixels
+    def detect(self, items: list[DetectionInput]) -> list[np.ndarray]:
+        """Las cajas de cada entrada: una pasada de la red, la decodificación y la NMS.
 
-        netouts = as_netout(self.engine.predict_on_batch(
-            to_input(np.stack([item.resized for item in items]))), rank=5)
+        Returns:
+            Por entrada, (N, 6) ``xmin, ymin, xmax, ymax, puntuación, clase`` en píxeles
+            de la imagen original, por puntuación descendente.
+        """
+        from modelos.yolo.decodificacion import decode, network_outputs, to_pixels
+
+        netouts = network_outputs(self.engine, np.stack([item.resized for item in items]))
+        return [to_pixels(decode(netout, self.anchors, item.threshold, item.nms_threshold),
+                          item.image.shape[1], item.image.shape[0])
+                for item, netout in zip(items, netouts, strict=True)]
+
+    def run_batch(self, items: list[DetectionInput]) -> list[dict[str, Any]]:
         results = []
-        for item, netout in zip(items, netouts, strict=True):
-            found = to_pixels(decode(netout, self.anchors, item.threshold),
-                              item.image.shape[1], item.image.shape[0])
+        for item, found in zip(items, self.detect(items), strict=True):
             result = {"ancho": int(item.image.shape[1]), "alto": int(item.image.shape[0]),
                       "cajas": [{"etiqueta": row["etiqueta"], "puntuacion": row["puntuacion"],
                                  "x1": row["caja"][0], "y1": row["caja"][1],
@@ -374,3 +410,13 @@ def load(weights, engine: str = "keras") -> DetectionPredictor:
                              f"«{spec.name if spec else '?'}»); entrena uno con «redes "
                              "deteccion entrenar».")
     return DetectionPredictor(weights, model)
+
+
+def as_predictor(model) -> DetectionPredictor:
+    """``model`` como :class:`DetectionPredictor`: el mismo si ya lo es, los pesos (una ruta)
+    cargados con :func:`load` (motor keras), o un YOLOv2 ya cargado (de Keras o un motor)."""
+    if isinstance(model, DetectionPredictor):
+        return model
+    if isinstance(model, (str, Path)):
+        return load(model)
+    return DetectionPredictor("", model)   # cargado en memoria: sin archivo que nombrar

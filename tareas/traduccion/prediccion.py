@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from nucleo.errores import DataError, ModelFileError
+from nucleo.validacion import check_int
 from datos.numeros import WordTokenizer
 from datos.numeros import shorten
 from informes.resultado import TaskResult
@@ -22,6 +23,8 @@ from tareas.registro import LEGACY_TASKS
 
 # La tarea que anotan sus modelos (los de versiones anteriores decían «numeros»).
 TASK = "traduccion"
+#: Frases por llamada a :meth:`TranslationPredictor.run_batch` al traducir una lista.
+PREDICT_BATCH = 32
 
 
 def load_translator(weights, engine: str = "keras"):
@@ -62,6 +65,13 @@ def _sentences(texts) -> list[str]:
     return texts
 
 
+def _check_beam(beam_size, where: str) -> int:
+    """``beam_size`` entre 1 y ``MAX_BEAM`` (el error nombra ``where``)."""
+    from modelos.transformer.decodificacion import MAX_BEAM
+
+    return check_int(beam_size, "beam_size", maximum=MAX_BEAM, where=where)
+
+
 def encode_texts(texts: list[str], source_tok: WordTokenizer, limit: int) -> np.ndarray:
     """Ids ``(N, S)`` de las frases, comprobando que caben en las ``limit`` posiciones.
 
@@ -78,22 +88,12 @@ def encode_texts(texts: list[str], source_tok: WordTokenizer, limit: int) -> np.
     return source
 
 
-def _prepare(weights, texts, engine: str = "keras"):
-    """Carga el traductor, codifica las frases y da el tope de tokens de salida."""
-    from modelos.transformer.decodificacion import sequence_limits
-
-    model, source_tok, target_tok, metadata = load_translator(weights, engine)
-    source_limit, target_limit = sequence_limits(model)
-    source = encode_texts(_sentences(texts), source_tok, source_limit)
-    # Un token más que la traducción más larga vista al entrenar (para «</s>»), sin pasar
-    # de la tabla de posiciones; los mapas de atención necesitan además sitio para «<s>».
-    output_len = min(metadata["longitudes"]["destino"] + 1, target_limit - 1)
-    return model, source, source_tok, target_tok, output_len
-
-
 def translate_texts(weights, texts: Sequence[str], *, beam_size: int = 1,
                     engine: str = "keras") -> list[TaskResult]:
     """Traduce frases en español con un traductor guardado.
+
+    Traduce con el predictor de la tarea (:func:`load`), el mismo que el servicio, en
+    lotes de :data:`PREDICT_BATCH` frases.
 
     Args:
         weights: ``modelo.h5`` de :func:`train_numbers` (o su carpeta de
@@ -108,17 +108,22 @@ def translate_texts(weights, texts: Sequence[str], *, beam_size: int = 1,
         Un :class:`TaskResult` por frase, con ``data`` ``{"origen", "traduccion"}``.
 
     Raises:
+        ArgumentError: ``beam_size`` no es un entero entre 1 y
+            :data:`~modelos.transformer.decodificacion.MAX_BEAM`.
         DataError: frase vacía, con palabras fuera del vocabulario (las nombra) o más
             larga de lo que admite el modelo (dice el máximo).
     """
-    from modelos.transformer.decodificacion import translate
-
     texts = _sentences(texts)
-    model, source, _, target_tok, output_len = _prepare(weights, texts, engine)
-    ids = translate(model, source, output_len, beam_size=beam_size)
+    beam_size = _check_beam(beam_size, "translate_texts")
+    predictor = load(weights, engine)
+    # Todas las frases se comprueban antes de traducir ninguna.
+    items = [predictor.prepare(text, beam_size=beam_size) for text in texts]
+    answers = []
+    for start in range(0, len(items), PREDICT_BATCH):
+        answers += predictor.run_batch(items[start:start + PREDICT_BATCH])
     results = []
-    for text, row in zip(texts, ids, strict=True):
-        translation = target_tok.decode(row)
+    for text, answer in zip(texts, answers, strict=True):
+        translation = answer["traduccion"]
         results.append(TaskResult(title="Traducción",
                                   data={"origen": text, "traduccion": translation},
                                   text=[f"{text} → {translation}"]))
@@ -186,15 +191,19 @@ def attention_figures(weights, text: str, out_dir=None, *, beam_size: int = 1) -
     Raises:
         DataError: frase vacía, con palabras fuera del vocabulario o demasiado larga.
     """
-    from modelos.transformer.decodificacion import attention_maps, translate
+    from modelos.transformer.decodificacion import attention_maps
 
     if not isinstance(text, str):
         raise DataError("attention_figures: «text» debe ser una frase (texto).")
-    model, source, source_tok, target_tok, output_len = _prepare(weights, [text])
-    ids = translate(model, source, output_len, beam_size=beam_size)[0]
+    (text,) = _sentences([text])
+    beam_size = _check_beam(beam_size, "attention_figures")
+    predictor = load(weights)
+    source_tok, target_tok = predictor.source_tok, predictor.target_tok
+    item = predictor.prepare(text, beam_size=beam_size)
+    (ids,) = predictor.translate_ids([item])   # la traducción de translate_texts
     target = [target_tok.index["<s>"], *ids]
-    maps = attention_maps(model, source, [target])
-    source_words = [source_tok.vocabulary[i] for i in source[0] if i]
+    maps = attention_maps(predictor.engine, item.source[None], [target])
+    source_words = [source_tok.vocabulary[i] for i in item.source]
     target_words = [target_tok.vocabulary[i] for i in target]
     paths = plot_attention(maps, source_words, target_words, attention_dir(weights, out_dir))
     translation = target_tok.decode(ids)
@@ -210,6 +219,7 @@ class TranslationInput:
     text: str
     source: np.ndarray   # ids (S,) sin relleno
     attention: bool
+    beam_size: int = 1   # 1 = voraz; K > 1 = búsqueda en haz
 
 
 class TranslationPredictor(Predictor):
@@ -223,31 +233,57 @@ class TranslationPredictor(Predictor):
 
         self.source_tok, self.target_tok = source_tok, target_tok
         self.source_limit, target_limit = sequence_limits(engine)
+        # Un token más que la traducción más larga vista al entrenar (para «</s>»), sin
+        # pasar de la tabla de posiciones; los mapas de atención necesitan además sitio
+        # para «<s>».
         self.output_len = min(metadata["longitudes"]["destino"] + 1, target_limit - 1)
 
     def details(self):
         return {"entrada": [self.source_limit], "vocabulario_origen": len(self.source_tok),
                 "vocabulario_destino": len(self.target_tok)}
 
-    def prepare(self, text: str, attention: bool) -> TranslationInput:
+    def prepare(self, text: str, attention: bool = False, *,
+                beam_size: int = 1) -> TranslationInput:
+        """Una frase como ids; ``attention``: devolver también la atención cruzada;
+        ``beam_size``: 1 = voraz, K > 1 = búsqueda en haz.
+
+        Raises:
+            DataError: palabras fuera del vocabulario o una frase demasiado larga.
+        """
         ids = encode_texts([text], self.source_tok, self.source_limit)[0]
-        return TranslationInput(text, ids[ids != 0], attention)
+        return TranslationInput(text, ids[ids != 0], attention,
+                                _check_beam(beam_size, "TranslationPredictor.prepare"))
 
     def example_input(self):
         return self.prepare(next(w for w in self.source_tok.vocabulary if w.isalpha()), False)
 
-    def run_batch(self, items: list[TranslationInput]) -> list[dict[str, Any]]:
-        from modelos.transformer.decodificacion import attention_maps, translate
+    def translate_ids(self, items: list[TranslationInput]) -> list[list[int]]:
+        """Los ids de la traducción de cada entrada, sin ``<s>`` ni ``</s>``.
 
-        # Formas fijas (todas las posiciones; lotes de 1, 2, 4, 8...): la decodificación
-        # compilada no se vuelve a trazar con cada longitud ni con cada tamaño de lote.
-        rows = 1 << (len(items) - 1).bit_length()
-        source = np.zeros((rows, self.source_limit), dtype=np.int32)
-        for row, item in zip(source, items + items[:1] * (rows - len(items)), strict=True):
-            row[:len(item.source)] = item.source
-        translated = translate(self.engine, source, self.output_len)[:len(items)]
+        Una llamada a :func:`~modelos.transformer.decodificacion.translate` por cada
+        ``beam_size`` distinto entre las entradas.
+        """
+        from modelos.transformer.decodificacion import translate
+
+        translated: list[list[int]] = [[] for _ in items]
+        for beam in sorted({item.beam_size for item in items}):
+            group = [i for i, item in enumerate(items) if item.beam_size == beam]
+            # Formas fijas (todas las posiciones; lotes de 1, 2, 4, 8...): la decodificación
+            # compilada no se vuelve a trazar con cada longitud ni con cada tamaño de lote.
+            rows = 1 << (len(group) - 1).bit_length()
+            source = np.zeros((rows, self.source_limit), dtype=np.int32)
+            for row, i in zip(source, group + group[:1] * (rows - len(group)), strict=True):
+                row[:len(items[i].source)] = items[i].source
+            found = translate(self.engine, source, self.output_len, beam_size=beam)
+            for i, ids in zip(group, found, strict=False):
+                translated[i] = list(ids)
+        return translated
+
+    def run_batch(self, items: list[TranslationInput]) -> list[dict[str, Any]]:
+        from modelos.transformer.decodificacion import attention_maps
+
         results = []
-        for item, ids in zip(items, translated, strict=True):
+        for item, ids in zip(items, self.translate_ids(items), strict=True):
             result = {"texto": item.text, "traduccion": self.target_tok.decode(ids)}
             if item.attention:
                 target = [self.target_tok.index["<s>"], *ids]

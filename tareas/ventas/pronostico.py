@@ -123,22 +123,40 @@ def recursive_forecast(model, scaler: MinMaxScaler, variant: str, steps: int,
     Returns:
         Un valor en unidades por fecha.
     """
+    window = [float(v) for v in scaler.transform(series.values[-steps:])]
+    return _forecast_windows(model, scaler, variant, steps, [window], [dates],
+                             progress=progress)[0]
+
+
+def _forecast_windows(model, scaler: MinMaxScaler, variant: str, steps: int,
+                      windows: list[list[float]], dates: list[np.ndarray], *,
+                      progress: bool = False) -> list[np.ndarray]:
+    """Varios pronósticos recursivos a la vez, en unidades (uno por ventana).
+
+    En cada día, una sola llamada a la red con la ventana (escalada) de cada pronóstico
+    que aún no llegó a su última fecha; la predicción pasa a ser su último retardo.
+    """
     from tqdm import tqdm
 
-    window = list(scaler.transform(series.values[-steps:]))
-    weekday, month = calendar_features(dates)
-    predicted = []
-    with tqdm(total=len(weekday), desc="Pronosticando", unit="día", disable=not progress,
+    calendars = [calendar_features(item_dates) for item_dates in dates]
+    windows = [list(window) for window in windows]
+    predicted: list[list[float]] = [[] for _ in windows]
+    days = max(len(item_dates) for item_dates in dates)
+    with tqdm(total=days, desc="Pronosticando", unit="día", disable=not progress,
               leave=False, file=sys.stderr) as bar:
-        for day, mon in zip(weekday, month, strict=True):
-            x = sales_inputs(variant, np.array([window[-steps:]]), [day], [mon])
+        for day in range(days):
+            active = [i for i, item_dates in enumerate(dates) if day < len(item_dates)]
+            x = sales_inputs(variant, np.array([windows[i][-steps:] for i in active]),
+                             [calendars[i][0][day] for i in active],
+                             [calendars[i][1][day] for i in active])
             # predict_on_batch usa la función compilada de Keras, no el modo inmediato de
             # model(x): son hasta MAX_FORECAST_DAYS llamadas seguidas.
-            value = float(np.asarray(model.predict_on_batch(x))[0, 0])
-            predicted.append(value)
-            window.append(value)
+            values = np.asarray(model.predict_on_batch(x), dtype=np.float64)[:, 0]
+            for i, value in zip(active, values, strict=True):
+                predicted[i].append(float(value))
+                windows[i].append(float(value))
             bar.update()
-    return scaler.inverse_transform(predicted)
+    return [scaler.inverse_transform(values) for values in predicted]
 
 
 def forecast(
@@ -185,17 +203,13 @@ def forecast(
     """
     where = "forecast"
     _check_forecast_options(where, days, history_days, all_days, progress)
-    model, scaler, variant, steps = load_sales_model(weights, engine)
+    predictor = load(weights, engine)
     series = load_series(data, date_column, value_column, where=where)
-    if len(series) < steps:
-        raise DataError(
-            f"«{series.source}» tiene {len(series)} filas y el modelo necesita los "
-            f"{steps} últimos días para pronosticar."
-        )
-    weekdays = range(7) if all_days else open_weekdays(series.dates)
-    dates = next_dates(series.dates[-1], days, weekdays)
+    item = predictor.prepare(series, days, all_days=all_days)
     show = progress if progress is not None else days >= PROGRESS_DAYS
-    values = recursive_forecast(model, scaler, variant, steps, series, dates, progress=show)
+    # El mismo cálculo que run_batch (el del servicio), sin redondear las unidades.
+    (values,) = predictor.forecast_units([item], progress=show)
+    dates, variant = item.dates, predictor.variant
 
     out_dir = Path(out_dir) if out_dir is not None else Path(weights).parent
     csv_path = _write_forecast_csv(out_dir / FORECAST_CSV, dates, values)
@@ -204,7 +218,7 @@ def forecast(
                             f"Historia y pronóstico de {days} días ({variant.upper()})",
                             [(series.dates[recent], series.values[recent], "historia", "o-"),
                              (dates, values, "pronóstico", "s--")])
-    return _forecast_result(model, variant, days, dates, values,
+    return _forecast_result(predictor.engine, variant, days, dates, values,
                             {"pronostico": csv_path, "grafico": plot_path})
 
 
@@ -268,11 +282,20 @@ class ForecastPredictor(Predictor):
     def details(self):
         return {"entrada": [self.steps], "variante": self.variant, "retardos": self.steps}
 
-    def prepare(self, series, days: int) -> ForecastInput:
+    def prepare(self, series, days: int, *, all_days: bool = False) -> ForecastInput:
+        """La serie y las ``days`` fechas siguientes a su último día.
+
+        Se saltan los días de la semana en que casi nunca hay ventas
+        (:func:`open_weekdays`) salvo con ``all_days=True``.
+
+        Raises:
+            DataError: la serie tiene menos días que retardos el modelo.
+        """
         if len(series) < self.steps:
             raise DataError(f"«{series.source}» tiene {len(series)} días y el modelo necesita "
                             f"los {self.steps} últimos para pronosticar.")
-        dates = next_dates(series.dates[-1], days, open_weekdays(series.dates))
+        weekdays = range(7) if all_days else open_weekdays(series.dates)
+        dates = next_dates(series.dates[-1], days, weekdays)
         window = [float(v) for v in self.scaler.transform(series.values[-self.steps:])]
         return ForecastInput(series, dates, window)
 
@@ -281,25 +304,19 @@ class ForecastPredictor(Predictor):
 
         return self.prepare(make_sales_series("2018-01-01", 4 * self.steps, seed=0), 1)
 
-    def run_batch(self, items: list[ForecastInput]) -> list[dict[str, Any]]:
-        from datos.ventas import calendar_features, sales_inputs
+    def forecast_units(self, items: list[ForecastInput], *, progress: bool = False
+                       ) -> list[np.ndarray]:
+        """Las unidades pronosticadas (sin redondear) de cada entrada preparada.
 
-        calendars = [calendar_features(item.dates) for item in items]
-        windows = [list(item.window) for item in items]
-        predicted: list[list[float]] = [[] for _ in items]
-        for day in range(max(len(item.dates) for item in items)):
-            active = [i for i, item in enumerate(items) if day < len(item.dates)]
-            x = sales_inputs(self.variant,
-                             np.array([windows[i][-self.steps:] for i in active]),
-                             [calendars[i][0][day] for i in active],
-                             [calendars[i][1][day] for i in active])
-            values = np.asarray(self.engine.predict_on_batch(x), dtype=np.float64)[:, 0]
-            for i, value in zip(active, values, strict=True):
-                predicted[i].append(float(value))
-                windows[i].append(float(value))
+        Es el cálculo de :meth:`run_batch` (el servicio) y de :func:`forecast` (la CLI).
+        """
+        return _forecast_windows(self.engine, self.scaler, self.variant, self.steps,
+                                 [item.window for item in items],
+                                 [item.dates for item in items], progress=progress)
+
+    def run_batch(self, items: list[ForecastInput]) -> list[dict[str, Any]]:
         results = []
-        for item, values in zip(items, predicted, strict=True):
-            units = self.scaler.inverse_transform(values)
+        for item, units in zip(items, self.forecast_units(items), strict=True):
             results.append({
                 "historia": [{"fecha": str(d), "unidades": float(v)}
                              for d, v in zip(item.series.dates, item.series.values, strict=True)],
