@@ -251,22 +251,25 @@ def test_bad_exports_and_choices_give_clear_errors(saved, tmp_path):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_sidecar_from_another_export_is_caught_on_open(saved, tmp_path, fmt):
-    # El modelo.json de YOLO junto al artefacto del XOR: cada motor compara las
-    # entradas y la salida del artefacto con la descripción al abrirlo.
-    description = json.loads(export_model(saved["yolo"], fmt, tmp_path / "yolo").read_text())
-    export_model(saved["xor"], fmt, tmp_path / "xor")
-    (tmp_path / "xor" / "modelo.json").write_text(json.dumps(description))
+    # Un modelo.json que no describe el artefacto que tiene al lado (otra entrada u otra
+    # salida, como el de otro modelo copiado encima): cada motor compara las entradas y la
+    # salida del artefacto con la descripción al abrirlo.
+    path = export_model(saved["xor"], fmt, tmp_path / "xor")
+    description = json.loads(path.read_text())
+    assert load_engine(tmp_path / "xor", precision="float32").predict_on_batch(   # el bueno abre
+        np.zeros((1, 2), "float32")).shape == (1, 1)
+    other_input = json.loads(json.dumps(description))
+    other_input["inputs"][0]["shape"] = [None, 64, 64, 3]
+    path.write_text(json.dumps(other_input))
     with pytest.raises(ModelFileError, match=r"no corresponde a .*la forma de la entrada "
                                              r"«entrada» es \(None, 2\) en el artefacto"):
         load_engine(tmp_path / "xor", precision="float32")
-    # Misma entrada, otra salida: la descripción dice 3 clases y el artefacto tiene 2.
-    keras.utils.set_random_seed(0)
-    other = modelos.save(modelos.build_yolo(["a", "b", "c"], input_size=64,
-                                            width_multiplier=0.125), tmp_path / "otro.h5")
-    export_model(other, fmt, tmp_path / "otro")
-    (tmp_path / "otro" / "modelo.json").write_text(json.dumps(description))
-    with pytest.raises(ModelFileError, match=r"la forma de la salida es \(None, 2, 2, 5, 8\)"):
-        load_engine(tmp_path / "otro", precision="float32")
+    # Misma entrada, otra salida: la descripción dice 3 salidas y el artefacto tiene 1.
+    other_output = json.loads(json.dumps(description))
+    other_output["outputs"][0]["shape"] = [None, 3]
+    path.write_text(json.dumps(other_output))
+    with pytest.raises(ModelFileError, match=r"la forma de la salida es \(None, 1\)"):
+        load_engine(tmp_path / "xor", precision="float32")
 
 
 def test_a_failed_export_keeps_the_previous_one(saved, tmp_path, monkeypatch):
