@@ -55,8 +55,9 @@ def main(argv=None) -> int:
     seeds, epochs = (1, 5) if args.rapido else (args.semillas, args.epocas)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
+        # En float32, como la comparación (y como las cifras publicadas).
         trained = train_sales(csv=args.csv, variant="ste", epochs=epochs,
-                              run_dir=Path(tmp) / "ste")
+                              precision="float32", run_dir=Path(tmp) / "ste")
         train_seconds = time.perf_counter() - start
         result = compare(args.csv, seeds=seeds, folds=args.pliegues, epochs=epochs,
                          out_dir=Path(tmp))

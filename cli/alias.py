@@ -38,6 +38,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, ...]] = {
 
 #: Opciones antiguas → nuevas de cada orden nueva (``(tarea, modo)``; ``None`` sin modo).
 FLAGS: dict[tuple[str, str | None], dict[str, str]] = {
+    ("clasificacion", "entrenar"): {"--estrategia": "--dispositivos"},
     ("pronostico", "entrenar"): {"--validacion": "--dias-validacion", "--pasos": "--retardos"},
     ("pronostico", "comparar"): {"--validacion": "--dias-validacion", "--pasos": "--retardos"},
     ("traduccion", "entrenar"): {
@@ -53,6 +54,9 @@ FLAGS: dict[tuple[str, str | None], dict[str, str]] = {
 #: Valores antiguos → nuevos de una opción: ``(opción, valor antiguo) → valor nuevo``.
 VALUES: dict[tuple[str, str | None], dict[tuple[str, str], str]] = {
     ("traduccion", "entrenar"): {("--atencion", "ninguna"): "none"},
+    # tf.distribute.MirroredStrategy → DataParallel de keras.distribution en un proceso.
+    ("clasificacion", "entrenar"): {("--dispositivos", "mirrored"): "todos",
+                                    ("--dispositivos", "none"): "1"},
 }
 
 #: Opciones de ``redes`` que van antes de la orden (``--backend`` lleva un valor).

@@ -26,7 +26,6 @@ from cli.exportar import export_mode
 from nucleo.vocabulario import CLASSIFIER_MODELS
 from nucleo.vocabulario import MAX_IMAGE_SIDE
 from nucleo.vocabulario import SPLITS
-from nucleo.vocabulario import STRATEGIES
 
 TASK = "clasificacion"
 
@@ -102,16 +101,12 @@ def _add_train(modes) -> None:
                              "para dígitos y letras)")
     parser.add_argument("--trabajadores", type=positive_int,
                         help="hilos que preparan los lotes aumentados (por defecto 1)")
-    parser.add_argument("--estrategia", choices=STRATEGIES,
-                        help="distribución con TensorFlow: none (por defecto) o mirrored "
-                        "(tf.distribute.MirroredStrategy)")
     add_training_arguments(
         parser, output_default="pesos/<modelo>", defaults={"paciencia": 0},
         texts={"epocas": "épocas (por defecto las del blog para cada modelo)",
                "lote": "imágenes por lote de entrenamiento (por defecto el del blog)",
                "tasa": "tasa de aprendizaje del optimizador, > 0 y ≤ 10 (por defecto la del "
-                       "blog)"},
-        unsupported={"minutos": "el entrenador del clasificador aún no tiene tope de tiempo"})
+                       "blog)"})
     parser.set_defaults(func=_cmd_train)
 
 

@@ -23,6 +23,7 @@ import argparse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from nucleo.vocabulario import ALL_DEVICES
 from nucleo.vocabulario import ENGINE_HELP
 from nucleo.vocabulario import ENGINES
 from nucleo.vocabulario import MAX_LEARNING_RATE
@@ -148,6 +149,20 @@ minutes = bounded_float(0.0, 1e6)
 coordinator_wait = bounded_float(0.0, 86400.0)
 
 
+def devices_count(text: str) -> int | str:
+    """Tipo de ``--dispositivos``: un entero ≥ 1 o ``todos``."""
+    if text == ALL_DEVICES:
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"debe ser un entero ≥ 1 o «{ALL_DEVICES}»; recibido {text}") from None
+
+
+devices_count.__name__ = "dispositivos"
+
+
 # === Opciones comunes ===
 
 def add_seed_argument(parser: argparse.ArgumentParser, default: int | None = 0,
@@ -208,12 +223,13 @@ def _shown(value: Any) -> str:
 
 
 def add_training_arguments(parser: argparse.ArgumentParser, *, output_default: str | None,
-                           defaults: Mapping[str, Any], texts: Mapping[str, str] | None = None,
-                           unsupported: Mapping[str, str] | None = None) -> None:
+                           defaults: Mapping[str, Any],
+                           texts: Mapping[str, str] | None = None) -> None:
     """Las opciones de todo ``entrenar``, con la misma unidad en todas las tareas.
 
     ``--salida``, ``--config``, ``--epocas``, ``--lote``, ``--tasa``, ``--paciencia``,
-    ``--minutos``, ``--semilla``, ``--precision``, ``--json`` y las de distribución.
+    ``--minutos``, ``--semilla``, ``--precision``, ``--json`` y las de distribución:
+    todos los entrenadores las admiten todas.
 
     Todas valen ``None`` en argparse si no se dan: el valor por defecto es el de la
     configuración del entrenador (o el de ``--config``), y la ayuda lo dice
@@ -226,11 +242,8 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, output_default: s
         defaults: el valor por defecto de cada opción numérica, para la ayuda.
         texts: ayuda propia de la tarea para alguna opción (``"lote": "imágenes por
             lote"``); sin «por defecto», se añade el valor.
-        unsupported: opciones que el entrenador de esta tarea aún no admite → por qué.
-            Se aceptan al leer la línea (la gramática es la misma en todas las tareas),
-            y :func:`check_supported` rechaza la orden si se dan.
     """
-    texts, unsupported = dict(texts or {}), dict(unsupported or {})
+    texts = dict(texts or {})
     salida = texts.get("salida", "carpeta de la ejecución: modelo.h5, registro CSV, curvas, "
                        "configuracion.json y respaldo para reanudar")
     if output_default and "por defecto" not in salida:
@@ -239,20 +252,14 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, output_default: s
     parser.add_argument("--config", metavar="ARCHIVO", help=CONFIG_HELP)
     for dest, kind, metavar, text in _TRAINING_NUMBERS:
         text = texts.get(dest, text)
-        if dest in unsupported:
-            text = text.split(" (por defecto")[0]
-            text += f"; esta tarea aún no lo admite ({unsupported[dest]})"
-        elif defaults.get(dest) is not None and "por defecto" not in text:
+        if defaults.get(dest) is not None and "por defecto" not in text:
             text += f" (por defecto {_shown(defaults[dest])})"
         parser.add_argument(f"--{dest}", type=kind, metavar=metavar, help=text)
     add_seed_argument(parser, default=None)
     precision = texts.get("precision", PRECISION_HELP)
-    if "precision" in unsupported:
-        precision = f"precisión del entrenamiento: {unsupported['precision']}"
     parser.add_argument("--precision", choices=TRAINING_PRECISIONS, help=precision)
     add_json_argument(parser)
     add_distributed_arguments(parser)
-    parser.set_defaults(unsupported=unsupported)
 
 
 def training_config(cls, args, **translated):
@@ -284,30 +291,15 @@ def run_dir_of(config):
 
 def train_with(function, config, args, **options):
     """Llama al entrenador con su configuración (y ``options``, como ``verbose``; en un
-    proceso de un entrenamiento distribuido, también con su ``cluster``)."""
+    proceso de un entrenamiento distribuido, también con su ``cluster``, y con
+    ``--dispositivos``, sus ``devices``)."""
     cluster = getattr(args, "cluster", None)
     if cluster is not None:
         options["cluster"] = cluster
+    devices = getattr(args, "dispositivos", None)
+    if devices is not None:
+        options["devices"] = devices
     return function(config=config, **options)
-
-
-def check_supported(args) -> None:
-    """Rechaza las opciones comunes de ``entrenar`` que el entrenador aún no admite.
-
-    ``--precision`` no se rechaza con ``auto`` ni con ``float32``: esas tareas entrenan
-    siempre en float32.
-
-    Raises:
-        ArgumentError: nombra la opción, la orden y por qué.
-    """
-    from nucleo.errores import ArgumentError
-
-    for dest, reason in (getattr(args, "unsupported", None) or {}).items():
-        value = getattr(args, dest, None)
-        if value is None or (dest == "precision" and value in ("auto", "float32")):
-            continue
-        raise ArgumentError(f"{command_name(args)}: --{dest.replace('_', '-')} aún no se "
-                            f"puede usar en esta tarea ({reason}).")
 
 
 def given(**values) -> dict[str, Any]:
@@ -316,9 +308,15 @@ def given(**values) -> dict[str, Any]:
 
 
 def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--procesos`` o ``--coordinador``/``--num-procesos``/``--proceso`` (JAX)."""
+    """``--dispositivos`` (un proceso) o ``--procesos`` o
+    ``--coordinador``/``--num-procesos``/``--proceso`` (varios): todo con JAX."""
     group = parser.add_argument_group(
-        "entrenamiento en varios procesos (keras.distribution sobre JAX; extra «jax»)")
+        "datos en paralelo: en varios dispositivos o procesos (keras.distribution sobre "
+        "JAX; extra «jax»)")
+    group.add_argument("--dispositivos", type=devices_count, metavar="N",
+                       help="reparte cada lote entre N dispositivos de este proceso (varias "
+                       "GPU, o la CPU dividida con REDES_CPUS_LOGICOS=N) o «todos»; elige "
+                       "el backend jax. El lote global es --lote")
     group.add_argument("--procesos", type=positive_int, metavar="N",
                        help="entrena con N procesos en esta máquina (coordinador en "
                        "127.0.0.1 con un puerto libre); el lote global es --lote")

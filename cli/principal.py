@@ -25,7 +25,6 @@ from nucleo.vocabulario import GENERAL_COMMANDS
 from nucleo.vocabulario import TASKS
 from cli import alias
 from cli import argparse_es
-from cli.comun import check_supported
 from cli.comun import subcommand_helps
 from cli.comun import subcommands
 from cli.lanzador import is_child, launch
@@ -122,6 +121,15 @@ def _join_cluster(args) -> None:
         logging.getLogger("redes").setLevel(logging.WARNING)
 
 
+def _local_devices_backend(args) -> None:
+    """``--dispositivos N`` reparte con keras.distribution, que solo existe en JAX."""
+    if args.backend not in (None, "jax"):
+        raise ArgumentError(
+            "--dispositivos reparte cada lote con keras.distribution, que en Keras 3.15 solo "
+            f"funciona con el backend jax; se pidió «{args.backend}».")
+    select_backend("jax")
+
+
 def _process_label(args) -> str:
     """`` (proceso I de N)`` en un proceso de un entrenamiento distribuido."""
     if is_child() and getattr(args, "proceso", None) is not None:
@@ -170,8 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args)
     try:
-        check_supported(args)
         if _distributed(args):
+            if getattr(args, "dispositivos", None) is not None:
+                raise ArgumentError("--dispositivos (varios dispositivos en un proceso) no va "
+                                    "con --procesos ni --coordinador: con varios procesos cada "
+                                    "uno usa ya todos los suyos.")
             if args.backend not in (None, "jax"):
                 raise ArgumentError(
                     "El entrenamiento en varios procesos usa keras.distribution, que en Keras "
@@ -181,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                 return launch(argv, processes=args.procesos, coordinator=args.coordinador,
                               num_processes=args.num_procesos, process_id=args.proceso)
             _join_cluster(args)
+        elif getattr(args, "dispositivos", None) not in (None, 1):
+            _local_devices_backend(args)
         elif args.backend:
             select_backend(args.backend)
         return args.func(args)

@@ -124,7 +124,10 @@ def _add_validation_days(parser: argparse.ArgumentParser, *, minimum: int,
 
 _TEXTS = {"epocas": "épocas (por defecto 40, como el blog)",
           "lote": "filas por lote de entrenamiento (por defecto 7, como el blog)",
-          "tasa": "tasa de Adam, > 0 y ≤ 10 (por defecto 0.001)"}
+          "tasa": "tasa de Adam, > 0 y ≤ 10 (por defecto 0.001)",
+          "paciencia": "parada temprana tras N épocas sin mejorar la pérdida de "
+                       "entrenamiento, la que elige la época que se guarda (0: sin parada; "
+                       "por defecto sin parada)"}
 
 
 def _add_train(modes) -> None:
@@ -143,10 +146,7 @@ def _add_train(modes) -> None:
                          text="(por defecto 30; 0: ninguno)")
     add_training_arguments(
         parser, output_default="pesos/ventas_<modelo>",
-        defaults={"epocas": 40, "lote": 7, "tasa": 1e-3}, texts=_TEXTS,
-        unsupported={"paciencia": "se guarda la época de menor pérdida de entrenamiento",
-                     "minutos": "el entrenador de ventas aún no tiene tope de tiempo",
-                     "precision": "el pronóstico de ventas entrena siempre en float32"})
+        defaults={"epocas": 40, "lote": 7, "tasa": 1e-3}, texts=_TEXTS)
     parser.set_defaults(func=_cmd_train)
 
 

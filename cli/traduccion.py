@@ -147,10 +147,15 @@ def _add_train(modes) -> None:
     add_training_arguments(
         train, output_default="pesos/<arquitectura>", defaults={"epocas": 30, "lote": 64},
         texts={"epocas": "épocas como máximo (por defecto 30)",
-               "lote": "frases por lote de entrenamiento (por defecto 64)"},
-        unsupported={"tasa": "el Transformer usa la tasa con calentamiento del artículo "
-                             "(--pasos-calentamiento) y el seq2seq la de Adam",
-                     "paciencia": "se guarda el mejor modelo por la pérdida de validación"})
+               "lote": "frases por lote de entrenamiento (por defecto 64)",
+               "tasa": "tasa de aprendizaje, > 0 y ≤ 10: en lstm/gru, la tasa fija de Adam "
+                       "(por defecto 0.001); en el transformer, la tasa máxima del esquema "
+                       "con calentamiento del artículo, la del último paso de "
+                       "--pasos-calentamiento, escalado sin cambiar su forma (por defecto la "
+                       "del artículo, (dmodelo · pasos)^-0.5)",
+               "paciencia": "parada temprana tras N épocas sin mejorar la pérdida de "
+                            "validación (0: sin parada; por defecto sin parada; siempre se "
+                            "guarda el mejor modelo)"})
     train.set_defaults(func=_cmd_train)
 
 

@@ -71,18 +71,12 @@ def _cmd_predict(args) -> int:
     return report(results, args)
 
 
-_ONE_PROCESS = "train_xor entrena en un solo proceso"
-_UNSUPPORTED = {"procesos": _ONE_PROCESS, "coordinador": _ONE_PROCESS,
-                "num_procesos": _ONE_PROCESS, "proceso": _ONE_PROCESS}
-
-
 def _add_train(modes) -> None:
     parser = modes.add_parser(
         "entrenar", help="entrena la red XOR del blog (1000 épocas)",
         description="Entrena la red XOR del blog. No se reanuda: volver a ejecutarla entrena "
                     "de nuevo y solo sustituye el modelo guardado si lo mejora.")
-    add_training_arguments(parser, output_default="pesos/xor", defaults={"epocas": 1000},
-                           unsupported=_UNSUPPORTED)
+    add_training_arguments(parser, output_default="pesos/xor", defaults={"epocas": 1000})
     # Sin respaldo por época: Ctrl-C no deja nada que reanudar.
     parser.set_defaults(func=_cmd_train, resumable=False)
 

@@ -12,7 +12,6 @@ vuelve a exportar.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
@@ -146,10 +145,7 @@ class FreezeLayers(keras.callbacks.Callback):
             self.layers = list(self.layers(self.model))
         optimizer = self.model.optimizer
         if not optimizer.built:
-            # Con tf.distribute, las variables del optimizador se crean en su ámbito.
-            strategy = getattr(self.model, "distribute_strategy", None)
-            with strategy.scope() if strategy is not None else contextlib.nullcontext():
-                optimizer.build(self.model.trainable_variables)
+            optimizer.build(self.model.trainable_variables)
 
     def on_epoch_begin(self, epoch, logs=None):
         frozen = epoch < self.epochs

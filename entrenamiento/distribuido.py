@@ -23,6 +23,10 @@ necesitan); cada función recibe el suyo, ``None`` con un solo proceso.
 
 Los procesos se lanzan con :mod:`cli.lanzador` (``redes ... --procesos N``
 o ``--coordinador HOST:PUERTO --num-procesos N --proceso I``).
+
+En una sola máquina con varias GPU basta un proceso: :func:`local_devices`
+(``--dispositivos N``) pone el mismo ``DataParallel`` sobre los dispositivos que ese
+proceso ve.
 """
 
 from __future__ import annotations
@@ -218,6 +222,63 @@ def finish(cluster: Cluster | None) -> None:
 
     keras.distribution.set_distribution(None)
     jax.distributed.shutdown()
+
+
+@contextlib.contextmanager
+def local_devices(devices, cluster: Cluster | None):
+    """Datos en paralelo en varios dispositivos de ESTE proceso (``--dispositivos``).
+
+    Es el mismo ``DataParallel`` de ``keras.distribution`` que reparte entre procesos,
+    aquí sobre los dispositivos que ve un solo proceso de JAX: varias GPU de una máquina,
+    o la CPU dividida en ``REDES_CPUS_LOGICOS`` dispositivos. Cada lote global se parte
+    entre ellos y los gradientes se suman: el resultado es el de un solo dispositivo con
+    el mismo lote. (Sustituye a ``tf.distribute.MirroredStrategy``, que solo servía con
+    TensorFlow y a ese mismo caso.)
+
+    Args:
+        devices: ``None`` o ``1`` (sin reparto), un entero o ``"todos"``.
+        cluster: el de varios procesos, o ``None``; con varios procesos cada uno usa ya
+            todos sus dispositivos y ``devices`` debe ser ``None``.
+
+    Yields:
+        El número de dispositivos que reciben parte de cada lote.
+
+    Raises:
+        ArgumentError: más dispositivos de los que hay, o junto con varios procesos.
+        DistributedError: un backend distinto de JAX.
+    """
+    from nucleo.vocabulario import ALL_DEVICES
+
+    if devices is None or devices == 1:
+        yield 1 if cluster is None else cluster.num_processes
+        return
+    if cluster is not None:
+        raise ArgumentError("train: con varios procesos cada uno usa ya todos sus "
+                            "dispositivos; no indique además «devices» (--dispositivos).")
+    from nucleo.keras_listo import keras
+
+    if keras.backend.backend() != "jax":
+        raise DistributedError(
+            "El reparto entre dispositivos (--dispositivos) usa keras.distribution, que en "
+            f"Keras 3.15 solo funciona con el backend jax; el backend es "
+            f"«{keras.backend.backend()}». Use «redes --backend jax ...» (instalación: "
+            "pip install \".[jax]\").")
+    import jax
+
+    available = jax.local_devices()
+    count = len(available) if devices == ALL_DEVICES else int(devices)
+    if count > len(available):
+        raise ArgumentError(
+            f"train: se pidieron {count} dispositivos y este proceso ve {len(available)} "
+            f"({available[0].platform}); en una CPU, REDES_CPUS_LOGICOS={count} la divide "
+            "en dispositivos lógicos.")
+    previous = keras.distribution.distribution()
+    keras.distribution.set_distribution(
+        keras.distribution.DataParallel(devices=available[:count]))
+    try:
+        yield count
+    finally:
+        keras.distribution.set_distribution(previous)
 
 
 @contextlib.contextmanager

@@ -95,9 +95,6 @@ def shard_data(train_data, validation_data, run: Run):
     if run.run_dir is None:
         raise ArgumentError("train: con varios procesos hace falta «run_dir» (el proceso 0 "
                             "guarda ahí el mejor modelo y los demás lo cargan de él).")
-    if opts.strategy != "none":
-        raise ArgumentError("train: con varios procesos la estrategia es DataParallel de "
-                            "keras.distribution; no use además «mirrored».")
     shards = []
     for name, data in (("train_data", train_data), ("validation_data", validation_data)):
         training = name == "train_data"

@@ -1,7 +1,7 @@
 """La función de entrenamiento que usan todos los comandos de la CLI.
 
 :func:`train` construye el modelo (con la semilla, la política de precisión y la
-estrategia de distribución ya aplicadas), lo entrena con ``fit`` y deja en
+distribución ya aplicadas), lo entrena con ``fit`` y deja en
 ``run_dir``::
 
     run_dir/
@@ -30,7 +30,6 @@ Ejemplo::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import sys
@@ -112,20 +111,9 @@ def _check_same_run(model, run: Run, train_data, validation_data) -> None:
     }, run.cluster, "el mismo modelo, datos y ajustes")
 
 
-def _build_model(build, builder_kwargs, run: Run):
-    """Construye el modelo (en el ámbito de la estrategia) y comprueba que se puede guardar."""
-    distribution = None
-    if run.options.strategy == "mirrored":
-        if keras.backend.backend() != "tensorflow":
-            raise ArgumentError(
-                f"train: la estrategia «mirrored» (tf.distribute) solo existe con el backend "
-                f"tensorflow; el backend es «{keras.backend.backend()}».")
-        import tensorflow as tf
-
-        distribution = tf.distribute.MirroredStrategy()
-    scope = distribution.scope() if distribution else contextlib.nullcontext()
-    with scope:
-        model = build(**dict(builder_kwargs or {}))
+def _build_model(build, builder_kwargs, run: Run, replicas: int):
+    """Construye el modelo (con la distribución ya fijada) y comprueba que se puede guardar."""
+    model = build(**dict(builder_kwargs or {}))
     if builder_spec(model) is None:
         raise ArgumentError(
             "train: «builder» debe ser un constructor registrado de modelos "
@@ -135,10 +123,8 @@ def _build_model(build, builder_kwargs, run: Run):
         raise ArgumentError(
             "train: el constructor devolvió un modelo sin compilar (compile=False)."
         )
-    replicas = distribution.num_replicas_in_sync if distribution else 1
-    unit = ("réplica", "réplicas")
-    if run.cluster is not None:
-        replicas, unit = run.cluster.num_processes, ("proceso", "procesos")
+    unit = ("proceso", "procesos") if run.cluster is not None else ("dispositivo",
+                                                                     "dispositivos")
     # En memoria (muchas corridas cortas, p. ej. una comparación) solo con --verbose.
     log = logger.info if run.run_dir is not None else logger.debug
     log(
@@ -175,7 +161,7 @@ def _callbacks(model, run: Run):
     run_metadata = dict(opts.metadata or {})
     run_metadata["entrenamiento"] = {
         "epocas": opts.epochs, "lote": opts.batch_size, "semilla": opts.seed,
-        "precision": run.precision, "estrategia": opts.strategy,
+        "precision": run.precision, "dispositivos": opts.devices,
     }
     checkpoint = BestModelCheckpoint(run.weights_path, opts.monitor, run_metadata,
                                      cluster=run.cluster)
@@ -290,7 +276,7 @@ def train(builder, builder_kwargs: Mapping[str, Any] | None = None, train_data=N
             :func:`entrenamiento.distribuido.initialize` (``None``: un solo proceso).
         **options: los ajustes de :class:`~entrenamiento.opciones.FitOptions`
             (``epochs``, obligatorio; ``batch_size``, ``seed``, ``monitor``,
-            ``patience``, ``precision``, ``strategy``, ``metadata``, ``verbose``,
+            ``patience``, ``precision``, ``devices``, ``metadata``, ``verbose``,
             ``callbacks``, ``shuffle``, ``backup``, ``weights_path``,
             ``steps_per_execution``, ``initialize``, ``evaluators``).
 
@@ -321,17 +307,18 @@ def train(builder, builder_kwargs: Mapping[str, Any] | None = None, train_data=N
     try:
         set_random_seed(opts.seed)
         keras.mixed_precision.set_dtype_policy(run.precision)
-        model = _build_model(build, builder_kwargs, run)
-        if opts.initialize is not None:
-            opts.initialize(model)
-        if cluster is not None:
-            _check_same_run(model, run, train_data, validation_data)
-        callback_list, best, resume, early = _callbacks(model, run)
-        fit_history = _fit(model, train_data, validation_data, run, callback_list)
-        if early is not None and early.stopped_epoch > 0:
-            logger.info("Parada temprana en la época %d/%d: «%s» no mejoró en %d épocas.",
-                        early.stopped_epoch + 1, opts.epochs, opts.monitor, opts.patience)
-        model = _keep_best(model, run, best)
+        with distribuido.local_devices(opts.devices, cluster) as replicas:
+            model = _build_model(build, builder_kwargs, run, replicas)
+            if opts.initialize is not None:
+                opts.initialize(model)
+            if cluster is not None:
+                _check_same_run(model, run, train_data, validation_data)
+            callback_list, best, resume, early = _callbacks(model, run)
+            fit_history = _fit(model, train_data, validation_data, run, callback_list)
+            if early is not None and early.stopped_epoch > 0:
+                logger.info("Parada temprana en la época %d/%d: «%s» no mejoró en %d épocas.",
+                            early.stopped_epoch + 1, opts.epochs, opts.monitor, opts.patience)
+            model = _keep_best(model, run, best)
     finally:
         keras.mixed_precision.set_dtype_policy(previous_policy)
     return TrainResult(model=model, history=_history(fit_history, run), run_dir=run.run_dir,

@@ -23,7 +23,7 @@ from nucleo.entorno import resolve_training_precision
 from nucleo.errores import ArgumentError
 from nucleo.validacion import check_int
 from nucleo.vocabulario import check_choice
-from nucleo.vocabulario import check_strategy
+from nucleo.vocabulario import check_devices
 
 WEIGHTS_NAME = "modelo.h5"
 LOG_NAME = "registro.csv"
@@ -45,8 +45,9 @@ class FitOptions:
         precision: ``"float32"``, ``"mixed_bfloat16"`` o ``"auto"`` (la más rápida en
             esta máquina: :func:`nucleo.entorno.resolve_training_precision`); la política
             global anterior se restaura al terminar.
-        strategy: ``None`` / ``"none"`` o ``"mirrored"`` (``tf.distribute.MirroredStrategy``
-            en todas las GPU, o en las CPU lógicas de ``REDES_CPUS_LOGICOS``).
+        devices: ``None`` (un dispositivo), un entero o ``"todos"``: datos en paralelo
+            en esos dispositivos de este proceso, con JAX (varias GPU, o las CPU lógicas
+            de ``REDES_CPUS_LOGICOS``; :func:`entrenamiento.distribuido.local_devices`).
         metadata: metadatos JSON que se guardan en modelo.h5 (clases, escalado...).
         verbose: como en ``keras.Model.fit``; ``"auto"`` es la barra de progreso en
             una terminal y una línea por época si la salida va a un archivo.
@@ -72,7 +73,7 @@ class FitOptions:
     monitor: str = "val_loss"
     patience: int | None = None
     precision: str = "float32"
-    strategy: str | None = None
+    devices: int | str | None = None
     metadata: Mapping[str, Any] | None = None
     verbose: Any = "auto"
     callbacks: Any = ()
@@ -107,7 +108,7 @@ def fit_options(builder_kwargs, options: Mapping[str, Any]) -> FitOptions:
     if opts.patience is not None:
         check_int(opts.patience, "patience", minimum=0, where="train")
     resolve_training_precision(opts.precision, where="train")
-    opts.strategy = check_strategy(opts.strategy, where="train")
+    check_devices(opts.devices, where="train")
     check_choice(opts.verbose, "verbose", ("auto", 0, 1, 2), where="train")
     if opts.steps_per_execution not in (None, "epoch"):
         check_int(opts.steps_per_execution, "steps_per_execution", where="train")

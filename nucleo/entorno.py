@@ -22,10 +22,11 @@ entrenamiento de YOLO tiny va 1,4-1,6 veces más rápido (``bench/RESULTS.md``).
 usuario no ha fijado la variable, :func:`import_tensorflow` la enciende en esas CPU
 (:func:`onednn_default`); con AVX-512 TensorFlow ya la enciende por sí solo.
 
-Con ``REDES_CPUS_LOGICOS=N`` (N ≥ 2) la CPU se divide en N dispositivos lógicos
-justo tras importar, antes de que TensorFlow los inicialice: así
-``tf.distribute.MirroredStrategy`` tiene N réplicas en una máquina sin GPU (pruebas
-y demostraciones de ``--estrategia mirrored``).
+Con ``REDES_CPUS_LOGICOS=N`` (N ≥ 2) la CPU se divide en N dispositivos lógicos antes
+de que el backend los inicialice (TensorFlow justo tras importarse; JAX con
+``XLA_FLAGS=--xla_force_host_platform_device_count=N``, antes de importarse): así
+``--dispositivos N`` reparte cada lote entre N dispositivos en una máquina sin GPU
+(pruebas y demostraciones).
 """
 
 from __future__ import annotations
@@ -153,21 +154,38 @@ def import_tensorflow():
     return tf
 
 
-def _split_cpu(tf) -> None:
-    """Aplica ``REDES_CPUS_LOGICOS`` (ver la cabecera del módulo)."""
+def _logical_cpus() -> int | None:
+    """``REDES_CPUS_LOGICOS`` comprobado (ver la cabecera del módulo), o ``None``."""
     value = os.environ.get("REDES_CPUS_LOGICOS", "")
     if not value:
-        return
+        return None
     if not value.isdigit() or int(value) < 1:
         from nucleo.errores import EnvironmentSetupError
 
         raise EnvironmentSetupError(
             f"REDES_CPUS_LOGICOS debe ser un entero ≥ 1; vale «{value}»."
         )
+    return int(value)
+
+
+def _split_cpu(tf) -> None:
+    """Aplica ``REDES_CPUS_LOGICOS`` a TensorFlow, recién importado."""
+    count = _logical_cpus()
+    if count is None:
+        return
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(int(value))]
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)]
     )
+
+
+def _split_jax_cpu() -> None:
+    """Aplica ``REDES_CPUS_LOGICOS`` a JAX (en ``XLA_FLAGS``, antes de importarlo)."""
+    count = _logical_cpus()
+    flags = os.environ.get("XLA_FLAGS", "")
+    if count is None or "xla_force_host_platform_device_count" in flags:
+        return
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
 
 
 def backend_name() -> str:
@@ -244,6 +262,8 @@ def prepare_backend() -> str:
     name = backend_name()
     if name == "tensorflow":
         import_tensorflow()
+    elif name == "jax":
+        _split_jax_cpu()
     return name
 
 

@@ -29,8 +29,8 @@ DEFAULT_TRAINING_PRECISION = "auto"
 #: Precisiones de cálculo de un motor de inferencia (no son políticas de Keras: OpenVINO
 #: calcula en bfloat16 con un modelo float32).
 ENGINE_PRECISIONS = ("float32", "bfloat16")
-#: Estrategias de distribución del clasificador: ninguna o ``tf.distribute.MirroredStrategy``.
-STRATEGIES = ("none", "mirrored")
+#: ``--dispositivos todos``: datos en paralelo en todos los dispositivos de este proceso.
+ALL_DEVICES = "todos"
 
 # === Inferencia y exportación ===
 
@@ -139,6 +139,17 @@ def check_choice(value, name: str, allowed, *, where: str | None = None):
     return value
 
 
-def check_strategy(value, *, where: str | None = None) -> str:
-    """``None`` equivale a ``"none"``; devuelve la estrategia validada."""
-    return check_choice("none" if value is None else value, "strategy", STRATEGIES, where=where)
+def check_devices(value, *, where: str | None = None) -> int | str | None:
+    """Los dispositivos de un entrenamiento (``--dispositivos``): ``None`` (uno, el
+    predeterminado del backend), un entero ≥ 1 o ``"todos"``; devuelve el valor validado.
+
+    Raises:
+        ArgumentError: con los valores posibles y el recibido.
+    """
+    if value is None or value == ALL_DEVICES:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        prefix = f"{where}: " if where else ""
+        raise ArgumentError(f"{prefix}«devices» debe ser un entero ≥ 1 o {ALL_DEVICES!r}; "
+                            f"recibido {value!r}.")
+    return value

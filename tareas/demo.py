@@ -31,14 +31,17 @@ DIGITS_CONFIG = ClassifierConfig.preset("cifar").replace(
                       "geometric_probability": 0.7})
 
 
-def run_demo(out_dir="pesos/demo", *, seed: int = 0,
-             verbose: Any = "auto") -> dict[str, TaskResult]:
+def run_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = "auto",
+             precision: str | None = None) -> dict[str, TaskResult]:
     """Ejecuta la demo completa y devuelve el resultado de cada parte y un resumen.
 
     Args:
         out_dir: carpeta donde se escriben pesos, registros y gráficos.
         seed: semilla de todo.
         verbose: barra de progreso de Keras para los dígitos.
+        precision: precisión del entrenamiento de todas las partes (``"auto"``,
+            ``"float32"`` o ``"mixed_bfloat16"``); ``None``: la de cada parte (``auto``,
+            y float32 en las ventas), la que da las cifras de la demo.
 
     Returns:
         ``{"xor", "digitos", "ventas", "traduccion", "deteccion", "resumen"}`` →
@@ -52,13 +55,14 @@ def run_demo(out_dir="pesos/demo", *, seed: int = 0,
     from tareas.deteccion import run_detection_demo
 
     out_dir = Path(out_dir)
-    parts = {"xor": train_xor(run_dir=out_dir / "xor", seed=seed)}
+    given = {} if precision is None else {"precision": precision}
+    parts = {"xor": train_xor(run_dir=out_dir / "xor", seed=seed, **given)}
     images = write_digits_folder(out_dir / "digitos_imagenes")
     parts["digitos"] = train_classifier(DIGITS_CONFIG.replace(
-        directory=images, run_dir=out_dir / "digitos", seed=seed), verbose=verbose)
-    parts["ventas"] = run_sales_demo(out_dir, seed=seed)
-    parts["traduccion"] = run_translation_demo(out_dir / "transformer", seed=seed)
-    parts["deteccion"] = run_detection_demo(out_dir, seed=seed)
+        directory=images, run_dir=out_dir / "digitos", seed=seed, **given), verbose=verbose)
+    parts["ventas"] = run_sales_demo(out_dir, seed=seed, precision=precision)
+    parts["traduccion"] = run_translation_demo(out_dir / "transformer", seed=seed, **given)
+    parts["deteccion"] = run_detection_demo(out_dir, seed=seed, precision=precision)
     parts["resumen"] = TaskResult(title="Resumen de la demo", metrics={
         "XOR: exactitud binaria": parts["xor"].metrics["binary_accuracy"],
         "Dígitos: exactitud en prueba": parts["digitos"].metrics["test_accuracy"],

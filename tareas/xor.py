@@ -57,7 +57,8 @@ class XorConfig(TrainingConfig):
     minutes: float | None = setting("--minutos", None, above=0.0)
 
 
-def train_xor(config: XorConfig | None = None, *, verbose: Any = 0, **overrides) -> TaskResult:
+def train_xor(config: XorConfig | None = None, *, verbose: Any = 0, cluster=None,
+              devices=None, **overrides) -> TaskResult:
     """Entrena la red XOR sobre las 4 filas de la tabla, como el blog (1000 épocas).
 
     XOR no guarda respaldo por época (cuesta más que la propia época), así que no se
@@ -68,6 +69,10 @@ def train_xor(config: XorConfig | None = None, *, verbose: Any = 0, **overrides)
     Args:
         config: la :class:`XorConfig` (``None``: la del blog).
         verbose: barra de progreso de Keras (0 por defecto: son 1000 épocas de 1 paso).
+        cluster: con varios procesos, el :class:`~entrenamiento.distribuido.Cluster`
+            (cada uno calcula con su parte de las 4 filas de cada lote).
+        devices: ``--dispositivos``: datos en paralelo en varios dispositivos de este
+            proceso (:func:`entrenamiento.distribuido.local_devices`); ``None``, uno.
         **overrides: campos de :class:`XorConfig` que cambian (``epochs=100``).
 
     Returns:
@@ -78,11 +83,12 @@ def train_xor(config: XorConfig | None = None, *, verbose: Any = 0, **overrides)
     from entrenamiento.entrenar import train
 
     config = XorConfig.build(config, **overrides)
-    files = {"configuracion": save_run_config(config, config.run_dir)}
-    limit = [] if config.minutes is None else [TimeLimit(config.minutes * 60.0)]
+    files = {"configuracion": save_run_config(config, config.run_dir, cluster)}
+    limit = [] if config.minutes is None else [TimeLimit(config.minutes * 60.0, cluster)]
     start = time.perf_counter()
     result = train("xor", {}, (XOR_INPUTS, XOR_TARGETS), None, initialize=_learning_rate(config),
-                   run_dir=config.run_dir, epochs=config.epochs,
+                   run_dir=config.run_dir, cluster=cluster, devices=devices,
+                   epochs=config.epochs,
                    batch_size=config.batch_size, seed=config.seed, monitor="loss",
                    patience=config.patience, precision=config.precision,
                    metadata={"tarea": "xor"}, verbose=verbose, backup=False,

@@ -26,7 +26,7 @@ from informes.resultado import TaskResult
     ({"patience": -1}, "patience (--paciencia)"),
     ({"workers": 0}, "workers (--trabajadores)"),
     ({"precision": "float16"}, "precision"),
-    ({"strategy": "ninguna"}, "strategy"),
+    ({"strategy": "mirrored"}, "no hay ningún campo «strategy»"),
     ({"model": "resnet"}, "model (--modelo)"),
     ({"augment": "si"}, "augment"),
     ({"model": "mlp", "augment": True}, "--aumento"),
@@ -41,7 +41,7 @@ def test_arguments_are_checked_before_reading_any_image(kwargs, named, tmp_path)
 def test_train_returns_a_task_result_with_its_files(tmp_path):
     images = make_image_folder(tmp_path / "img", n_per_class=6, seed=0)
     result = train_classifier(directory=images, model="mlp", run_dir=tmp_path / "run",
-                              image_size=(8, 8), epochs=2, batch_size=8, strategy="none",
+                              image_size=(8, 8), epochs=2, batch_size=8,
                               verbose=0)
     assert isinstance(result, TaskResult)
     assert result.metrics["epocas"] == 2 and "test_accuracy" in result.metrics
@@ -68,3 +68,29 @@ def test_train_returns_a_task_result_with_its_files(tmp_path):
         predict_images(result.file("pesos"), [image], top=0)
     with pytest.raises(ArgumentError, match="lista"):
         predict_images(result.file("pesos"), str(image))
+
+
+def test_minutes_stop_the_classifier_and_config_repeats_them(tmp_path):
+    """--minutos llega a ClassifierConfig, a configuracion.json y al bucle (TimeLimit)."""
+    import json
+
+    from cli.principal import main
+
+    def epochs_logged(run) -> int:
+        return len((run / "registro.csv").read_text().strip().splitlines()) - 1
+
+    images = make_image_folder(tmp_path / "img", n_per_class=6, seed=0)
+    run = tmp_path / "run"
+    # Un tope mínimo para tras el primer lote: una época de las 500.
+    assert main(["clasificacion", "entrenar", "--dir", str(images), "--modelo", "mlp",
+                 "--tamanio", "8", "8", "--lote", "4", "--epocas", "500", "--minutos", "0.0001",
+                 "--salida", str(run)]) == 0
+    assert epochs_logged(run) < 500
+    assert json.loads((run / "configuracion.json").read_text())["minutos"] == 0.0001
+    # --config repite el tope (si no, serían 500 épocas).
+    again = tmp_path / "otra"
+    assert main(["clasificacion", "entrenar", "--dir", str(images), "--config", str(run),
+                 "--salida", str(again)]) == 0
+    saved = json.loads((again / "configuracion.json").read_text())
+    assert (saved["minutos"], saved["epocas"], saved["modelo"]) == (0.0001, 500, "mlp")
+    assert epochs_logged(again) < 500

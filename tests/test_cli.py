@@ -139,7 +139,6 @@ def test_xor_command_writes_json(tmp_path, capsys):
     ["--modelo", "mlp", "--tamanio", "8", "8", "--gris"],
     ["--aumento", "--sin-volteo", "--trabajadores", "2"],
     ["--precision", "mixed_bfloat16"],
-    ["--estrategia", "mirrored"],
     ["--paciencia", "1"],
 ])
 def test_training_options_run_end_to_end(extra, tmp_path):
@@ -182,7 +181,8 @@ def test_bad_input_gives_a_clear_error(setup, args, message, tmp_path, capsys):
     (["--trabajadores", "0"], "--trabajadores"),
     (["--paciencia", "-1"], "--paciencia"),
     (["--semilla", "-1"], "--semilla"),
-    (["--estrategia", "ninguna"], "--estrategia"),
+    (["--dispositivos", "0"], "--dispositivos"),
+    (["--dispositivos", "algunos"], "--dispositivos"),
 ])
 def test_bad_numbers_are_refused_naming_the_flag(flags, named, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:

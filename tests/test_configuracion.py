@@ -36,10 +36,13 @@ def _every_config():
     """Una configuración de cada clase y cada preset, con algún valor no trivial."""
     yield XorConfig(epochs=5, run_dir=Path("x"))
     for name in ClassifierConfig.PRESETS:
-        yield ClassifierConfig.preset(name).replace(directory="imagenes", patience=2)
+        yield ClassifierConfig.preset(name).replace(directory="imagenes", patience=2,
+                                                    minutes=0.5)
     yield SalesConfig(csv="ventas.csv", variant="ste", blog_ste=True, date_column=0,
-                      value_column="unidades")
-    yield TranslationConfig(architecture="lstm", n_train=None, minutes=1.5)
+                      value_column="unidades", patience=3, minutes=2.0,
+                      precision="mixed_bfloat16")
+    yield TranslationConfig(architecture="lstm", n_train=None, minutes=1.5,
+                            learning_rate=0.002, patience=4)
     yield DEMO_CONFIG
     for name in DetectionConfig.PRESETS:
         yield DetectionConfig.preset(name).replace(

@@ -9,6 +9,7 @@ solo en 127.0.0.1.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import signal
@@ -197,9 +198,9 @@ def test_zero_processes_and_other_backends_are_refused(tmp_path, capsys):
 
 # === Procesos reales (JAX, 127.0.0.1) ===
 
-def _redes(*args, **kwargs):
+def _redes(*args, env=None, **kwargs):
     """``redes ...`` en un proceso nuevo; devuelve el ``CompletedProcess``."""
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    env = {**(os.environ if env is None else env), "KERAS_BACKEND": "jax"}
     return subprocess.run([sys.executable, "-m", "cli.principal", *args], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=300, **kwargs)
 
@@ -339,3 +340,30 @@ def test_yolo_and_transformer_train_with_two_processes(tmp_path):
                         "--salida", str(tmp_path / "tr"), "--procesos", "2")
     _check_two_processes(translator, 8)
     assert len(_rows(tmp_path / "tr" / "registro.csv")) == 2
+
+
+@processes
+@pytest.mark.neutral
+def test_xor_learns_the_same_on_one_device_two_devices_and_two_processes(tmp_path):
+    # El mismo lote global de 4 filas, partido entre 2 dispositivos de un proceso
+    # (--dispositivos, con la CPU dividida en 2) o entre 2 procesos (--procesos): mismas
+    # cuentas que en un solo dispositivo (aquí, en este proceso).
+    from tareas.xor import train_xor
+
+    one = train_xor(epochs=5, seed=1, run_dir=tmp_path / "uno").metrics["loss"]
+    common = ["xor", "entrenar", "--epocas", "5", "--semilla", "1"]
+    env = {**os.environ, "REDES_CPUS_LOGICOS": "2"}
+    for name, extra, shown in (("dispositivos", ["--dispositivos", "2"], "2 dispositivos)"),
+                               ("procesos", ["--procesos", "2"], "2 procesos)")):
+        out = tmp_path / f"{name}.json"
+        run = _redes(*common, "--salida", str(tmp_path / name), "--json", str(out), *extra,
+                     env=env)
+        assert run.returncode == 0, run.stderr
+        assert "Entrenando «xor» 5 épocas" in run.stderr and shown in run.stderr
+        assert json.loads(out.read_text())["metricas"]["loss"] == pytest.approx(one, rel=1e-5)
+    # Más dispositivos de los que hay, o junto con varios procesos: un error claro.
+    many = _redes(*common, "--salida", str(tmp_path / "m"), "--dispositivos", "3", env=env)
+    assert many.returncode == 2
+    assert "se pidieron 3 dispositivos y este proceso ve 2" in many.stderr
+    both = _redes(*common, "--dispositivos", "2", "--procesos", "2", env=env)
+    assert both.returncode == 2 and "no va con --procesos" in both.stderr

@@ -187,13 +187,13 @@ def test_policy_restored_when_builder_fails(tmp_path):
     ("kwargs", "pattern"),
     [
         ({"precision": "float16"}, r"«precision».*'float32', 'mixed_bfloat16'"),
-        ({"strategy": "multiworker"}, r"«strategy».*'mirrored'"),
+        ({"devices": 0}, r"«devices» debe ser un entero ≥ 1 o 'todos'"),
         ({"epochs": 0}, "«epochs»"),
         ({"batch_size": -1}, "«batch_size»"),
         ({"patience": -1}, "«patience»"),
         ({"verbose": 5}, "«verbose»"),
     ],
-    ids=["precision", "strategy", "epochs", "batch_size", "patience", "verbose"],
+    ids=["precision", "devices", "epochs", "batch_size", "patience", "verbose"],
 )
 def test_invalid_arguments(tmp_path, kwargs, pattern):
     train_data, _ = split()
@@ -253,16 +253,14 @@ def test_checkpoint_remembers_best_when_resuming(tmp_path):
     }
 
 
-# === Pruebas en subprocesos: SIGKILL y MirroredStrategy ===
+# === Pruebas en subprocesos: SIGKILL ===
 
 SCRIPT = textwrap.dedent(
     """
     import json, os, signal, sys
     import numpy as np
     sys.path.insert(0, {repo!r})
-    from nucleo.entorno import import_tensorflow
-    import_tensorflow()
-    import keras
+    from nucleo.keras_listo import keras
     from entrenamiento.entrenar import train
 
     config = json.loads(sys.argv[1])
@@ -278,7 +276,7 @@ SCRIPT = textwrap.dedent(
     result = train(
         "mlp", {tiny!r}, (x[:192], y[:192]), (x[192:], y[192:]),
         run_dir=config["run_dir"], epochs=config["epochs"], seed=3, shuffle=False,
-        strategy=config["strategy"], verbose=0,
+        verbose=0,
         callbacks=[Killer()] if config["kill_at"] is not None else [],
     )
     np.savez(config["out"] + ".npz", *result.model.get_weights())
@@ -286,20 +284,17 @@ SCRIPT = textwrap.dedent(
         json.dump({{
             "initial_epoch": result.initial_epoch,
             "history": result.history,
-            "replicas": result.model.distribute_strategy.num_replicas_in_sync,
         }}, handle)
     """
 )
 
 
-def run_script(tmp_path, name: str, logical_cpus: str | None = None, **config):
+def run_script(tmp_path, name: str, **config):
     script = tmp_path / "entrenar_script.py"
     script.write_text(SCRIPT.format(repo=str(REPO), tiny=TINY))
     out = tmp_path / f"{name}.json"
-    config = {"kill_at": None, "strategy": None, "out": str(out), **config}
-    env = {key: value for key, value in os.environ.items() if key != "REDES_CPUS_LOGICOS"}
-    if logical_cpus:
-        env["REDES_CPUS_LOGICOS"] = logical_cpus
+    config = {"kill_at": None, "out": str(out), **config}
+    env = dict(os.environ)
     process = subprocess.run(
         [sys.executable, str(script), json.dumps(config)],
         env=env, cwd=REPO, capture_output=True, text=True, timeout=300,
@@ -337,29 +332,6 @@ def test_resume_after_sigkill(tmp_path):
     np.testing.assert_allclose(info["history"]["loss"], straight.history["loss"], rtol=1e-5)
     for resumed_w, straight_w in zip(weights, straight.model.get_weights()):
         np.testing.assert_allclose(resumed_w, straight_w, rtol=1e-4, atol=1e-6)
-
-
-def test_mirrored_strategy_matches_single_device(tmp_path):
-    mirrored, mirrored_out = run_script(
-        tmp_path, "mirrored", logical_cpus="2", run_dir=str(tmp_path / "m"), epochs=3,
-        strategy="mirrored",
-    )
-    assert mirrored.returncode == 0, mirrored.stderr
-    single, single_out = run_script(
-        tmp_path, "single", logical_cpus="2", run_dir=str(tmp_path / "s"), epochs=3,
-    )
-    assert single.returncode == 0, single.stderr
-    mirrored_info, mirrored_weights = load_output(mirrored_out)
-    single_info, single_weights = load_output(single_out)
-    assert mirrored_info["replicas"] == 2
-    assert single_info["replicas"] == 1
-    for key in ("loss", "val_loss", "accuracy"):
-        np.testing.assert_allclose(
-            mirrored_info["history"][key], single_info["history"][key], rtol=1e-4, atol=1e-5
-        )
-    assert len(mirrored_weights) == len(single_weights) == 4
-    for w_mirrored, w_single in zip(mirrored_weights, single_weights):
-        np.testing.assert_allclose(w_mirrored, w_single, rtol=1e-4, atol=1e-5)
 
 
 def test_auto_precision_follows_the_cpu(monkeypatch):

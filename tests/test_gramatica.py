@@ -30,6 +30,7 @@ from nucleo.vocabulario import EXTRA_MODES
 from nucleo.vocabulario import GENERAL_COMMANDS
 from nucleo.vocabulario import MODES
 from nucleo.vocabulario import TASKS
+from nucleo.vocabulario import TRAINING_PRECISIONS
 
 pytestmark = pytest.mark.neutral
 
@@ -186,7 +187,11 @@ def test_every_trainer_has_the_common_flags(task):
     # Lo que no se da vale None: manda la configuración del entrenador (o --config).
     for flag in TRAINING_FLAGS[:9]:
         assert options[flag].default is None, flag
-    assert "auto (por defecto)" in options["--precision"].help or task == "pronostico"
+    assert "auto (por defecto)" in options["--precision"].help
+    assert tuple(options["--precision"].choices) == TRAINING_PRECISIONS
+    # Cada tarea admite de verdad todas las opciones comunes de entrenar: ninguna ayuda
+    # dice que no.
+    assert not [flag for flag, action in options.items() if "no lo admite" in (action.help or "")]
 
 
 @pytest.mark.parametrize("path", [(task, mode) for task in TASKS
@@ -324,10 +329,22 @@ def test_notice_text_names_old_and_new(capsys):
 def test_new_spellings_and_help_are_not_rewritten(capsys):
     for argv in (["xor", "entrenar"], ["xor", "--help"], ["deteccion", "predecir", "f.jpg"],
                  ["--backend", "jax", "traduccion", "entrenar", "--", "--pasos"],
-                 ["clasificacion", "entrenar", "--estrategia", "mirrored", "--sin-volteo"],
+                 ["clasificacion", "entrenar", "--dispositivos", "todos", "--sin-volteo"],
                  ["pronostico", "comparar", "--sin-referencias"], []):
         assert _rewrite(argv) == argv
     assert capsys.readouterr().err == ""
+
+
+def test_old_mirrored_strategy_becomes_data_parallel_on_all_devices(capsys):
+    # tf.distribute.MirroredStrategy se fue: un proceso de JAX reparte entre sus dispositivos.
+    new = _rewrite(["clasificar", "entrenar", "--dir", "img", "--estrategia", "mirrored"])
+    assert new == ["clasificacion", "entrenar", "--dir", "img", "--dispositivos", "todos"]
+    assert capsys.readouterr().err.splitlines()[1:] == [
+        "aviso: «--estrategia» de «redes clasificacion entrenar» es ahora «--dispositivos»",
+        "aviso: «--dispositivos mirrored» de «redes clasificacion entrenar» es ahora "
+        "«--dispositivos todos»"]
+    assert PARSER.parse_args(new).dispositivos == "todos"
+    assert _rewrite(["clasificacion", "entrenar", "--estrategia=none"])[-1] == "--dispositivos=1"
 
 
 def test_old_yolo_weights_file_keeps_its_place_for_this_release(capsys):

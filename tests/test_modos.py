@@ -89,15 +89,86 @@ def test_old_export_deduces_the_task_from_the_weights(xor_weights, capsys):
     assert "no_existe.h5" in capsys.readouterr().err
 
 
-def test_unsupported_training_flags_are_refused(tmp_path, capsys):
-    err = _fails(["traduccion", "entrenar", "--tasa", "0.1", "--salida", str(tmp_path / "x")],
-                 capsys)
-    assert "redes traduccion entrenar: --tasa aún no se puede usar en esta tarea" in err
-    assert "--procesos" in _fails(["xor", "entrenar", "--procesos", "2",
-                                   "--salida", str(tmp_path / "x")], capsys)
-    assert "--precision" in _fails(["pronostico", "entrenar", "--csv", "v.csv", "--precision",
-                                    "mixed_bfloat16"], capsys)
-    assert not (tmp_path / "x").exists()
+# === demo ===
+
+class _DemoStop(Exception):
+    """Para una parte de la demo en cuanto su entrenador recibe la configuración."""
+
+
+def test_demo_precision_reaches_every_trainer(tmp_path, monkeypatch, capsys):
+    import datos.sinteticos
+    import tareas.clasificacion
+    import tareas.deteccion
+    import tareas.traduccion
+    import tareas.ventas
+    import tareas.xor
+    from informes.resultado import TaskResult
+    from nucleo.vocabulario import TRAINING_PRECISIONS
+
+    from cli.comun import subcommands
+    from cli.principal import build_parser
+
+    demo = subcommands(build_parser())["demo"]
+    option = next(a for a in demo._actions if "--precision" in a.option_strings)
+    assert tuple(option.choices) == TRAINING_PRECISIONS and option.default is None
+
+    seen = {}
+    metrics = dict.fromkeys(("binary_accuracy", "test_accuracy", "val_mae_unidades",
+                             "val_mae_unidades_ingenuo", "test_exact_match",
+                             "prueba_map_50"), 1.0)
+
+    def part(name, precision):
+        seen[name] = precision
+        return TaskResult(title=name, metrics=metrics)
+
+    monkeypatch.setattr(datos.sinteticos, "write_digits_folder", lambda folder: folder)
+    monkeypatch.setattr(tareas.xor, "train_xor",
+                        lambda **kwargs: part("xor", kwargs.get("precision")))
+    monkeypatch.setattr(tareas.clasificacion, "train_classifier",
+                        lambda config, verbose: part("digitos", config.precision))
+    monkeypatch.setattr(tareas.ventas, "run_sales_demo",
+                        lambda out_dir, seed, precision: part("ventas", precision))
+    monkeypatch.setattr(tareas.traduccion, "run_translation_demo",
+                        lambda out_dir, seed, **kwargs: part("traduccion",
+                                                             kwargs.get("precision")))
+    monkeypatch.setattr(tareas.deteccion, "run_detection_demo",
+                        lambda out_dir, seed, precision: part("deteccion", precision))
+    assert main(["demo", "--precision", "mixed_bfloat16", "--salida", str(tmp_path)]) == 0
+    assert seen == dict.fromkeys(("xor", "digitos", "ventas", "traduccion", "deteccion"),
+                                 "mixed_bfloat16")
+    # Sin --precision, cada parte la suya: las cifras de la demo no cambian.
+    assert main(["demo", "--salida", str(tmp_path)]) == 0
+    assert seen == {"xor": None, "digitos": "auto", "ventas": None, "traduccion": None,
+                    "deteccion": None}
+    capsys.readouterr()
+
+
+def test_demo_parts_pass_the_precision_to_their_trainers(tmp_path, monkeypatch):
+    import datos.sinteticos
+    from tareas.deteccion import demo as detection
+    from tareas.traduccion import entrenar as translation
+    from tareas.ventas import demo as sales
+
+    def stop(config, **kwargs):
+        raise _DemoStop(config.precision)
+
+    monkeypatch.setattr(sales, "train_sales", stop)
+    monkeypatch.setattr(translation, "train_numbers", stop)
+    monkeypatch.setattr(detection, "train_yolo", stop)
+    monkeypatch.setattr(datos.sinteticos, "make_shapes_dataset",
+                        lambda folder, **kwargs: folder)
+    runs = {"ventas": lambda **kw: sales.run_sales_demo(tmp_path, **kw),
+            "traduccion": lambda **kw: translation.run_translation_demo(tmp_path, **kw),
+            "deteccion": lambda **kw: detection.run_detection_demo(tmp_path, **kw)}
+    # La de la demo sin --precision: las ventas en float32, como siempre; las demás, auto.
+    defaults = {"ventas": "float32", "traduccion": "auto", "deteccion": "auto"}
+    for name, run in runs.items():
+        with pytest.raises(_DemoStop) as given:
+            run(precision="mixed_bfloat16")
+        assert given.value.args == ("mixed_bfloat16",), name
+        with pytest.raises(_DemoStop) as default:
+            run()
+        assert default.value.args == (defaults[name],), name
 
 
 def test_config_repeats_a_run_and_the_command_line_wins(xor_weights, tmp_path):

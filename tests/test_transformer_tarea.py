@@ -324,3 +324,58 @@ def test_cli_translate_checks_json_path_first(untrained, tmp_path, capsys):
     assert main(["traduccion", "predecir", "--pesos", str(weights), "uno", "dos",
                  "--json", str(out)]) == 0
     assert [item["origen"] for item in json.loads(out.read_text())] == ["uno", "dos"]
+
+
+# === Las opciones comunes de entrenar: --tasa y --paciencia actúan ===
+
+def _epochs_logged(run: Path) -> int:
+    """Épocas escritas en ``registro.csv`` (sin la cabecera)."""
+    return len((run / "registro.csv").read_text().strip().splitlines()) - 1
+
+
+def test_cli_rate_is_the_transformer_peak_and_patience_stops_it(tmp_path):
+    from modelos.transformer import WarmupSchedule
+
+    run = tmp_path / "transformer"
+    # Con una tasa máxima casi nula la pérdida de validación no mejora: --paciencia 1 para
+    # al poco (sin ella serían las 30 épocas).
+    assert main(["traduccion", "entrenar", *QUICK_RUN, "--epocas", "30", "--tasa", "1e-9",
+                 "--paciencia", "1", "--pasos-calentamiento", "10",
+                 "--salida", str(run)]) == 0
+    assert 2 <= _epochs_logged(run) < 30
+    saved = json.loads((run / "configuracion.json").read_text())
+    assert (saved["tasa"], saved["paciencia"]) == (1e-9, 1)
+    # La tasa llega al modelo: el esquema del artículo, escalado, con su máximo en 1e-9 al
+    # final del calentamiento.
+    assert modelos.load_metadata(run / "modelo.h5")["kwargs"]["peak_learning_rate"] == 1e-9
+    schedule = modelos.load(run / "modelo.h5").optimizer._learning_rate
+    assert isinstance(schedule, WarmupSchedule) and schedule.peak == pytest.approx(1e-9)
+    assert float(schedule(9)) == pytest.approx(1e-9, rel=1e-5)      # el paso 10
+    assert float(schedule(8)) < 1e-9 and float(schedule(10)) < 1e-9
+    # --config repite la tasa y la paciencia.
+    again = tmp_path / "otra"
+    assert main(["traduccion", "entrenar", "--config", str(run), "--salida", str(again)]) == 0
+    repeated = json.loads((again / "configuracion.json").read_text())
+    assert (repeated["tasa"], repeated["paciencia"], repeated["epocas"]) == (1e-9, 1, 30)
+    assert _epochs_logged(again) < 30
+
+
+def test_rate_is_the_adam_rate_of_the_seq2seq_and_none_keeps_the_defaults(trained, tmp_path):
+    from modelos.transformer import WarmupSchedule
+    from tareas.traduccion import train_numbers
+    from tareas.traduccion.configuracion import TranslationConfig
+
+    lstm = train_numbers(architecture="lstm", learning_rate=0.02, maximum=99, n_train=None,
+                         n_validation=10, n_test=10, epochs=1, steps_per_epoch=1,
+                         batch_size=16, units=8, embed_dim=8, run_dir=tmp_path / "lstm",
+                         verbose=0)
+    assert float(lstm.model.optimizer.learning_rate) == pytest.approx(0.02)
+    assert float(modelos.load(lstm.file("pesos")).optimizer.learning_rate) == pytest.approx(0.02)
+    # Sin --tasa: los constructores ponen la suya (Adam 0.001 en el seq2seq, el esquema del
+    # artículo en el Transformer, el de la orden de QUICK_RUN).
+    for architecture in ("lstm", "transformer"):
+        kwargs = TranslationConfig(architecture=architecture).model_kwargs()
+        assert "learning_rate" not in kwargs and "peak_learning_rate" not in kwargs
+    schedule = modelos.load(trained["weights"]).optimizer._learning_rate
+    assert isinstance(schedule, WarmupSchedule) and schedule.factor == 1.0
+    assert schedule.peak == pytest.approx((16 * 1000) ** -0.5)

@@ -158,3 +158,69 @@ def test_download_command_uses_the_registry_without_network(tmp_path, monkeypatc
     monkeypatch.setattr(descargas, "fetch_url", lambda url, timeout=30.0: pytest.fail("red"))
     err = _fails(["datos", "descargar", "ventas", "--salida", str(a_file / "ts.csv")], capsys)
     assert err.startswith("error: --salida:")
+
+
+# === Las opciones comunes de entrenar: --paciencia, --minutos y --precision actúan ===
+
+def _epochs_logged(run) -> int:
+    """Épocas escritas en ``registro.csv`` (sin la cabecera)."""
+    return len((run / "registro.csv").read_text().strip().splitlines()) - 1
+
+
+def test_patience_minutes_and_config_reach_the_sales_trainer(sales_csv, tmp_path):
+    base = ["pronostico", "entrenar", "--csv", str(sales_csv), "--modelo", "st1"]
+    # Con una tasa casi nula la pérdida de entrenamiento no mejora: --paciencia 1 para al
+    # poco (sin ella serían las 300 épocas).
+    patient = tmp_path / "paciencia"
+    assert main([*base, "--epocas", "300", "--tasa", "1e-9", "--paciencia", "1",
+                 "--salida", str(patient)]) == 0
+    assert 2 <= _epochs_logged(patient) < 300
+    saved = json.loads((patient / "configuracion.json").read_text())
+    assert (saved["paciencia"], saved["minutos"], saved["tasa"]) == (1, None, 1e-9)
+    # --minutos: un tope mínimo para tras el primer lote.
+    quick = tmp_path / "minutos"
+    assert main([*base, "--epocas", "500", "--minutos", "0.0001",
+                 "--salida", str(quick)]) == 0
+    assert _epochs_logged(quick) < 500
+    assert json.loads((quick / "configuracion.json").read_text())["minutos"] == 0.0001
+    # --config repite la ejecución con su tope de tiempo (si no, serían 500 épocas); --csv
+    # es obligatoria en la línea.
+    again = tmp_path / "otra"
+    assert main(["pronostico", "entrenar", "--csv", str(sales_csv),
+                 "--config", str(quick / "configuracion.json"), "--salida", str(again)]) == 0
+    assert _epochs_logged(again) < 500
+    repeated = json.loads((again / "configuracion.json").read_text())
+    assert (repeated["minutos"], repeated["epocas"]) == (0.0001, 500)
+
+
+@pytest.mark.parametrize("variant", ["ste", "lstm"])
+def test_mixed_bfloat16_sales_model_trains_saves_and_forecasts(sales_csv, tmp_path, variant):
+    import numpy as np
+
+    import modelos
+    from tareas.ventas import train_sales
+
+    run = tmp_path / variant
+    assert main(["pronostico", "entrenar", "--csv", str(sales_csv), "--modelo", variant,
+                 "--epocas", "1", "--precision", "mixed_bfloat16", "--salida", str(run),
+                 "--json", str(tmp_path / "e.json")]) == 0
+    saved = json.loads((run / "configuracion.json").read_text())
+    assert saved["precision"] == saved["precision_usada"] == "mixed_bfloat16"
+    metrics = json.loads((tmp_path / "e.json").read_text())["metricas"]
+    assert all(np.isfinite(metrics[key]) for key in ("loss", "val_mae_unidades"))
+    stored = modelos.load_metadata(run / "modelo.h5")["metadata"]
+    assert stored["entrenamiento"]["precision"] == "mixed_bfloat16"
+    if variant == "ste":
+        # El modelo en memoria calcula en bfloat16 con salida float32; el guardado se carga.
+        result = train_sales(csv=sales_csv, variant=variant, epochs=1, validation=10,
+                             precision="mixed_bfloat16", run_dir=tmp_path / "api")
+        assert result.model.dtype_policy.name == "mixed_bfloat16"
+        assert result.model.get_layer("oculta").compute_dtype == "bfloat16"
+        assert result.model.get_layer("salida").compute_dtype == "float32"
+        loaded = modelos.load(result.file("pesos"))
+        assert loaded.count_params() == result.model.count_params()
+    assert main(["pronostico", "predecir", "--pesos", str(run / "modelo.h5"),
+                 "--csv", str(sales_csv), "--dias", "3",
+                 "--json", str(tmp_path / "p.json")]) == 0
+    forecast = json.loads((tmp_path / "p.json").read_text())["pronostico"]
+    assert len(forecast) == 3

@@ -54,10 +54,17 @@ MAX_VOCAB = 2_000_000
 BASE = {"num_layers": 6, "d_model": 512, "num_heads": 8, "d_ff": 2048, "dropout": 0.1}
 
 
-def paper_optimizer(d_model: int, warmup_steps: int = 4000) -> keras.optimizers.Adam:
-    """Adam(β1 0.9, β2 0.98, ε 1e-9) con :class:`WarmupSchedule` (sección 5.3)."""
-    return keras.optimizers.Adam(WarmupSchedule(d_model, warmup_steps), beta_1=0.9, beta_2=0.98,
-                                 epsilon=1e-9)
+def paper_optimizer(d_model: int, warmup_steps: int = 4000,
+                    peak_learning_rate: float | None = None) -> keras.optimizers.Adam:
+    """Adam(β1 0.9, β2 0.98, ε 1e-9) con :class:`WarmupSchedule` (sección 5.3).
+
+    Con ``peak_learning_rate``, el esquema se escala para que su máximo (en el paso
+    ``warmup_steps``) sea esa tasa (:meth:`WarmupSchedule.with_peak`); ``None``: el del
+    artículo, ``(d_model · warmup_steps)^-0.5``.
+    """
+    schedule = (WarmupSchedule(d_model, warmup_steps) if peak_learning_rate is None
+                else WarmupSchedule.with_peak(d_model, warmup_steps, peak_learning_rate))
+    return keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.98, epsilon=1e-9)
 
 
 def _check_sizes(where: str, num_layers, d_model, num_heads, d_ff, dropout, max_len) -> None:
@@ -88,11 +95,12 @@ def _output_logits(embedding: TokenAndPositionEmbedding, x, tie_output: bool):
 
 
 def _compile_sequence_model(inputs, outputs, *, name, compile, optimizer, loss, metrics,
-                            d_model, warmup_steps, label_smoothing) -> keras.Model:
+                            d_model, warmup_steps, label_smoothing,
+                            peak_learning_rate=None) -> keras.Model:
     return finish_model(
         inputs, outputs, name=name, compile=compile, optimizer=optimizer, loss=loss,
         metrics=metrics,
-        default_optimizer=lambda: paper_optimizer(d_model, warmup_steps),
+        default_optimizer=lambda: paper_optimizer(d_model, warmup_steps, peak_learning_rate),
         default_loss=MaskedSparseCrossEntropy(label_smoothing, PAD_ID),
         default_metrics=[MaskedAccuracy(PAD_ID)],
     )
@@ -117,6 +125,7 @@ def build_transformer(
     activation: str = "relu",
     label_smoothing: float = 0.1,
     warmup_steps: int = 4000,
+    peak_learning_rate: float | None = None,
     compile: bool = True,
     optimizer: Any = None,
     loss: Any = None,
@@ -147,6 +156,9 @@ def build_transformer(
         activation: no linealidad del feed-forward.
         label_smoothing: suavizado de etiquetas de la pérdida (0.1).
         warmup_steps: pasos de calentamiento de la tasa de aprendizaje (4000).
+        peak_learning_rate: la tasa máxima del esquema con calentamiento, la del paso
+            ``warmup_steps`` (> 0 y ≤ 10); el esquema se escala sin cambiar su forma.
+            ``None``: la del artículo, ``(d_model · warmup_steps)^-0.5``.
         compile: compilar con la pérdida, métrica y optimizador del artículo.
         optimizer: sustituye al optimizador.
         loss: sustituye a la pérdida.
@@ -170,6 +182,9 @@ def build_transformer(
     if share_embeddings and src_vocab != tgt_vocab:
         raise ArgumentError(f"{where}: «share_embeddings» exige src_vocab == tgt_vocab; "
                             f"recibidos {src_vocab} y {tgt_vocab}.")
+    if peak_learning_rate is not None:
+        check_number(peak_learning_rate, "peak_learning_rate", minimum=0.0, maximum=10.0,
+                     include_minimum=False, where=where)
 
     source = keras.Input(shape=(None,), dtype="int32", name="origen")
     target = keras.Input(shape=(None,), dtype="int32", name="destino")
@@ -195,7 +210,7 @@ def build_transformer(
     return _compile_sequence_model(
         [source, target], logits, name="transformer", compile=compile, optimizer=optimizer,
         loss=loss, metrics=metrics, d_model=d_model, warmup_steps=warmup_steps,
-        label_smoothing=label_smoothing)
+        label_smoothing=label_smoothing, peak_learning_rate=peak_learning_rate)
 
 
 @register_builder("transformer_lm")

@@ -43,5 +43,23 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
         rate = ops.minimum(ops.rsqrt(step), step * warmup ** -1.5)
         return self.factor * self.d_model ** -0.5 * rate
 
+    @property
+    def peak(self) -> float:
+        """La tasa máxima, la del paso ``warmup_steps``: ``factor · (d_model · warmup)^-0.5``."""
+        return self.factor * (self.d_model * self.warmup_steps) ** -0.5
+
+    @classmethod
+    def with_peak(cls, d_model: int, warmup_steps: int, peak: float) -> WarmupSchedule:
+        """El esquema del artículo escalado para que su máximo (en el paso ``warmup_steps``)
+        sea ``peak``: la misma forma, calentamiento lineal y caída con la raíz del paso.
+
+        Raises:
+            ArgumentError: ``peak`` no es un número > 0 y ≤ 10.
+        """
+        peak = check_number(peak, "peak", minimum=0.0, maximum=10.0, include_minimum=False,
+                            where="WarmupSchedule.with_peak")
+        schedule = cls(d_model, warmup_steps)
+        return cls(d_model, warmup_steps, peak * (schedule.d_model * schedule.warmup_steps) ** 0.5)
+
     def get_config(self):
         return {"d_model": self.d_model, "warmup_steps": self.warmup_steps, "factor": self.factor}

@@ -17,7 +17,6 @@ from nucleo.vocabulario import CLASSIFIER_MODELS
 from nucleo.vocabulario import DEFAULT_TRAINING_PRECISION
 from nucleo.vocabulario import MAX_IMAGE_SIDE
 from nucleo.vocabulario import MAX_LEARNING_RATE
-from nucleo.vocabulario import STRATEGIES
 from nucleo.vocabulario import TRAINING_PRECISIONS
 from tareas.configuracion import USED_PRECISION_KEY
 from tareas.configuracion import TrainingConfig
@@ -47,12 +46,14 @@ class ClassifierConfig(TrainingConfig):
         optimizer: un optimizador de Keras en lugar del del blog (``--optimizador``).
         seed: semilla de la división, la inicialización y el barajado (``--semilla``).
         patience: épocas sin mejora antes de parar (``--paciencia``; ``None``: sin parada).
+        minutes: tope de tiempo de entrenamiento en minutos; se para al terminar el lote
+            en curso y se queda el mejor modelo hasta entonces (``--minutos``; ``None``:
+            sin tope).
         augment: aumentar las imágenes de entrenamiento con imgaug (``--aumento``).
         augment_settings: argumentos de :func:`datos.aumento.make_augmenter` que cambian
             (``{"flip": 0.0}`` para dígitos o letras) (``--ajustes-aumento``).
         workers: hilos que preparan los lotes aumentados (``--trabajadores``).
         precision: precisión del entrenamiento (``--precision``).
-        strategy: ``"none"`` o ``"mirrored"`` (``--estrategia``).
     """
 
     TASK = "clasificacion"
@@ -72,12 +73,12 @@ class ClassifierConfig(TrainingConfig):
     optimizer: str | None = setting("--optimizador", None)
     seed: int = setting("--semilla", 0, minimum=0)
     patience: int | None = setting("--paciencia", None, minimum=0, zero_is_none=True)
+    minutes: float | None = setting("--minutos", None, above=0.0)
     augment: bool = setting("--aumento", False)
     augment_settings: Mapping[str, Any] = setting("--ajustes-aumento", {})
     workers: int = setting("--trabajadores", 1, minimum=1)
     precision: str = setting("--precision", DEFAULT_TRAINING_PRECISION,
                              choices=TRAINING_PRECISIONS)
-    strategy: str = setting("--estrategia", "none", choices=STRATEGIES)
 
     @property
     def flatten(self) -> bool:

@@ -95,20 +95,24 @@ def _training_data(config: ClassifierConfig, split: _Split):
 
 
 def train_classifier(config: ClassifierConfig | None = None, *, verbose: Any = "auto",
-                     cluster=None, **overrides) -> TaskResult:
+                     cluster=None, devices=None, **overrides) -> TaskResult:
     """Entrena un clasificador sobre una carpeta ``clase/imagen`` con las divisiones del blog.
 
     80/20 entrenamiento/prueba y, del entrenamiento, 80/20 para validación,
     estratificado y con semilla. Guarda el mejor modelo (por ``val_loss``) en
     ``run_dir/modelo.h5`` con las clases y el tamaño de imagen como metadatos, el
     registro CSV, las curvas, la matriz de confusión de prueba y la configuración
-    completa (``configuracion.json``).
+    completa (``configuracion.json``). Con ``minutes`` (``--minutos``), el entrenamiento
+    para al terminar el lote en que se cumple el tope y se queda el mejor modelo hasta
+    entonces.
 
     Args:
         config: la :class:`~tareas.clasificacion.configuracion.ClassifierConfig`
             (``None``: el preset del modelo que nombre ``model``, o ``deportes``).
         verbose: barra de progreso de Keras.
         cluster: con varios procesos, el :class:`~entrenamiento.distribuido.Cluster`.
+        devices: ``--dispositivos``: datos en paralelo en varios dispositivos de este
+            proceso (:func:`entrenamiento.distribuido.local_devices`); ``None``, uno.
         **overrides: campos de la configuración que cambian
             (``directory="imagenes", model="mlp", epochs=2``).
 
@@ -123,6 +127,7 @@ def train_classifier(config: ClassifierConfig | None = None, *, verbose: Any = "
         ArgumentError: un argumento no válido (antes de leer ninguna imagen).
         DataError: carpeta inexistente, vacía o con clases sin imágenes legibles.
     """
+    from entrenamiento.callbacks import TimeLimit
     from entrenamiento.entrenar import train
 
     config = ClassifierConfig.build(config, **overrides)
@@ -138,14 +143,17 @@ def train_classifier(config: ClassifierConfig | None = None, *, verbose: Any = "
     validation = ((split.x[split.validation], split.y[split.validation])
                   if len(split.validation) else None)
     config_file = save_run_config(config.replace(run_dir=run_dir), run_dir, cluster)
+    # Con varios procesos manda el reloj del proceso 0: todos paran en el mismo lote.
+    limit = [] if config.minutes is None else [TimeLimit(config.minutes * 60.0, cluster)]
     start = time.perf_counter()
     result = train(
         config.model, _builder_kwargs(config, folder.num_classes),
         _training_data(config, split), validation, run_dir=run_dir, cluster=cluster,
+        devices=devices,
         epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
         monitor="val_loss" if validation else "loss", patience=config.patience,
-        precision=config.precision, strategy=config.strategy, metadata=metadata,
-        verbose=verbose,
+        precision=config.precision, metadata=metadata,
+        verbose=verbose, callbacks=limit,
     )
     seconds = time.perf_counter() - start
     report = _report(config, split, result, run_dir, seconds)

@@ -46,13 +46,15 @@ class DetectionDemo:
 DEMO = DetectionDemo()
 
 
-def run_detection_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = 2) -> TaskResult:
+def run_detection_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = 2,
+                       precision: str | None = None) -> TaskResult:
     """Detector pequeño de figuras generadas, entrenado desde cero (sin red).
 
     Genera un conjunto VOC de figuras y otro aparte de prueba, entrena YOLOv2 tiny
     desde cero con :func:`~tareas.deteccion.train_yolo`, mide el mAP en la prueba y
     dibuja las cajas de una imagen de prueba (la primera de las 10 primeras con alguna
-    detección) en ``..._detected.png``.
+    detección) en ``..._detected.png``. ``precision`` es la del entrenamiento (``None``:
+    la de la demo, ``auto``).
 
     Returns:
         Un :class:`~informes.resultado.TaskResult`: ``metrics`` (``map_50``,
@@ -72,9 +74,10 @@ def run_detection_demo(out_dir="pesos/demo", *, seed: int = 0, verbose: Any = 2)
                                     **shapes)
     test_dir = make_shapes_dataset(out_dir / "figuras_prueba", n_images=DEMO.n_test,
                                    seed=seed + 1000, **shapes)
+    given = {} if precision is None else {"precision": precision}
     trained = train_yolo(DEMO.training.replace(
         ann_dir=train_dir / "annotations", img_dir=train_dir / "images", run_dir=out_dir,
-        seed=seed), verbose=verbose)
+        seed=seed, **given), verbose=verbose)
     model = modelos.load(trained.file("pesos"))
     images, _ = read_voc(test_dir / "annotations", test_dir / "images", classes)
     test = evaluate_records(model, images, classes, progress=False)

@@ -246,7 +246,7 @@ def _metadata(config: DetectionConfig, data: _Data, start_kind: str | None) -> d
 
 
 def train_yolo(config: DetectionConfig | None = None, *, verbose: Any = "auto",
-               cluster=None, **overrides) -> TaskResult:
+               cluster=None, devices=None, **overrides) -> TaskResult:
     """Entrena YOLOv2 sobre una carpeta VOC como el artículo y lo evalúa con mAP.
 
     Args:
@@ -254,6 +254,8 @@ def train_yolo(config: DetectionConfig | None = None, *, verbose: Any = "auto",
             receta que nombre ``recipe``, o ``blog``).
         verbose: como en ``keras.Model.fit``.
         cluster: con varios procesos, el :class:`~entrenamiento.distribuido.Cluster`.
+        devices: ``--dispositivos``: datos en paralelo en varios dispositivos de este
+            proceso (:func:`entrenamiento.distribuido.local_devices`); ``None``, uno.
         **overrides: campos de la configuración que cambian (``ann_dir=...,
             img_dir=..., labels=["lego"], recipe="fotos", epochs=4``).
 
@@ -285,7 +287,7 @@ def train_yolo(config: DetectionConfig | None = None, *, verbose: Any = "auto",
     config_file = save_run_config(config, config.run_dir, cluster)
     result = train(
         "yolo", _builder_kwargs(config, data, start_kwargs), data.train, data.validation,
-        run_dir=config.run_dir, cluster=cluster, weights_path=config.weights_path,
+        run_dir=config.run_dir, cluster=cluster, devices=devices, weights_path=config.weights_path,
         epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
         monitor=config.monitor, patience=config.patience_used, precision=config.precision,
         verbose=verbose, callbacks=callbacks, metadata=_metadata(config, data, start_kind),

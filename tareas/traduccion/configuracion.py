@@ -9,6 +9,7 @@ from typing import Any
 from datos.numeros import MAX_NUMBER
 from nucleo.vocabulario import ATTENTIONS
 from nucleo.vocabulario import DEFAULT_TRAINING_PRECISION
+from nucleo.vocabulario import MAX_LEARNING_RATE
 from nucleo.vocabulario import TRAINING_PRECISIONS
 from nucleo.vocabulario import TRANSLATION_ARCHITECTURES
 from tareas.configuracion import USED_PRECISION_KEY
@@ -51,6 +52,14 @@ class TranslationConfig(TrainingConfig):
         batch_size: tamaño de lote (``--lote``).
         warmup_steps: pasos de calentamiento de la tasa (solo el Transformer; el seq2seq
             usa Adam con tasa fija) (``--pasos-calentamiento``).
+        learning_rate: la tasa de aprendizaje (``--tasa``). En el seq2seq LSTM/GRU es la
+            tasa fija de Adam (``None``: 0.001). En el Transformer es la tasa máxima del
+            esquema con calentamiento del artículo, la del paso ``warmup_steps``: el
+            esquema se escala sin cambiar su forma (``None``: la del artículo,
+            ``(d_model · warmup_steps)^-0.5``, 0.0028 con los valores por defecto).
+        patience: parada temprana tras tantas épocas sin mejorar la pérdida de validación
+            (o la de entrenamiento si no hay validación) (``--paciencia``; ``None``: todas
+            las épocas; siempre se guarda el mejor modelo).
         minutes: tope de tiempo de entrenamiento (``--minutos``; se para al terminar el lote).
         beam_size: haz de la evaluación final (``--haz``; 1 = voraz).
         precision: precisión del entrenamiento (``--precision``).
@@ -83,6 +92,8 @@ class TranslationConfig(TrainingConfig):
                                           zero_is_none=True)
     batch_size: int = setting("--lote", 64, minimum=1)
     warmup_steps: int = setting("--pasos-calentamiento", 1000, minimum=1)
+    learning_rate: float | None = setting("--tasa", None, above=0.0, maximum=MAX_LEARNING_RATE)
+    patience: int | None = setting("--paciencia", None, minimum=1, zero_is_none=True)
     minutes: float | None = setting("--minutos", None, above=0.0)
     beam_size: int = setting("--haz", 1, minimum=1)
     precision: str = setting("--precision", DEFAULT_TRAINING_PRECISION,
@@ -106,10 +117,16 @@ class TranslationConfig(TrainingConfig):
                     "bidirectional_encoder": self.bidirectional_encoder,
                     "attention": None if self.attention == "none" else self.attention,
                     "dropout": RNN_DROPOUT if self.dropout is None else self.dropout,
-                    "cell": self.architecture}
+                    "cell": self.architecture, **self._learning_rate("learning_rate")}
         return {"num_layers": self.num_layers, "d_model": self.d_model,
                 "num_heads": self.num_heads, "d_ff": self.d_ff,
-                "dropout": TRANSFORMER_DROPOUT if self.dropout is None else self.dropout}
+                "dropout": TRANSFORMER_DROPOUT if self.dropout is None else self.dropout,
+                **self._learning_rate("peak_learning_rate")}
+
+    def _learning_rate(self, argument: str) -> dict[str, float]:
+        """``--tasa`` como el argumento del constructor que la recibe (nada si no se dio:
+        manda el valor por defecto del constructor)."""
+        return {} if self.learning_rate is None else {argument: self.learning_rate}
 
 
 #: La demo: 0..999, un modelo aún menor y épocas cortas (una pasada completa cada una).

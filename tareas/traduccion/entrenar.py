@@ -123,14 +123,22 @@ def _builder_kwargs(config: TranslationConfig, data: _Data) -> dict[str, Any]:
 
 
 def train_numbers(config: TranslationConfig | None = None, *, verbose: Any = "auto",
-                  cluster=None, **overrides) -> TaskResult:
+                  cluster=None, devices=None, **overrides) -> TaskResult:
     """Entrena el traductor de números español → inglés y mide el acierto exacto en prueba.
+
+    Guarda el mejor modelo por la pérdida de validación. ``learning_rate`` (``--tasa``)
+    es la tasa fija de Adam en el seq2seq LSTM/GRU y, en el Transformer, la tasa máxima
+    del esquema con calentamiento del artículo (escalado sin cambiar su forma);
+    ``patience`` (``--paciencia``) para tras tantas épocas sin mejorar la pérdida de
+    validación y ``minutes`` (``--minutos``) al terminar el lote en que se cumple el tope.
 
     Args:
         config: la :class:`~tareas.traduccion.configuracion.TranslationConfig`
             (``None``: la de la tarea, el Transformer pequeño).
         verbose: barra de progreso de Keras.
         cluster: con varios procesos, el :class:`~entrenamiento.distribuido.Cluster`.
+        devices: ``--dispositivos``: datos en paralelo en varios dispositivos de este
+            proceso (:func:`entrenamiento.distribuido.local_devices`); ``None``, uno.
         **overrides: campos de la configuración que cambian (``maximum=999, epochs=10``).
 
     Returns:
@@ -160,11 +168,12 @@ def train_numbers(config: TranslationConfig | None = None, *, verbose: Any = "au
     config_file = save_run_config(config.replace(run_dir=run_dir), run_dir, cluster)
     train_start = time.perf_counter()
     result = train("seq2seq" if config.recurrent else "transformer", kwargs, data.batches,
-                   data.validation, run_dir=run_dir, cluster=cluster, epochs=config.epochs,
+                   data.validation, run_dir=run_dir, cluster=cluster, devices=devices,
+                   epochs=config.epochs,
                    batch_size=config.batch_size, seed=config.seed,
                    monitor="val_loss" if data.validation is not None else "loss",
-                   precision=config.precision, metadata=metadata, verbose=verbose,
-                   callbacks=[*limit, counter])
+                   patience=config.patience, precision=config.precision, metadata=metadata,
+                   verbose=verbose, callbacks=[*limit, counter])
     timing = {"train": time.perf_counter() - train_start, "start": start,
               "steps": counter.steps, "stopped": bool(limit and limit[0].stopped)}
     report = _report(config, data, result, kwargs, timing)

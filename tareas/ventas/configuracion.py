@@ -6,10 +6,13 @@ import dataclasses
 from pathlib import Path
 
 from nucleo.errores import ArgumentError
+from nucleo.vocabulario import DEFAULT_TRAINING_PRECISION
 from nucleo.vocabulario import MAX_LAGS
 from nucleo.vocabulario import MAX_LEARNING_RATE
 from nucleo.vocabulario import SALES_MLP_VARIANTS
 from nucleo.vocabulario import SALES_RNN_MODELS
+from nucleo.vocabulario import TRAINING_PRECISIONS
+from tareas.configuracion import USED_PRECISION_KEY
 from tareas.configuracion import TrainingConfig
 from tareas.configuracion import setting
 from tareas.ventas.comun import BLOG_EPOCHS
@@ -32,6 +35,13 @@ class SalesConfig(TrainingConfig):
         validation: últimos días de validación (``--dias-validacion``; 30; 0: ninguno).
         batch_size: filas por lote (``--lote``; el blog usa ``PASOS`` = 7).
         learning_rate: tasa de Adam (``--tasa``).
+        patience: parada temprana tras tantas épocas sin mejorar la pérdida de
+            *entrenamiento*, la que elige la época que se guarda (``--paciencia``;
+            ``None``: todas las épocas).
+        minutes: tope de tiempo de entrenamiento en minutos; se para al terminar el lote
+            en curso (``--minutos``; ``None``: sin tope).
+        precision: ``"auto"`` (la más rápida aquí), ``"float32"`` o ``"mixed_bfloat16"``
+            (``--precision``); la salida del modelo es siempre float32.
         seed: semilla (``--semilla``).
         run_dir: carpeta de resultados (``--salida``; ``None``:
             ``pesos/ventas_<variante>[_blog]``).
@@ -41,6 +51,7 @@ class SalesConfig(TrainingConfig):
     """
 
     TASK = "pronostico"
+    RESOLVED_KEYS = (USED_PRECISION_KEY,)
 
     csv: Path | None = setting("--csv", None)
     variant: str = setting("--modelo", "st1",
@@ -52,6 +63,10 @@ class SalesConfig(TrainingConfig):
     batch_size: int = setting("--lote", BLOG_STEPS, minimum=1)
     learning_rate: float = setting("--tasa", LEARNING_RATE, above=0.0,
                                    maximum=MAX_LEARNING_RATE)
+    patience: int | None = setting("--paciencia", None, minimum=1, zero_is_none=True)
+    minutes: float | None = setting("--minutos", None, above=0.0)
+    precision: str = setting("--precision", DEFAULT_TRAINING_PRECISION,
+                             choices=TRAINING_PRECISIONS)
     seed: int = setting("--semilla", 0, minimum=0)
     run_dir: Path | None = setting("--salida", None)
     date_column: str | int | None = setting("--columna-fecha", None)

@@ -26,18 +26,21 @@ class SalesDemo:
         days: días de la serie sintética.
         forecast_days: días que se pronostican tras el último.
         training: la configuración del entrenamiento (sin CSV, carpeta ni semilla: los
-            pone :func:`run_sales_demo`).
+            pone :func:`run_sales_demo`); en float32, como siempre, para que las cifras
+            de la demo no cambien de una máquina a otra.
     """
 
     days: int = 400
     forecast_days: int = 7
-    training: SalesConfig = SalesConfig(variant="ste", epochs=20, validation=30)
+    training: SalesConfig = SalesConfig(variant="ste", epochs=20, validation=30,
+                                        precision="float32")
 
 
 DEMO = SalesDemo()
 
 
-def run_sales_demo(out_dir, *, seed: int = 0, verbose: Any = 0) -> TaskResult:
+def run_sales_demo(out_dir, *, seed: int = 0, verbose: Any = 0,
+                   precision: str | None = None) -> TaskResult:
     """Pronóstico de ventas corto sobre datos sintéticos, sin red.
 
     Genera ventas diarias sintéticas (patrón semanal, pico de verano, días sin ventas),
@@ -48,6 +51,7 @@ def run_sales_demo(out_dir, *, seed: int = 0, verbose: Any = 0) -> TaskResult:
         out_dir: carpeta de la demo; se escribe en ``out_dir/ventas``.
         seed: semilla de los datos y del entrenamiento.
         verbose: barra de progreso de Keras.
+        precision: precisión del entrenamiento (``None``: la de la demo, float32).
 
     Returns:
         Un :class:`~informes.resultado.TaskResult`: ``metrics`` de
@@ -58,8 +62,10 @@ def run_sales_demo(out_dir, *, seed: int = 0, verbose: Any = 0) -> TaskResult:
     out_dir = Path(out_dir) / "ventas"
     series = make_sales_series(days=DEMO.days, seed=seed)
     csv_path = write_sales_csv(series, out_dir / "ventas_sinteticas.csv")
-    trained = train_sales(DEMO.training.replace(csv=csv_path, seed=seed, run_dir=out_dir),
-                          verbose=verbose)
+    training = DEMO.training.replace(csv=csv_path, seed=seed, run_dir=out_dir)
+    if precision is not None:
+        training = training.replace(precision=precision)
+    trained = train_sales(training, verbose=verbose)
     cut = len(series) - DEMO.training.validation
     index = np.arange(cut, len(series))
     naive = errors_in_units(series.values[index], seasonal_naive(series, index, cut))

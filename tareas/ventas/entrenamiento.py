@@ -1,7 +1,8 @@
 """Entrenar un perceptrón de ventas con los últimos días aparte: ``redes pronostico entrenar``.
 
 El modelo que se guarda es el de menor pérdida de *entrenamiento*: elegir la época por
-la pérdida de validación sería ajustar sobre la validación. :func:`train_sales` recibe
+la pérdida de validación sería ajustar sobre la validación. La parada temprana
+(``patience``) vigila esa misma pérdida. :func:`train_sales` recibe
 una :class:`~tareas.ventas.configuracion.SalesConfig`; prepara los datos
 (:func:`_prepare`), entrena con :func:`entrenamiento.entrenar.train` e informa de la
 validación (:func:`_report`).
@@ -83,14 +84,18 @@ def _supervised(variant: str, part):
 
 
 def train_sales(config: SalesConfig | None = None, *, series=None, verbose: Any = 0,
-                cluster=None, **overrides) -> TaskResult:
+                cluster=None, devices=None, **overrides) -> TaskResult:
     """Entrena un perceptrón de ventas y deja modelo, escalador, registro y gráficos.
 
     Usa :func:`entrenamiento.entrenar.train` (semilla, ``registro.csv``, ``curvas.png``,
     reanudación) con ``monitor="loss"``: se guarda la época de menor pérdida de
-    entrenamiento, nunca la elegida por la validación. El escalador y los ajustes van
-    en los metadatos de ``modelo.h5``: :func:`~tareas.ventas.forecast` no
-    necesita nada más; la configuración completa, en ``configuracion.json``.
+    entrenamiento, nunca la elegida por la validación; ``patience`` para tras tantas
+    épocas sin mejorar esa pérdida y ``minutes`` al terminar el lote en que se cumple el
+    tope (con varios procesos manda el reloj del proceso 0). Con ``precision``
+    ``"mixed_bfloat16"`` la red calcula en bfloat16 y su salida sigue en float32. El
+    escalador y los ajustes van en los metadatos de ``modelo.h5``:
+    :func:`~tareas.ventas.forecast` no necesita nada más; la configuración completa, en
+    ``configuracion.json``.
 
     Args:
         config: la :class:`~tareas.ventas.configuracion.SalesConfig` (``None``: la del
@@ -99,6 +104,8 @@ def train_sales(config: SalesConfig | None = None, *, series=None, verbose: Any 
             la configuración.
         verbose: barra de progreso de Keras.
         cluster: con varios procesos, el :class:`~entrenamiento.distribuido.Cluster`.
+        devices: ``--dispositivos``: datos en paralelo en varios dispositivos de este
+            proceso (:func:`entrenamiento.distribuido.local_devices`); ``None``, uno.
         **overrides: campos de la configuración que cambian (``variant="ste"``).
 
     Returns:
@@ -112,6 +119,7 @@ def train_sales(config: SalesConfig | None = None, *, series=None, verbose: Any 
         ArgumentError: un argumento no válido (lo nombra).
         DataError: CSV no válido o serie demasiado corta.
     """
+    from entrenamiento.callbacks import TimeLimit
     from entrenamiento.entrenar import train
 
     config = SalesConfig.build(config, **overrides)
@@ -123,12 +131,15 @@ def train_sales(config: SalesConfig | None = None, *, series=None, verbose: Any 
     builder, kwargs = sales_builder(config.variant, prepared.steps, config.learning_rate,
                                     config.blog_ste)
     config_file = save_run_config(config.replace(run_dir=run_dir), run_dir, cluster)
+    limit = [] if config.minutes is None else [TimeLimit(config.minutes * 60.0, cluster)]
     start = time.perf_counter()
     result = train(
         builder, kwargs, _supervised(config.variant, prepared.train),
         _supervised(config.variant, prepared.validation) if len(prepared.validation) else None,
-        run_dir=run_dir, cluster=cluster, epochs=config.epochs, batch_size=config.batch_size,
-        seed=config.seed, monitor="loss",
+        run_dir=run_dir, cluster=cluster, devices=devices, epochs=config.epochs,
+        batch_size=config.batch_size,
+        seed=config.seed, monitor="loss", patience=config.patience,
+        precision=config.precision, callbacks=limit,
         metadata=_sales_metadata(prepared, config.variant, settings), verbose=verbose,
     )
     seconds = time.perf_counter() - start
