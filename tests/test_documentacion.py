@@ -274,7 +274,8 @@ def test_documented_commands_parse():
 # por la primera palabra de su paréntesis: «`--pasos N` (ventas)».
 _OLD_CONTEXT = {"ventas": ["ventas", "entrenar"], "transformer": ["transformer", "entrenar"],
                 "yolo": ["yolo", "entrenar"], "servir": ["servir", "--pesos", "m.h5"],
-                "datos": ["datos", "descargar", "ventas"]}
+                "datos": ["datos", "descargar", "ventas"],
+                "clasificar": ["clasificar", "entrenar", "--dir", "img"]}
 
 
 def _placeholder(word: str) -> bool:
