@@ -14,6 +14,7 @@ from cli.argparse_es import NegatableFlag
 from cli.comun import add_inference_arguments
 from cli.comun import add_task
 from cli.comun import add_training_arguments
+from cli.comun import bounded_float
 from cli.comun import bounded_int
 from cli.comun import check_outputs
 from cli.comun import positive_int
@@ -84,7 +85,7 @@ def _add_train(modes) -> None:
     parser.add_argument("--dir", required=True, help="carpeta de imágenes (clase/imagen.jpg)")
     parser.add_argument("--modelo", choices=CLASSIFIER_MODELS,
                         help="arquitectura y sus valores del blog (por defecto deportes, la CNN "
-                             "del blog)")
+                             "del blog); mobilenetv2 es la de ImageNet, para fotos propias")
     parser.add_argument("--tamanio", type=bounded_int(1, MAX_IMAGE_SIDE), nargs=2,
                         metavar=("ALTO", "ANCHO"),
                         help="tamaño de entrada (por defecto el del blog para cada modelo)")
@@ -101,6 +102,13 @@ def _add_train(modes) -> None:
                              "para dígitos y letras)")
     parser.add_argument("--trabajadores", type=positive_int,
                         help="hilos que preparan los lotes aumentados (por defecto 1)")
+    parser.add_argument("--ancho", type=bounded_float(0.1, 2.0, include_minimum=True),
+                        metavar="ALFA", help="con --modelo mobilenetv2, multiplicador de "
+                        "anchura (alpha) de la red (por defecto 1.0)")
+    parser.add_argument("--backbone-pesos", metavar="ARCHIVO",
+                        help="con --modelo mobilenetv2, el extractor preentrenado: el .pth de "
+                        "torchvision o el .h5 de «redes pesos convertir» (por defecto, desde "
+                        "cero)")
     add_training_arguments(
         parser, output_default="pesos/<modelo>", defaults={"paciencia": 0},
         texts={"epocas": "épocas (por defecto las del blog para cada modelo)",

@@ -57,7 +57,7 @@ DATASETS = ("ventas",)
 
 #: Modelos de ``redes clasificacion entrenar --modelo`` (los presets de
 #: ``tareas.clasificacion.ClassifierConfig``).
-CLASSIFIER_MODELS = ("deportes", "cifar", "mlp")
+CLASSIFIER_MODELS = ("deportes", "cifar", "mlp", "mobilenetv2")
 #: Particiones que se evalúan: todas las imágenes o la de prueba del entrenamiento.
 SPLITS = ("all", "test")
 #: Lado máximo de una imagen redimensionada (píxeles) y clases como máximo.

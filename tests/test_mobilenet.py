@@ -197,3 +197,63 @@ def test_imagenet_weights_classify_real_photos_like_pytorch():
     # La salida del modelo (softmax) pone en los gatos la mayor parte de la probabilidad.
     probabilities = model.predict(images, verbose=0)
     assert probabilities[names.index("chelsea")][281:286].sum() > 0.5
+
+
+# === El clasificador de fotos propias con el extractor preentrenado ===
+
+def test_classifier_trains_from_the_pretrained_extractor(tmp_path):
+    from datos.sinteticos import make_image_folder
+
+    pth = _random_pth(tmp_path / "extractor.pth", alpha=0.35, num_classes=1000)
+    converted = tmp_path / "extractor.h5"
+    assert main(["pesos", "convertir", str(pth), "--ancho", "0.35",
+                 "--salida", str(converted)]) == 0
+    images = make_image_folder(tmp_path / "img", n_per_class=6, seed=3)
+    expected = torch.load(str(pth), weights_only=True)["features.0.0.weight"].numpy()
+    for weights in (pth, converted):
+        run = tmp_path / f"run_{weights.suffix[1:]}"
+        # Tasa casi nula: tras una época, la primera convolución sigue siendo la del archivo.
+        assert main(["clasificacion", "entrenar", "--dir", str(images), "--modelo",
+                     "mobilenetv2", "--tamanio", "32", "32", "--ancho", "0.35",
+                     "--backbone-pesos", str(weights), "--epocas", "1", "--tasa", "1e-9",
+                     "--salida", str(run)]) == 0
+        model = modelos.load(run / "modelo.h5")
+        assert model.output_shape == (None, 3)
+        np.testing.assert_allclose(model.get_layer("features_0").get_weights()[0],
+                                   expected.transpose(2, 3, 1, 0), atol=1e-6)
+    config = json.loads((tmp_path / "run_h5" / "configuracion.json").read_text())
+    assert config["modelo"] == "mobilenetv2" and config["ancho"] == 0.35
+    assert config["backbone_pesos"] == str(converted)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--modelo", "cifar", "--backbone-pesos", "x.pth"], "son de --modelo mobilenetv2"),
+    (["--modelo", "mobilenetv2", "--tamanio", "40", "40"], "múltiplo de 32"),
+    (["--modelo", "mobilenetv2", "--gris"], "imágenes en color"),
+    (["--modelo", "mobilenetv2", "--backbone-pesos", "no_existe.pth"], "no existe"),
+])
+def test_classifier_backbone_options_are_checked_first(tmp_path, capsys, extra, message):
+    from datos.sinteticos import make_image_folder
+
+    images = make_image_folder(tmp_path / "img", n_per_class=2, seed=0)
+    assert main(["clasificacion", "entrenar", "--dir", str(images), *extra,
+                 "--salida", str(tmp_path / "run")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_pretrained_h5_of_another_width_is_refused(tmp_path):
+    from modelos.mobilenet.preentrenado import load_pretrained_features
+
+    other = modelos.save(build_mobilenetv2(num_classes=5, input_size=(32, 32), alpha=0.5),
+                         tmp_path / "otro.h5")
+    model = build_mobilenetv2(num_classes=3, input_size=(32, 32), alpha=0.35)
+    before = _weights(model)
+    with pytest.raises(ModelFileError, match=r"la capa «features_\w+» tiene pesos de forma "
+                                             r".*\(¿otro --ancho\?\)"):
+        load_pretrained_features(model, other)
+    for expected, got in zip(before, _weights(model), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    xor = modelos.save(modelos.build_xor(), tmp_path / "xor.h5")
+    with pytest.raises(ModelFileError, match="no es una MobileNetV2"):
+        load_pretrained_features(model, xor)

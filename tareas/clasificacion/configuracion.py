@@ -36,7 +36,8 @@ class ClassifierConfig(TrainingConfig):
 
     Attributes:
         directory: carpeta con una subcarpeta por clase (``--dir``).
-        model: ``"deportes"``, ``"cifar"`` o ``"mlp"`` (``--modelo``).
+        model: ``"deportes"``, ``"cifar"``, ``"mlp"`` o ``"mobilenetv2"`` (la de ImageNet,
+            :func:`modelos.build_mobilenetv2`) (``--modelo``).
         run_dir: carpeta de la ejecución (``--salida``; ``None``: ``pesos/<modelo>``).
         image_size: ``(alto, ancho)`` (``--tamanio``).
         channels: 1 (grises) o 3 (RGB) (``--canales``).
@@ -54,6 +55,10 @@ class ClassifierConfig(TrainingConfig):
             (``{"flip": 0.0}`` para dígitos o letras) (``--ajustes-aumento``).
         workers: hilos que preparan los lotes aumentados (``--trabajadores``).
         precision: precisión del entrenamiento (``--precision``).
+        width: con ``mobilenetv2``, su multiplicador de anchura, alpha (``--ancho``).
+        backbone_weights: con ``mobilenetv2``, el extractor preentrenado: el ``.pth`` de
+            torchvision o el ``.h5`` de ``redes pesos convertir`` (``--backbone-pesos``;
+            ``None``: desde cero).
     """
 
     TASK = "clasificacion"
@@ -79,6 +84,8 @@ class ClassifierConfig(TrainingConfig):
     workers: int = setting("--trabajadores", 1, minimum=1)
     precision: str = setting("--precision", DEFAULT_TRAINING_PRECISION,
                              choices=TRAINING_PRECISIONS)
+    width: float = setting("--ancho", 1.0, minimum=0.1, maximum=2.0)
+    backbone_weights: Path | None = setting("--backbone-pesos", None)
 
     @property
     def flatten(self) -> bool:
@@ -86,9 +93,21 @@ class ClassifierConfig(TrainingConfig):
         return self.model in FLAT_MODELS
 
     def check(self) -> None:
+        where = "ClassifierConfig"
         if self.augment and self.flatten:
-            raise ArgumentError("ClassifierConfig: «augment (--aumento)» necesita un modelo "
-                                "convolucional (deportes o cifar).")
+            raise ArgumentError(f"{where}: «augment (--aumento)» necesita un modelo "
+                                "convolucional (deportes, cifar o mobilenetv2).")
+        if self.model != "mobilenetv2":
+            if self.backbone_weights is not None or self.width != 1.0:
+                raise ArgumentError(f"{where}: «backbone_weights (--backbone-pesos)» y "
+                                    "«width (--ancho)» son de --modelo mobilenetv2.")
+            return
+        if self.channels != 3:
+            raise ArgumentError(f"{where}: mobilenetv2 recibe imágenes en color (RGB); "
+                                "quite --gris.")
+        if any(side % 32 for side in self.image_size):
+            raise ArgumentError(f"{where}: con mobilenetv2, «image_size (--tamanio)» debe "
+                                f"ser múltiplo de 32; recibido {tuple(self.image_size)}.")
 
     def resolved_run_dir(self) -> Path:
         """La carpeta de la ejecución: ``run_dir`` o ``pesos/<modelo>``."""
@@ -104,4 +123,7 @@ ClassifierConfig.PRESETS = types.MappingProxyType({
     # Tutorial de MNIST: 28×28 en grises aplanado, 3 épocas, lotes de 128.
     "mlp": ClassifierConfig(model="mlp", image_size=(28, 28), channels=1, epochs=3,
                             batch_size=128),
+    # La MobileNetV2 de ImageNet, para las fotos propias: 224×224 RGB, lotes de 32.
+    "mobilenetv2": ClassifierConfig(model="mobilenetv2", image_size=(224, 224), epochs=10,
+                                    batch_size=32),
 })

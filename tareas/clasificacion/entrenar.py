@@ -29,8 +29,11 @@ logger = logging.getLogger("redes")
 
 def _builder_kwargs(config: ClassifierConfig, num_classes: int) -> dict[str, Any]:
     shape = (*config.image_size, config.channels)
-    if config.flatten:
-        kwargs: dict[str, Any] = {"input_dim": int(np.prod(shape)), "num_classes": num_classes}
+    if config.model == "mobilenetv2":
+        kwargs: dict[str, Any] = {"num_classes": num_classes,
+                                  "input_size": list(config.image_size), "alpha": config.width}
+    elif config.flatten:
+        kwargs = {"input_dim": int(np.prod(shape)), "num_classes": num_classes}
     else:
         kwargs = {"input_shape": list(shape), "num_classes": num_classes}
     if config.learning_rate is not None:
@@ -38,6 +41,20 @@ def _builder_kwargs(config: ClassifierConfig, num_classes: int) -> dict[str, Any
     if config.optimizer is not None:
         kwargs["optimizer"] = config.optimizer
     return kwargs
+
+
+def _pretrained(config: ClassifierConfig):
+    """El ``initialize`` de ``train`` que copia el extractor de ``--backbone-pesos``."""
+    if config.backbone_weights is None:
+        return None
+
+    def initialize(model) -> None:
+        from modelos.mobilenet.preentrenado import load_pretrained_features
+
+        info = load_pretrained_features(model, config.backbone_weights)
+        logger.info("Extractor preentrenado: %d capas de %s.", info["capas"], info["archivo"])
+
+    return initialize
 
 
 def _check_training(config: ClassifierConfig) -> None:
@@ -51,6 +68,9 @@ def _check_training(config: ClassifierConfig) -> None:
         check_optimizer(config.optimizer, "optimizer (--optimizador)", where=where)
     check_augment_settings(config.augment_settings, "augment_settings (--ajustes-aumento)",
                            where=where)
+    if config.backbone_weights is not None and not Path(config.backbone_weights).is_file():
+        raise ArgumentError(f"{where}: «backbone_weights (--backbone-pesos)»: el archivo "
+                            f"{config.backbone_weights} no existe.")
 
 
 @dataclasses.dataclass
@@ -153,7 +173,7 @@ def train_classifier(config: ClassifierConfig | None = None, *, verbose: Any = "
         epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
         monitor="val_loss" if validation else "loss", patience=config.patience,
         precision=config.precision, metadata=metadata,
-        verbose=verbose, callbacks=limit,
+        verbose=verbose, callbacks=limit, initialize=_pretrained(config),
     )
     seconds = time.perf_counter() - start
     report = _report(config, split, result, run_dir, seconds)

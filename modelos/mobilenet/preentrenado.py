@@ -1,0 +1,62 @@
+"""El extractor preentrenado de una MobileNetV2 nueva: de un ``.pth`` de torchvision o
+del ``.h5`` de ``redes pesos convertir`` (``--backbone-pesos``).
+
+Solo se copian las capas ``features_*`` (el extractor): la cabeza de un modelo nuevo
+tiene sus propias clases. Todo se comprueba antes de asignar nada.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nucleo.errores import ModelFileError
+from nucleo.keras_listo import keras
+
+#: Las capas del extractor (las de torchvision ``features``).
+FEATURES_PREFIX = "features_"
+
+
+def _feature_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
+    return {layer.name: layer for layer in model.layers
+            if layer.name.startswith(FEATURES_PREFIX) and layer.get_weights()}
+
+
+def load_pretrained_features(model: keras.Model, path) -> dict:
+    """Copia en ``model`` el extractor de ``path`` (``.pth`` de torchvision o ``.h5`` de
+    una MobileNetV2 de redes).
+
+    Returns:
+        ``{"archivo", "capas"}``.
+
+    Raises:
+        ModelFileError: el archivo no existe, no es una MobileNetV2 o su ancho no es el
+            del modelo (nombra la capa y las dos formas).
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".pth", ".pt"):
+        from modelos.mobilenet.torchvision import load_torchvision_mobilenetv2
+
+        info = load_torchvision_mobilenetv2(model, path, head=False)
+        return {"archivo": str(path), "capas": info["capas"]}
+    from modelos.guardado import load
+
+    source = load(path, compile=False)
+    ours, theirs = _feature_layers(model), _feature_layers(source)
+    if not theirs:
+        raise ModelFileError(f"{path}: no es una MobileNetV2 (no tiene capas "
+                             f"«{FEATURES_PREFIX}*»); use el .h5 de «redes pesos convertir».")
+    plan = []
+    for name, layer in ours.items():
+        if name not in theirs:
+            raise ModelFileError(f"{path}: le falta la capa «{name}» del extractor.")
+        arrays = theirs[name].get_weights()
+        expected = [tuple(w.shape) for w in layer.get_weights()]
+        if [tuple(a.shape) for a in arrays] != expected:
+            raise ModelFileError(
+                f"{path}: la capa «{name}» tiene pesos de forma "
+                f"{[tuple(a.shape) for a in arrays]} y el modelo espera {expected} (¿otro "
+                "--ancho?).")
+        plan.append((layer, arrays))
+    for layer, arrays in plan:
+        layer.set_weights(arrays)
+    return {"archivo": str(path), "capas": len(plan)}
