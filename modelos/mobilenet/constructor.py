@@ -80,6 +80,13 @@ def last_channels(alpha: float = 1.0) -> int:
     return make_divisible(1280 * max(1.0, alpha))
 
 
+def _kaiming_fan_out():
+    # La inicialización de torchvision (kaiming_normal_, mode="fan_out"): con la de Keras
+    # (glorot_uniform) la señal de una red nueva se apaga a lo largo de sus 52 capas.
+    return keras.initializers.VarianceScaling(2.0, mode="fan_out",
+                                              distribution="untruncated_normal")
+
+
 def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, *, relu: bool = True,
              depthwise: bool = False):
     """Convolución sin sesgo → BatchNorm → ReLU6, con el relleno de torchvision."""
@@ -89,10 +96,10 @@ def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, *, relu: bool
         padding = "valid"
     if depthwise:
         x = layers.DepthwiseConv2D(kernel, strides=stride, padding=padding, use_bias=False,
-                                   name=name)(x)
+                                   depthwise_initializer=_kaiming_fan_out(), name=name)(x)
     else:
         x = layers.Conv2D(filters, kernel, strides=stride, padding=padding, use_bias=False,
-                          name=name)(x)
+                          kernel_initializer=_kaiming_fan_out(), name=name)(x)
     x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=0.9, name=f"{name}_bn")(x)
     return layers.ReLU(max_value=6.0, name=f"{name}_relu")(x) if relu else x
 
@@ -171,7 +178,8 @@ def build_mobilenetv2(
     x = mobilenetv2_features(inputs, alpha)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dropout(dropout, name="classifier_dropout")(x)
-    logits = layers.Dense(num_classes, name="classifier")(x)
+    logits = layers.Dense(num_classes, kernel_initializer=keras.initializers.RandomNormal(
+        0.0, 0.01), name="classifier")(x)
     outputs = layers.Activation("softmax", dtype="float32", name="salida")(logits)
     return finish_model(
         inputs, outputs, name="mobilenetv2", compile=compile, optimizer=optimizer, loss=loss,
