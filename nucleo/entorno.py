@@ -185,7 +185,8 @@ def _split_jax_cpu() -> None:
     flags = os.environ.get("XLA_FLAGS", "")
     if count is None or "xla_force_host_platform_device_count" in flags:
         return
-    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
+    # Delante: XLA deja de leer las opciones tras una que no entiende.
+    os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={count} {flags}".strip()
 
 
 def backend_name() -> str:

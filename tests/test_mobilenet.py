@@ -203,25 +203,33 @@ def test_imagenet_weights_classify_real_photos_like_pytorch():
 
 def test_classifier_trains_from_the_pretrained_extractor(tmp_path):
     from datos.sinteticos import make_image_folder
+    from modelos.mobilenet.preentrenado import load_pretrained_features
 
     pth = _random_pth(tmp_path / "extractor.pth", alpha=0.35, num_classes=1000)
+    expected = torch.load(str(pth), weights_only=True)["features.0.0.weight"].numpy()
+    expected = expected.transpose(2, 3, 1, 0)
+    # Del .pth directamente: el extractor sí, la cabeza (otras clases) no.
+    model = build_mobilenetv2(num_classes=3, input_size=(32, 32), alpha=0.35)
+    head = model.get_layer("classifier").get_weights()
+    assert load_pretrained_features(model, pth)["capas"] == 104
+    np.testing.assert_array_equal(model.get_layer("features_0").get_weights()[0], expected)
+    for before, after in zip(head, model.get_layer("classifier").get_weights(), strict=True):
+        np.testing.assert_array_equal(after, before)
+    # Del .h5 convertido, por la orden: tasa casi nula, y tras una época la primera
+    # convolución sigue siendo la del archivo.
     converted = tmp_path / "extractor.h5"
     assert main(["pesos", "convertir", str(pth), "--ancho", "0.35",
                  "--salida", str(converted)]) == 0
     images = make_image_folder(tmp_path / "img", n_per_class=6, seed=3)
-    expected = torch.load(str(pth), weights_only=True)["features.0.0.weight"].numpy()
-    for weights in (pth, converted):
-        run = tmp_path / f"run_{weights.suffix[1:]}"
-        # Tasa casi nula: tras una época, la primera convolución sigue siendo la del archivo.
-        assert main(["clasificacion", "entrenar", "--dir", str(images), "--modelo",
-                     "mobilenetv2", "--tamanio", "32", "32", "--ancho", "0.35",
-                     "--backbone-pesos", str(weights), "--epocas", "1", "--tasa", "1e-9",
-                     "--salida", str(run)]) == 0
-        model = modelos.load(run / "modelo.h5")
-        assert model.output_shape == (None, 3)
-        np.testing.assert_allclose(model.get_layer("features_0").get_weights()[0],
-                                   expected.transpose(2, 3, 1, 0), atol=1e-6)
-    config = json.loads((tmp_path / "run_h5" / "configuracion.json").read_text())
+    run = tmp_path / "run"
+    assert main(["clasificacion", "entrenar", "--dir", str(images), "--modelo", "mobilenetv2",
+                 "--tamanio", "32", "32", "--ancho", "0.35", "--backbone-pesos",
+                 str(converted), "--epocas", "1", "--tasa", "1e-9", "--salida", str(run)]) == 0
+    trained = modelos.load(run / "modelo.h5")
+    assert trained.output_shape == (None, 3)
+    np.testing.assert_allclose(trained.get_layer("features_0").get_weights()[0], expected,
+                               atol=1e-6)
+    config = json.loads((run / "configuracion.json").read_text())
     assert config["modelo"] == "mobilenetv2" and config["ancho"] == 0.35
     assert config["backbone_pesos"] == str(converted)
 
