@@ -67,16 +67,22 @@ def build_torch_mobilenetv2(num_classes: int = 1000, alpha: float = 1.0):
     return MobileNetV2()
 
 
-def torch_logits(path, images: np.ndarray) -> np.ndarray:
+def imagenet_normalized(images: np.ndarray) -> np.ndarray:
+    """``(x − media) / desviación`` de ImageNet, como la entrada de torchvision."""
+    from modelos.mobilenet.constructor import IMAGENET_MEAN, IMAGENET_STD
+
+    return (images - np.float32(IMAGENET_MEAN)) / np.float32(IMAGENET_STD)
+
+
+def torch_logits(path, images: np.ndarray, *, num_classes: int = 1000,
+                 alpha: float = 1.0) -> np.ndarray:
     """Logits de PyTorch para ``images`` ``(B, alto, ancho, 3)`` en ``[0, 1]``."""
     import torch
 
-    net = build_torch_mobilenetv2()
+    net = build_torch_mobilenetv2(num_classes=num_classes, alpha=alpha)
     net.load_state_dict(torch.load(str(path), map_location="cpu", weights_only=True))
     net.eval()
-    mean = np.array([0.485, 0.456, 0.406], np.float32)
-    std = np.array([0.229, 0.224, 0.225], np.float32)
-    x = torch.from_numpy(((images - mean) / std).transpose(0, 3, 1, 2).copy())
+    x = torch.from_numpy(imagenet_normalized(images).transpose(0, 3, 1, 2).copy())
     with torch.inference_mode():
         return net(x).numpy()
 
@@ -101,9 +107,8 @@ def keras_applications_logits(path, images: np.ndarray, epsilon: float | None = 
             layer.epsilon = epsilon
     # Los logits: la entrada de la última Dense (que lleva el softmax) por sus pesos.
     dense = model.layers[-1]
-    mean = np.array([0.485, 0.456, 0.406], np.float32)
-    std = np.array([0.229, 0.224, 0.225], np.float32)
-    features = keras.Model(model.inputs, dense.input).predict((images - mean) / std, verbose=0)
+    features = keras.Model(model.inputs, dense.input).predict(imagenet_normalized(images),
+                                                              verbose=0)
     kernel, bias = dense.get_weights()
     return features @ kernel + bias
 

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from nucleo.errores import ArgumentError, RedesError
+from nucleo.vocabulario import ALL_DEVICES
 
 logger = logging.getLogger("redes")
 
@@ -247,8 +248,6 @@ def local_devices(devices, cluster: Cluster | None):
         ArgumentError: más dispositivos de los que hay, o junto con varios procesos.
         DistributedError: un backend distinto de JAX.
     """
-    from nucleo.vocabulario import ALL_DEVICES
-
     if devices is None or devices == 1:
         yield 1 if cluster is None else cluster.num_processes
         return

@@ -336,3 +336,17 @@ SHAPES_IMAGES = 24
 #: por imagen: para las pruebas de lectura, lotes y anclas, donde alto ≠ ancho importa.
 WIDE_SHAPES_SIZE = (96, 128)
 WIDE_SHAPES_IMAGES = 10
+
+
+def cli_error(argv, capsys) -> str:
+    """``redes argv`` termina con el código 2 y una línea de error; la devuelve."""
+    from cli.principal import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # errores de argparse
+        code = exc.code
+    assert code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith(("error: ", "redes ")), lines
+    return lines[-1]

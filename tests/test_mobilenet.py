@@ -69,17 +69,6 @@ def _random_pth(path: Path, alpha: float, seed: int = 0, num_classes: int = 10) 
     return path
 
 
-def _torch_logits(path: Path, images: np.ndarray, alpha: float, num_classes: int) -> np.ndarray:
-    net = REFERENCE.build_torch_mobilenetv2(num_classes=num_classes, alpha=alpha)
-    net.load_state_dict(torch.load(str(path), weights_only=True))
-    net.eval()
-    mean = np.array([0.485, 0.456, 0.406], np.float32)
-    std = np.array([0.229, 0.224, 0.225], np.float32)
-    with torch.inference_mode():
-        x = torch.from_numpy(((images - mean) / std).transpose(0, 3, 1, 2).copy())
-        return net(x).numpy()
-
-
 def _weights(model):
     return [np.array(w) for w in model.get_weights()]
 
@@ -101,7 +90,7 @@ def test_layout_matches_pytorch_with_random_weights(tmp_path):
     assert info == {"capas": 105, "canales_entrada": 16, "clases": 10,
                     "sha256_conocido": False}
     images = np.random.default_rng(1).random((3, 64, 96, 3), dtype=np.float32)
-    expected = _torch_logits(pth, images, alpha=0.5, num_classes=10)
+    expected = REFERENCE.torch_logits(pth, images, alpha=0.5, num_classes=10)
     got = logits_model(model).predict(images, verbose=0)
     scale = np.abs(expected).max()
     assert scale > 1e-3                                   # no es trivialmente cero
@@ -123,7 +112,7 @@ def test_converted_file_saves_loads_and_predicts_the_same(tmp_path):
     meta = modelos.load_metadata(out)["metadata"]
     assert meta["tarea"] == "clasificacion" and len(meta["clases"]) == 1000
     images = np.random.default_rng(2).random((2, 224, 224, 3), dtype=np.float32)
-    expected = _torch_logits(pth, images, alpha=1.0, num_classes=1000)
+    expected = REFERENCE.torch_logits(pth, images)
     got = logits_model(loaded).predict(images, verbose=0)
     assert np.abs(got - expected).max() / np.abs(expected).max() <= TOLERANCE
 

@@ -18,18 +18,7 @@ from cli.principal import _rewrite
 from cli.principal import main
 from datos.ventas import make_sales_series
 from datos.ventas import write_sales_csv
-
-
-def _fails(argv, capsys) -> str:
-    """``redes argv`` termina con el código 2 y una línea de error; la devuelve."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # errores de argparse
-        code = exc.code
-    assert code == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert lines[-1].startswith(("error: ", "redes ")), lines
-    return lines[-1]
+from tests.helpers import cli_error
 
 
 # === xor ===
@@ -62,19 +51,19 @@ def test_xor_evaluate_and_predict_agree(xor_weights, tmp_path, capsys):
 
 
 def test_xor_bad_input_is_one_line(xor_weights, tmp_path, capsys):
-    assert "van por pares" in _fails(["xor", "predecir", "--pesos", str(xor_weights), "0", "1",
+    assert "van por pares" in cli_error(["xor", "predecir", "--pesos", str(xor_weights), "0", "1",
                                       "1"], capsys)
-    assert "se esperaba 0 o 1" in _fails(["xor", "predecir", "--pesos", str(xor_weights), "0",
+    assert "se esperaba 0 o 1" in cli_error(["xor", "predecir", "--pesos", str(xor_weights), "0",
                                           "2"], capsys)
     import modelos
 
     modelos.save(modelos.build_mlp(input_dim=2, hidden=[2], num_classes=2), tmp_path / "m.h5")
-    assert "no es una red XOR" in _fails(["xor", "evaluar", "--pesos", str(tmp_path / "m.h5")],
+    assert "no es una red XOR" in cli_error(["xor", "evaluar", "--pesos", str(tmp_path / "m.h5")],
                                          capsys)
 
 
 def test_export_checks_the_task_of_the_model(xor_weights, tmp_path, capsys):
-    err = _fails(["clasificacion", "exportar", "--pesos", str(xor_weights), "--formato",
+    err = cli_error(["clasificacion", "exportar", "--pesos", str(xor_weights), "--formato",
                   "saved_model", "--salida", str(tmp_path / "x")], capsys)
     assert "es un modelo de la tarea «xor», no de «clasificacion»" in err
     assert "redes xor exportar" in err and not (tmp_path / "x").exists()
@@ -221,10 +210,10 @@ def test_sales_evaluate_other_days_and_errors(sales, tmp_path, capsys):
                  "--dias-validacion", "5", "--salida", str(tmp_path),
                  "--json", str(tmp_path / "v.json")]) == 0
     assert json.loads((tmp_path / "v.json").read_text())["metricas"]["dias"] == 5
-    assert "necesita al menos" in _fails(
+    assert "necesita al menos" in cli_error(
         ["pronostico", "evaluar", "--pesos", str(weights), "--csv", str(csv_path),
          "--dias-validacion", "1000", "--salida", str(tmp_path)], capsys)
-    assert "--dias-validacion" in _fails(
+    assert "--dias-validacion" in cli_error(
         ["pronostico", "evaluar", "--pesos", str(weights), "--csv", str(csv_path),
          "--dias-validacion", "0"], capsys)
 
@@ -258,7 +247,7 @@ def test_translation_evaluate_repeats_the_test_of_training(translator, tmp_path,
 
 def test_translation_evaluate_errors(translator, capsys):
     weights, _ = translator
-    assert "como mucho 999" in _fails(["traduccion", "evaluar", "--pesos", str(weights),
+    assert "como mucho 999" in cli_error(["traduccion", "evaluar", "--pesos", str(weights),
                                        "--frases-prueba", "5000"], capsys)
-    assert "--frases-prueba" in _fails(["traduccion", "evaluar", "--pesos", str(weights),
+    assert "--frases-prueba" in cli_error(["traduccion", "evaluar", "--pesos", str(weights),
                                         "--frases-prueba", "0"], capsys)

@@ -10,6 +10,7 @@ import pytest
 from datos import descargas
 from datos.ventas import make_sales_series
 from datos.ventas import write_sales_csv
+from tests.helpers import cli_error
 from cli.principal import main
 
 
@@ -53,27 +54,16 @@ def test_train_forecast_compare_end_to_end(sales_csv, tmp_path, capsys):
     assert (tmp_path / "cmp" / "comparacion.png").is_file()
 
 
-def _fails(argv, capsys) -> str:
-    """Ejecuta ``redes argv``, comprueba el código 2 y devuelve la línea de error."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # errores de argparse
-        code = exc.code
-    assert code == 2
-    err = capsys.readouterr().err.strip()
-    return err.splitlines()[-1]
-
-
 def test_bad_csv_is_one_line_with_the_line_number(tmp_path, capsys):
     bad = tmp_path / "malo.csv"
     bad.write_text("2017-01-02,236\n2017-01-03,doce\n")
-    err = _fails(["pronostico", "entrenar", "--csv", str(bad), "--epocas", "1"], capsys)
+    err = cli_error(["pronostico", "entrenar", "--csv", str(bad), "--epocas", "1"], capsys)
     assert err.startswith("error: ") and "línea 2" in err
 
 
 def test_too_short_series_says_how_many_rows(tmp_path, capsys):
     short = write_sales_csv(make_sales_series(days=30, seed=0), tmp_path / "corta.csv")
-    assert "hacen falta al menos 38" in _fails(
+    assert "hacen falta al menos 38" in cli_error(
         ["pronostico", "entrenar", "--csv", str(short), "--epocas", "1"], capsys)
 
 
@@ -84,7 +74,7 @@ def test_huge_sales_value_names_the_file_and_line(sales_csv, tmp_path, capsys):
     lines[5] = f"{date},1e308"
     bad = tmp_path / "enorme.csv"
     bad.write_text("\n".join(lines) + "\n")
-    err = _fails(["pronostico", "entrenar", "--csv", str(bad), "--epocas", "1",
+    err = cli_error(["pronostico", "entrenar", "--csv", str(bad), "--epocas", "1",
                   "--salida", str(tmp_path / "run")], capsys)
     assert f"«{bad}», línea 6: el valor '1e308' está fuera del rango admitido" in err
     assert not (tmp_path / "run").exists()
@@ -93,7 +83,7 @@ def test_huge_sales_value_names_the_file_and_line(sales_csv, tmp_path, capsys):
 def test_semicolon_csv_mentions_the_separator(tmp_path, capsys):
     bad = tmp_path / "excel.csv"
     bad.write_text("fecha;unidades\n2017-01-02;236\n2017-01-03;240\n")
-    err = _fails(["pronostico", "entrenar", "--csv", str(bad)], capsys)
+    err = cli_error(["pronostico", "entrenar", "--csv", str(bad)], capsys)
     assert "separadas por «;»" in err and "comas («,»)" in err
 
 
@@ -112,7 +102,7 @@ def test_numeric_flags_are_checked_and_named(sales_csv, tmp_path, capsys, task, 
     argv = ["pronostico", task, "--csv", str(sales_csv), flag, value]
     if task == "predecir":
         argv += ["--pesos", str(tmp_path / "modelo.h5")]
-    err = _fails(argv, capsys)
+    err = cli_error(argv, capsys)
     assert flag in err and value in err
     for internal in ("days", "validation", "steps", "epochs", "batch_size", "learning_rate",
                      "seeds", "folds", "seed"):
@@ -127,15 +117,15 @@ def test_output_paths_are_checked_before_training(sales_csv, tmp_path, capsys):
     a_file.write_text("x")
     run = tmp_path / "run"
     base = ["pronostico", "entrenar", "--csv", str(sales_csv), "--epocas", "1"]
-    err = _fails(base + ["--salida", str(run), "--json", str(folder)], capsys)
+    err = cli_error(base + ["--salida", str(run), "--json", str(folder)], capsys)
     assert err.startswith("error: --json:") and "es una carpeta" in err
     assert not run.exists()  # no se entrenó nada
-    err = _fails(base + ["--salida", str(a_file)], capsys)
+    err = cli_error(base + ["--salida", str(a_file)], capsys)
     assert err.startswith("error: --salida:") and "es un archivo" in err
-    err = _fails(["pronostico", "predecir", "--pesos", str(tmp_path / "m.h5"), "--csv",
+    err = cli_error(["pronostico", "predecir", "--pesos", str(tmp_path / "m.h5"), "--csv",
                   str(sales_csv), "--salida", str(a_file / "sub")], capsys)
     assert err.startswith("error: --salida:")
-    err = _fails(["pronostico", "comparar", "--csv", str(sales_csv), "--salida", str(run),
+    err = cli_error(["pronostico", "comparar", "--csv", str(sales_csv), "--salida", str(run),
                   "--json", str(a_file / "c.json")], capsys)
     assert err.startswith("error: --json:") and not run.exists()
 
@@ -156,7 +146,7 @@ def test_download_command_uses_the_registry_without_network(tmp_path, monkeypatc
     a_file = tmp_path / "archivo.txt"
     a_file.write_text("x")
     monkeypatch.setattr(descargas, "fetch_url", lambda url, timeout=30.0: pytest.fail("red"))
-    err = _fails(["datos", "descargar", "ventas", "--salida", str(a_file / "ts.csv")], capsys)
+    err = cli_error(["datos", "descargar", "ventas", "--salida", str(a_file / "ts.csv")], capsys)
     assert err.startswith("error: --salida:")
 
 

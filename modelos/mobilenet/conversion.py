@@ -24,12 +24,13 @@ def convert_torchvision(path, out_path, *, alpha: float = 1.0) -> dict:
         ModelFileError: el archivo no se puede leer, no es una MobileNetV2 con cabeza o no
             es de ese ``alpha``.
     """
-    info = describe(read_state_dict(path))
+    state = read_state_dict(path)
+    info = describe(state)
     if not info["clases"]:
         raise ModelFileError(f"{path}: no trae la cabeza de clasificación "
                              "(«classifier.1.weight»).")
     model = build_mobilenetv2(num_classes=info["clases"], alpha=alpha)
-    info = load_torchvision_mobilenetv2(model, path)
+    info = load_torchvision_mobilenetv2(model, path, state=state)
     classes = [f"imagenet_{i}" for i in range(info["clases"])]
     save(model, Path(out_path), metadata={
         "tarea": "clasificacion", "clases": classes, "tamanio": [224, 224], "canales": 3,

@@ -135,7 +135,15 @@ def describe(state: dict[str, np.ndarray]) -> dict[str, int]:
             "clases": int(head.shape[0]) if head is not None else 0}
 
 
-def load_torchvision_mobilenetv2(model: keras.Model, path, *, head: bool = True) -> dict:
+def known_file(path) -> bool:
+    """``True`` si ``path`` es el archivo de ImageNet de torchvision (su sha256)."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest() == TORCHVISION_SHA256
+
+
+def load_torchvision_mobilenetv2(model: keras.Model, path, *, head: bool = True,
+                                 state: dict[str, np.ndarray] | None = None) -> dict:
     """Copia los pesos de un ``.pth`` de torchvision en un modelo de
     :func:`modelos.mobilenet.build_mobilenetv2` (o en un extractor con sus mismas capas).
 
@@ -145,6 +153,8 @@ def load_torchvision_mobilenetv2(model: keras.Model, path, *, head: bool = True)
         model: el modelo de Keras, con capas ``features_*`` (y ``classifier`` si ``head``).
         path: el ``.pth``.
         head: copiar también la cabeza de clasificación (si el modelo la tiene).
+        state: el diccionario ya leído de ``path`` (:func:`read_state_dict`), para no
+            leerlo dos veces.
 
     Returns:
         ``{"capas", "canales_entrada", "clases", "sha256_conocido"}``.
@@ -153,10 +163,8 @@ def load_torchvision_mobilenetv2(model: keras.Model, path, *, head: bool = True)
         ModelFileError: archivo ilegible o de otra arquitectura, o formas que no casan con
             el modelo (nombra la capa y las dos formas).
     """
-    import hashlib
-
     path = Path(path)
-    state = read_state_dict(path)
+    state = read_state_dict(path) if state is None else state
     info = describe(state)
     num_blocks = len(block_plan())
     try:
@@ -182,5 +190,4 @@ def load_torchvision_mobilenetv2(model: keras.Model, path, *, head: bool = True)
         plan.append((layer, arrays))
     for layer, arrays in plan:
         layer.set_weights(arrays)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {"capas": len(plan), **info, "sha256_conocido": digest == TORCHVISION_SHA256}
+    return {"capas": len(plan), **info, "sha256_conocido": known_file(path)}
