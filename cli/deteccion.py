@@ -171,20 +171,25 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="«voc» (por defecto), «auto» (k-means de las cajas) o la lista "
                              "plana ancho alto ... en celdas")
     parser.add_argument("--backbone", choices=BACKBONES,
-                        help="extractor: darknet19 (YOLOv2 completo, por defecto) o tiny")
+                        help="extractor: darknet19 (YOLOv2 completo, por defecto), tiny, o "
+                             "mobilenetv2 (la de ImageNet, con --backbone-pesos: la mejor "
+                             "opción para pocas fotos en una CPU)")
     parser.add_argument("--backbone-pesos", metavar="ARCHIVO",
                         help="punto de partida del extractor (todo salvo la última "
                              "convolución): darknet19_448.conv.23 u otro .weights de darknet, "
                              "full_yolo_backend.h5 / tiny_yolo_backend.h5 de keras-yolo2, o el "
-                             ".h5 de otro «redes deteccion entrenar» (otras clases); el tipo se "
-                             "reconoce por el contenido")
+                             ".h5 de otro «redes deteccion entrenar» (otras clases); con "
+                             "--backbone mobilenetv2, el .pth de torchvision o el .h5 de «redes "
+                             "pesos convertir»; el tipo se reconoce por el contenido")
     parser.add_argument("--congelar", type=non_negative_int, metavar="K",
-                        help="entrena solo la cabeza las K primeras épocas y después todo con "
-                             "la tasa 10 veces más baja (por defecto 0: todo desde el "
-                             "principio)")
+                        help="entrena solo la cabeza las K primeras épocas (el extractor y "
+                             "sus medias de BatchNorm fijos) y después todo con la tasa 10 "
+                             "veces más baja (por defecto 0: todo desde el principio; la "
+                             "receta fotos con mobilenetv2 preentrenada, 1)")
     parser.add_argument("--ancho", type=bounded_float(0.01, 4.0, include_minimum=True),
                         help="multiplica los filtros del extractor, de 0.01 a 4 (1.0 = "
-                             "darknet; 0.25 es ~16 veces más barato)")
+                             "darknet; 0.25 es ~16 veces más barato); con mobilenetv2 es su "
+                             "alpha, de 0.1 a 2 (los pesos de ImageNet son de 1.0)")
     parser.add_argument("--epocas-calentamiento", type=non_negative_int,
                         metavar="N", help="épocas de calentamiento de la pérdida (por "
                                           "defecto 3)")
@@ -232,8 +237,10 @@ def _add_train(modes) -> None:
     parser.add_argument("--archivo-pesos", help=argparse.SUPPRESS)
     add_training_arguments(
         parser, output_default="pesos/yolo",
-        defaults={"epocas": 7, "lote": 8, "tasa": 1e-4, "paciencia": 3},
-        texts={"salida": "carpeta de la ejecución: modelo.h5, registro CSV, curvas, "
+        defaults={"lote": 8, "tasa": 1e-4, "paciencia": 3},
+        texts={"epocas": "épocas (por defecto 7, las del blog; con --receta fotos y "
+                         "--minutos, las que quepan en el tiempo)",
+               "salida": "carpeta de la ejecución: modelo.h5, registro CSV, curvas, "
                          "precisión-exhaustividad y respaldo para reanudar",
                "lote": "imágenes por lote de entrenamiento (por defecto 8)",
                "tasa": "tasa de aprendizaje de Adam, > 0 y ≤ 10 (por defecto 1e-4; desde "

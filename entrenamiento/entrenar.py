@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ from entrenamiento.callbacks import BestModelCheckpoint
 from entrenamiento.callbacks import CosineLearningRate  # noqa: F401 (API pública)
 from entrenamiento.callbacks import InMemoryBest
 from entrenamiento.callbacks import ResumeState
-from entrenamiento.callbacks import TimeLimit  # noqa: F401 (API pública)
+from entrenamiento.callbacks import TimeLimit
 from entrenamiento.callbacks import WorkerResume
 from entrenamiento.callbacks import monitor_mode
 from entrenamiento.entradas import check_data
@@ -65,7 +66,8 @@ from nucleo.errores import ArgumentError
 
 logger = logging.getLogger("redes")
 
-__all__ = ["BestModelCheckpoint", "FitOptions", "TrainResult", "monitor_mode", "train"]
+__all__ = ["STOP_REASONS", "BestModelCheckpoint", "FitOptions", "TrainResult", "monitor_mode",
+           "train"]
 
 
 @dataclasses.dataclass
@@ -84,6 +86,10 @@ class TrainResult:
         best_epoch: índice (desde 0) de la época cuyos pesos tiene ``model``, o ``None``
             si se conservó un modelo anterior mejor.
         precision: la política de precisión que se usó (``"auto"`` ya resuelta).
+        epochs_run: épocas que corrió esta ejecución (sin las de antes de reanudar).
+        seconds: segundos de ``fit`` en esta ejecución.
+        stop_reason: por qué paró: ``"epocas"`` (las pedidas), ``"tiempo"`` (el tope
+            de ``TimeLimit``) o ``"parada_temprana"`` (``patience``).
     """
 
     model: keras.Model
@@ -95,6 +101,31 @@ class TrainResult:
     initial_epoch: int
     best_epoch: int | None = None
     precision: str = "float32"
+    epochs_run: int = 0
+    seconds: float = 0.0
+    stop_reason: str = "epocas"
+
+    def summary(self) -> dict[str, Any]:
+        """Las cifras que todo entrenador pone en su resumen (tabla y JSON): épocas
+        corridas, segundos y el motivo de la parada."""
+        return {"epocas_corridas": self.epochs_run,
+                "segundos_entrenando": round(self.seconds, 1),
+                "motivo_parada": STOP_REASONS[self.stop_reason]}
+
+
+#: Motivo de la parada → lo que se lee en el resumen.
+STOP_REASONS = {"epocas": "épocas completas", "tiempo": "tope de tiempo (--minutos)",
+                "parada_temprana": "parada temprana (--paciencia)"}
+
+
+def _stop_reason(callbacks, early) -> str:
+    """``"tiempo"`` si un :class:`TimeLimit` paró el entrenamiento, ``"parada_temprana"``
+    si lo hizo ``EarlyStopping``; si no, ``"epocas"``."""
+    if any(isinstance(c, TimeLimit) and c.stopped for c in callbacks):
+        return "tiempo"
+    if early is not None and early.stopped_epoch > 0:
+        return "parada_temprana"
+    return "epocas"
 
 
 def _check_same_run(model, run: Run, train_data, validation_data) -> None:
@@ -314,7 +345,10 @@ def train(builder, builder_kwargs: Mapping[str, Any] | None = None, train_data=N
             if cluster is not None:
                 _check_same_run(model, run, train_data, validation_data)
             callback_list, best, resume, early = _callbacks(model, run)
+            fit_start = time.perf_counter()
             fit_history = _fit(model, train_data, validation_data, run, callback_list)
+            fit_seconds = time.perf_counter() - fit_start
+            stop_reason = _stop_reason(callback_list, early)
             if early is not None and early.stopped_epoch > 0:
                 logger.info("Parada temprana en la época %d/%d: «%s» no mejoró en %d épocas.",
                             early.stopped_epoch + 1, opts.epochs, opts.monitor, opts.patience)
@@ -325,4 +359,6 @@ def train(builder, builder_kwargs: Mapping[str, Any] | None = None, train_data=N
                        weights_path=run.weights_path, log_path=run.log_path,
                        plot_path=run.plot_path,
                        initial_epoch=resume.initial_epoch if resume is not None else 0,
-                       best_epoch=best.best_epoch, precision=run.precision)
+                       best_epoch=best.best_epoch, precision=run.precision,
+                       epochs_run=len(fit_history.epoch), seconds=fit_seconds,
+                       stop_reason=stop_reason)

@@ -35,7 +35,10 @@ _LABELS = {"epocas": "Épocas", "segundos": "Segundos", "modelo": "Modelo",
            "fotogramas": "Fotogramas", "prueba_map_50": "mAP@0.5 (prueba)",
            "pasos_entrenamiento": "Pasos de entrenamiento",
            "fichas_por_s_entrenamiento": "Fichas por segundo (entrenamiento)",
-           "fichas_por_s_decodificacion": "Fichas por segundo (decodificación)"}
+           "fichas_por_s_decodificacion": "Fichas por segundo (decodificación)",
+           "epocas_corridas": "Épocas corridas en esta ejecución",
+           "segundos_entrenando": "Segundos entrenando (fit)",
+           "motivo_parada": "Por qué paró"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -95,8 +95,11 @@ MAX_TEXT_CHARS = 500
 
 # === Detección (YOLOv2) ===
 
-#: Extractores de YOLOv2.
-BACKBONES = ("darknet19", "tiny")
+#: Extractores de darknet (``modelos.yolo.darknet``).
+DARKNET_BACKBONES = ("darknet19", "tiny")
+#: Extractores de YOLOv2: los de darknet y la MobileNetV2 de ImageNet
+#: (``modelos.mobilenet``).
+BACKBONES = (*DARKNET_BACKBONES, "mobilenetv2")
 #: Recetas (preajustes) de ``redes deteccion entrenar --receta``.
 YOLO_RECIPES = ("blog", "fotos")
 #: Términos de la pérdida de cajas y de la de objeto.

@@ -107,6 +107,7 @@ def train_xor(config: XorConfig | None = None, *, verbose: Any = 0, cluster=None
             "loss": float(result.history["loss"][kept]),
             "binary_accuracy": float(result.history["binary_accuracy"][kept]),
             "segundos": round(seconds, 2),
+            **result.summary(),
         },
         files={**training_files(result), **files},
         data={"predicciones": rows},

@@ -67,7 +67,7 @@ def test_the_file_is_readable_complete_and_keyed_by_option(tmp_path):
     data = json.loads(text)
     # Las claves son las opciones sin guiones, y están todas (también los valores por
     # defecto), más la tarea y la precisión ya resuelta.
-    assert data["epocas"] == 7 and data["epocas_calentamiento"] == 3
+    assert data["epocas"] is None and data["epocas_calentamiento"] == 3  # None: la receta
     assert data["tamanio"] == [416, 416] and data["max_cajas"] == 5
     expected = {option.lstrip("-").replace("-", "_")
                 for option in field_options(DetectionConfig).values()}

@@ -193,3 +193,23 @@ def test_a_failed_quantization_keeps_the_previous_export(setup, tmp_path, monkey
     assert (out / "modelo.bin").read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == ["modelo.bin", "modelo.json",
                                                      "modelo.xml"]
+
+
+def test_int8_of_the_mobilenet_detector(setup, tmp_path):
+    """El detector sobre la MobileNetV2 (con su normalización de ImageNet dentro) también
+    se cuantiza entero y sigue a su versión float32 en fotos que no vio al calibrar."""
+    keras.utils.set_random_seed(0)
+    weights = modelos.save(modelos.build_yolo(["gato", "perro"], input_size=64,
+                                              backbone="mobilenetv2", width_multiplier=0.35),
+                           tmp_path / "mnv2.h5")
+    float32 = export_model(weights, "openvino", tmp_path / "f32").parent
+    int8 = quantize_export(weights, setup["photos"], tmp_path / "int8").parent
+    xml = (int8 / "modelo.xml").read_text()
+    # Las 52 convoluciones del extractor y la de detección leen entradas cuantizadas.
+    assert len(re.findall(r'type="FakeQuantize"', xml)) >= 53
+    assert (int8 / "modelo.bin").stat().st_size < (float32 / "modelo.bin").stat().st_size / 3
+    pixels = _pixels(setup["other"])
+    reference = load_engine(float32, precision="float32").predict_images(pixels)
+    got = load_engine(int8, precision="float32").predict_images(pixels)
+    correlation = np.corrcoef(got.ravel(), reference.ravel())[0, 1]
+    assert not np.array_equal(got, reference) and correlation >= 0.9, correlation

@@ -39,7 +39,7 @@ from nucleo.errores import ArgumentError
 from nucleo.validacion import check_int
 from nucleo.validacion import check_number
 from modelos.clasificacion.constructor import finish_model
-from modelos.yolo.darknet import BACKBONES
+from nucleo.vocabulario import BACKBONES
 from modelos.yolo.darknet import build_darknet19
 from modelos.optimizadores import adam
 from modelos.registro import builder_spec
@@ -126,8 +126,10 @@ def build_yolo(
             (por defecto las 5 anclas de VOC de darknet).
         input_size: lado de la entrada, o ``(alto, ancho)``; múltiplo de 32
             (416 → rejilla 13×13).
-        backbone: ``"darknet19"`` (``yolov2-voc.cfg``) o ``"tiny"``
-            (``yolov2-tiny-voc.cfg``).
+        backbone: ``"darknet19"`` (``yolov2-voc.cfg``), ``"tiny"``
+            (``yolov2-tiny-voc.cfg``) o ``"mobilenetv2"`` (la MobileNetV2 de ImageNet de
+            :mod:`modelos.mobilenet`, para partir de sus pesos con pocas fotos: la
+            convolución de detección va directamente sobre sus rasgos de paso 32).
         max_boxes: cajas verdaderas por imagen que guardan los lotes (5 en el blog).
             La pérdida lee el tamaño real del objetivo, así que sirve de valor por
             defecto para :class:`modelos.yolo.lotes.YoloDataset` y la CLI.
@@ -147,7 +149,8 @@ def build_yolo(
         bn_epsilon: épsilon de BatchNormalization (``modelos.yolo.darknet.DARKNET_BN_EPSILON``
             para cargar pesos de darknet).
         width_multiplier: multiplica los filtros del extractor (1.0 = darknet; 0.25 da
-            una red ~16 veces más barata para pruebas y demos).
+            una red ~16 veces más barata para pruebas y demos). Con ``"mobilenetv2"`` es
+            su ``alpha`` (de 0.1 a 2; los pesos de ImageNet son de 1.0).
         ema_momentum: si se da (p. ej. 0.99), Adam guarda la media móvil exponencial de
             los pesos; ``train_yolo(recipe="fotos")`` la usa para evaluar y guardar.
         compile: compilar con YoloLoss y Adam.
@@ -189,14 +192,18 @@ def build_yolo(
                        box_loss=box_loss)
 
     n_anchors, depth = len(anchor_array), 5 + len(names)
-    darknet = build_darknet19((height, width, 3), backbone=backbone,
-                              num_outputs=n_anchors * depth, reorg_order=reorg_order,
-                              bn_epsilon=bn_epsilon, width_multiplier=width_multiplier,
-                              name=f"darknet_{backbone}")
-    # Las capas del extractor se usan directamente (no como submodelo): los nombres
-    # conv_N / norm_N quedan en el nivel superior, como en darknet y keras-yolo2.
-    inputs = darknet.inputs[0]
-    x = GridReshape(n_anchors, depth, name="rejilla")(darknet.outputs[0])
+    if backbone == "mobilenetv2":
+        inputs, raw = _mobilenet_detector((height, width), n_anchors * depth,
+                                          width_multiplier, where)
+    else:
+        darknet = build_darknet19((height, width, 3), backbone=backbone,
+                                  num_outputs=n_anchors * depth, reorg_order=reorg_order,
+                                  bn_epsilon=bn_epsilon, width_multiplier=width_multiplier,
+                                  name=f"darknet_{backbone}")
+        # Las capas del extractor se usan directamente (no como submodelo): los nombres
+        # conv_N / norm_N quedan en el nivel superior, como en darknet y keras-yolo2.
+        inputs, raw = darknet.inputs[0], darknet.outputs[0]
+    x = GridReshape(n_anchors, depth, name="rejilla")(raw)
     outputs = layers.Activation("linear", dtype="float32", name="salida")(x)
     model = finish_model(
         inputs, outputs, name=f"yolov2_{backbone}", compile=compile,
@@ -210,6 +217,26 @@ def build_yolo(
     if compile and isinstance(model.loss, YoloLoss):
         model.loss.bind(model)  # el contador del calentamiento cuenta también con JAX
     return model
+
+
+def _mobilenet_detector(size: tuple[int, int], outputs: int, alpha: float, where: str):
+    """La MobileNetV2 de ImageNet (capas ``features_*``, :mod:`modelos.mobilenet`) con la
+    convolución de detección 1×1 encima, a paso 32: la ``MobileNetFeature`` de
+    keras-yolo2, pero con la MobileNetV2 de torchvision (sus pesos de ImageNet se pueden
+    tener sin descargar nada; por qué no ``keras.applications``: ver
+    :mod:`modelos.mobilenet.constructor`). La normalización de ImageNet va dentro: la
+    entrada sigue siendo la imagen en ``[0, 1]``, como la de darknet."""
+    from modelos.mobilenet.constructor import MAX_ALPHA
+    from modelos.mobilenet.constructor import MIN_ALPHA
+    from modelos.mobilenet.constructor import mobilenetv2_features
+
+    check_number(alpha, "width_multiplier", minimum=MIN_ALPHA, maximum=MAX_ALPHA,
+                 where=f"{where} (backbone='mobilenetv2': el alpha de MobileNetV2)")
+    inputs = keras.Input(shape=(*size, 3), name="entrada")
+    features = mobilenetv2_features(inputs, alpha)
+    # conv_1, como la última conv_N de darknet: la cabeza que cambia con las clases.
+    raw = layers.Conv2D(outputs, 1, padding="same", name="conv_1")(features)
+    return inputs, raw
 
 
 def allow_multiscale(model) -> keras.Model:

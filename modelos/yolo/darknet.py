@@ -33,7 +33,7 @@ from nucleo.validacion import check_int
 from nucleo.validacion import check_int_tuple
 from nucleo.validacion import check_number
 # Extractores: el de yolov2-voc.cfg y el de yolov2-tiny-voc.cfg.
-from nucleo.vocabulario import BACKBONES
+from nucleo.vocabulario import DARKNET_BACKBONES as BACKBONES
 from nucleo.vocabulario import YOLO_STRIDE
 
 # === Tablas de la arquitectura (copiar antes de modificar) ===

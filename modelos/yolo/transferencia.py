@@ -15,7 +15,11 @@ reconocen por su contenido y no por la extensión:
   ``norm_1/moving_mean:0``). Se leen con h5py, sin deserializar ningún modelo, y se
   asignan por nombre de capa comprobando cada forma.
 - ``"redes"``: un archivo de :func:`modelos.save` de otro modelo YOLO (p. ej. de otras
-  clases): se transfiere todo salvo la última convolución.
+  clases): se transfiere todo salvo la última convolución; con ``backbone="mobilenetv2"``,
+  también el ``.h5`` de ``redes pesos convertir`` (una MobileNetV2 de ImageNet).
+- ``"torchvision"``: el ``.pth`` de la MobileNetV2 de ImageNet de torchvision, solo para
+  ``backbone="mobilenetv2"`` (se lee sin ejecutar nada:
+  :mod:`modelos.mobilenet.torchvision`).
 
 :func:`backbone_layers` devuelve las capas del extractor (las que ``--congelar`` deja
 fijas mientras se entrena la cabeza).
@@ -52,8 +56,13 @@ from modelos.registro import builder_spec
 logger = logging.getLogger("redes")
 
 #: Tipos de archivo que acepta :func:`load_backbone_weights`.
-KINDS = ("darknet", "keras-yolo2", "redes")
+KINDS = ("darknet", "keras-yolo2", "redes", "torchvision")
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# Un .pth de PyTorch es un ZIP (desde la 1.6) o, en el formato antiguo (el del archivo de
+# torchvision), un pickle de protocolo 2 que empieza por su número mágico.
+_TORCH_SIGNATURES = (b"PK\x03\x04", b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19")
+# Las capas de la MobileNetV2 (modelos.mobilenet): features_N, features_N_expand_bn...
+_FEATURES_PREFIX = "features_"
 # HDF5 admite un bloque de usuario delante: la firma va en 0, 512, 1024, 2048...
 _HDF5_OFFSETS = (0, *(512 * 2**i for i in range(8)))
 _LAYER = re.compile(r"^(conv|norm)_(\d+)$")
@@ -68,9 +77,26 @@ def _layers_by_name(model) -> dict[str, Any]:
     found = {}
     for layer in model.layers:
         for sub in (layer, *getattr(layer, "layers", ())):
-            if _LAYER.match(sub.name):
+            if _LAYER.match(sub.name) or (sub.name.startswith(_FEATURES_PREFIX)
+                                         and sub.weights):
                 found[sub.name] = sub
     return found
+
+
+def _layer_order(name: str) -> tuple[int, str]:
+    """``conv_3`` → ``(3, ...)``, ``features_12_expand_bn`` → ``(12, ...)``."""
+    return int(name.split("_")[1]), name
+
+
+def _is_mobilenet(model) -> bool:
+    return _model_backbone(model).get("backbone") == "mobilenetv2" or any(
+        layer.name == "features_0" for layer in model.layers)
+
+
+def _count_convs(names) -> int:
+    """Las convoluciones entre los nombres de capa (conv_N, y las features_* sin _bn)."""
+    return sum(name.startswith("conv_") or (name.startswith(_FEATURES_PREFIX)
+                                            and not name.endswith("_bn")) for name in names)
 
 
 def _head(model, named: dict[str, Any]):
@@ -91,7 +117,8 @@ def _head(model, named: dict[str, Any]):
 
 
 def backbone_layers(model) -> list:
-    """Las capas ``conv_N`` / ``norm_N`` del extractor: todas salvo la convolución final.
+    """Las capas del extractor: todas las ``conv_N`` / ``norm_N`` salvo la convolución
+    final (y, con ``backbone="mobilenetv2"``, las ``features_*``).
 
     Raises:
         ArgumentError: si el modelo no tiene las capas de :func:`build_yolo`.
@@ -138,6 +165,9 @@ def weights_kind(path) -> str:
         handle.seek(0)
         start = handle.read(16)
     if not is_hdf5:
+        if start.startswith(_TORCH_SIGNATURES) or (
+                path.suffix.lower() in (".pth", ".pt") and start.startswith(b"\x80")):
+            return "torchvision"  # torch.load(weights_only=True) rechaza un pickle con código
         return _darknet_kind(path, start)
     with open_model_file(path) as handle, reading(path, "los atributos del archivo"):
         if handle.attrs.get("format") in ("redes-keras", b"redes-keras"):
@@ -214,20 +244,61 @@ def load_backbone_weights(model, path, *, head: bool = False) -> dict[str, Any]:
     named = _layers_by_name(model)
     head_layer, head_number = _head(model, named)
     kind = weights_kind(path)
+    mobilenet = _is_mobilenet(model)
+    _check_kind_fits(path, kind, mobilenet)
     if kind == "darknet":
         filled = _load_darknet(model, path, head, head_number)
     elif kind == "keras-yolo2":
         filled = _load_keras2(model, path, named, head_layer if not head else None)
+    elif kind == "torchvision" or (mobilenet and _saved_builder(path) == "mobilenetv2"):
+        filled = _load_mobilenet_features(model, path, named)
     else:
         filled = _load_redes(model, path, named, head_layer, head)
-    convs = sum(name.startswith("conv_") for name in filled)
+    convs = _count_convs(filled)
+    extractor = _count_convs(name for name, layer in named.items() if layer is not head_layer)
     report = {"archivo": str(path), "tipo": kind, "capas": filled, "convoluciones": convs,
-              "convoluciones_extractor": head_number - 1,
+              "convoluciones_extractor": extractor,
               "cabeza": head_layer.name in filled}
     logger.info("Punto de partida «%s» (%s): %d de %d convoluciones del extractor%s.", path,
-                kind, convs - report["cabeza"], head_number - 1,
+                kind, convs - report["cabeza"], extractor,
                 " y la cabeza" if report["cabeza"] else "")
     return report
+
+
+def _check_kind_fits(path: Path, kind: str, mobilenet: bool) -> None:
+    """Los archivos de darknet no sirven a una MobileNetV2, ni los de torchvision a darknet."""
+    if mobilenet and kind in ("darknet", "keras-yolo2"):
+        raise WeightsMismatchError(
+            f"«{path}» es un archivo de darknet ({kind}) y el modelo usa el extractor "
+            "MobileNetV2: use el .pth de torchvision, el .h5 de «redes pesos convertir» o el "
+            "de otro YOLO con --backbone mobilenetv2.")
+    if not mobilenet and kind == "torchvision":
+        raise WeightsMismatchError(
+            f"«{path}» es un .pth de PyTorch (una MobileNetV2 de torchvision) y el modelo usa "
+            "un extractor de darknet: entrene con --backbone mobilenetv2.")
+    if not mobilenet and kind == "redes" and _saved_builder(path) == "mobilenetv2":
+        raise WeightsMismatchError(
+            f"«{path}» es una MobileNetV2 («redes pesos convertir») y el modelo usa un "
+            "extractor de darknet: entrene con --backbone mobilenetv2.")
+
+
+def _saved_builder(path: Path) -> str | None:
+    from modelos.guardado import load_metadata
+
+    try:
+        return load_metadata(path)["builder"]
+    except ModelFileError:
+        return None
+
+
+def _load_mobilenet_features(model, path: Path, named: dict[str, Any]) -> list[str]:
+    """El extractor de una MobileNetV2 de ImageNet (.pth o el .h5 de ``redes pesos
+    convertir``): las capas ``features_*``, comprobadas antes de asignar nada."""
+    from modelos.mobilenet.preentrenado import load_pretrained_features
+
+    load_pretrained_features(model, path)
+    return sorted((name for name in named if name.startswith(_FEATURES_PREFIX)),
+                  key=_layer_order)
 
 
 def _post_reorg_conv(model, head_number: int) -> str | None:
@@ -398,4 +469,4 @@ def _load_redes(model, path: Path, named: dict[str, Any], head_layer, head: bool
         values = read_weights(handle, path, entries, variables)
     for variable, value in zip(variables, values, strict=True):
         variable.assign(value)
-    return sorted((layer.name for layer in targets), key=lambda n: (int(n.split("_")[1]), n))
+    return sorted((layer.name for layer in targets), key=_layer_order)

@@ -205,6 +205,7 @@ def _report(config: ClassifierConfig, split: _Split, result, run_dir: Path,
             run_dir / "matriz_confusion.png",
         )
     figures["segundos"] = round(seconds, 2)
+    figures.update(result.summary())
     skipped = [str(p) for p, _ in folder.skipped]
     return TaskResult(
         title=f"Clasificador «{config.model}»: métricas finales",

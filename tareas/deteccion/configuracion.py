@@ -8,8 +8,12 @@ Una receta es un preset: una :class:`DetectionConfig` con nombre (``DetectionCon
 - ``fotos`` (pocas fotos reales): color HSV y escala/desplazamiento más fuertes,
   entrenamiento multiescala, media móvil de los pesos (EMA) para evaluar y guardar,
   mejor modelo por el mAP@0.5 de validación (``val_map_50``; más estable que
-  ``val_loss`` con pocas imágenes) y, con tope de tiempo, sin parada temprana (usa todo
-  el presupuesto).
+  ``val_loss`` con pocas imágenes) y, con tope de tiempo (``--minutos``), sin parada
+  temprana y sin tope de épocas salvo que se dé ``--epocas``: entrena hasta que se acaba
+  el tiempo, y la tasa en coseno abarca ese tiempo. Con el extractor ``mobilenetv2`` de
+  ImageNet (``--backbone-pesos``), la primera época entrena solo la cabeza con el
+  extractor y sus medias de BatchNorm fijos (``--congelar 1``; con JAX, que no puede
+  congelar a mitad de ``fit``, no se congela) y después todo con la tasa × 0.1.
 """
 
 from __future__ import annotations
@@ -42,6 +46,14 @@ VAL_MAP = "val_map_50"
 MONITORS = ("val_loss", VAL_MAP)
 #: Anclas con nombre: las de VOC de keras-yolo2 o k-means de las cajas de entrenamiento.
 NAMED_ANCHORS = ("voc", "auto")
+#: Épocas por defecto (las del blog) cuando la receta no entrena por tiempo.
+BLOG_EPOCHS = 7
+#: «Sin tope de épocas»: con --minutos y la receta fotos para el reloj, no las épocas.
+UNTIL_TIME = 1_000_000
+#: Épocas con la cabeza sola de la receta fotos sobre un extractor preentrenado.
+PRETRAINED_FREEZE_EPOCHS = 1
+#: Anchos de la MobileNetV2 (su alpha), como en modelos.mobilenet.
+MOBILENET_ALPHAS = (0.1, 2.0)
 
 
 def _input_size(value, name: str, where: str) -> tuple[int, int]:
@@ -83,16 +95,20 @@ class DetectionConfig(TrainingConfig):
         recipe: la receta de la que parte (``--receta``): ``"blog"`` o ``"fotos"``.
         input_size: ``(alto, ancho)``, múltiplos de 32 (``--tamanio``; 416).
         max_boxes: cajas por imagen en el objetivo (``--max-cajas``; 5).
-        epochs: épocas (``--epocas``; 7).
+        epochs: épocas (``--epocas``; ``None``: 7, las del blog, o con la receta
+            ``fotos`` y ``minutes``, las que quepan en el tiempo: ver :attr:`epochs_used`).
         train_times: veces que se ve cada imagen por época (``--repeticiones``; 5).
         batch_size: imágenes por lote (``--lote``).
         anchors: ``"voc"``, ``"auto"`` (k-means de las cajas de entrenamiento) o anchos y
             altos en celdas (``--anclas``).
-        backbone: ``"darknet19"`` o ``"tiny"`` (``--backbone``).
-        width_multiplier: multiplica los filtros del extractor (``--ancho``; 1.0).
+        backbone: ``"darknet19"``, ``"tiny"`` o ``"mobilenetv2"`` (``--backbone``).
+        width_multiplier: multiplica los filtros del extractor (``--ancho``; 1.0); con
+            ``mobilenetv2``, su alpha (de 0.1 a 2).
         backbone_weights: punto de partida del extractor (``--backbone-pesos``; ver
             :func:`modelos.yolo.transferencia.load_backbone_weights`).
-        freeze_epochs: épocas iniciales con el extractor congelado (``--congelar``).
+        freeze_epochs: épocas iniciales con el extractor congelado (``--congelar``;
+            ``None``: 0, o 1 con la receta ``fotos`` y un ``mobilenetv2`` preentrenado:
+            ver :attr:`freeze_used`).
         warmup_epochs: épocas de calentamiento de la pérdida (``--epocas-calentamiento``).
         learning_rate: tasa de Adam (``--tasa``).
         cosine: tasa en coseno hasta el 1 % al final de las épocas o de ``minutes``
@@ -132,7 +148,7 @@ class DetectionConfig(TrainingConfig):
     recipe: str = setting("--receta", "blog", choices=YOLO_RECIPES)
     input_size: int | tuple[int, int] = setting("--tamanio", (416, 416), check=_input_size)
     max_boxes: int = setting("--max-cajas", 5, minimum=1)
-    epochs: int = setting("--epocas", 7, minimum=1)
+    epochs: int | None = setting("--epocas", None, minimum=1)
     train_times: int = setting("--repeticiones", 5, minimum=1)
     batch_size: int = setting("--lote", 8, minimum=1)
     anchors: str | tuple[float, ...] | tuple[tuple[float, float], ...] = setting(
@@ -140,7 +156,7 @@ class DetectionConfig(TrainingConfig):
     backbone: str = setting("--backbone", "darknet19", choices=BACKBONES)
     width_multiplier: float = setting("--ancho", 1.0, minimum=0.01, maximum=4.0)
     backbone_weights: Path | None = setting("--backbone-pesos", None)
-    freeze_epochs: int = setting("--congelar", 0, minimum=0)
+    freeze_epochs: int | None = setting("--congelar", None, minimum=0)
     warmup_epochs: int = setting("--epocas-calentamiento", 3, minimum=0)
     learning_rate: float = setting("--tasa", 1e-4, above=0.0, maximum=MAX_LEARNING_RATE)
     cosine: bool = setting("--coseno", False)
@@ -160,11 +176,42 @@ class DetectionConfig(TrainingConfig):
     seed: int = setting("--semilla", 0, minimum=0)
 
     def check(self) -> None:
-        if self.freeze_epochs and self.freeze_epochs >= self.epochs:
+        if self.freeze_epochs and self.freeze_epochs >= self.epochs_used:
             raise ArgumentError(
                 f"«freeze_epochs» (--congelar, {self.freeze_epochs}) debe ser menor que "
-                f"«epochs» (--epocas, {self.epochs}): tras congelar hace falta alguna "
+                f"«epochs» (--epocas, {self.epochs_used}): tras congelar hace falta alguna "
                 "época para afinar el extractor.")
+        low, high = MOBILENET_ALPHAS
+        if self.backbone == "mobilenetv2" and not low <= self.width_multiplier <= high:
+            raise ArgumentError(
+                f"«width_multiplier» (--ancho, {self.width_multiplier}) es el alpha de la "
+                f"MobileNetV2 con --backbone mobilenetv2: debe estar entre {low} y {high} "
+                "(los pesos de ImageNet son de 1.0).")
+
+    @property
+    def trains_until_time(self) -> bool:
+        """``True`` si para el reloj y no las épocas: receta ``fotos``, ``minutes`` y sin
+        ``epochs`` explícitas."""
+        return self.epochs is None and self.recipe == "fotos" and self.minutes is not None
+
+    @property
+    def epochs_used(self) -> int:
+        """Las épocas que se piden a ``fit``: ``epochs`` si se dio; si no, sin tope
+        (:data:`UNTIL_TIME`) cuando la receta entrena por tiempo, o las 7 del blog."""
+        if self.epochs is not None:
+            return self.epochs
+        return UNTIL_TIME if self.trains_until_time else BLOG_EPOCHS
+
+    @property
+    def freeze_used(self) -> int:
+        """Las épocas con el extractor congelado: ``freeze_epochs`` si se dio; si no, 1
+        con la receta ``fotos`` y un ``mobilenetv2`` preentrenado (salvo con JAX), o 0."""
+        if self.freeze_epochs is not None:
+            return self.freeze_epochs
+        pretrained = self.backbone == "mobilenetv2" and self.backbone_weights is not None
+        if self.recipe == "fotos" and pretrained and _backend() != "jax":
+            return PRETRAINED_FREEZE_EPOCHS
+        return 0
 
     @property
     def patience_used(self) -> int | None:
@@ -172,6 +219,12 @@ class DetectionConfig(TrainingConfig):
         if self.minutes is not None and not self.early_stop_with_time_limit:
             return None
         return self.patience
+
+
+def _backend() -> str:
+    from nucleo.keras_listo import keras
+
+    return keras.backend.backend()
 
 
 DetectionConfig.PRESETS = types.MappingProxyType({

@@ -111,7 +111,7 @@ def _check(config: DetectionConfig) -> None:
     for name, option in (("ann_dir", "--anotaciones"), ("img_dir", "--imagenes")):
         if getattr(config, name) is None:
             raise ArgumentError(f"{where}: falta «{name} ({option})».")
-    if config.freeze_epochs and _keras_backend() == "jax":
+    if config.freeze_used and _keras_backend() == "jax":
         raise ArgumentError("«freeze_epochs» (--congelar) necesita el backend tensorflow o "
                             "torch: con jax, fit fija las variables entrenables al empezar.")
     if config.run_dir is None and config.weights_path is not None:
@@ -187,14 +187,15 @@ def _callbacks(config: DetectionConfig, steps_per_epoch: int, cluster) -> list:
     seconds = None if config.minutes is None else config.minutes * 60
     callbacks = [TimeLimit(seconds, cluster)] if seconds else []
     if config.cosine:
-        callbacks.append(CosineLearningRate(config.learning_rate,
-                                            total_steps=config.epochs * steps_per_epoch,
+        # Entrenando hasta que se acabe el tiempo, el coseno abarca el tiempo, no épocas.
+        total_steps = None if config.trains_until_time else config.epochs_used * steps_per_epoch
+        callbacks.append(CosineLearningRate(config.learning_rate, total_steps=total_steps,
                                             seconds=seconds, cluster=cluster))
-    if config.freeze_epochs:
+    if config.freeze_used:
         from entrenamiento.callbacks import FreezeLayers
         from modelos.yolo.transferencia import backbone_layers
 
-        callbacks.append(FreezeLayers(backbone_layers, config.freeze_epochs,
+        callbacks.append(FreezeLayers(backbone_layers, config.freeze_used,
                                       config.learning_rate, UNFREEZE_RATE_FACTOR,
                                       schedule=callbacks[-1] if config.cosine else None))
     return callbacks
@@ -235,8 +236,8 @@ def _metadata(config: DetectionConfig, data: _Data, start_kind: str | None) -> d
     """Los metadatos de ``modelo.h5`` (y lo que añaden el punto de partida y congelar)."""
     start_metadata: dict[str, Any] = {} if config.backbone_weights is None else {
         "punto_de_partida": {"archivo": str(config.backbone_weights), "tipo": start_kind}}
-    if config.freeze_epochs:
-        start_metadata["congelar"] = {"epocas": config.freeze_epochs,
+    if config.freeze_used:
+        start_metadata["congelar"] = {"epocas": config.freeze_used,
                                       "factor_tasa": UNFREEZE_RATE_FACTOR}
     return {"etiquetas": data.labels, "anclas": data.anchors,
             "anotaciones": str(config.ann_dir), "imagenes": str(config.img_dir),
@@ -288,7 +289,7 @@ def train_yolo(config: DetectionConfig | None = None, *, verbose: Any = "auto",
     result = train(
         "yolo", _builder_kwargs(config, data, start_kwargs), data.train, data.validation,
         run_dir=config.run_dir, cluster=cluster, devices=devices, weights_path=config.weights_path,
-        epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
+        epochs=config.epochs_used, batch_size=config.batch_size, seed=config.seed,
         monitor=config.monitor, patience=config.patience_used, precision=config.precision,
         verbose=verbose, callbacks=callbacks, metadata=_metadata(config, data, start_kind),
         initialize=_initializer(config, starting_point),
@@ -317,8 +318,8 @@ def _report(config: DetectionConfig, data: _Data, result, starting_point: dict[s
     files = {name: path for name, path in training_files(result).items() if path is not None}
     if pr_paths:
         files["precision_recall"] = pr_paths
-    freeze = ({"congelar": {"epocas": config.freeze_epochs, "factor_tasa": UNFREEZE_RATE_FACTOR}}
-              if config.freeze_epochs else {})
+    freeze = ({"congelar": {"epocas": config.freeze_used, "factor_tasa": UNFREEZE_RATE_FACTOR}}
+              if config.freeze_used else {})
     return TaskResult(
         title="YOLOv2: resultado en validación",
         metrics={
@@ -330,6 +331,7 @@ def _report(config: DetectionConfig, data: _Data, result, starting_point: dict[s
             "mejor_epoca": None if best is None else best + 1,
             "epocas": len(history.get("loss", [])),
             "parada_por_tiempo": stopped,
+            **result.summary(),
         },
         files=files,
         data={

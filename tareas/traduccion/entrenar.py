@@ -207,7 +207,8 @@ def _report(config: TranslationConfig, data: _Data, result, kwargs: dict[str, An
                         / max(train_seconds, 1e-9)),
                     "segundos_evaluacion": round(eval_seconds, 1),
                     "fichas_por_s_decodificacion": round(generated / max(eval_seconds, 1e-9)),
-                    "segundos": round(time.perf_counter() - timing["start"], 1)})
+                    "segundos": round(time.perf_counter() - timing["start"], 1),
+                    **result.summary()})
     test_pairs, target_tok, split = data.test_pairs, data.target_tok, data.split
     mistakes = [{"numero": int(n), "prediccion": p, "referencia": target_tok.decode(r)}
                 for n, p, r in zip(test_pairs.numbers, predictions, test_pairs.target_out,

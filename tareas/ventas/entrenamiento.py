@@ -162,6 +162,7 @@ def _report(config: SalesConfig, prepared: SalesData, result, run_dir: Path) -> 
     for key in ("loss", "val_loss", "mse", "val_mse"):
         if key in result.history:
             metrics[key] = float(result.history[key][kept])
+    metrics.update(result.summary())
     files: dict[str, Any] = training_files(result)
     rows: list[dict[str, Any]] = []
     tables = []
