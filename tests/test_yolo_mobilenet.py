@@ -74,7 +74,8 @@ def test_layout_and_parameter_count():
     assert all(layer.name.startswith("features_") for layer in frozen)
     # El alpha cambia los canales (y se comprueba su rango).
     assert _detector(alpha=0.5).get_layer("features_0").kernel.shape == (3, 3, 3, 16)
-    with pytest.raises(ArgumentError, match=r"alpha de MobileNetV2.*«width_multiplier» debe ser un número en \[0\.1, 2\.0\]"):
+    with pytest.raises(ArgumentError,
+                       match=r"alpha de MobileNetV2.*«width_multiplier».* en \[0\.1, 2\.0\]"):
         build_yolo(["a"], input_size=SIZE, backbone="mobilenetv2", width_multiplier=0.05)
     with pytest.raises(ArgumentError, match=r"--ancho, 3\.0\) es el alpha"):
         DetectionConfig(backbone="mobilenetv2", width_multiplier=3.0)
