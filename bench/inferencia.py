@@ -70,12 +70,14 @@ def main(argv=None) -> int:
     parser.add_argument("--lote", type=int, default=8)
     parser.add_argument("--tamanio", type=int, default=416)
     parser.add_argument("--rondas", type=int, default=3)
+    parser.add_argument("--backbone", default="darknet19",
+                        help="extractor: darknet19 (por defecto), tiny o mobilenetv2")
     args = parser.parse_args(argv)
     steps = 1 if args.rapido else 3
     rounds = 1 if args.rapido else args.rondas
     bf16 = native_bfloat16()
     fast = "bfloat16" if bf16 else "float32"
-    print(f"YOLOv2 darknet19 {args.tamanio}×{args.tamanio}, lote {args.lote}, 20 clases; "
+    print(f"YOLOv2 {args.backbone} {args.tamanio}×{args.tamanio}, lote {args.lote}, 20 clases; "
           f"{os.cpu_count()} núcleos; bfloat16 nativo: {'sí' if bf16 else 'no'}; "
           f"{steps} pasos por medida, mejor de {rounds} rondas")
     peaks = {"float32": matmul_peak("float32", rounds=2 if args.rapido else 5)}
@@ -83,7 +85,8 @@ def main(argv=None) -> int:
         peaks["bfloat16"] = matmul_peak("bfloat16", rounds=2 if args.rapido else 5)
 
     keras.utils.set_random_seed(0)
-    model = modelos.build_yolo(LABELS, input_size=args.tamanio, compile=False)
+    model = modelos.build_yolo(LABELS, input_size=args.tamanio, backbone=args.backbone,
+                               compile=False)
     gflops = conv_gflops(model)
     x = np.random.default_rng(0).random((args.lote, args.tamanio, args.tamanio, 3),
                                         dtype=np.float32)

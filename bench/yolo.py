@@ -12,7 +12,8 @@ En una sola ejecución y lado a lado:
    compilada de Keras) y, aparte, de la llamada directa ``model(x, training=False)``
    (la que usa ``detect``).
 4. **El par en PyTorch** (si torch está instalado; ``bench/yolo_torch.py``): la misma
-   red yolov2-voc escrita directamente en PyTorch, con el mismo lote, ``channels_last``,
+   red (yolov2-voc, o con ``--backbone mobilenetv2`` la MobileNetV2 de torchvision con la
+   misma cabeza) escrita directamente en PyTorch, con el mismo lote, ``channels_last``,
    ``torch.autocast`` en bfloat16 y Adam sobre MSE de la salida cruda. Sus rondas se
    intercalan con las nuestras y el informe da el cociente nuestro / PyTorch.
 
@@ -59,7 +60,11 @@ def conv_gflops(model) -> float:
     """GFLOP de un pase hacia delante por imagen: 2 · k_h · k_w · C_in · C_out · H · W."""
     total = 0
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv2D):
+        if isinstance(layer, keras.layers.DepthwiseConv2D):   # un filtro por canal
+            kh, kw, cin, multiplier = layer.kernel.shape
+            _, h, w, _ = layer.output.shape
+            total += 2 * kh * kw * cin * multiplier * h * w
+        elif isinstance(layer, keras.layers.Conv2D):
             kh, kw, cin, cout = layer.kernel.shape
             _, h, w, _ = layer.output.shape
             total += 2 * kh * kw * cin * cout * h * w
@@ -203,7 +208,7 @@ def main(argv=None) -> int:
               "mixed_bfloat16": ("mixed_bfloat16",),
               "auto": PRECISIONS if native_bfloat16() else ("float32",)}[args.precision]
     peer = None
-    if not args.sin_pytorch and args.backbone == "darknet19" \
+    if not args.sin_pytorch and args.backbone in ("darknet19", "mobilenetv2") \
             and importlib.util.find_spec("torch") is not None:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import yolo_torch as peer
@@ -236,7 +241,8 @@ def main(argv=None) -> int:
             if peer is not None:
                 name = "bfloat16" if p == "mixed_bfloat16" else "float32"
                 options = {"batch": args.lote, "size": args.tamanio, "precision": name,
-                           "steps": steps, "warmup": 1, "rounds": 1}
+                           "steps": steps, "warmup": 1, "rounds": 1,
+                           "backbone": args.backbone}
                 torch_rates[p][0] = max(torch_rates[p][0], peer.torch_train_rate(**options))
                 torch_rates[p][1] = max(torch_rates[p][1], peer.torch_infer_rate(**options))
 
@@ -259,7 +265,8 @@ def main(argv=None) -> int:
         print(f"{p}: llamada directa model(x) {args.lote / eager[p]:.2f} img/s "
               f"({infer[p] / eager[p]:.2f}× predict_on_batch)")
     if peer is not None:
-        print("\nPar en PyTorch (yolov2-voc escrita en PyTorch, channels_last, Adam + MSE):")
+        print(f"\nPar en PyTorch ({args.backbone} escrita en PyTorch con la misma cabeza, "
+              "channels_last, Adam + MSE):")
         for p in chosen:
             (t_ips, i_ips), (ours_t, ours_i) = torch_rates[p], rows[p]
             print(f"{p:<16} PyTorch entren. {t_ips:6.2f} img/s → nuestro / PyTorch "

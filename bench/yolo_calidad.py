@@ -19,6 +19,17 @@ su desviación entre semillas:
 
     python bench/yolo_calidad.py --fotos ../shared/datasets/mapaches --receta fotos \
         --backbone tiny --tamanio 320 --semillas 0 1 2 --minutos 20 --json tiny.json
+
+Con ``--backbone mobilenetv2 --backbone-pesos pesos/imagenet/mobilenet_v2-b0353104.pth``,
+el mismo experimento partiendo de la MobileNetV2 de ImageNet.
+
+Con ``--llenas``, fotos llenas generadas (10 a 30 figuras por imagen, solapadas; los
+triángulos, mucho más pequeños que los círculos y los cuadrados) y, lado a lado con el
+mismo presupuesto, el búfer de cajas de la pérdida de antes (las 5 de mayor área) y el de
+ahora (del tamaño de la imagen más llena, elegido sin mirar el tamaño): AP por clase en
+imágenes generadas aparte, con la del triángulo como la cifra que mirar:
+
+    python bench/yolo_calidad.py --llenas --backbone tiny --tamanio 416 --minutos 8
 """
 
 from __future__ import annotations
@@ -60,6 +71,10 @@ def main(argv=None) -> int:
     parser.add_argument("--tasa", type=float, default=1e-3)
     parser.add_argument("--precision", default="mixed_bfloat16")
     parser.add_argument("--backbone", default="tiny")
+    parser.add_argument("--backbone-pesos", help="punto de partida del extractor (p. ej. el "
+                        ".pth de ImageNet de torchvision con --backbone mobilenetv2)")
+    parser.add_argument("--ancho", type=float, default=1.0,
+                        help="multiplicador de filtros (el alpha con mobilenetv2)")
     parser.add_argument("--calentamiento", type=int, default=1)
     parser.add_argument("--constante", action="store_true", help="tasa constante (sin coseno)")
     parser.add_argument("--semilla", type=int, default=0)
@@ -76,12 +91,16 @@ def main(argv=None) -> int:
     parser.add_argument("--sin-multiescala", dest="multiescala", action="store_const",
                         const=False, help="sin multiescala (también con la receta fotos)")
     parser.add_argument("--semillas", type=int, nargs="+", help="con --fotos (por defecto 0)")
+    parser.add_argument("--llenas", action="store_true",
+                        help="fotos llenas generadas: búfer de antes frente al de ahora")
     parser.add_argument("--prueba-fraccion", type=float, default=0.2,
                         help="con --fotos, fracción apartada para la prueba")
     args = parser.parse_args(argv)
     minutes = 2.0 if args.rapido else args.minutos
     if args.fotos:
         return photos(args, minutes)
+    if args.llenas:
+        return crowded(args, minutes)
 
     work = Path(args.carpeta or tempfile.mkdtemp(prefix="yolo_calidad_"))
     start = time.perf_counter()
@@ -113,18 +132,88 @@ def main(argv=None) -> int:
                    f" tras {result['segundos_entrenamiento']:.0f} s")
 
 
-def _train(args, folder: Path, labels, run_dir: Path, minutes: float, seed: int):
+#: Las fotos llenas: clases y lado de cada una (fracción del lado de la imagen).
+CROWDED_SIZES = {"circulo": (0.08, 0.2), "cuadrado": (0.08, 0.2), "triangulo": (0.03, 0.06)}
+
+
+def _largest_five(original):
+    """``encode_targets`` con el búfer de antes: las ``max_boxes`` cajas de mayor área."""
+    import numpy as np
+
+    def encode(boxes, labels, image_size, grid, anchors, num_classes, max_boxes, *, seed=0):
+        y, every = original(boxes, labels, image_size, grid, anchors, num_classes,
+                            max(max_boxes, len(boxes)), seed=seed)
+        filled = every[np.any(every != 0, axis=1)]
+        order = np.argsort(-(filled[:, 2] * filled[:, 3]), kind="stable")[:max_boxes]
+        kept = np.zeros((max_boxes, 4), np.float32)
+        kept[:len(order)] = filled[np.sort(order)]
+        return y, kept
+
+    return encode
+
+
+def crowded(args, minutes: float) -> int:
+    """Fotos llenas: el búfer de antes y el de ahora, con el mismo presupuesto."""
+    from modelos.yolo import lotes
+
+    work = Path(args.carpeta or tempfile.mkdtemp(prefix="yolo_llenas_"))
+    common = dict(image_size=(args.tamanio, args.tamanio), classes=tuple(CROWDED_SIZES),
+                  min_objects=10, max_objects=30, sizes=CROWDED_SIZES)
+    train_dir = make_shapes_dataset(work / "entrenamiento", n_images=args.imagenes,
+                                    seed=args.semilla, **common)
+    test_dir = make_shapes_dataset(work / "prueba", n_images=args.prueba,
+                                   seed=args.semilla + 1000, **common)
+    labels = list(CROWDED_SIZES)
+    rows = {}
+    original = lotes.encode_targets
+    for variant in ("antes", "ahora"):
+        extra = {}
+        if variant == "antes":
+            lotes.encode_targets = _largest_five(original)
+            extra["max_boxes"] = 5
+        try:
+            summary = _train(args, train_dir, labels, work / variant, minutes, args.semilla,
+                             **extra)
+        finally:
+            lotes.encode_targets = original
+        test = evaluate_yolo(summary.file("pesos"), test_dir / "annotations",
+                             test_dir / "images", work / f"prueba_{variant}")
+        rows[variant] = {
+            "epocas": summary.metrics["epocas"], "max_cajas": summary.data["max_cajas"],
+            "celdas_compartidas": summary.data["celdas_compartidas"],
+            "prueba_map_50": test.metrics["map_50"],
+            "prueba_ap_50": {k: v["0.5"] for k, v in test.data["ap_por_clase"].items()}}
+        print(json.dumps({variant: rows[variant]}, ensure_ascii=False))
+    result = {"minutos_maximos": minutes, "imagenes": args.imagenes, "prueba": args.prueba,
+              "tamanio": args.tamanio, "backbone": args.backbone, "receta": args.receta,
+              "filas": rows}
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    print("| búfer | épocas | cajas | " + " | ".join(f"AP50 {c}" for c in labels)
+          + " | mAP@0.5 |")
+    for variant, row in rows.items():
+        print(f"| {variant} | {row['epocas']} | {row['max_cajas']} | "
+              + " | ".join(f"{row['prueba_ap_50'][c]:.3f}" for c in labels)
+              + f" | {row['prueba_map_50']:.3f} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _train(args, folder: Path, labels, run_dir: Path, minutes: float, seed: int, **extra):
     """``train_yolo`` con los ajustes de la línea de órdenes (los dos modos)."""
     recipe = {name: value for name, value in (("box_loss", args.perdida_cajas),
                                               ("multiscale", args.multiescala))
               if value is not None}  # None: el de la receta
     return train_yolo(
         ann_dir=folder / "annotations", img_dir=folder / "images", labels=labels,
-        run_dir=run_dir, input_size=args.tamanio, backbone=args.backbone, epochs=1000,
+        run_dir=run_dir, input_size=args.tamanio, backbone=args.backbone,
+        width_multiplier=args.ancho, backbone_weights=args.backbone_pesos,
+        # La receta fotos entrena hasta que se acaba el tiempo; la del blog, 7 épocas.
+        epochs=None if args.receta == "fotos" else 1000,
         train_times=5, batch_size=args.lote, anchors="auto",
         warmup_epochs=args.calentamiento, learning_rate=args.tasa, cosine=not args.constante,
         patience=None, precision=args.precision, minutes=minutes, seed=seed,
-        recipe=args.receta, verbose=2, **recipe)
+        recipe=args.receta, verbose=2, **recipe, **extra)
 
 
 def _finish(args, result, value: float, what: str, extra: str = "") -> int:
@@ -173,6 +262,7 @@ def photos(args, minutes: float) -> int:
         test = evaluate_yolo(summary.file("pesos"), test_dir / "annotations",
                              test_dir / "images", work / f"prueba_{seed}")
         run = {"semilla": seed, "epocas": summary.metrics["epocas"],
+               "motivo_parada": summary.metrics["motivo_parada"],
                "mejor_epoca": summary.metrics["mejor_epoca"],
                "segundos_entrenamiento": summary.data["segundos"]["entrenamiento"],
                "val_map_50": summary.metrics["map_50"],
@@ -184,7 +274,8 @@ def photos(args, minutes: float) -> int:
         "fotos": str(source), "etiquetas": labels, "entrenamiento_y_validacion": len(keep),
         "prueba": len(held_out), "semilla_prueba": HOLDOUT_SEED, "minutos_maximos": minutes,
         "configuracion": {k: getattr(args, k) for k in
-                          ("receta", "perdida_cajas", "backbone", "tamanio", "lote",
+                          ("receta", "perdida_cajas", "backbone", "backbone_pesos", "ancho",
+                           "tamanio", "lote",
                            "tasa", "precision", "calentamiento", "constante",
                            "multiescala")},
         "ejecuciones": runs,

@@ -145,6 +145,34 @@ def build_torch_yolo(num_classes: int = 20, anchors: int = 5) -> nn.Module:
     return TorchYolo(num_classes, anchors)
 
 
+class TorchMobileNetYolo(nn.Module):
+    """La MobileNetV2 de torchvision (``bench/mobilenet_torch.py``) con la convolución de
+    detección 1×1 de YOLOv2 encima, a paso 32: el par de ``modelos.build_yolo(backbone=
+    "mobilenetv2")``. La entrada ya normalizada (la nuestra lleva la normalización
+    dentro: un ``Rescaling``, despreciable)."""
+
+    def __init__(self, num_classes: int = 20, anchors: int = 5, alpha: float = 1.0):
+        super().__init__()
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from mobilenet_torch import build_torch_mobilenetv2
+
+        self.num_anchors, self.depth = anchors, 5 + num_classes
+        self.features = build_torch_mobilenetv2(alpha=alpha).features
+        channels = self.features[-1][0].out_channels
+        self.output = nn.Conv2d(channels, anchors * self.depth, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.output(self.features(x))
+        batch, _, grid_h, grid_w = x.shape
+        x = x.permute(0, 2, 3, 1)
+        return x.reshape(batch, grid_h, grid_w, self.num_anchors, self.depth)
+
+
+#: Extractores con par en PyTorch: su constructor.
+TORCH_BACKBONES = {"darknet19": lambda: build_torch_yolo(),
+                   "mobilenetv2": lambda: TorchMobileNetYolo()}
+
+
 def keras_style_param_count(net: nn.Module) -> int:
     """Parámetros contados como Keras: los entrenables más medias y varianzas de BatchNorm.
 
@@ -203,20 +231,21 @@ def _best_rate(step, batch: int, steps: int, warmup: int, rounds: int) -> float:
     return best
 
 
-def _setup(batch: int, size: int, precision: str, threads: int | None):
+def _setup(batch: int, size: int, precision: str, threads: int | None,
+           backbone: str = "darknet19"):
     _check_precision(precision)
     if size % STRIDE:
         raise ValueError(f"«size» ({size}) debe ser múltiplo de {STRIDE}.")
     _set_threads(threads)
     torch.manual_seed(SEED)
-    net = build_torch_yolo().to(memory_format=torch.channels_last)
+    net = TORCH_BACKBONES[backbone]().to(memory_format=torch.channels_last)
     x = torch.rand(batch, 3, size, size).to(memory_format=torch.channels_last)
     return net, x
 
 
 def torch_train_rate(batch: int = 8, size: int = 416, precision: str = "bfloat16",
                      steps: int = 10, warmup: int = 3, rounds: int = 3,
-                     threads: int | None = None) -> float:
+                     threads: int | None = None, backbone: str = "darknet19") -> float:
     """Imágenes por segundo de un paso de entrenamiento completo en PyTorch.
 
     Cada paso: pase hacia delante (bajo ``torch.autocast("cpu", dtype=torch.bfloat16)``
@@ -233,11 +262,13 @@ def torch_train_rate(batch: int = 8, size: int = 416, precision: str = "bfloat16
         warmup: pasos sin medir antes de cada ronda.
         rounds: rondas; se devuelve la mejor.
         threads: hilos de PyTorch (por defecto ``os.cpu_count()``).
+        backbone: la red: ``"darknet19"`` (yolov2-voc) o ``"mobilenetv2"``
+            (:class:`TorchMobileNetYolo`).
 
     Returns:
         Imágenes por segundo de la mejor ronda.
     """
-    net, x = _setup(batch, size, precision, threads)
+    net, x = _setup(batch, size, precision, threads, backbone)
     net.train()
     grid = size // STRIDE
     target = torch.randn(batch, grid, grid, net.num_anchors, net.depth)
@@ -256,7 +287,7 @@ def torch_train_rate(batch: int = 8, size: int = 416, precision: str = "bfloat16
 
 def torch_infer_rate(batch: int = 8, size: int = 416, precision: str = "bfloat16",
                      steps: int = 10, warmup: int = 3, rounds: int = 3,
-                     threads: int | None = None) -> float:
+                     threads: int | None = None, backbone: str = "darknet19") -> float:
     """Imágenes por segundo de la inferencia en PyTorch.
 
     ``net.eval()`` y pase hacia delante bajo ``torch.inference_mode()`` (más
@@ -266,7 +297,7 @@ def torch_infer_rate(batch: int = 8, size: int = 416, precision: str = "bfloat16
     Returns:
         Imágenes por segundo de la mejor ronda.
     """
-    net, x = _setup(batch, size, precision, threads)
+    net, x = _setup(batch, size, precision, threads, backbone)
     net.eval()
 
     def step():

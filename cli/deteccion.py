@@ -164,7 +164,8 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tamanio", type=input_size,
                         help="tamaño de entrada, múltiplo de 32 (por defecto 416, el del blog)")
     parser.add_argument("--max-cajas", type=positive_int,
-                        help="cajas por imagen en el objetivo (por defecto 5, el del blog)")
+                        help="cajas por imagen del búfer de la pérdida (por defecto las de la "
+                             "imagen de entrenamiento con más, hasta 100; el blog usaba 5)")
     parser.add_argument("--repeticiones", type=positive_int,
                         help="veces que se ve cada imagen por época, train_times (por defecto 5)")
     parser.add_argument("--anclas", nargs="+", metavar="ANCLA",

@@ -1,8 +1,10 @@
-"""Orden ``redes pesos convertir``: pesos preentrenados de otros marcos a un ``.h5`` nuestro.
+"""Órdenes ``redes pesos convertir`` (pesos preentrenados de otros marcos a un ``.h5``
+nuestro) y ``redes pesos descargar`` (el archivo de ImageNet de Keras, solo si se pide).
 
 Ejemplo::
 
     redes pesos convertir mobilenet_v2-b0353104.pth --salida pesos/mobilenetv2_imagenet.h5
+    redes pesos descargar mobilenetv2 --destino pesos/imagenet
 """
 
 from __future__ import annotations
@@ -50,6 +52,50 @@ def _add_convert(modes) -> None:
     parser.set_defaults(func=_cmd_convert)
 
 
+def _cmd_download(args) -> int:
+    from informes.resultado import TaskResult
+    from informes.resultado import report
+    from modelos.mobilenet.descarga import destination_path
+    from modelos.mobilenet.descarga import download_weights
+
+    check_outputs(files=[("--destino", destination_path(args.nombre, args.destino)),
+                         ("--json", args.json)])
+    info = download_weights(args.nombre, args.destino, url=args.url, sha256=args.sha256)
+    report(TaskResult(title="Pesos descargados",
+                      metrics={"pesos": args.nombre, "bytes": info["bytes"],
+                               "sha256": info["sha256"],
+                               "sha256_comprobado": info["sha256_comprobado"],
+                               "ya_estaba": info["ya_estaba"]},
+                      files={"pesos": info["archivo"]},
+                      text=[f"Úselo con --backbone mobilenetv2 --backbone-pesos "
+                            f"{info['archivo']}"]), args.json)
+    return 0
+
+
+def _add_download(modes) -> None:
+    from modelos.mobilenet.descarga import DEFAULT_DIR
+    from modelos.mobilenet.descarga import WEIGHTS
+
+    parser = modes.add_parser(
+        "descargar", help="descarga, solo si se pide, los pesos de ImageNet de la "
+        "MobileNetV2 de keras.applications",
+        description="Descarga el archivo de ImageNet sin cabeza de "
+                    "keras.applications.MobileNetV2, lo comprueba (tamaño, sha256 si se da "
+                    "o se conoce, y que se lee como una MobileNetV2) y solo entonces lo deja "
+                    "en su sitio (escritura atómica). Nada del proyecto descarga por su "
+                    "cuenta.")
+    parser.add_argument("nombre", choices=sorted(WEIGHTS), help="los pesos a descargar")
+    parser.add_argument("--destino", metavar="CARPETA",
+                        help=f"carpeta de destino (por defecto {DEFAULT_DIR})")
+    parser.add_argument("--url", help="otra dirección (un espejo); por defecto la de Keras")
+    parser.add_argument("--sha256", metavar="HEX",
+                        help="la suma sha256 esperada (Keras no la publica: el resumen da la "
+                             "calculada para fijarla)")
+    add_json_argument(parser)
+    parser.set_defaults(func=_cmd_download)
+
+
 def add_commands(commands) -> None:
     """Añade ``redes pesos``."""
-    add_command(commands, "pesos", "pesos preentrenados de otros marcos", (_add_convert,))
+    add_command(commands, "pesos", "pesos preentrenados de otros marcos",
+                (_add_convert, _add_download))

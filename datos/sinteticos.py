@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import colorsys
 import logging
+from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -152,6 +153,9 @@ def make_shapes_dataset(
     classes: Sequence[str] = ("circulo", "cuadrado", "triangulo"),
     max_objects: int = 5,
     seed: int = 0,
+    *,
+    min_objects: int = 1,
+    sizes: Mapping[str, tuple[float, float]] | None = None,
 ) -> Path:
     """Escribe un conjunto de detección Pascal-VOC de figuras rellenas (como el de Lego).
 
@@ -174,6 +178,11 @@ def make_shapes_dataset(
         classes: figuras a dibujar, cada una de :data:`SHAPE_KINDS`.
         max_objects: máximo de figuras por imagen.
         seed: semilla; la misma semilla escribe los mismos archivos.
+        min_objects: mínimo de figuras por imagen (se intentan; una que no cabe sin tapar
+            más de la mitad de otra se omite).
+        sizes: lado de cada clase como fracción del lado menor de la imagen, ``(mínimo,
+            máximo)`` (por defecto ``(0.12, 0.35)`` para todas): p. ej. una clase mucho
+            más pequeña que las demás para las fotos llenas de ``bench/yolo_calidad.py``.
 
     Returns:
         La ruta de ``out_dir``.
@@ -192,6 +201,7 @@ def make_shapes_dataset(
 
     check_int(n_images, "n_images", where="make_shapes_dataset")
     check_int(max_objects, "max_objects", where="make_shapes_dataset")
+    check_int(min_objects, "min_objects", maximum=max_objects, where="make_shapes_dataset")
     check_int(seed, "seed", minimum=0, where="make_shapes_dataset")
     height, width = (check_int(v, "image_size", minimum=16, where="make_shapes_dataset")
                      for v in as_size(image_size))
@@ -202,12 +212,20 @@ def make_shapes_dataset(
             f"make_shapes_dataset: «classes» debe ser una lista de figuras distintas de "
             f"{list(SHAPE_KINDS)}; recibido {classes!r}."
         )
+    ranges = {name: DEFAULT_SIZE_RANGE for name in classes}
+    for name, (low, high) in dict(sizes or {}).items():
+        if name not in ranges or not 0 < low <= high <= 1:
+            raise ArgumentError(f"make_shapes_dataset: «sizes» debe dar, para clases de "
+                                f"{classes}, (mínimo, máximo) con 0 < mínimo ≤ máximo ≤ 1; "
+                                f"recibido {name!r}: {(low, high)!r}.")
+        ranges[name] = (float(low), float(high))
 
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     for index in range(n_images):
-        image, boxes, labels = _shapes_image(rng, height, width, classes, max_objects)
+        image, boxes, labels = _shapes_image(rng, height, width, classes, max_objects,
+                                             min_objects, ranges)
         name = f"{index:05d}.jpg"
         if not cv2.imwrite(str(out / "images" / name), image[:, :, ::-1],
                            [cv2.IMWRITE_JPEG_QUALITY, 92]):
@@ -217,6 +235,10 @@ def make_shapes_dataset(
     logger.info("Escritas %d imágenes de figuras (%s) en %s", n_images,
                 ", ".join(classes), out)
     return out
+
+
+#: Lado de cada figura como fracción del lado menor de la imagen.
+DEFAULT_SIZE_RANGE = (0.12, 0.35)
 
 
 def _textured_background(rng, height: int, width: int) -> np.ndarray:
@@ -263,17 +285,19 @@ def _draw_shape(mask: np.ndarray, kind: str, center, size: float, angle: float) 
     cv2.fillPoly(mask, [points], 1)
 
 
-def _shapes_image(rng, height: int, width: int, classes: list[str], max_objects: int):
+def _shapes_image(rng, height: int, width: int, classes: list[str], max_objects: int,
+                  min_objects: int = 1, ranges=None):
     """Una imagen uint8 RGB con sus cajas ``xyxy`` (visibles) y etiquetas."""
     image = _textured_background(rng, height, width)
     side = min(height, width)
     masks: list[np.ndarray] = []   # máscara completa de cada figura
     visible: list[np.ndarray] = []  # lo que queda a la vista tras las siguientes
     labels: list[str] = []
-    for _ in range(int(rng.integers(1, max_objects + 1))):
+    for _ in range(int(rng.integers(min_objects, max_objects + 1))):
         label = classes[int(rng.integers(len(classes)))]
+        low, high = (ranges or {}).get(label, DEFAULT_SIZE_RANGE)
         for _attempt in range(10):
-            size = max(8.0, rng.uniform(0.12, 0.35) * side)
+            size = max(8.0, rng.uniform(low, high) * side)
             if rng.random() < 0.2:  # pegada a un borde: parte queda fuera
                 cx = rng.choice([rng.uniform(0, size / 3), rng.uniform(width - size / 3, width)])
                 cy = rng.uniform(0, height)

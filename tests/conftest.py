@@ -57,7 +57,15 @@ def no_network(monkeypatch):
     Las conexiones a 127.0.0.0/8 y ::1 siguen permitidas (servidores de prueba locales).
     """
 
-    def refuse_urlopen(*args, **kwargs):
+    original_urlopen = urllib.request.urlopen
+
+    def refuse_urlopen(url, *args, **kwargs):
+        import urllib.parse
+
+        address = url.full_url if isinstance(url, urllib.request.Request) else str(url)
+        host = urllib.parse.urlsplit(address).hostname or ""
+        if host and _is_loopback(host):  # un servidor de prueba en 127.0.0.1
+            return original_urlopen(url, *args, **kwargs)
         raise AssertionError("las pruebas no deben usar la red")
 
     original_connect = socket.socket.connect

@@ -207,6 +207,12 @@ def test_a_timed_photo_run_stops_by_time_and_says_so(shapes, tmp_path):
     metrics = json.loads(summary.read_text())["metricas"]
     assert metrics["motivo_parada"] == "tope de tiempo (--minutos)"
     assert metrics["epocas_corridas"] >= 1 and metrics["segundos_entrenando"] >= 6
+    # El búfer de la pérdida sale de los datos (las figuras tienen 1 o 2 por imagen), y el
+    # informe de celdas compartidas va en el resumen.
+    result = json.loads(summary.read_text())
+    assert result["max_cajas"] in (1, 2)
+    assert set(result["celdas_compartidas"]) == {"objetos", "comparten_celda", "fraccion"}
+    assert result["celdas_compartidas"]["objetos"] >= 19
     saved = modelos.load_metadata(run / "modelo.h5")["metadata"]["entrenamiento"]
     assert saved["epocas"] == UNTIL_TIME
     assert json.loads((run / "configuracion.json").read_text())["epocas"] is None
@@ -261,3 +267,158 @@ def test_service_with_auto_engine_gives_the_boxes_of_keras(tmp_path):
         assert len(boxes) == len(expected), (source, engine)
         np.testing.assert_allclose(got, expected[:, :4], atol=0.06)
         assert [b["puntuacion"] for b in boxes] == pytest.approx(expected[:, 4], abs=1e-3)
+
+
+# === El archivo de ImageNet de keras.applications ===
+def _keras_applications_file(path, alpha=ALPHA, seed=0):
+    """Una ``keras.applications.MobileNetV2`` sin cabeza con valores aleatorios, escrita
+    como su archivo de ImageNet (HDF5 de Keras 2: ``layer_names`` y ``weight_names`` como
+    ``block_1_expand/kernel:0``)."""
+    import h5py
+
+    keras.utils.set_random_seed(seed)
+    reference = keras.applications.MobileNetV2(weights=None, include_top=False, alpha=alpha,
+                                               input_shape=(SIZE, SIZE, 3))
+    rng = np.random.default_rng(seed)
+    for variable in reference.weights:
+        if variable.path.endswith("moving_variance"):
+            variable.assign(rng.uniform(0.5, 1.5, variable.shape).astype("float32"))
+        elif variable.path.endswith(("moving_mean", "beta")):
+            variable.assign(rng.normal(0, 0.1, variable.shape).astype("float32"))
+    with h5py.File(path, "w") as handle:
+        layers = [layer for layer in reference.layers if layer.weights]
+        handle.attrs["layer_names"] = [layer.name.encode() for layer in layers]
+        for layer in layers:
+            group = handle.create_group(layer.name)
+            # Keras 2 llamaba «depthwise_kernel» al núcleo de DepthwiseConv2D.
+            leaf = ("depthwise_kernel" if isinstance(layer, keras.layers.DepthwiseConv2D)
+                    else None)
+            names = [f"{layer.name}/{leaf or w.path.split('/')[-1]}:0" for w in layer.weights]
+            group.attrs["weight_names"] = [n.encode() for n in names]
+            for name, weight in zip(names, layer.weights, strict=True):
+                group.create_dataset(name, data=np.asarray(weight.numpy()))
+    return reference
+
+
+def test_the_keras_applications_file_is_read_as_it_is(tmp_path):
+    """Con el relleno de Keras, el extractor calcula lo que la MobileNetV2 de Keras con su
+    entrada en [-1, 1]: la primera capa exacta salvo su última fila y columna (el relleno
+    con ceros de cada escala), y el extractor entero muy cerca."""
+    path = tmp_path / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+    reference = _keras_applications_file(path)
+    assert weights_kind(path) == "keras-aplicaciones"
+    images = np.random.default_rng(2).random((2, SIZE, SIZE, 3), dtype=np.float32)
+    plain = _detector()
+    with pytest.raises(WeightsMismatchError, match="mobilenet_padding='keras'"):
+        load_backbone_weights(plain, path)
+    keras.utils.set_random_seed(0)
+    model = build_yolo(["a", "b"], input_size=SIZE, backbone="mobilenetv2",
+                       width_multiplier=ALPHA, mobilenet_padding="keras")
+    report = load_backbone_weights(model, path)
+    assert (report["tipo"], report["convoluciones"]) == ("keras-aplicaciones", 52)
+
+    def output(network, layer, x):
+        probe = keras.Model(network.inputs, network.get_layer(layer).output)
+        return np.asarray(probe.predict(x, verbose=0))
+
+    first_keras = output(reference, "bn_Conv1", 2 * images - 1)
+    first_ours = output(model, "features_0_bn", images)
+    np.testing.assert_allclose(first_ours[:, :-1, :-1], first_keras[:, :-1, :-1],
+                               rtol=1e-4, atol=1e-4)
+    last_keras = output(reference, "out_relu", 2 * images - 1)
+    last_ours = _features(model, images)
+    relative = np.abs(last_ours - last_keras).max() / np.abs(last_keras).max()
+    assert relative < 0.05, relative
+    tiny = build_yolo(["a"], input_size=SIZE, backbone="tiny", width_multiplier=0.25)
+    with pytest.raises(WeightsMismatchError, match="keras.applications.*--backbone mobilenetv2"):
+        load_backbone_weights(tiny, path)
+    # El clasificador (--modelo mobilenetv2 --backbone-pesos) lee el mismo archivo.
+    from modelos.mobilenet.preentrenado import load_pretrained_features
+
+    classifier = modelos.build_mobilenetv2(3, input_size=(SIZE, SIZE), alpha=ALPHA,
+                                           padding="keras")
+    assert load_pretrained_features(classifier, path)["capas"] == 104
+    np.testing.assert_allclose(output(classifier, "features_18_relu", images), last_ours,
+                               rtol=1e-5, atol=1e-5)
+
+
+# === redes pesos descargar ===
+@pytest.fixture
+def local_server(tmp_path, monkeypatch):
+    """Un servidor HTTP en 127.0.0.1 que sirve ``tmp_path / "sitio"`` (se para solo); sin
+    proxy para él aunque el entorno tenga uno."""
+    import functools
+    import http.server
+    import threading
+
+    site = tmp_path / "sitio"
+    site.mkdir()
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+def test_download_checks_the_file_before_leaving_it(local_server, tmp_path, capsys):
+    import hashlib
+
+    site, url = local_server
+    served = site / "mobilenet.h5"
+    _keras_applications_file(served)
+    digest = hashlib.sha256(served.read_bytes()).hexdigest()
+    dest, summary = tmp_path / "pesos", tmp_path / "descarga.json"
+    target = dest / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+    args = ["pesos", "descargar", "mobilenetv2", "--destino", str(dest),
+            "--url", f"{url}/mobilenet.h5"]
+    # Sin --sha256 vale el tamaño del archivo de Keras, que este no tiene.
+    assert main(args) == 2
+    assert f"tiene {served.stat().st_size} bytes y el archivo de Keras tiene 9406464" in \
+        capsys.readouterr().err
+    assert not target.exists() and not list(dest.iterdir())
+    assert main([*args, "--sha256", "0" * 64]) == 2
+    assert f"tiene sha256 {digest} y se esperaba {'0' * 64}" in capsys.readouterr().err
+    assert not target.exists()
+    assert main([*args, "--sha256", digest, "--json", str(summary)]) == 0
+    assert target.read_bytes() == served.read_bytes()
+    result = json.loads(summary.read_text())
+    assert result["metricas"]["sha256"] == digest and result["metricas"]["sha256_comprobado"]
+    assert result["archivos"]["pesos"] == str(target)
+    # El archivo descargado es un punto de partida tal cual.
+    model = build_yolo(["a"], input_size=SIZE, backbone="mobilenetv2", width_multiplier=ALPHA,
+                       mobilenet_padding="keras")
+    assert load_backbone_weights(model, target)["tipo"] == "keras-aplicaciones"
+    # Ya está: no se vuelve a descargar.
+    served.unlink()
+    assert main([*args, "--sha256", digest, "--json", str(summary)]) == 0
+    assert json.loads(summary.read_text())["metricas"]["ya_estaba"]
+
+
+def test_download_errors_leave_nothing(local_server, tmp_path, capsys):
+    import hashlib
+
+    site, url = local_server
+    (site / "otro.bin").write_bytes(b"no es HDF5" * 100)
+    digest = hashlib.sha256((site / "otro.bin").read_bytes()).hexdigest()
+    dest = tmp_path / "pesos"
+    base = ["pesos", "descargar", "mobilenetv2", "--destino", str(dest)]
+    assert main([*base, "--url", f"{url}/otro.bin", "--sha256", digest]) == 2
+    assert "Lo descargado no es la MobileNetV2 de keras.applications" in capsys.readouterr().err
+    assert main([*base, "--url", f"{url}/no_existe.h5"]) == 2
+    assert "No se pudo descargar «mobilenetv2»" in capsys.readouterr().err
+    assert main([*base, "--url", "ftp://127.0.0.1/x.h5"]) == 2
+    assert "debe empezar por https:// o http://" in capsys.readouterr().err
+    assert main([*base, "--sha256", "xyz"]) == 2
+    assert "64 cifras hexadecimales" in capsys.readouterr().err
+    assert not dest.exists() or not list(dest.iterdir())

@@ -51,6 +51,23 @@ INVERTED_RESIDUAL_SETTING = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64
 BN_EPSILON = 1e-5
 #: Anchos (``alpha``) admitidos: los de los artículos y de torchvision.
 MIN_ALPHA, MAX_ALPHA = 0.1, 2.0
+#: Relleno de las convoluciones de paso 2: un píxel por lado (torchvision) o solo abajo y
+#: a la derecha (``keras.applications``, para leer su archivo de ImageNet tal cual: ver
+#: :mod:`modelos.mobilenet.keras_aplicaciones`).
+PADDINGS = ("torchvision", "keras")
+
+
+def _stride_padding(padding: str):
+    return 1 if padding == "torchvision" else ((0, 1), (0, 1))
+
+
+def padding_of(model) -> str:
+    """El relleno (:data:`PADDINGS`) con que se construyó la MobileNetV2 de ``model``."""
+    try:
+        layer = model.get_layer("features_0_pad")
+    except ValueError:
+        return "torchvision"
+    return "keras" if tuple(map(tuple, layer.padding)) == ((0, 1), (0, 1)) else "torchvision"
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:
@@ -88,11 +105,12 @@ def _kaiming_fan_out():
 
 
 def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, *, relu: bool = True,
-             depthwise: bool = False):
-    """Convolución sin sesgo → BatchNorm → ReLU6, con el relleno de torchvision."""
+             depthwise: bool = False, style: str = "torchvision"):
+    """Convolución sin sesgo → BatchNorm → ReLU6, con el relleno de torchvision (o el de
+    ``keras.applications``, ``style="keras"``)."""
     padding = "same"
     if stride == 2 and kernel > 1:
-        x = layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
+        x = layers.ZeroPadding2D(_stride_padding(style), name=f"{name}_pad")(x)
         padding = "valid"
     if depthwise:
         x = layers.DepthwiseConv2D(kernel, strides=stride, padding=padding, use_bias=False,
@@ -104,29 +122,35 @@ def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, *, relu: bool
     return layers.ReLU(max_value=6.0, name=f"{name}_relu")(x) if relu else x
 
 
-def _inverted_residual(x, block: dict[str, int]):
+def _inverted_residual(x, block: dict[str, int], style: str):
     prefix, y = f"features_{block['index']}", x
     hidden = int(round(block["inp"] * block["expand"]))
     if block["expand"] != 1:
         y = _conv_bn(y, hidden, 1, 1, f"{prefix}_expand")
-    y = _conv_bn(y, hidden, 3, block["stride"], f"{prefix}_depthwise", depthwise=True)
+    y = _conv_bn(y, hidden, 3, block["stride"], f"{prefix}_depthwise", depthwise=True,
+                 style=style)
     y = _conv_bn(y, block["out"], 1, 1, f"{prefix}_project", relu=False)
     if block["stride"] == 1 and block["inp"] == block["out"]:
         y = layers.Add(name=f"{prefix}_add")([x, y])
     return y
 
 
-def mobilenetv2_features(inputs, alpha: float = 1.0):
-    """El extractor sobre ``inputs`` (``[0, 1]``, RGB): ``(B, alto/32, ancho/32, 1280)``."""
+def mobilenetv2_features(inputs, alpha: float = 1.0, padding: str = "torchvision"):
+    """El extractor sobre ``inputs`` (``[0, 1]``, RGB): ``(B, alto/32, ancho/32, 1280)``.
+
+    ``padding``: el de las convoluciones de paso 2 (:data:`PADDINGS`)."""
+    if padding not in PADDINGS:
+        raise ArgumentError(f"«padding» de la MobileNetV2 debe ser uno de {list(PADDINGS)}; "
+                            f"recibido {padding!r}.")
     # (x − media) / desviación como x · (1/desviación) − media/desviación: Rescaling crea
     # las constantes dentro de call (Normalization las guarda como tensores capturados,
     # que la exportación a ONNX convierte en entradas).
     x = layers.Rescaling(scale=[1.0 / s for s in IMAGENET_STD],
                          offset=[-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)],
                          name="normalizacion_imagenet")(inputs)
-    x = _conv_bn(x, make_divisible(32 * alpha), 3, 2, "features_0")
+    x = _conv_bn(x, make_divisible(32 * alpha), 3, 2, "features_0", style=padding)
     for block in block_plan(alpha):
-        x = _inverted_residual(x, block)
+        x = _inverted_residual(x, block, padding)
     return _conv_bn(x, last_channels(alpha), 1, 1, "features_18")
 
 
@@ -136,6 +160,7 @@ def build_mobilenetv2(
     input_size: tuple[int, int] = (224, 224),
     alpha: float = 1.0,
     *,
+    padding: str = "torchvision",
     dropout: float = 0.2,
     learning_rate: float = 1e-3,
     compile: bool = True,
@@ -156,6 +181,8 @@ def build_mobilenetv2(
         num_classes: clases de la cabeza (1000 las de ImageNet).
         input_size: ``(alto, ancho)``, cada uno múltiplo de 32 (224 en ImageNet).
         alpha: multiplicador de anchura (1.0; 0.35-1.4 en el artículo).
+        padding: relleno de los pasos 2: ``"torchvision"`` o ``"keras"`` (para el archivo
+            de ImageNet de ``keras.applications``; ver :data:`PADDINGS`).
         dropout: el de antes de la cabeza (0.2 en torchvision).
         learning_rate: tasa de Adam si se compila con los valores por defecto.
         compile: compilar (entropía cruzada categórica, Adam, ``accuracy``).
@@ -175,7 +202,7 @@ def build_mobilenetv2(
     check_number(dropout, "dropout", minimum=0.0, maximum=1.0, include_maximum=False,
                  where=where)
     inputs = keras.Input(shape=(*size, 3), name="entrada")
-    x = mobilenetv2_features(inputs, alpha)
+    x = mobilenetv2_features(inputs, alpha, padding)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dropout(dropout, name="classifier_dropout")(x)
     logits = layers.Dense(num_classes, kernel_initializer=keras.initializers.RandomNormal(

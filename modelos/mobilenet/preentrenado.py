@@ -1,5 +1,6 @@
-"""El extractor preentrenado de una MobileNetV2 nueva: de un ``.pth`` de torchvision o
-del ``.h5`` de ``redes pesos convertir`` (``--backbone-pesos``).
+"""El extractor preentrenado de una MobileNetV2 nueva: de un ``.pth`` de torchvision, del
+``.h5`` de ``redes pesos convertir`` o del archivo de ImageNet de ``keras.applications``
+(``--backbone-pesos``).
 
 Solo se copian las capas ``features_*`` (el extractor): la cabeza de un modelo nuevo
 tiene sus propias clases. Todo se comprueba antes de asignar nada.
@@ -21,6 +22,16 @@ def _feature_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
             if layer.name.startswith(FEATURES_PREFIX) and layer.get_weights()}
 
 
+def is_keras_applications(path) -> bool:
+    """``True`` si ``path`` es el archivo de ImageNet de ``keras.applications``."""
+    from modelos.yolo.transferencia import weights_kind
+
+    try:
+        return Path(path).is_file() and weights_kind(path) == "keras-aplicaciones"
+    except ModelFileError:
+        return False
+
+
 def load_pretrained_features(model: keras.Model, path) -> dict:
     """Copia en ``model`` el extractor de ``path`` (``.pth`` de torchvision o ``.h5`` de
     una MobileNetV2 de redes).
@@ -33,6 +44,10 @@ def load_pretrained_features(model: keras.Model, path) -> dict:
             del modelo (nombra la capa y las dos formas).
     """
     path = Path(path)
+    if path.suffix.lower() not in (".pth", ".pt") and is_keras_applications(path):
+        from modelos.mobilenet.keras_aplicaciones import load_keras_applications
+
+        return {"archivo": str(path), "capas": len(load_keras_applications(model, path))}
     if path.suffix.lower() in (".pth", ".pt"):
         from modelos.mobilenet.torchvision import load_torchvision_mobilenetv2
 

@@ -112,6 +112,7 @@ def build_yolo(
     reorg_order: str = "darknet",
     bn_epsilon: float = 1e-3,
     width_multiplier: float = 1.0,
+    mobilenet_padding: str = "torchvision",
     ema_momentum: float | None = None,
     compile: bool = True,
     optimizer: Any = None,
@@ -151,6 +152,9 @@ def build_yolo(
         width_multiplier: multiplica los filtros del extractor (1.0 = darknet; 0.25 da
             una red ~16 veces más barata para pruebas y demos). Con ``"mobilenetv2"`` es
             su ``alpha`` (de 0.1 a 2; los pesos de ImageNet son de 1.0).
+        mobilenet_padding: con ``"mobilenetv2"``, el relleno de sus convoluciones de paso
+            2: ``"torchvision"`` (para el ``.pth`` de torchvision) o ``"keras"`` (para el
+            archivo de ImageNet de ``keras.applications``).
         ema_momentum: si se da (p. ej. 0.99), Adam guarda la media móvil exponencial de
             los pesos; ``train_yolo(recipe="fotos")`` la usa para evaluar y guardar.
         compile: compilar con YoloLoss y Adam.
@@ -194,7 +198,7 @@ def build_yolo(
     n_anchors, depth = len(anchor_array), 5 + len(names)
     if backbone == "mobilenetv2":
         inputs, raw = _mobilenet_detector((height, width), n_anchors * depth,
-                                          width_multiplier, where)
+                                          width_multiplier, mobilenet_padding, where)
     else:
         darknet = build_darknet19((height, width, 3), backbone=backbone,
                                   num_outputs=n_anchors * depth, reorg_order=reorg_order,
@@ -219,7 +223,8 @@ def build_yolo(
     return model
 
 
-def _mobilenet_detector(size: tuple[int, int], outputs: int, alpha: float, where: str):
+def _mobilenet_detector(size: tuple[int, int], outputs: int, alpha: float, padding: str,
+                        where: str):
     """La MobileNetV2 de ImageNet (capas ``features_*``, :mod:`modelos.mobilenet`) con la
     convolución de detección 1×1 encima, a paso 32: la ``MobileNetFeature`` de
     keras-yolo2, pero con la MobileNetV2 de torchvision (sus pesos de ImageNet se pueden
@@ -233,7 +238,7 @@ def _mobilenet_detector(size: tuple[int, int], outputs: int, alpha: float, where
     check_number(alpha, "width_multiplier", minimum=MIN_ALPHA, maximum=MAX_ALPHA,
                  where=f"{where} (backbone='mobilenetv2': el alpha de MobileNetV2)")
     inputs = keras.Input(shape=(*size, 3), name="entrada")
-    features = mobilenetv2_features(inputs, alpha)
+    features = mobilenetv2_features(inputs, alpha, padding)
     # conv_1, como la última conv_N de darknet: la cabeza que cambia con las clases.
     raw = layers.Conv2D(outputs, 1, padding="same", name="conv_1")(features)
     return inputs, raw

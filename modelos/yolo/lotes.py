@@ -223,11 +223,12 @@ class YoloDataset(ShardedBatches, keras.utils.PyDataset):
         if self.augmenter is not None:
             images, boxes, class_ids = self.augmenter.augment_with_boxes(
                 images, boxes, class_ids, seed=self._batch_seed(index))
+        seed = self._batch_seed(index)
         targets = np.stack([
             pack_target(*encode_targets(b, np.asarray(c, np.int64), (height, width),
                                         grid, self.anchors, self.num_classes,
-                                        self.max_boxes))
-            for b, c in zip(boxes, class_ids, strict=True)
+                                        self.max_boxes, seed=seed + i))
+            for i, (b, c) in enumerate(zip(boxes, class_ids, strict=True))
         ])
         return to_input(images), targets
 

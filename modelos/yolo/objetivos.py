@@ -88,7 +88,7 @@ def as_anchors(anchors) -> np.ndarray:
 
 
 def encode_targets(boxes, labels, image_size, grid, anchors, num_classes: int,
-                   max_boxes: int) -> tuple[np.ndarray, np.ndarray]:
+                   max_boxes: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Codifica las cajas de una imagen como objetivo de entrenamiento de YOLOv2.
 
     Regla de YOLOv2: cada objeto va a la celda que contiene su centro y, dentro de
@@ -116,8 +116,12 @@ def encode_targets(boxes, labels, image_size, grid, anchors, num_classes: int,
         anchors: (A, 2) ``w, h`` en unidades de celda, o la lista plana
             ``[w0, h0, w1, h1, ...]`` de keras-yolo2.
         num_classes: número de clases C.
-        max_boxes: tamaño del búfer de cajas verdaderas. Si hay más cajas, se
-            guardan las ``max_boxes`` de mayor área.
+        max_boxes: tamaño del búfer de cajas verdaderas. Si hay más cajas, el tamaño
+            no decide cuáles se quedan: primero una por cada celda y ancla ocupadas (las
+            que se entrenan como objeto) y después las demás, cada grupo en un orden
+            barajado con ``seed`` (:func:`buffer_choice`).
+        seed: semilla de esa elección (la del lote, en
+            :class:`modelos.yolo.lotes.YoloDataset`).
 
     Returns:
         ``(y, true_boxes)``: ``float32`` ``(S_h, S_w, A, 4 + 1 + C)`` y ``float32``
@@ -149,12 +153,49 @@ def encode_targets(boxes, labels, image_size, grid, anchors, num_classes: int,
     if len(cells) == 0:
         return y, true_boxes
 
-    _assign_to_grid(y, cells, labels, anchors)
-    if len(cells) > max_boxes:  # las de mayor área (orden estable)
-        order = np.argsort(-(cells[:, 2] * cells[:, 3]), kind="stable")[:max_boxes]
-        cells = cells[np.sort(order)]
+    winners = _assign_to_grid(y, cells, labels, anchors)
+    if len(cells) > max_boxes:
+        cells = cells[buffer_choice(len(cells), winners, max_boxes, seed)]
     true_boxes[:len(cells)] = cells
     return y, true_boxes
+
+
+def buffer_choice(count: int, winners, max_boxes: int, seed: int = 0) -> np.ndarray:
+    """Qué ``max_boxes`` de ``count`` cajas van al búfer de la pérdida (índices en orden).
+
+    Primero las ``winners`` (una por celda y ancla ocupadas), después las demás; dentro de
+    cada grupo, en un orden barajado por ``seed``. Así el tamaño no decide quién se
+    ignora: con el criterio de keras-yolo2 (las de mayor área) los objetos pequeños de una
+    foto llena eran siempre los que se quedaban fuera.
+    """
+    rng = np.random.default_rng([int(seed), count, 7])
+    winners = np.asarray(winners, np.int64)
+    rest = np.setdiff1d(np.arange(count), winners)
+    order = np.concatenate([rng.permutation(winners), rng.permutation(rest)])
+    return np.sort(order[:max_boxes])
+
+
+def cell_anchor_keys(cells: np.ndarray, grid, anchors) -> np.ndarray:
+    """La (celda, ancla) de cada caja ``cx, cy, w, h`` en unidades de celda, como un entero
+    (la regla de YOLOv2: la celda de su centro y el ancla de mayor IoU de forma)."""
+    grid_h, grid_w = as_size(grid, "grid")
+    anchors = as_anchors(anchors)
+    col = np.clip(np.floor(cells[:, 0]), 0, grid_w - 1).astype(np.int64)
+    row = np.clip(np.floor(cells[:, 1]), 0, grid_h - 1).astype(np.int64)
+    best = wh_iou(cells[:, 2:], anchors).argmax(axis=1)
+    return (row * grid_w + col) * len(anchors) + best
+
+
+def shared_cells(boxes, image_size, grid, anchors) -> int:
+    """Cuántas cajas (``xmin, ymin, xmax, ymax`` en píxeles de una imagen de tamaño
+    ``image_size``) comparten celda y ancla con otra y pierden su sitio en el objetivo
+    (gana la última)."""
+    height, width = as_size(image_size)
+    grid_h, grid_w = as_size(grid, "grid")
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    cells = xyxy_to_cxcywh(scale_boxes(boxes, grid_w / width, grid_h / height))
+    cells = cells[(cells[:, 2] > 0) & (cells[:, 3] > 0)]
+    return int(len(cells) - len(np.unique(cell_anchor_keys(cells, (grid_h, grid_w), anchors))))
 
 
 def _check_boxes_and_labels(boxes, labels, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -183,22 +224,22 @@ def _check_boxes_and_labels(boxes, labels, num_classes: int) -> tuple[np.ndarray
 
 
 def _assign_to_grid(y: np.ndarray, cells: np.ndarray, labels: np.ndarray,
-                    anchors: np.ndarray) -> None:
-    """Escribe en ``y`` cada caja en su celda y su mejor ancla (gana la última)."""
+                    anchors: np.ndarray) -> np.ndarray:
+    """Escribe en ``y`` cada caja en su celda y su mejor ancla (gana la última); devuelve
+    los índices de las que quedaron escritas."""
     grid_h, grid_w = y.shape[:2]
-    col = np.clip(np.floor(cells[:, 0]), 0, grid_w - 1).astype(np.int64)
-    row = np.clip(np.floor(cells[:, 1]), 0, grid_h - 1).astype(np.int64)
-    best = wh_iou(cells[:, 2:], anchors).argmax(axis=1)  # (N,) primera ancla máxima
-    # La última de cada (fila, columna, ancla) gana: se busca en orden inverso.
-    keys = (row * grid_w + col) * len(anchors) + best
+    keys = cell_anchor_keys(cells, (grid_h, grid_w), anchors)
+    best = keys % len(anchors)
+    col = (keys // len(anchors)) % grid_w
+    row = (keys // len(anchors)) // grid_w
+    # La última de cada (fila, columna, ancla) gana: se busca en orden inverso. (Cuántas
+    # se pierden lo dice al empezar redes deteccion entrenar: shared_cells.)
     _, first_in_reversed = np.unique(keys[::-1], return_index=True)
     winners = len(keys) - 1 - first_in_reversed
-    if len(winners) < len(keys):
-        logger.debug("encode_targets: %d objetos comparten celda y ancla con otro",
-                     len(keys) - len(winners))
     y[row[winners], col[winners], best[winners], :4] = cells[winners]
     y[row[winners], col[winners], best[winners], 4] = 1.0
     y[row[winners], col[winners], best[winners], 5 + labels[winners]] = 1.0
+    return winners
 
 
 def pack_target(y: np.ndarray, true_boxes: np.ndarray) -> np.ndarray:

@@ -17,6 +17,9 @@ reconocen por su contenido y no por la extensión:
 - ``"redes"``: un archivo de :func:`modelos.save` de otro modelo YOLO (p. ej. de otras
   clases): se transfiere todo salvo la última convolución; con ``backbone="mobilenetv2"``,
   también el ``.h5`` de ``redes pesos convertir`` (una MobileNetV2 de ImageNet).
+- ``"keras-aplicaciones"``: el archivo de ImageNet de ``keras.applications.MobileNetV2``
+  (``mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5``, el de ``redes
+  pesos descargar mobilenetv2``), tal cual: :mod:`modelos.mobilenet.keras_aplicaciones`.
 - ``"torchvision"``: el ``.pth`` de la MobileNetV2 de ImageNet de torchvision, solo para
   ``backbone="mobilenetv2"`` (se lee sin ejecutar nada:
   :mod:`modelos.mobilenet.torchvision`).
@@ -56,7 +59,7 @@ from modelos.registro import builder_spec
 logger = logging.getLogger("redes")
 
 #: Tipos de archivo que acepta :func:`load_backbone_weights`.
-KINDS = ("darknet", "keras-yolo2", "redes", "torchvision")
+KINDS = ("darknet", "keras-yolo2", "keras-aplicaciones", "redes", "torchvision")
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 # Un .pth de PyTorch es un ZIP (desde la 1.6) o, en el formato antiguo (el del archivo de
 # torchvision), un pickle de protocolo 2 que empieza por su número mágico.
@@ -172,7 +175,12 @@ def weights_kind(path) -> str:
     with open_model_file(path) as handle, reading(path, "los atributos del archivo"):
         if handle.attrs.get("format") in ("redes-keras", b"redes-keras"):
             return "redes"
-        if _keras2_root(handle) is not None:
+        root = _keras2_root(handle)
+        if root is not None:
+            from modelos.mobilenet.keras_aplicaciones import is_keras_mobilenetv2
+
+            if is_keras_mobilenetv2(_decode(root.attrs["layer_names"])[:_MAX_WEIGHTS]):
+                return "keras-aplicaciones"
             return "keras-yolo2"
         if "layers" in handle and "vars" not in handle:
             raise ModelFileError(
@@ -250,6 +258,8 @@ def load_backbone_weights(model, path, *, head: bool = False) -> dict[str, Any]:
         filled = _load_darknet(model, path, head, head_number)
     elif kind == "keras-yolo2":
         filled = _load_keras2(model, path, named, head_layer if not head else None)
+    elif kind == "keras-aplicaciones":
+        filled = _load_keras_applications(model, path, named)
     elif kind == "torchvision" or (mobilenet and _saved_builder(path) == "mobilenetv2"):
         filled = _load_mobilenet_features(model, path, named)
     else:
@@ -267,6 +277,10 @@ def load_backbone_weights(model, path, *, head: bool = False) -> dict[str, Any]:
 
 def _check_kind_fits(path: Path, kind: str, mobilenet: bool) -> None:
     """Los archivos de darknet no sirven a una MobileNetV2, ni los de torchvision a darknet."""
+    if not mobilenet and kind == "keras-aplicaciones":
+        raise WeightsMismatchError(
+            f"«{path}» es la MobileNetV2 de keras.applications y el modelo usa un extractor "
+            "de darknet: entrene con --backbone mobilenetv2.")
     if mobilenet and kind in ("darknet", "keras-yolo2"):
         raise WeightsMismatchError(
             f"«{path}» es un archivo de darknet ({kind}) y el modelo usa el extractor "
@@ -342,7 +356,16 @@ def _float_dataset(node, path: Path, where: str) -> np.ndarray:
     return value
 
 
-def _read_keras2(path: Path) -> dict[str, dict[str, np.ndarray]]:
+def _load_keras_applications(model, path: Path, named: dict[str, Any]) -> list[str]:
+    """El archivo de ImageNet de ``keras.applications.MobileNetV2`` (ver
+    :mod:`modelos.mobilenet.keras_aplicaciones`): todo se comprueba antes de asignar."""
+    from modelos.mobilenet.keras_aplicaciones import load_keras_applications
+
+    return sorted(load_keras_applications(model, path), key=_layer_order)
+
+
+def read_keras2_weights(path: Path, pattern: re.Pattern = _LAYER
+                        ) -> dict[str, dict[str, np.ndarray]]:
     """``{"conv_1": {"kernel": ...}, "norm_1": {"gamma": ...}, ...}`` del HDF5 de Keras 2.
 
     Cada peso se atribuye a la capa que nombra su ``weight_names`` (``conv_1/kernel:0``);
@@ -364,9 +387,9 @@ def _read_keras2(path: Path) -> dict[str, dict[str, np.ndarray]]:
                 parts = weight.split("/")
                 leaf = parts[-1].split(":")[0]
                 owner = parts[-2] if len(parts) >= 2 else group_name
-                if not _LAYER.match(owner):
+                if not pattern.match(owner):
                     owner = group_name
-                if not _LAYER.match(owner):
+                if not pattern.match(owner):
                     continue
                 if weight not in group:
                     raise ModelFileError(f"«{path}»: falta el peso «{group_name}/{weight}» "
@@ -377,7 +400,7 @@ def _read_keras2(path: Path) -> dict[str, dict[str, np.ndarray]]:
 
 
 def _load_keras2(model, path: Path, named: dict[str, Any], skip) -> list[str]:
-    stored = _read_keras2(path)
+    stored = read_keras2_weights(path)
     if not stored:
         raise WeightsMismatchError(f"«{path}» no tiene capas conv_N / norm_N con pesos "
                                    "(¿no es un backend de keras-yolo2?).")
@@ -437,6 +460,12 @@ def _load_redes(model, path: Path, named: dict[str, Any], head_layer, head: bool
             raise WeightsMismatchError(
                 f"«{path}» es de un YOLO con {what} {saved.get(key)!r} y el modelo tiene "
                 f"{ours.get(key)!r}: es otra arquitectura.")
+    if ours.get("backbone") == "mobilenetv2" and saved.get(
+            "mobilenet_padding", "torchvision") != ours.get("mobilenet_padding", "torchvision"):
+        raise WeightsMismatchError(
+            f"«{path}» es de una MobileNetV2 con el relleno "
+            f"{saved.get('mobilenet_padding', 'torchvision')!r} y el modelo usa "
+            f"{ours.get('mobilenet_padding', 'torchvision')!r}: es otra arquitectura.")
     if ours.get("backbone") == "darknet19" and saved.get("reorg_order") != ours.get("reorg_order"):
         raise WeightsMismatchError(
             f"«{path}» usa reorg_order={saved.get('reorg_order')!r} y el modelo "

@@ -46,6 +46,11 @@ VAL_MAP = "val_map_50"
 MONITORS = ("val_loss", VAL_MAP)
 #: Anclas con nombre: las de VOC de keras-yolo2 o k-means de las cajas de entrenamiento.
 NAMED_ANCHORS = ("voc", "auto")
+#: Tope del búfer de cajas verdaderas cuando se toma de los datos (sin --max-cajas).
+MAX_BUFFER_BOXES = 100
+#: Fracción de objetos que comparten celda y ancla a partir de la cual se sugiere otra
+#: --tamanio u otras anclas.
+SHARED_CELL_WARNING = 0.05
 #: Épocas por defecto (las del blog) cuando la receta no entrena por tiempo.
 BLOG_EPOCHS = 7
 #: «Sin tope de épocas»: con --minutos y la receta fotos para el reloj, no las épocas.
@@ -94,7 +99,9 @@ class DetectionConfig(TrainingConfig):
             blog; ``None``: ``run_dir/modelo.h5``).
         recipe: la receta de la que parte (``--receta``): ``"blog"`` o ``"fotos"``.
         input_size: ``(alto, ancho)``, múltiplos de 32 (``--tamanio``; 416).
-        max_boxes: cajas por imagen en el objetivo (``--max-cajas``; 5).
+        max_boxes: cajas del búfer de la pérdida por imagen (``--max-cajas``; ``None``: las
+            de la imagen de entrenamiento con más cajas, como mucho
+            :data:`MAX_BUFFER_BOXES`).
         epochs: épocas (``--epocas``; ``None``: 7, las del blog, o con la receta
             ``fotos`` y ``minutes``, las que quepan en el tiempo: ver :attr:`epochs_used`).
         train_times: veces que se ve cada imagen por época (``--repeticiones``; 5).
@@ -147,7 +154,7 @@ class DetectionConfig(TrainingConfig):
     weights_path: Path | None = setting("--archivo-pesos", None)
     recipe: str = setting("--receta", "blog", choices=YOLO_RECIPES)
     input_size: int | tuple[int, int] = setting("--tamanio", (416, 416), check=_input_size)
-    max_boxes: int = setting("--max-cajas", 5, minimum=1)
+    max_boxes: int | None = setting("--max-cajas", None, minimum=1)
     epochs: int | None = setting("--epocas", None, minimum=1)
     train_times: int = setting("--repeticiones", 5, minimum=1)
     batch_size: int = setting("--lote", 8, minimum=1)

@@ -35,6 +35,8 @@ from nucleo.validacion import check_number
 from tareas.configuracion import check_augment_settings
 from tareas.configuracion import save_run_config
 from tareas.deteccion.configuracion import DEFAULT_RUN  # noqa: F401 (API pública)
+from tareas.deteccion.configuracion import MAX_BUFFER_BOXES
+from tareas.deteccion.configuracion import SHARED_CELL_WARNING
 from tareas.deteccion.configuracion import VAL_MAP
 from tareas.deteccion.configuracion import DetectionConfig
 from tareas.deteccion.evaluar import ap_by_class
@@ -100,6 +102,8 @@ class _Data:
     val_records: list
     anchors: list
     anchor_iou: float | None
+    max_boxes: int = 5
+    shared: dict | None = None
     sizes: list | None = None
     train: Any = None
     validation: Any = None
@@ -133,7 +137,53 @@ def _read(config: DetectionConfig) -> _Data:
     train_records, val_records = split_records(images, config.validation, config.seed)
     anchors, anchor_iou = resolve_anchors(config.anchors, train_records, config.input_size,
                                           seed=config.seed)
-    return _Data(labels, counts, train_records, val_records, anchors, anchor_iou)
+    data = _Data(labels, counts, train_records, val_records, anchors, anchor_iou)
+    data.max_boxes = _buffer_size(config, train_records)
+    data.shared = shared_cell_report(train_records, config.input_size, anchors)
+    return data
+
+
+def _buffer_size(config: DetectionConfig, records) -> int:
+    """``--max-cajas`` o, sin él, las cajas de la imagen de entrenamiento con más (con
+    tope): así ninguna caja de una foto llena se queda fuera del búfer de la pérdida."""
+    if config.max_boxes is not None:
+        most = max((len(r.boxes) for r in records), default=0)
+        if most > config.max_boxes:
+            logger.info("--max-cajas %d: las imágenes con más cajas (hasta %d) dejan fuera "
+                        "del búfer de la pérdida las que no caben, elegidas sin mirar su "
+                        "tamaño.", config.max_boxes, most)
+        return config.max_boxes
+    most = max((len(r.boxes) for r in records), default=1)
+    size = min(max(1, most), MAX_BUFFER_BOXES)
+    logger.info("Búfer de la pérdida: %d cajas por imagen (la imagen de entrenamiento con "
+                "más tiene %d%s).", size, most,
+                f"; tope {MAX_BUFFER_BOXES}" if most > MAX_BUFFER_BOXES else "")
+    return size
+
+
+def shared_cell_report(records, input_size, anchors) -> dict[str, Any]:
+    """Cuántos objetos de ``records`` comparten celda y ancla con otro a ``input_size`` y
+    con ``anchors`` (el objetivo de YOLOv2 solo guarda uno: los demás no se entrenan como
+    objeto). Lo dice al empezar y sugiere otro tamaño u otras anclas si son muchos.
+
+    Returns:
+        ``{"objetos", "comparten_celda", "fraccion"}``.
+    """
+    from modelos.yolo.objetivos import shared_cells
+
+    grid = grid_size(input_size)
+    total = sum(len(r.boxes) for r in records)
+    shared = sum(shared_cells(r.boxes, (r.height, r.width), grid, anchors)
+                 for r in records if len(r.boxes) > 1)
+    fraction = shared / total if total else 0.0
+    logger.info("%d de %d objetos de entrenamiento (%.1f %%) comparten celda y ancla con otro "
+                "a %d×%d (rejilla %d×%d, %d anclas): el objetivo guarda uno de cada grupo.",
+                shared, total, 100 * fraction, *input_size, *grid, len(anchors))
+    if fraction >= SHARED_CELL_WARNING:
+        logger.warning("Son muchos (≥ %.0f %%): un --tamanio mayor (rejilla más fina) o más "
+                       "anclas (--anclas con más pares ancho alto) los separarían.",
+                       100 * SHARED_CELL_WARNING)
+    return {"objetos": total, "comparten_celda": shared, "fraccion": round(fraction, 4)}
 
 
 def _datasets(config: DetectionConfig, data: _Data) -> None:
@@ -141,7 +191,7 @@ def _datasets(config: DetectionConfig, data: _Data) -> None:
     from modelos.yolo.lotes import YoloDataset
 
     common = dict(image_size=config.input_size, anchors=data.anchors,
-                  max_boxes=config.max_boxes, batch_size=config.batch_size, seed=config.seed)
+                  max_boxes=data.max_boxes, batch_size=config.batch_size, seed=config.seed)
     augmenter: Any = bool(config.augment)
     if config.augment and config.augment_settings:
         from datos.aumento import make_augmenter
@@ -173,7 +223,7 @@ def _builder_kwargs(config: DetectionConfig, data: _Data,
     return {
         "labels": data.labels, "anchors": data.anchors, "input_size": list(config.input_size),
         "backbone": config.backbone, "width_multiplier": config.width_multiplier,
-        "max_boxes": config.max_boxes, "learning_rate": config.learning_rate,
+        "max_boxes": data.max_boxes, "learning_rate": config.learning_rate,
         "warmup_batches": warmup_batches, "box_loss": config.box_loss, **start_kwargs,
         **({"ema_momentum": config.ema_momentum} if config.ema_momentum is not None else {}),
     }
@@ -338,6 +388,8 @@ def _report(config: DetectionConfig, data: _Data, result, starting_point: dict[s
             "ap_por_clase": per_class,
             "anclas": data.anchors,
             "iou_media_anclas": data.anchor_iou,
+            "max_cajas": data.max_boxes,
+            "celdas_compartidas": data.shared,
             "division": {"entrenamiento": len(data.train_records),
                          "validacion": len(data.val_records),
                          "cajas_validacion": evaluation["cajas"]},
@@ -372,6 +424,8 @@ def _starting_point(path, backbone: str) -> tuple[str | None, dict[str, Any]]:
     from modelos.yolo.transferencia import weights_kind
 
     kind = weights_kind(path)
+    if kind == "keras-aplicaciones":
+        return kind, {"mobilenet_padding": "keras"}
     if backbone != "darknet19":
         return kind, {}
     if kind == "keras-yolo2":
