@@ -355,11 +355,15 @@ def check_outputs(*, files: Sequence[tuple[str, object]] = (),
 
 
 def report(result, args) -> int:
-    """Muestra el resultado (y lo guarda en ``--json``); devuelve el código 0."""
+    """Muestra el resultado (y lo guarda en ``--json``); devuelve el código 0, o 130 (el de
+    Ctrl+C) si el entrenamiento se interrumpió."""
+    from entrenamiento.entrenar import STOP_REASONS
     from informes.resultado import report as show
 
     show(result, args.json)
-    return 0
+    interrupted = getattr(result, "metrics", {}).get("motivo_parada") == \
+        STOP_REASONS["interrupcion"]
+    return 130 if interrupted else 0
 
 
 #: Lo que escribe ``--salida`` en los ``predecir`` que no dibujan nada.

@@ -159,7 +159,7 @@ def make_shapes_dataset(
 ) -> Path:
     """Escribe un conjunto de detección Pascal-VOC de figuras rellenas (como el de Lego).
 
-    Cada imagen tiene entre 1 y ``max_objects`` figuras rellenas de tamaño, color y
+    Cada imagen tiene entre ``min_objects`` y ``max_objects`` figuras de tamaño, color y
     posición al azar sobre un fondo con textura (manchas de color suaves, líneas de
     distracción y ruido gaussiano); algunas se solapan (cada figura conserva al
     menos la mitad de su área visible) y alrededor de una de cada cinco se sale
@@ -168,8 +168,7 @@ def make_shapes_dataset(
     persona con labelImg. Es el conjunto por defecto de la demo y las pruebas.
 
     Escribe ``out_dir/images/00000.jpg ...`` y ``out_dir/annotations/00000.xml ...``
-    (con :func:`datos.anotaciones.write_voc`), que :func:`datos.anotaciones.read_voc`
-    lee de vuelta.
+    (:func:`datos.anotaciones.write_voc`; :func:`datos.anotaciones.read_voc` los lee).
 
     Args:
         out_dir: carpeta de salida (se crea si no existe).
@@ -178,11 +177,9 @@ def make_shapes_dataset(
         classes: figuras a dibujar, cada una de :data:`SHAPE_KINDS`.
         max_objects: máximo de figuras por imagen.
         seed: semilla; la misma semilla escribe los mismos archivos.
-        min_objects: mínimo de figuras por imagen (se intentan; una que no cabe sin tapar
-            más de la mitad de otra se omite).
-        sizes: lado de cada clase como fracción del lado menor de la imagen, ``(mínimo,
-            máximo)`` (por defecto ``(0.12, 0.35)`` para todas): p. ej. una clase mucho
-            más pequeña que las demás para las fotos llenas de ``bench/yolo_calidad.py``.
+        min_objects: mínimo de figuras que se intentan por imagen.
+        sizes: ``{clase: (mínimo, máximo)}``, su lado como fracción del lado menor de la
+            imagen (por defecto :data:`DEFAULT_SIZE_RANGE`).
 
     Returns:
         La ruta de ``out_dir``.
@@ -212,13 +209,7 @@ def make_shapes_dataset(
             f"make_shapes_dataset: «classes» debe ser una lista de figuras distintas de "
             f"{list(SHAPE_KINDS)}; recibido {classes!r}."
         )
-    ranges = {name: DEFAULT_SIZE_RANGE for name in classes}
-    for name, (low, high) in dict(sizes or {}).items():
-        if name not in ranges or not 0 < low <= high <= 1:
-            raise ArgumentError(f"make_shapes_dataset: «sizes» debe dar, para clases de "
-                                f"{classes}, (mínimo, máximo) con 0 < mínimo ≤ máximo ≤ 1; "
-                                f"recibido {name!r}: {(low, high)!r}.")
-        ranges[name] = (float(low), float(high))
+    ranges = _size_ranges(classes, sizes)
 
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -239,6 +230,18 @@ def make_shapes_dataset(
 
 #: Lado de cada figura como fracción del lado menor de la imagen.
 DEFAULT_SIZE_RANGE = (0.12, 0.35)
+
+
+def _size_ranges(classes: list[str], sizes) -> dict[str, tuple[float, float]]:
+    """``(mínimo, máximo)`` del lado de cada clase (:data:`DEFAULT_SIZE_RANGE` si no se da)."""
+    ranges = {name: DEFAULT_SIZE_RANGE for name in classes}
+    for name, (low, high) in dict(sizes or {}).items():
+        if name not in ranges or not 0 < low <= high <= 1:
+            raise ArgumentError(f"make_shapes_dataset: «sizes» debe dar, para clases de "
+                                f"{classes}, (mínimo, máximo) con 0 < mínimo ≤ máximo ≤ 1; "
+                                f"recibido {name!r}: {(low, high)!r}.")
+        ranges[name] = (float(low), float(high))
+    return ranges
 
 
 def _textured_background(rng, height: int, width: int) -> np.ndarray:

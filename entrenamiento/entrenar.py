@@ -89,7 +89,8 @@ class TrainResult:
         epochs_run: épocas que corrió esta ejecución (sin las de antes de reanudar).
         seconds: segundos de ``fit`` en esta ejecución.
         stop_reason: por qué paró: ``"epocas"`` (las pedidas), ``"tiempo"`` (el tope
-            de ``TimeLimit``) o ``"parada_temprana"`` (``patience``).
+            de ``TimeLimit``), ``"parada_temprana"`` (``patience``) o ``"interrupcion"``
+            (Ctrl+C con un solo proceso, tras alguna época: se sigue con el mejor modelo).
     """
 
     model: keras.Model
@@ -115,7 +116,29 @@ class TrainResult:
 
 #: Motivo de la parada → lo que se lee en el resumen.
 STOP_REASONS = {"epocas": "épocas completas", "tiempo": "tope de tiempo (--minutos)",
-                "parada_temprana": "parada temprana (--paciencia)"}
+                "parada_temprana": "parada temprana (--paciencia)",
+                "interrupcion": "interrumpido (Ctrl+C)"}
+
+
+def _interrupted(model, run: Run, callback_list):
+    """Tras un Ctrl+C durante ``fit`` con un solo proceso y alguna época completa: se
+    cierra lo que ``on_train_end`` habría cerrado y se sigue con el mejor modelo (el
+    resumen dice que se interrumpió). Sin ninguna época, o con varios procesos, el Ctrl+C
+    sigue su camino (el respaldo permite reanudar)."""
+    history = getattr(model, "history", None)
+    if run.cluster is not None or history is None or not getattr(history, "epoch", None):
+        raise KeyboardInterrupt
+    logger.warning("Interrumpido con Ctrl+C tras %d épocas: se termina con el mejor modelo "
+                   "hasta ahora (otro Ctrl+C sale sin resumen).", len(history.epoch))
+    from entrenamiento.callbacks import FreezeLayers
+
+    for callback in callback_list:
+        if isinstance(callback, keras.callbacks.CSVLogger) and callback.csv_file is not None \
+                and not callback.csv_file.closed:
+            callback.csv_file.close()
+        elif isinstance(callback, FreezeLayers):   # no deja capas congeladas
+            callback.on_train_end()
+    return history
 
 
 def _stop_reason(callbacks, early) -> str:
@@ -346,9 +369,13 @@ def train(builder, builder_kwargs: Mapping[str, Any] | None = None, train_data=N
                 _check_same_run(model, run, train_data, validation_data)
             callback_list, best, resume, early = _callbacks(model, run)
             fit_start = time.perf_counter()
-            fit_history = _fit(model, train_data, validation_data, run, callback_list)
+            try:
+                fit_history = _fit(model, train_data, validation_data, run, callback_list)
+                stop_reason = _stop_reason(callback_list, early)
+            except KeyboardInterrupt:
+                fit_history = _interrupted(model, run, callback_list)
+                stop_reason = "interrupcion"
             fit_seconds = time.perf_counter() - fit_start
-            stop_reason = _stop_reason(callback_list, early)
             if early is not None and early.stopped_epoch > 0:
                 logger.info("Parada temprana en la época %d/%d: «%s» no mejoró en %d épocas.",
                             early.stopped_epoch + 1, opts.epochs, opts.monitor, opts.patience)

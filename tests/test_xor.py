@@ -98,3 +98,34 @@ def test_xor_takes_the_common_training_options(tmp_path):
     quick = train_xor(epochs=100000, minutes=0.02, learning_rate=0.5, run_dir=tmp_path / "t")
     assert quick.metrics["epocas"] < 100000          # el tope de tiempo la paró
     assert float(quick.model.optimizer.learning_rate) == 0.5
+
+
+def test_ctrl_c_after_some_epochs_ends_with_the_best_model_and_says_so(tmp_path, monkeypatch,
+                                                                     capsys):
+    """Un Ctrl+C con épocas ya hechas: el resumen sale (con el mejor modelo guardado) y
+    dice por qué paró; la orden devuelve 130, el código de Ctrl+C."""
+    import json
+
+    import keras
+
+    from entrenamiento import entrenar
+
+    class CtrlC(keras.callbacks.Callback):   # a mitad de la cuarta época
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 3:
+                raise KeyboardInterrupt
+
+    original = entrenar._fit
+    monkeypatch.setattr(entrenar, "_fit", lambda model, x, v, run, callbacks: original(
+        model, x, v, run, [*callbacks, CtrlC()]))
+    summary = tmp_path / "resumen.json"
+    assert main(["xor", "entrenar", "--epocas", "50", "--salida", str(tmp_path / "x"),
+                 "--json", str(summary)]) == 130
+    metrics = json.loads(summary.read_text())["metricas"]
+    assert metrics["motivo_parada"] == "interrumpido (Ctrl+C)"
+    assert metrics["epocas_corridas"] == 3
+    assert len((tmp_path / "x" / "registro.csv").read_text().splitlines()) == 4
+    assert "Por qué paró" in capsys.readouterr().out

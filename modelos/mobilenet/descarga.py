@@ -73,15 +73,14 @@ def destination_path(name: str, dest=None) -> Path:
 
 def _check_content(path: Path, shown: Path) -> None:
     """Lee el archivo como lo hará ``--backbone-pesos`` (sin asignar nada)."""
+    from modelos.keras2_h5 import read_keras2_weights
     from modelos.mobilenet.keras_aplicaciones import KERAS_LAYER
+    from modelos.mobilenet.keras_aplicaciones import is_keras_applications
     from modelos.mobilenet.keras_aplicaciones import keras_layer_weights
-    from modelos.yolo.transferencia import read_keras2_weights
-    from modelos.yolo.transferencia import weights_kind
 
     try:
-        kind = weights_kind(path)
-        if kind != "keras-aplicaciones":
-            raise ModelFileError(f"es un archivo de pesos «{kind}»")
+        if not is_keras_applications(path):
+            raise ModelFileError("no es un HDF5 de Keras 2 con sus capas")
         layers = keras_layer_weights(read_keras2_weights(path, KERAS_LAYER), shown)
     except ModelFileError as exc:
         raise DataError(f"Lo descargado no es la MobileNetV2 de keras.applications "

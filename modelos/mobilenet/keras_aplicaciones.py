@@ -47,6 +47,32 @@ def is_keras_mobilenetv2(layer_names) -> bool:
     return {"Conv1", "bn_Conv1", "Conv_1", "Conv_1_bn"} <= names
 
 
+def is_keras_applications(path) -> bool:
+    """``True`` si ``path`` es un HDF5 de Keras 2 con las capas de la MobileNetV2 de
+    ``keras.applications`` (no lanza: cualquier otro archivo da ``False``)."""
+    from pathlib import Path
+
+    from modelos.archivo_h5 import open_model_file
+    from modelos.keras2_h5 import MAX_LAYERS
+    from modelos.keras2_h5 import decode_names
+    from modelos.keras2_h5 import keras2_root
+    from nucleo.errores import ModelFileError
+
+    path = Path(path)
+    try:
+        if not path.is_file():
+            return False
+        with path.open("rb") as handle:
+            if handle.read(8) != b"\x89HDF\r\n\x1a\n":
+                return False
+        with open_model_file(path) as handle:
+            root = keras2_root(handle)
+            return root is not None and is_keras_mobilenetv2(
+                decode_names(root.attrs["layer_names"])[:MAX_LAYERS])
+    except (ModelFileError, OSError):
+        return False
+
+
 def our_name(keras_name: str) -> str:
     """``block_3_expand_BN`` → ``features_4_expand_bn`` (los nombres de torchvision)."""
     fixed = {"Conv1": "features_0", "bn_Conv1": "features_0_bn", "Conv_1": "features_18",
@@ -102,7 +128,7 @@ def load_keras_applications(model, path) -> list[str]:
             todas las capas o son de otro ancho.
     """
     from modelos.mobilenet.constructor import padding_of
-    from modelos.yolo.transferencia import read_keras2_weights
+    from modelos.keras2_h5 import read_keras2_weights
 
     if padding_of(model) != "keras":
         raise WeightsMismatchError(

@@ -22,16 +22,6 @@ def _feature_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
             if layer.name.startswith(FEATURES_PREFIX) and layer.get_weights()}
 
 
-def is_keras_applications(path) -> bool:
-    """``True`` si ``path`` es el archivo de ImageNet de ``keras.applications``."""
-    from modelos.yolo.transferencia import weights_kind
-
-    try:
-        return Path(path).is_file() and weights_kind(path) == "keras-aplicaciones"
-    except ModelFileError:
-        return False
-
-
 def load_pretrained_features(model: keras.Model, path) -> dict:
     """Copia en ``model`` el extractor de ``path`` (``.pth`` de torchvision o ``.h5`` de
     una MobileNetV2 de redes).
@@ -44,6 +34,8 @@ def load_pretrained_features(model: keras.Model, path) -> dict:
             del modelo (nombra la capa y las dos formas).
     """
     path = Path(path)
+    from modelos.mobilenet.keras_aplicaciones import is_keras_applications
+
     if path.suffix.lower() not in (".pth", ".pt") and is_keras_applications(path):
         from modelos.mobilenet.keras_aplicaciones import load_keras_applications
 

@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 
-import h5py
 import numpy as np
 from nucleo.keras_listo import layers
 
@@ -52,6 +51,10 @@ from modelos.archivo_h5 import declared_weights
 from modelos.archivo_h5 import open_model_file
 from modelos.archivo_h5 import read_weights
 from modelos.archivo_h5 import reading
+from modelos.keras2_h5 import MAX_LAYERS
+from modelos.keras2_h5 import decode_names
+from modelos.keras2_h5 import keras2_root
+from modelos.keras2_h5 import read_keras2_weights
 from modelos.yolo.darknet import Reorg
 from modelos.yolo.darknet_pesos import load_darknet_weights
 from modelos.registro import builder_spec
@@ -72,7 +75,6 @@ _LAYER = re.compile(r"^(conv|norm)_(\d+)$")
 # Nombre de cada peso de Keras 2 (``conv_1/kernel:0`` → ``kernel``) → variable de Keras 3.
 _CONV_WEIGHTS = ("kernel", "bias")
 _NORM_WEIGHTS = ("gamma", "beta", "moving_mean", "moving_variance")
-_MAX_WEIGHTS = 10_000
 
 
 # === Las capas del modelo ===
@@ -175,11 +177,11 @@ def weights_kind(path) -> str:
     with open_model_file(path) as handle, reading(path, "los atributos del archivo"):
         if handle.attrs.get("format") in ("redes-keras", b"redes-keras"):
             return "redes"
-        root = _keras2_root(handle)
+        root = keras2_root(handle)
         if root is not None:
             from modelos.mobilenet.keras_aplicaciones import is_keras_mobilenetv2
 
-            if is_keras_mobilenetv2(_decode(root.attrs["layer_names"])[:_MAX_WEIGHTS]):
+            if is_keras_mobilenetv2(decode_names(root.attrs["layer_names"])[:MAX_LAYERS]):
                 return "keras-aplicaciones"
             return "keras-yolo2"
         if "layers" in handle and "vars" not in handle:
@@ -207,13 +209,12 @@ def _darknet_kind(path: Path, start: bytes) -> str:
     return "darknet"
 
 
-def _keras2_root(handle):
-    """El grupo con ``layer_names`` (la raíz de ``save_weights`` o ``model_weights`` de
-    ``model.save``), o None."""
-    for node in (handle, handle.get("model_weights")):
-        if isinstance(node, h5py.Group) and "layer_names" in node.attrs:
-            return node
-    return None
+def _load_keras_applications(model, path: Path, named: dict[str, Any]) -> list[str]:
+    """El archivo de ImageNet de ``keras.applications.MobileNetV2`` (ver
+    :mod:`modelos.mobilenet.keras_aplicaciones`): todo se comprueba antes de asignar."""
+    from modelos.mobilenet.keras_aplicaciones import load_keras_applications
+
+    return sorted(load_keras_applications(model, path), key=_layer_order)
 
 
 # === Cargar ===
@@ -342,65 +343,8 @@ def _load_darknet(model, path: Path, head: bool, head_number: int) -> list[str]:
     return names + [f"norm_{n}" for n in range(1, filled_convs + 1) if f"norm_{n}" in norms]
 
 
-def _decode(values) -> list[str]:
-    return [v.decode("utf-8") if isinstance(v, (bytes, np.bytes_)) else str(v)
-            for v in np.atleast_1d(values)]
-
-
-def _float_dataset(node, path: Path, where: str) -> np.ndarray:
-    if not isinstance(node, h5py.Dataset) or node.dtype.kind != "f" or node.shape is None:
-        raise ModelFileError(f"«{path}»: «{where}» no es un dataset de números reales.")
-    value = np.asarray(node[()], dtype=np.float32)
-    if not np.isfinite(value).all():
-        raise ModelFileError(f"«{path}»: «{where}» tiene valores NaN o infinitos.")
-    return value
-
-
-def _load_keras_applications(model, path: Path, named: dict[str, Any]) -> list[str]:
-    """El archivo de ImageNet de ``keras.applications.MobileNetV2`` (ver
-    :mod:`modelos.mobilenet.keras_aplicaciones`): todo se comprueba antes de asignar."""
-    from modelos.mobilenet.keras_aplicaciones import load_keras_applications
-
-    return sorted(load_keras_applications(model, path), key=_layer_order)
-
-
-def read_keras2_weights(path: Path, pattern: re.Pattern = _LAYER
-                        ) -> dict[str, dict[str, np.ndarray]]:
-    """``{"conv_1": {"kernel": ...}, "norm_1": {"gamma": ...}, ...}`` del HDF5 de Keras 2.
-
-    Cada peso se atribuye a la capa que nombra su ``weight_names`` (``conv_1/kernel:0``);
-    así también sirven los archivos en que el extractor es un submodelo (``model_1``).
-    Las capas sin nombre darknet (p. ej. ``DetectionLayer`` de keras-yolo2) se ignoran.
-    """
-    found: dict[str, dict[str, np.ndarray]] = {}
-    with open_model_file(path) as handle, reading(path, "los pesos de Keras 2"):
-        root = _keras2_root(handle)
-        layer_names = _decode(root.attrs["layer_names"])
-        if len(layer_names) > _MAX_WEIGHTS:
-            raise ModelFileError(f"«{path}»: {len(layer_names)} capas (máximo {_MAX_WEIGHTS}).")
-        for group_name in layer_names:
-            if group_name not in root:
-                raise ModelFileError(f"«{path}»: «layer_names» nombra «{group_name}» y el "
-                                     "archivo no tiene ese grupo (¿archivo truncado?).")
-            group = root[group_name]
-            for weight in _decode(group.attrs.get("weight_names", [])):
-                parts = weight.split("/")
-                leaf = parts[-1].split(":")[0]
-                owner = parts[-2] if len(parts) >= 2 else group_name
-                if not pattern.match(owner):
-                    owner = group_name
-                if not pattern.match(owner):
-                    continue
-                if weight not in group:
-                    raise ModelFileError(f"«{path}»: falta el peso «{group_name}/{weight}» "
-                                         "que declara «weight_names» (¿archivo truncado?).")
-                value = _float_dataset(group[weight], path, f"{group_name}/{weight}")
-                found.setdefault(owner, {})[leaf] = value
-    return found
-
-
 def _load_keras2(model, path: Path, named: dict[str, Any], skip) -> list[str]:
-    stored = read_keras2_weights(path)
+    stored = read_keras2_weights(path, _LAYER)
     if not stored:
         raise WeightsMismatchError(f"«{path}» no tiene capas conv_N / norm_N con pesos "
                                    "(¿no es un backend de keras-yolo2?).")

@@ -32,7 +32,7 @@ def _builder_kwargs(config: ClassifierConfig, num_classes: int) -> dict[str, Any
     if config.model == "mobilenetv2":
         kwargs: dict[str, Any] = {"num_classes": num_classes,
                                   "input_size": list(config.image_size), "alpha": config.width}
-        from modelos.mobilenet.preentrenado import is_keras_applications
+        from modelos.mobilenet.keras_aplicaciones import is_keras_applications
 
         if config.backbone_weights is not None and is_keras_applications(config.backbone_weights):
             kwargs["padding"] = "keras"   # el relleno con que se entrenó ese archivo
