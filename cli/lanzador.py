@@ -108,11 +108,37 @@ def launch(argv: Sequence[str], *, processes: int | None = None, coordinator: st
         if num_processes is not None or process_id is not None:
             raise ArgumentError("--num-procesos y --proceso van con --coordinador HOST:PUERTO.")
         total = int(processes)
+        limit = max_local_processes()
+        if total > limit:
+            raise ArgumentError(
+                f"--procesos {total}: esta máquina ({os.cpu_count()} núcleos) admite como "
+                f"mucho {limit} procesos a la vez (cada uno carga JAX y una copia del modelo, "
+                f"unos {PROCESS_MEMORY_MB} MB); no se ha lanzado ninguno.")
         address = f"127.0.0.1:{free_port()}"
         commands = {i: worker_command(argv, address, total, i) for i in range(total)}
         logger.info("Lanzando %d procesos en esta máquina (coordinador %s).", total, address)
     env = {**os.environ, CHILD_ENV: "1", "KERAS_BACKEND": "jax"}
     return supervise(commands, env, total)
+
+
+#: Memoria que se cuenta por proceso de entrenamiento (JAX, Keras, el modelo y los lotes).
+PROCESS_MEMORY_MB = 512
+#: Procesos por núcleo, como mucho, con ``--procesos``.
+PROCESSES_PER_CORE = 4
+
+
+def max_local_processes() -> int:
+    """Cuántos procesos caben en esta máquina: ``PROCESSES_PER_CORE`` por núcleo, y no más
+    de los que caben en la memoria disponible (``/proc/meminfo``, si se puede leer)."""
+    limit = max(2, PROCESSES_PER_CORE * (os.cpu_count() or 1))
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            fields = dict(line.split(":", 1) for line in handle if ":" in line)
+        available_mb = int(fields["MemAvailable"].split()[0]) // 1024
+        limit = min(limit, max(1, available_mb // PROCESS_MEMORY_MB))
+    except (OSError, KeyError, ValueError):
+        pass
+    return limit
 
 
 def supervise(commands: dict[int, list[str]], env: dict[str, str], total: int) -> int:

@@ -87,6 +87,12 @@ def serve_settings(args):
             f"--clave o la variable {KEY_ENV}. Los clientes la envían en la cabecera X-Clave.")
     if key is not None and len(key) < 12:
         raise ArgumentError("redes servir: la clave debe tener al menos 12 caracteres.")
+    if key is not None and (key != key.strip() or not all(" " <= c <= "~" for c in key)):
+        # Una cabecera HTTP lleva ASCII visible y los clientes recortan los espacios de los
+        # extremos: una clave así nunca llegaría igual y toda petición daría 401.
+        raise ArgumentError("redes servir: la clave debe ser ASCII imprimible (letras sin "
+                            "tilde ni ñ, cifras, signos) y sin espacios al principio ni al "
+                            "final: ningún cliente HTTP podría enviarla en X-Clave.")
     checks = (("--limite-mb", args.limite_mb, 0.001, 1024),
               ("--limite-pixeles", args.limite_pixeles, 1, 10**9),
               ("--lote-peticiones", args.lote_peticiones, 1, 256),

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from nucleo.archivos import dumps_strict
 from nucleo.errores import ArgumentError, EnvironmentSetupError, ModelFileError
 from nucleo.vocabulario import EXPORT_FORMATS as FORMATS
 
@@ -299,7 +300,7 @@ def staged_export(output: Path, fmt: str, description: dict[str, Any]):
     try:
         yield staging
         (staging / DESCRIPTION).write_text(
-            json.dumps(description, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            dumps_strict(description, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         for entry in (ARTIFACTS[fmt], *COMPANIONS.get(fmt, ())):
             _move_into(staging / entry, output / entry)
         _move_into(staging / DESCRIPTION, output / DESCRIPTION)

@@ -92,7 +92,7 @@ def fastest_engine(weights, precision: str | None = None) -> Engine:
     """
     import json
 
-    from nucleo.archivos import atomic_write
+    from nucleo.archivos import atomic_write, dumps_strict
     from nucleo.entorno import native_bfloat16
 
     weights = Path(weights)
@@ -125,7 +125,7 @@ def fastest_engine(weights, precision: str | None = None) -> Engine:
               "fallos": failures}
     try:
         atomic_write(choice_path, lambda handle: handle.write(
-            json.dumps(record, ensure_ascii=False, indent=2) + "\n"), text=True)
+            dumps_strict(record, ensure_ascii=False, indent=2) + "\n"), text=True)
     except OSError:
         pass   # una caché de solo lectura: se medirá otra vez la próxima
     return chosen

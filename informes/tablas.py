@@ -10,6 +10,7 @@ Ejemplo::
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -231,10 +232,12 @@ def format_classification_report(summary: Mapping[str, Any]) -> str:
 
 def _jsonable(value: Any, where: str = "data") -> Any:
     """Copia ``value`` con tipos de JSON: escalares y matrices numpy, rutas, tuplas."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None   # JSON estricto: null, no NaN
     if isinstance(value, (str, bool, int, float)) or value is None:
         return value
     if isinstance(value, np.generic):
-        return value.item()
+        return _jsonable(value.item(), where)
     if isinstance(value, np.ndarray):
         return _jsonable(value.tolist(), where)
     if isinstance(value, os.PathLike):
@@ -274,7 +277,7 @@ def write_json(path, data: Any) -> Path:
     """
     path = Path(path)
     try:
-        text = json.dumps(_jsonable(data), ensure_ascii=False, indent=2, allow_nan=True)
+        text = json.dumps(_jsonable(data), ensure_ascii=False, indent=2, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ArgumentError(
             f"write_json: no se puede escribir «{path}» en JSON: {exc}."

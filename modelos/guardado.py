@@ -60,12 +60,14 @@ _KERAS_IDENTIFIERS = ("optimizer", "loss", "metrics")
 
 def to_json(value: Any) -> Any:
     """Convierte tuplas, escalares y matrices numpy a JSON; lanza TypeError si no se puede."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None   # JSON estricto: null, no NaN
     if isinstance(value, (str, bool, int, float)) or value is None:
         return value
     if isinstance(value, np.generic):
-        return value.item()
+        return to_json(value.item())
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return to_json(value.tolist())
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):

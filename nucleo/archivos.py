@@ -167,6 +167,26 @@ def check_output_path(path, name: str, *, folder: bool = False) -> Path:
     return path
 
 
+def strict_json(value: Any) -> Any:
+    """``value`` listo para JSON estricto (RFC 8259): los reales no finitos (NaN, ±inf),
+    que ``json.dumps`` escribiría como ``NaN`` y un navegador rechaza, pasan a ``None``
+    (``null``). Recorre diccionarios, listas y tuplas; lo demás queda igual."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(item) for item in value]
+    return value
+
+
+def dumps_strict(value: Any, **options) -> str:
+    """``json.dumps`` de :func:`strict_json` con ``allow_nan=False``: nunca escribe NaN."""
+    return json.dumps(strict_json(value), allow_nan=False, **options)
+
+
 def json_depth(value: Any, limit: int) -> int:
     """Niveles de listas y diccionarios anidados en ``value`` (deja de contar tras ``limit``)."""
     depth, level = 0, [value]

@@ -89,7 +89,9 @@ class ForecastRequest(BaseModel):
                               description="fechas AAAA-MM-DD, sin repetir")
     unidades: list[FiniteFloat] = Field(max_length=MAX_HISTORY_DAYS,
                                         description="unidades vendidas cada fecha")
-    dias: int = Field(7, ge=1, le=MAX_FORECAST_DAYS, description="días a pronosticar")
+    # strict: un booleano no es un número de días (true no se lee como 1).
+    dias: int = Field(7, ge=1, le=MAX_FORECAST_DAYS, strict=True,
+                      description="días a pronosticar")
 
 
 class DatedValue(BaseModel):

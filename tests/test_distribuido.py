@@ -183,6 +183,23 @@ def test_distribution_options_errors(tmp_path, capsys, options, message):
 
 
 @pytest.mark.neutral
+def test_too_many_processes_are_refused_before_launching_any(tmp_path, capsys, monkeypatch):
+    import subprocess
+
+    from cli import lanzador
+
+    if "jax" not in entorno.installed_backends():
+        pytest.skip("sin JAX el error es el del extra que falta")
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("lanzó un proceso"))
+    code = main(["clasificacion", "entrenar", "--dir", str(tmp_path), "--procesos", "100000"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"admite como mucho {lanzador.max_local_processes()} procesos" in err
+    assert "no se ha lanzado ninguno" in err and "Lanzando" not in err
+    assert 1 <= lanzador.max_local_processes() <= 4 * (os.cpu_count() or 1) + 2
+
+
+@pytest.mark.neutral
 def test_zero_processes_and_other_backends_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["clasificacion", "entrenar", "--dir", str(tmp_path), "--procesos", "0"])

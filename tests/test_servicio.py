@@ -195,6 +195,8 @@ BAD_REQUESTS = [
         "fechas": ["2018-01-01"], "unidades": [1]}), 422, "7 últimos"),
     ("días de más", lambda c: c.post("/ventas/pronostico", json={
         "fechas": ["2018-01-01"], "unidades": [1], "dias": 10_000}), 422, "«dias»"),
+    ("días booleanos", lambda c: c.post("/ventas/pronostico", json={
+        "fechas": ["2018-01-01"], "unidades": [1], "dias": True}), 422, "«dias»"),
     ("unidades texto", lambda c: c.post("/ventas/pronostico", json={
         "fechas": ["2018-01-01"], "unidades": ["mucho"]}), 422, "unidades"),
     ("csv con punto y coma", lambda c: c.post("/ventas/pronostico", files={
@@ -307,6 +309,10 @@ def test_binding_outside_loopback_needs_a_key(monkeypatch):
         serve_settings(parse(["servir", "--pesos", "a.h5", "--host", "0.0.0.0"]))
     with pytest.raises(ArgumentError, match="12 caracteres"):
         serve_settings(parse(["servir", "--pesos", "a.h5", "--clave", "corta"]))
+    # Claves que ningún cliente HTTP puede enviar (issue de entradas hostiles, punto 3).
+    for unsendable in ("    abcdefghijkl    ", " " * 12, "contraseñaññ123", "clave\tcon-tab1"):
+        with pytest.raises(ArgumentError, match="ASCII imprimible.*sin espacios"):
+            serve_settings(parse(["servir", "--pesos", "a.h5", "--clave", unsendable]))
     with pytest.raises(ArgumentError, match="--lote"):
         serve_settings(parse(["servir", "--pesos", "a.h5", "--lote", "0"]))
     settings = serve_settings(parse(["servir", "--pesos", "a.h5", "--host", "0.0.0.0",
