@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import os
 import secrets
 import shutil
@@ -36,8 +35,11 @@ from typing import Any
 import numpy as np
 
 from nucleo.archivos import dumps_strict
-from nucleo.errores import ArgumentError, EnvironmentSetupError, ModelFileError
+from nucleo.archivos import read_json
+from nucleo.errores import ArgumentError, DataError, EnvironmentSetupError, ModelFileError
 from nucleo.vocabulario import EXPORT_FORMATS as FORMATS
+from nucleo.vocabulario import MAX_IMAGE_SIDE
+from nucleo.vocabulario import MAX_JSON_DEPTH
 
 #: Nombre del artefacto de cada formato dentro de la carpeta de salida.
 ARTIFACTS = {"saved_model": "saved_model", "onnx": "modelo.onnx",
@@ -143,6 +145,30 @@ def describe(model, fmt: str | None, metadata: dict[str, Any] | None = None
     return description
 
 
+#: Tamaño máximo de ``modelo.json`` (las descripciones reales ocupan unos pocos KB; los
+#: tokenizadores de un traductor, algo más).
+MAX_DESCRIPTION_BYTES = 16 * 2**20
+#: Lado máximo de una dimensión que no es de imagen (fichas, rasgos).
+MAX_DIMENSION = 2**24
+
+
+def _check_shape(shape, where: str) -> None:
+    """Cada dimensión es ``None`` o un entero positivo acotado; alto y ancho de una imagen
+    ``(B, alto, ancho, canales)``, como mucho :data:`MAX_IMAGE_SIDE`: se comprueba antes
+    de reservar memoria para ella."""
+    if not isinstance(shape, list) or len(shape) > 8:
+        raise ModelFileError(f"{where} debe ser una lista de como mucho 8 dimensiones.")
+    for axis, dim in enumerate(shape):
+        image_side = len(shape) == 4 and axis in (1, 2)
+        limit = MAX_IMAGE_SIDE if image_side else MAX_DIMENSION
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int)
+                                or not 0 < dim <= limit):
+            raise ModelFileError(f"{where}: la dimensión {axis} vale {dim!r}; se esperaba un "
+                                 f"entero entre 1 y {limit}"
+                                 + (" (el lado máximo de una imagen)" if image_side else "")
+                                 + ".")
+
+
 def read_description(path) -> dict[str, Any]:
     """Lee y comprueba ``modelo.json`` de una exportación (la carpeta o el archivo).
 
@@ -159,9 +185,10 @@ def read_description(path) -> dict[str, Any]:
         raise ModelFileError(f"«{path}» no es una exportación de «redes TAREA exportar»: falta "
                              f"{DESCRIPTION}.")
     try:
-        description = json.loads(json_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"«{json_path}» no se puede leer como JSON: {exc}.") from None
+        description = read_json(json_path, max_bytes=MAX_DESCRIPTION_BYTES,
+                                max_depth=MAX_JSON_DEPTH)
+    except DataError as exc:
+        raise ModelFileError(str(exc)) from None
     if not isinstance(description, dict):
         raise ModelFileError(f"«{json_path}»: se esperaba un objeto JSON.")
     expected = {"format": str, "artifact": str, "builder": str, "kwargs": dict,
@@ -176,10 +203,15 @@ def read_description(path) -> dict[str, Any]:
     if description["artifact"] != ARTIFACTS[description["format"]]:
         raise ModelFileError(f"«{json_path}»: el artefacto de {description['format']} debe "
                              f"llamarse «{ARTIFACTS[description['format']]}».")
+    folder = json_path.parent.resolve()
     for entry in (description["artifact"], *COMPANIONS.get(description["format"], ())):
         if not (json_path.parent / entry).exists():
             raise ModelFileError(f"«{json_path.parent}»: falta «{entry}», que nombra "
                                  f"{DESCRIPTION}.")
+        target = (json_path.parent / entry).resolve()
+        if not target.is_relative_to(folder):
+            raise ModelFileError(f"«{json_path.parent / entry}» es un enlace que sale de la "
+                                 f"carpeta de la exportación (a «{target}»): no se abre.")
     for key in ("inputs", "outputs"):
         for index, item in enumerate(description[key]):
             if not (isinstance(item, dict) and isinstance(item.get("name"), str)
@@ -187,6 +219,13 @@ def read_description(path) -> dict[str, Any]:
                     and isinstance(item.get("dtype"), str)):
                 raise ModelFileError(f"«{json_path}»: «{key}[{index}]» debe tener «name», "
                                      "«shape» y «dtype».")
+            _check_shape(item["shape"], f"«{json_path}»: «{key}[{index}].shape»")
+    size = (description.get("yolo") or {}).get("input_size") if isinstance(
+        description.get("yolo"), dict) else None
+    if size is not None:
+        if not isinstance(size, list) or len(size) != 2:
+            raise ModelFileError(f"«{json_path}»: «yolo.input_size» debe ser [alto, ancho].")
+        _check_shape([None, *size, 3], f"«{json_path}»: «yolo.input_size»")
     description["directory"] = str(json_path.parent)
     return description
 

@@ -20,11 +20,10 @@ import numpy as np
 
 from nucleo.errores import ModelFileError, RedesError, WeightsMismatchError
 from nucleo.archivos import json_depth
+from nucleo.vocabulario import MAX_JSON_DEPTH
 
 #: Tamaño máximo de un atributo (los argumentos o los metadatos en JSON).
 MAX_ATTRIBUTE_BYTES = 64 * 2**20
-#: Profundidad máxima de listas y diccionarios anidados en el JSON de un atributo.
-MAX_JSON_DEPTH = 64
 #: Número máximo de pesos (datasets) en un archivo.
 MAX_WEIGHTS = 100_000
 

@@ -62,6 +62,9 @@ CLASSIFIER_MODELS = ("deportes", "cifar", "mlp", "mobilenetv2")
 SPLITS = ("all", "test")
 #: Lado máximo de una imagen redimensionada (píxeles) y clases como máximo.
 MAX_IMAGE_SIDE = 4096
+#: Profundidad máxima de listas y diccionarios anidados en un JSON leído de un archivo
+#: (atributos de un .h5, ``modelo.json`` de una exportación).
+MAX_JSON_DEPTH = 64
 MAX_CLASSES = 100_000
 
 # === Pronóstico de ventas ===

@@ -40,6 +40,7 @@ from nucleo.validacion import check_int
 from nucleo.validacion import check_number
 from modelos.clasificacion.constructor import finish_model
 from nucleo.vocabulario import BACKBONES
+from nucleo.vocabulario import MAX_IMAGE_SIDE
 from modelos.yolo.darknet import build_darknet19
 from modelos.optimizadores import adam
 from modelos.registro import builder_spec
@@ -183,6 +184,11 @@ def build_yolo(
     if height % STRIDE or width % STRIDE:
         raise ArgumentError(f"{where}: «input_size» ({height}×{width}) debe ser múltiplo de "
                             f"{STRIDE}; p. ej. 224, 320, 416 o 608.")
+    if max(height, width) > MAX_IMAGE_SIDE:
+        # Se comprueba aquí, antes de reservar nada: también al cargar un .h5 (se
+        # reconstruye con sus argumentos) que declare un tamaño imposible.
+        raise ArgumentError(f"{where}: «input_size» ({height}×{width}) supera el lado máximo "
+                            f"de una imagen, {MAX_IMAGE_SIDE}.")
     if backbone not in BACKBONES:
         raise ArgumentError(f"{where}: «backbone» debe ser uno de {list(BACKBONES)}; "
                             f"recibido {backbone!r}.")
