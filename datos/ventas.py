@@ -134,6 +134,10 @@ class MinMaxScaler:
         data = np.asarray(values, dtype=np.float64)
         if data.size == 0 or not np.all(np.isfinite(data)):
             raise DataError("MinMaxScaler.fit: hacen falta valores finitos y al menos uno.")
+        if data.min() == data.max():
+            raise DataError(f"MinMaxScaler.fit: todos los valores de entrenamiento valen "
+                            f"{float(data.min()):g}: una serie constante no tiene nada que "
+                            "aprender (ni escala con la que volver a unidades).")
         self.data_min, self.data_max = float(data.min()), float(data.max())
         return self
 
@@ -142,7 +146,7 @@ class MinMaxScaler:
             raise ArgumentError("MinMaxScaler: llama antes a fit() o usa from_json().")
         low, high = self.feature_range
         span = self.data_max - self.data_min
-        scale = (high - low) / span if span > 0 else 1.0  # serie constante: solo se desplaza
+        scale = (high - low) / span
         return scale, low - self.data_min * scale
 
     def transform(self, values) -> np.ndarray:
@@ -166,7 +170,8 @@ class MinMaxScaler:
         """Reconstruye el escalador desde :meth:`to_json` (dict o texto JSON).
 
         Raises:
-            DataError: si faltan campos, no son números finitos o mínimo > máximo.
+            DataError: si faltan campos, no son números finitos, mínimo > máximo o
+                mínimo = máximo (degenerado).
         """
         if isinstance(data, str):
             try:
@@ -189,6 +194,11 @@ class MinMaxScaler:
                 f"minimo ≤ maximo y |valor| ≤ {MAX_SALES_VALUE:.0e}; recibidos {low!r} y "
                 f"{high!r}."
             )
+        if low == high:
+            raise DataError(
+                f"MinMaxScaler.from_json: escalador degenerado, «minimo» = «maximo» = {low:g}: "
+                "todo pronóstico volvería a unidades alrededor de ese valor, sea cual sea la "
+                "serie.")
         return scaler
 
 

@@ -208,8 +208,8 @@ def test_scaler_range_and_json_round_trip():
     import json
 
     assert MinMaxScaler.from_json(json.dumps(scaler.to_json())).to_json() == scaler.to_json()
-    constant = MinMaxScaler().fit([3.0, 3.0])
-    np.testing.assert_allclose(constant.inverse_transform(constant.transform([3.0])), [3.0])
+    with pytest.raises(DataError, match="todos los valores de entrenamiento valen 3"):
+        MinMaxScaler().fit([3.0, 3.0])
 
 
 def test_scaler_errors_are_spanish():
@@ -228,6 +228,21 @@ def test_scaler_from_json_refuses_non_finite_or_reversed_bounds():
     for minimo, maximo in ((float("nan"), 1.0), (0.0, float("inf")), (5.0, 1.0), (0.0, 1e300)):
         with pytest.raises(DataError, match="deben ser números finitos con minimo ≤ maximo"):
             MinMaxScaler.from_json({**good, "minimo": minimo, "maximo": maximo})
+
+
+def test_a_degenerate_scaler_is_refused_at_load(tmp_path):
+    """min = max = 5: todo pronóstico volvería a ~5 unidades (issue de entradas hostiles)."""
+    import modelos
+    from nucleo.errores import ModelFileError
+    from tareas.ventas.pronostico import load_sales_model
+
+    with pytest.raises(DataError, match="degenerado"):
+        MinMaxScaler.from_json({"tipo": "minmax", "rango": [-1, 1], "minimo": 5, "maximo": 5})
+    path = modelos.save(modelos.build_sales_mlp("ste"), tmp_path / "v.h5", metadata={
+        "tarea": "pronostico", "escalador": {"tipo": "minmax", "rango": [-1, 1],
+                                             "minimo": 5.0, "maximo": 5.0}})
+    with pytest.raises(ModelFileError, match=r"v\.h5.*degenerado"):
+        load_sales_model(path)
 
 
 def test_sales_inputs_layout_of_each_variant():
