@@ -392,3 +392,23 @@ def test_freezing_lowers_the_peak_of_a_cosine_rate():
     assert rates == pytest.approx(expected.tolist())
     assert frozen == [True, True, False, False, False, False]
     assert not np.array_equal(np.array(model.layers[0].kernel), extractor)
+
+
+def test_a_darknet_file_with_one_inf_is_refused_naming_it(shapes, tmp_path, capsys):
+    """Un solo ``inf`` entre el número exacto de floats: se para antes de entrenar, con el
+    nombre del archivo dado (no el del modelo de salida), y no se escribe nada."""
+    source = _yolo("tiny", labels=("circulo", "cuadrado"), seed=5)
+    path = save_darknet_weights(source, tmp_path / "tiny.weights")
+    data = bytearray(path.read_bytes())
+    major, minor = np.frombuffer(bytes(data[:8]), "<i4")
+    header = 20 if major * 10 + minor >= 2 else 16
+    data[header + 4 * 100:header + 4 * 101] = np.float32(np.inf).tobytes()
+    path.write_bytes(bytes(data))
+    voc = ["--anotaciones", str(shapes / "annotations"), "--imagenes", str(shapes / "images")]
+    out = tmp_path / "corrida"
+    assert main(["deteccion", "entrenar", *voc, "--backbone", "tiny", "--ancho", str(WIDTH),
+                 "--tamanio", str(SIZE), "--epocas", "1", "--backbone-pesos", str(path),
+                 "--salida", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "no finitos" in err
+    assert not (out / "modelo.h5").exists()

@@ -302,6 +302,13 @@ def _check_values(model, path: Path, used: list[_Tensor], values: list[np.ndarra
                   check_variances: bool) -> None:
     """Comprueba formas (y varianzas si se pide) antes de asignar nada al modelo."""
     for tensor, value in zip(used, values, strict=True):
+        if not np.isfinite(value).all():
+            # Un solo NaN o infinito envenena todo el entrenamiento (y el error llegaría
+            # después, con el nombre del modelo de salida): se para aquí, con el archivo.
+            raise WeightsMismatchError(
+                f"«{path}»: «{tensor.layer}» ({tensor.label}) trae "
+                f"{int((~np.isfinite(value)).sum())} valores no finitos (NaN o infinito): "
+                "el archivo está dañado; no se ha cargado nada.")
         if tuple(value.shape) != tuple(tensor.variable.shape):  # no debería pasar nunca
             raise WeightsMismatchError(
                 f"«{path}»: «{tensor.layer}» ({tensor.label}) tiene forma {value.shape} en el "
