@@ -354,7 +354,14 @@ def _find_image(xml_path: Path, root: ET.Element, img_root: Path, folders: dict)
         if (img_root / relative).is_file():
             return img_root / relative
         if relative.suffix:
-            raise _Skip(f"la imagen {filename} no existe en {img_root}")
+            # La extensión con otras mayúsculas (labelImg escribe «00000.jpg» de «00000.JPG»
+            # en sistemas que no distinguen): se acepta; otra extensión se nombra.
+            near = _images_by_stem(img_root.joinpath(*relative.parent.parts),
+                                   folders).get(relative.stem)
+            if near is not None and near.name.lower() == relative.name.lower():
+                return near
+            there = f"; hay «{near.name}»" if near is not None else ""
+            raise _Skip(f"la imagen {filename} no existe en {img_root}{there}")
         folder, stem = img_root.joinpath(*relative.parent.parts), relative.name
     found = _images_by_stem(folder, folders).get(stem)
     if found is not None:

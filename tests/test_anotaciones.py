@@ -188,6 +188,24 @@ def test_missing_filename_finds_any_case_extension(tmp_path):
     assert all(r.path.parent == img for r in images)
 
 
+def test_filename_extension_case_is_forgiven_and_other_extensions_named(tmp_path):
+    """«00000.jpg» en el XML y «00000.JPG» en la carpeta es la misma foto; con otra
+    extensión, el error nombra la que hay."""
+    ann, img = tmp_path / "ann", tmp_path / "img"
+    ann.mkdir()
+    _image(img, "00000.JPG")
+    _image(img, "00001.png")
+    (ann / "00000.xml").write_text(_xml(_obj("x", (1, 1, 5, 5)), filename="00000.jpg"),
+                                   "utf-8")
+    (ann / "00001.xml").write_text(_xml(_obj("x", (1, 1, 5, 5)), filename="00001.jpg"),
+                                   "utf-8")
+    images, _ = read_voc(ann, img)
+    assert [r.path.name for r in images] == ["00000.JPG"]
+    [(xml, reason)] = images.report.skipped
+    assert xml.name == "00001.xml" and "00001.jpg no existe" in reason
+    assert "hay «00001.png»" in reason
+
+
 def test_filename_lookup_never_leaves_the_folder(tmp_path):
     ann, img, outside = tmp_path / "ann", tmp_path / "img", tmp_path / "fuera"
     ann.mkdir()
