@@ -106,7 +106,21 @@ def serve_settings(args):
                             f"{args.puerto}.")
     return Settings(max_body_bytes=int(args.limite_mb * 2**20), max_pixels=args.limite_pixeles,
                     max_batch=args.lote_peticiones, wait_ms=args.espera_ms, api_key=key,
-                    cors_origins=tuple(args.cors or ()))
+                    cors_origins=tuple(args.cors or ()), allowed_hosts=allowed_hosts(args))
+
+
+#: Los nombres de esta máquina que acepta un servidor en 127.0.0.1 en la cabecera Host.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def allowed_hosts(args) -> tuple[str, ...] | None:
+    """Los valores de ``Host`` que se aceptan: escuchando en esta máquina, sus nombres
+    locales (contra el DNS rebinding) más los de ``--hosts``; fuera (con clave), cualquiera
+    salvo que ``--hosts`` los fije."""
+    extra = tuple(args.hosts or ())
+    if is_loopback(args.host):
+        return tuple(dict.fromkeys((*LOCAL_HOSTS, args.host, *extra)))
+    return extra or None
 
 
 def _cmd_serve(args) -> int:
@@ -143,6 +157,10 @@ def add_commands(commands) -> None:
                         help="dirección en que escucha (por defecto 127.0.0.1, solo esta "
                              "máquina; otra exige --clave)")
     parser.add_argument("--puerto", type=int, default=8000, help="puerto (por defecto 8000)")
+    parser.add_argument("--hosts", nargs="+", metavar="NOMBRE",
+                        help="otros nombres aceptados en la cabecera Host (p. ej. el de un "
+                             "proxy); en 127.0.0.1 solo se aceptan 127.0.0.1, localhost y "
+                             "::1, contra el DNS rebinding")
     parser.add_argument("--clave", default=None,
                         help=f"clave de acceso que los clientes envían en la cabecera X-Clave "
                              f"(o la variable {KEY_ENV}); obligatoria fuera de 127.0.0.1")

@@ -21,7 +21,7 @@ from nucleo.errores import DataError
 from nucleo.vocabulario import SERVICE_BATCH_REQUESTS
 from nucleo.vocabulario import SERVICE_MAX_MB
 from nucleo.vocabulario import SERVICE_MAX_PIXELS
-from servicio.entradas import ApiError, BodyLimit, validation_message
+from servicio.entradas import ApiError, BodyLimit, HostCheck, validation_message
 from servicio.lotes import Batcher
 from servicio.modelos_servidos import ServedModel
 
@@ -44,6 +44,8 @@ class Settings:
         wait_ms: cuánto se espera a que se llene un lote.
         api_key: clave que deben enviar los clientes en ``X-Clave``; ``None``, ninguna.
         cors_origins: orígenes a los que se permite CORS; vacío, ninguno.
+        allowed_hosts: valores aceptados de la cabecera ``Host`` (sin puerto); ``None``,
+            cualquiera. ``redes servir`` en 127.0.0.1 acepta solo los nombres locales.
     """
 
     max_body_bytes: int = int(SERVICE_MAX_MB * 2**20)
@@ -52,6 +54,7 @@ class Settings:
     wait_ms: float = 5.0
     api_key: str | None = None
     cors_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] | None = None
 
 
 def swagger_ui_dir() -> Path | None:
@@ -121,7 +124,7 @@ def create_app(models: list[ServedModel], settings: Settings | None = None):
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST"],
                            allow_headers=[KEY_HEADER, "Content-Type"])
-    limited = BodyLimit(app, settings.max_body_bytes)
+    limited = HostCheck(BodyLimit(app, settings.max_body_bytes), settings.allowed_hosts)
     limited.fastapi_app = app  # las pruebas y la CLI llegan a la app por aquí
     return limited
 

@@ -56,6 +56,40 @@ async def send_json(send, status: int, payload: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def host_name(value: str) -> str:
+    """``"127.0.0.1:8000"`` → ``"127.0.0.1"``, ``"[::1]:8000"`` → ``"::1"`` (en minúsculas)."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class HostCheck:
+    """Middleware ASGI: 400 si la cabecera ``Host`` no es uno de ``allowed``.
+
+    Una página abierta en el navegador del usuario puede apuntar un nombre suyo a
+    127.0.0.1 (DNS rebinding) y llamar al servidor local sin clave; su petición lleva su
+    propio nombre en ``Host``, y se rechaza. ``allowed=None`` no comprueba nada.
+    """
+
+    def __init__(self, app, allowed: tuple[str, ...] | None):
+        self.app = app
+        self.allowed = None if allowed is None else {host_name(h) for h in allowed}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or self.allowed is None:
+            return await self.app(scope, receive, send)
+        raw = next((value.decode("latin-1") for key, value in scope["headers"]
+                    if key.lower() == b"host"), "")
+        if host_name(raw) not in self.allowed:
+            return await send_json(send, 400, {
+                "detail": f"La cabecera Host «{raw[:100]}» no es la de este servidor (acepta "
+                          f"{', '.join(sorted(self.allowed))}); si llega por otro nombre, "
+                          "añádalo con «redes servir --hosts».",
+                "campo": "Host"})
+        return await self.app(scope, receive, send)
+
+
 class BodyLimit:
     """Middleware ASGI: 415 por tipo de contenido y 413 por tamaño del cuerpo.
 

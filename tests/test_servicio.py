@@ -352,3 +352,24 @@ def test_concurrent_requests_are_batched_and_routed_back(models):
         for box, other in zip(got["cajas"], expected["cajas"], strict=True):
             assert box["etiqueta"] == other["etiqueta"]
             assert box["x1"] == pytest.approx(other["x1"], abs=0.2)
+
+
+def test_foreign_host_header_is_refused_on_a_local_server(models):
+    """DNS rebinding: una página que apunta su nombre a 127.0.0.1 manda su propio Host."""
+    from cli.principal import build_parser
+    from cli.servir import serve_settings
+
+    parse = build_parser().parse_args
+    settings = serve_settings(parse(["servir", "--pesos", "a.h5"]))
+    assert set(settings.allowed_hosts) == {"127.0.0.1", "localhost", "::1"}
+    wider = serve_settings(parse(["servir", "--pesos", "a.h5", "--hosts", "mi.proxy"]))
+    assert "mi.proxy" in wider.allowed_hosts
+    app = create_app([models["ventas"]], settings)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/salud").status_code == 200
+        assert client.get("/salud", headers={"Host": "localhost:8000"}).status_code == 200
+        assert client.get("/salud", headers={"Host": "[::1]:8000"}).status_code == 200
+        foreign = client.get("/salud", headers={"Host": "attacker.example"})
+        assert foreign.status_code == 400
+        assert "attacker.example" in foreign.json()["detail"] and "--hosts" in \
+            foreign.json()["detail"]
