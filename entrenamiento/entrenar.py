@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -55,6 +56,10 @@ from entrenamiento.entradas import check_data
 from entrenamiento.entradas import repeated_dataset
 from entrenamiento.entradas import shard_data
 from entrenamiento.opciones import BACKUP_NAME
+from entrenamiento.opciones import DISCARDED_LOG_NAME
+from entrenamiento.opciones import DISCARDED_PLOT_NAME
+from entrenamiento.opciones import LOG_NAME
+from entrenamiento.opciones import PENDING_LOG_NAME
 from entrenamiento.opciones import FitOptions
 from entrenamiento.opciones import Run
 from entrenamiento.opciones import fit_options
@@ -91,6 +96,9 @@ class TrainResult:
         stop_reason: por qué paró: ``"epocas"`` (las pedidas), ``"tiempo"`` (el tope
             de ``TimeLimit``), ``"parada_temprana"`` (``patience``) o ``"interrupcion"``
             (Ctrl+C con un solo proceso, tras alguna época: se sigue con el mejor modelo).
+        discarded_log: si esta ejecución no mejoró el modelo ya guardado (sin respaldo,
+            XOR), su registro ``registro_descartado.csv`` (con ``curvas_descartado.png``);
+            ``log_path`` y ``plot_path`` siguen siendo los del modelo guardado.
     """
 
     model: keras.Model
@@ -105,6 +113,7 @@ class TrainResult:
     epochs_run: int = 0
     seconds: float = 0.0
     stop_reason: str = "epocas"
+    discarded_log: Path | None = None
 
     def summary(self) -> dict[str, Any]:
         """Las cifras que todo entrenador pone en su resumen (tabla y JSON): épocas
@@ -300,6 +309,26 @@ def _keep_best(model, run: Run, best):
     return model
 
 
+def _place_log(run: Run, best) -> Path | None:
+    """El registro de una ejecución que podía descartarse: si su modelo se guardó, pasa a
+    ser ``registro.csv`` (con sus curvas); si se conservó el modelo anterior, queda como
+    ``registro_descartado.csv`` y ``registro.csv``/``curvas.png`` siguen describiendo el
+    modelo guardado. Devuelve el registro descartado, o ``None``."""
+    if run.run_dir is None or run.log_path.name != PENDING_LOG_NAME or not run.chief:
+        return None
+    pending, run.log_path = run.log_path, run.run_dir / LOG_NAME
+    if best.best_epoch is None and best.kept_previous is not None:
+        discarded = run.run_dir / DISCARDED_LOG_NAME
+        os.replace(pending, discarded)
+        history = read_history(discarded)
+        if history:
+            plot_history(history, run.run_dir / DISCARDED_PLOT_NAME)
+        logger.info("El registro de esta ejecución descartada queda en «%s».", discarded)
+        return discarded
+    os.replace(pending, run.log_path)
+    return None
+
+
 def _history(fit_history, run: Run) -> dict[str, list[float]]:
     """El historial completo: el de ``fit`` en memoria, o el de ``registro.csv`` (que
     incluye las épocas de antes de una reanudación), y sus curvas."""
@@ -380,12 +409,15 @@ def train(builder, builder_kwargs: Mapping[str, Any] | None = None, train_data=N
                 logger.info("Parada temprana en la época %d/%d: «%s» no mejoró en %d épocas.",
                             early.stopped_epoch + 1, opts.epochs, opts.monitor, opts.patience)
             model = _keep_best(model, run, best)
+            discarded = _place_log(run, best)
     finally:
         keras.mixed_precision.set_dtype_policy(previous_policy)
-    return TrainResult(model=model, history=_history(fit_history, run), run_dir=run.run_dir,
+    history = (read_history(discarded) if discarded is not None
+               else _history(fit_history, run))
+    return TrainResult(model=model, history=history, run_dir=run.run_dir,
                        weights_path=run.weights_path, log_path=run.log_path,
                        plot_path=run.plot_path,
                        initial_epoch=resume.initial_epoch if resume is not None else 0,
                        best_epoch=best.best_epoch, precision=run.precision,
                        epochs_run=len(fit_history.epoch), seconds=fit_seconds,
-                       stop_reason=stop_reason)
+                       stop_reason=stop_reason, discarded_log=discarded)

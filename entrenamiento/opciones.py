@@ -28,6 +28,10 @@ from nucleo.vocabulario import check_devices
 WEIGHTS_NAME = "modelo.h5"
 LOG_NAME = "registro.csv"
 PLOT_NAME = "curvas.png"
+#: El registro de una ejecución que aún puede descartarse, y el de una descartada.
+PENDING_LOG_NAME = "registro_nuevo.csv"
+DISCARDED_LOG_NAME = "registro_descartado.csv"
+DISCARDED_PLOT_NAME = "curvas_descartado.png"
 BACKUP_NAME = "respaldo"
 
 
@@ -184,6 +188,10 @@ def prepare_run(run_dir, opts: FitOptions, cluster: distribuido.Cluster | None) 
     run.weights_path = (run.run_dir / WEIGHTS_NAME if opts.weights_path is None
                         else Path(opts.weights_path))
     run.log_path, run.plot_path = run.run_dir / LOG_NAME, run.run_dir / PLOT_NAME
+    if not opts.backup and run.weights_path.is_file():
+        # Sin respaldo (XOR) una ejecución nueva no sustituye un modelo mejor: su registro
+        # va aparte hasta saber si su modelo se queda (ver entrenar._place_log).
+        run.log_path = run.run_dir / PENDING_LOG_NAME
     if run.chief:  # con varios procesos, solo el 0 escribe
         run.run_dir.mkdir(parents=True, exist_ok=True)
         run.weights_path.parent.mkdir(parents=True, exist_ok=True)

@@ -92,9 +92,17 @@ class TaskResult:
 
 
 def training_files(train_result) -> dict[str, Path]:
-    """Los archivos de un :class:`entrenamiento.entrenar.TrainResult`, con sus nombres."""
-    return {"pesos": train_result.weights_path, "registro": train_result.log_path,
-            "curvas": train_result.plot_path}
+    """Los archivos de un :class:`entrenamiento.entrenar.TrainResult`, con sus nombres (y
+    el registro de una ejecución descartada, si lo hay)."""
+    files = {"pesos": train_result.weights_path, "registro": train_result.log_path,
+             "curvas": train_result.plot_path}
+    discarded = getattr(train_result, "discarded_log", None)
+    if discarded is not None:
+        files["registro_descartado"] = discarded
+        plot = discarded.with_name("curvas_descartado.png")
+        if plot.is_file():
+            files["curvas_descartado"] = plot
+    return files
 
 
 def metric_name(key: str) -> str:

@@ -32,12 +32,27 @@ def test_rerunning_xor_never_replaces_a_better_model_with_a_worse_one(tmp_path):
     best = _stored_best(long_run.file("pesos"))
     expected = modelos.load(long_run.file("pesos")).predict(XOR_INPUTS, verbose=0)
 
+    log, plot = (tmp_path / "registro.csv").read_bytes(), (tmp_path / "curvas.png").read_bytes()
     short_run = train_xor(epochs=5, seed=0, run_dir=tmp_path)  # mucho peor
     assert _stored_best(short_run.file("pesos")) == best
+    # El registro y las curvas siguen describiendo el modelo guardado; los de la ejecución
+    # descartada quedan al lado, con su nombre.
+    assert (tmp_path / "registro.csv").read_bytes() == log
+    assert (tmp_path / "curvas.png").read_bytes() == plot
+    discarded = (tmp_path / "registro_descartado.csv").read_text().splitlines()
+    assert len(discarded) == 1 + 5 and (tmp_path / "curvas_descartado.png").is_file()
+    assert short_run.files["registro_descartado"] == tmp_path / "registro_descartado.csv"
+    assert not (tmp_path / "registro_nuevo.csv").exists()
     np.testing.assert_array_equal(
         modelos.load(short_run.file("pesos")).predict(XOR_INPUTS, verbose=0), expected)
     # El modelo devuelto es el conservado, no el de la ejecución corta.
     np.testing.assert_array_equal(short_run.model.predict(XOR_INPUTS, verbose=0), expected)
+    # Una ejecución que sí mejora (las mismas 100 épocas y 200 más) sustituye modelo,
+    # registro y curvas.
+    better = train_xor(epochs=300, seed=0, run_dir=tmp_path)
+    assert _stored_best(better.file("pesos"))["valor"] < best["valor"]
+    assert len((tmp_path / "registro.csv").read_text().splitlines()) == 1 + 300
+    assert "registro_descartado" not in better.files
 
 
 def test_rerun_with_other_settings_starts_a_new_model(tmp_path):
