@@ -9,10 +9,13 @@ caché (:func:`fastest_engine`)."""
 from __future__ import annotations
 
 
+import functools
 import hashlib
+import logging
 import os
 import secrets
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,8 @@ from inferencia.exportar import (
 )
 from inferencia.motor_base import Engine
 from inferencia.motores_exportados import ENGINE_FORMATS
+
+logger = logging.getLogger("redes")
 
 
 #: Candidatos de ``auto`` con un ``.h5``, que :func:`fastest_engine` mide con el modelo
@@ -85,11 +90,39 @@ def auto_choice_path(weights, precision: str | None = None) -> Path:
 
 
 def cache_root() -> Path:
-    """Carpeta de la caché de exportaciones: ``$REDES_CACHE`` o ``~/.cache/redes-keras``."""
+    """Carpeta de la caché de exportaciones: ``$REDES_CACHE`` o ``~/.cache/redes-keras``.
+
+    Si no se puede usar (es un archivo, está en ``/proc`` o ``/sys``, no se puede crear o
+    escribir), se usa una carpeta temporal propia y se avisa una vez.
+    """
     if os.environ.get("REDES_CACHE"):
-        return Path(os.environ["REDES_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "redes-keras"
+        wanted = Path(os.environ["REDES_CACHE"])
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        wanted = Path(base) / "redes-keras"
+    return _usable(wanted)
+
+
+@functools.cache
+def _usable(wanted: Path) -> Path:
+    problem = None
+    if any(str(wanted.resolve()).startswith(p) for p in ("/proc", "/sys", "/dev")):
+        problem = "es una carpeta del sistema"
+    else:
+        try:
+            wanted.mkdir(parents=True, exist_ok=True)
+            probe = wanted / f".prueba-{os.getpid()}-{secrets.token_hex(4)}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            problem = exc.strerror or type(exc).__name__
+    if problem is None:
+        return wanted
+    fallback = Path(tempfile.gettempdir()) / f"redes-keras-cache-{os.getuid()}"
+    fallback.mkdir(parents=True, exist_ok=True)
+    logger.warning("La caché «%s» no se puede usar (%s): se usa «%s» (REDES_CACHE la fija).",
+                   wanted, problem, fallback)
+    return fallback
 
 
 def _file_digest(path: Path) -> str:
@@ -111,8 +144,10 @@ def cached_export(weights, fmt: str) -> dict[str, Any]:
     if (folder / DESCRIPTION).is_file():
         try:
             return read_description(folder)
-        except ModelFileError:
-            shutil.rmtree(folder, ignore_errors=True)  # una caché rota se rehace
+        except ModelFileError as exc:  # una entrada rota o cambiada se rehace
+            logger.warning("La exportación %s de «%s» en la caché no vale (%s): se rehace.",
+                           fmt, weights, str(exc).splitlines()[0][:200])
+            shutil.rmtree(folder, ignore_errors=True)
     staging = folder.with_name(f".{fmt}-{os.getpid()}-{secrets.token_hex(4)}")
     try:
         export_model(weights, fmt, staging)

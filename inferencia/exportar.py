@@ -25,6 +25,7 @@ salida y solo al final se mueven los archivos a su sitio (la descripción, la ú
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import os
 import secrets
@@ -169,6 +170,35 @@ def _check_shape(shape, where: str) -> None:
                                  + ".")
 
 
+def file_sha256(path: Path) -> str:
+    """El sha256 (hexadecimal) del contenido de ``path``, leído por partes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verify_digests(description: dict[str, Any], json_path: Path) -> None:
+    """Cada archivo con su sha256 en ``modelo.json`` es el que se exportó: uno cambiado por
+    otro (otra exportación, una copia cortada) se rechaza antes de abrirlo."""
+    digests = description.get("sha256")
+    if digests is None:
+        return   # exportaciones de antes de que se guardara el sha256
+    known = {description["artifact"], *COMPANIONS.get(description["format"], ())}
+    if not isinstance(digests, dict) or not set(digests) <= known or not all(
+            isinstance(v, str) and len(v) == 64 for v in digests.values()):
+        raise ModelFileError(f"«{json_path}»: el campo «sha256» debe dar el sha256 de "
+                             f"{', '.join(sorted(known))}.")
+    for entry, expected in digests.items():
+        actual = file_sha256(json_path.parent / entry)
+        if actual != expected:
+            raise ModelFileError(
+                f"«{json_path.parent / entry}» no es el archivo que se exportó (sha256 "
+                f"{actual[:16]}…, se esperaba {expected[:16]}…): se cambió o se cortó. "
+                "Vuelva a exportar el modelo.")
+
+
 def read_description(path) -> dict[str, Any]:
     """Lee y comprueba ``modelo.json`` de una exportación (la carpeta o el archivo).
 
@@ -212,6 +242,7 @@ def read_description(path) -> dict[str, Any]:
         if not target.is_relative_to(folder):
             raise ModelFileError(f"«{json_path.parent / entry}» es un enlace que sale de la "
                                  f"carpeta de la exportación (a «{target}»): no se abre.")
+    _verify_digests(description, json_path)
     for key in ("inputs", "outputs"):
         for index, item in enumerate(description[key]):
             if not (isinstance(item, dict) and isinstance(item.get("name"), str)
@@ -338,6 +369,9 @@ def staged_export(output: Path, fmt: str, description: dict[str, Any]):
     staging.mkdir()
     try:
         yield staging
+        description["sha256"] = {entry: file_sha256(staging / entry)
+                                 for entry in (ARTIFACTS[fmt], *COMPANIONS.get(fmt, ()))
+                                 if (staging / entry).is_file()}
         (staging / DESCRIPTION).write_text(
             dumps_strict(description, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         for entry in (ARTIFACTS[fmt], *COMPANIONS.get(fmt, ())):

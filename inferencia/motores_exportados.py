@@ -51,8 +51,10 @@ class OnnxEngine(Engine):
         try:
             self.session = onnxruntime.InferenceSession(
                 str(path), options, providers=["CPUExecutionProvider"])
-        except (RuntimeError, ValueError, OSError) as exc:  # clases de onnxruntime
-            raise ModelFileError(f"ONNX Runtime no pudo abrir «{path}»: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 (InvalidProtobuf y las demás de onnxruntime)
+            message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else \
+                type(exc).__name__
+            raise ModelFileError(f"ONNX Runtime no pudo abrir «{path}»: {message}") from None
         self._names = [item.name for item in self.session.get_inputs()]
         types = {"tensor(float)": "float32", "tensor(int32)": "int32",
                  "tensor(int64)": "int64", "tensor(double)": "float64"}

@@ -4,6 +4,7 @@ enlaces que salen de la carpeta se rechazan con un error claro, antes de reserva
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import h5py
 import pytest
@@ -81,3 +82,73 @@ def test_a_description_declaring_a_huge_image_is_refused(exported, tmp_path):
     (folder / "modelo.json").write_text(json.dumps(description))
     with pytest.raises(ModelFileError, match="yolo.input_size"):
         read_description(folder)
+
+
+# === Artefactos comprobados (sha256) y la caché ===
+def test_a_swapped_or_cut_artifact_is_refused_in_a_folder(exported, tmp_path, capsys):
+    from inferencia.exportar import export_model
+    from inferencia.exportar import read_description
+
+    other = export_model(modelos.save(modelos.build_yolo(
+        ["a"], input_size=64, backbone="tiny", width_multiplier=0.25), tmp_path / "o.h5"),
+        "onnx", tmp_path / "otra").parent
+    folder = _copy(exported, tmp_path)
+    assert set(read_description(folder)["sha256"]) == {"modelo.onnx"}
+    (folder / "modelo.onnx").write_bytes((other / "modelo.onnx").read_bytes())
+    with pytest.raises(ModelFileError, match="no es el archivo que se exportó"):
+        read_description(folder)
+    data = (exported / "modelo.onnx").read_bytes()
+    (folder / "modelo.onnx").write_bytes(data[:len(data) // 2])
+    assert main(["deteccion", "predecir", "--pesos", str(folder), str(folder / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert "se cambió o se cortó" in err and "Traceback" not in err
+
+
+def test_an_old_description_with_a_cut_onnx_is_a_clear_error(exported, tmp_path):
+    """Sin sha256 (exportaciones anteriores), ONNX Runtime lo descubre: InvalidProtobuf
+    pasa a un error que nombra el archivo."""
+    from inferencia.exportar import read_description
+    from inferencia.motores import open_export
+
+    folder = _copy(exported, tmp_path)
+    description = json.loads((folder / "modelo.json").read_text())
+    del description["sha256"]
+    (folder / "modelo.json").write_text(json.dumps(description))
+    data = (folder / "modelo.onnx").read_bytes()
+    (folder / "modelo.onnx").write_bytes(data[:len(data) // 2])
+    with pytest.raises(ModelFileError, match="ONNX Runtime no pudo abrir .*modelo.onnx"):
+        open_export(read_description(folder))
+
+
+def test_a_broken_cache_entry_is_rebuilt_with_a_notice(tmp_path, monkeypatch, caplog):
+    pytest.importorskip("onnxruntime")
+    from inferencia import eleccion
+
+    monkeypatch.setenv("REDES_CACHE", str(tmp_path / "cache"))
+    weights = _tiny_yolo(tmp_path / "m.h5")
+    first = eleccion.cached_export(weights, "onnx")
+    artifact = Path(first["directory"]) / "modelo.onnx"
+    good = artifact.read_bytes()
+    artifact.write_bytes(good[:100])
+    with caplog.at_level("WARNING", logger="redes"):
+        again = eleccion.cached_export(weights, "onnx")
+    assert "en la caché no vale" in caplog.text and "se rehace" in caplog.text
+    rebuilt = Path(again["directory"]) / "modelo.onnx"
+    assert rebuilt.stat().st_size > len(good) // 2   # entera otra vez (y su sha256 vale)
+
+
+@pytest.mark.neutral
+@pytest.mark.parametrize("where", ["archivo", "/proc/redes-keras", "/sys/redes-keras"])
+def test_an_unusable_cache_folder_falls_back_with_a_notice(tmp_path, monkeypatch, caplog,
+                                                           where):
+    from inferencia import eleccion
+
+    target = tmp_path / "un_archivo" if where == "archivo" else Path(where)
+    if where == "archivo":
+        target.write_text("no es una carpeta")
+    monkeypatch.setenv("REDES_CACHE", str(target))
+    eleccion._usable.cache_clear()
+    with caplog.at_level("WARNING", logger="redes"):
+        root = eleccion.cache_root()
+    assert root != target and root.is_dir()
+    assert "no se puede usar" in caplog.text and str(target) in caplog.text
