@@ -19,6 +19,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from nucleo.errores import RedesError
+
 logger = logging.getLogger("redes")
 
 
@@ -84,17 +86,40 @@ class Batcher:
             try:
                 results = await loop.run_in_executor(
                     self._executor, self.run_batch, [item for item, _ in batch])
-            except Exception as exc:  # el lote entero falla: cada petición lo sabe
-                logger.exception("Falló un lote de %s", self.name)
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
+            except Exception as exc:  # noqa: BLE001 (se entrega a cada petición)
+                if len(batch) == 1:
+                    self._fail(batch[0][1], exc)
+                else:
+                    # El fallo de una petición no debe tumbar a las demás de su lote: cada
+                    # una se repite sola y recibe su propio resultado o su propio error.
+                    await self._one_by_one(loop, batch)
                 continue
             self.batches += 1
             self.items += len(batch)
             for (_, fut), result in zip(batch, results, strict=True):
                 if not fut.done():
                     fut.set_result(result)
+
+    async def _one_by_one(self, loop, batch) -> None:
+        for item, fut in batch:
+            if fut.done():
+                continue
+            try:
+                (result,) = await loop.run_in_executor(self._executor, self.run_batch, [item])
+            except Exception as exc:  # noqa: BLE001 (se entrega a su petición)
+                self._fail(fut, exc)
+                continue
+            self.batches += 1
+            self.items += 1
+            if not fut.done():
+                fut.set_result(result)
+
+    def _fail(self, fut, exc: Exception) -> None:
+        """El error de una petición; los que no son de la entrada se registran."""
+        if not isinstance(exc, RedesError):
+            logger.error("Falló una petición a %s: %s", self.name, exc, exc_info=exc)
+        if not fut.done():
+            fut.set_exception(exc)
 
     async def close(self) -> None:
         """Para el trabajador (las peticiones en curso ya terminaron) y su hilo.

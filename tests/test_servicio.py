@@ -373,3 +373,49 @@ def test_foreign_host_header_is_refused_on_a_local_server(models):
         assert foreign.status_code == 400
         assert "attacker.example" in foreign.json()["detail"] and "--hosts" in \
             foreign.json()["detail"]
+
+
+def test_a_failing_request_does_not_fail_the_others_of_its_batch():
+    """Una petición que hace fallar el lote se repite sola y recibe su error; las demás de
+    ese lote reciben su resultado."""
+    from servicio.lotes import Batcher
+
+    calls = []
+
+    def run_batch(items):
+        calls.append(list(items))
+        if "malo" in items:
+            raise ValueError("entrada imposible")
+        return [item.upper() for item in items]
+
+    async def scenario():
+        batcher = Batcher(run_batch, max_batch=8, wait_ms=200, name="prueba")
+        try:
+            return await asyncio.gather(*(batcher.submit(x) for x in ("a", "malo", "b")),
+                                        return_exceptions=True)
+        finally:
+            await batcher.close()
+
+    results = asyncio.run(scenario())
+    assert results[0] == "A" and results[2] == "B"
+    assert isinstance(results[1], ValueError)
+    assert calls[0] == ["a", "malo", "b"] and ["a"] in calls and ["b"] in calls
+
+
+def test_attention_with_an_exported_translator_is_a_4xx_and_others_still_work(paths, tmp_path):
+    """Con un traductor exportado (ONNX), atencion=1 da 422 diciendo qué motor necesita,
+    y las traducciones sin atención siguen respondiendo."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    from inferencia.exportar import export_model
+    from servicio.modelos_servidos import load_served_model
+
+    exported = export_model(paths["traduccion"], "onnx", tmp_path / "onnx").parent
+    served = load_served_model(exported, engine="auto")
+    with TestClient(create_app([served])) as client:
+        refused = client.post("/traducir", params={"atencion": 1},
+                              json={"texto": "ciento veinte"})
+        assert refused.status_code == 422, refused.text
+        assert "necesitan el motor keras" in refused.json()["detail"]
+        plain = client.post("/traducir", json={"texto": "ciento veinte"})
+        assert plain.status_code == 200 and plain.json()["traduccion"]

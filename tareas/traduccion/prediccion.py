@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nucleo.errores import DataError, ModelFileError
+from nucleo.errores import ArgumentError, DataError, ModelFileError
 from nucleo.validacion import check_int
 from datos.numeros import WordTokenizer
 from datos.numeros import shorten
@@ -250,6 +250,13 @@ class TranslationPredictor(Predictor):
         Raises:
             DataError: palabras fuera del vocabulario o una frase demasiado larga.
         """
+        if attention and getattr(self.engine, "name", "keras") != "keras":
+            # Los pesos de atención salen de las capas del modelo de Keras; un artefacto
+            # exportado solo da la salida (la petición no debe llegar al lote).
+            raise ArgumentError(
+                f"Los pesos de atención necesitan el motor keras y este modelo se sirve con "
+                f"«{self.engine.name}»: sirva el .h5 con --motor keras (o pida la "
+                "traducción sin atencion=1).")
         ids = encode_texts([text], self.source_tok, self.source_limit)[0]
         return TranslationInput(text, ids[ids != 0], attention,
                                 _check_beam(beam_size, "TranslationPredictor.prepare"))
