@@ -16,7 +16,8 @@ imagen, Adam con tasa 1e-4. Así, como en el blog::
     modelo.fit(YoloDataset(imagenes, ["lego"], augmenter=True, train_times=5), epochs=7)
 
 Con 20 clases y las anclas de VOC el número de parámetros es el de darknet:
-50.676.061 (Darknet-19) y 15.867.885 (tiny).
+50.676.061 (Darknet-19) y 15.867.885 (tiny); con la MobileNetV2 de ImageNet
+(``backbone="mobilenetv2"``), 2.418.109.
 
 Referencias:
     Redmon y Farhadi, «YOLO9000: Better, Faster, Stronger» (2016), y los archivos
