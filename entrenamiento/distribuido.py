@@ -198,8 +198,14 @@ def _wait_for_coordinator(host: str, port: int, process_id: int, num_processes: 
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with socket.create_connection((host, port), timeout=1.0):
-                return
+            with socket.create_connection((host, port), timeout=1.0) as connection:
+                if _speaks_http2(connection, deadline):
+                    return
+                raise DistributedError(
+                    f"Proceso {process_id} de {num_processes}: {host}:{port} acepta la "
+                    f"conexión pero no responde como el coordinador de JAX (gRPC) en "
+                    f"{timeout:g} s: ¿otro programa en ese puerto, o un proceso 0 colgado? "
+                    "Compruebe la dirección de --coordinador.")
         except OSError as exc:
             if time.monotonic() >= deadline:
                 raise DistributedError(
@@ -208,6 +214,32 @@ def _wait_for_coordinator(host: str, port: int, process_id: int, num_processes: 
                     "0 con --coordinador en esa dirección (o compruebe la red y el "
                     "cortafuegos); --espera-coordinador da más tiempo.") from exc
             time.sleep(0.2)
+
+
+#: El prefacio de una conexión HTTP/2 y un marco SETTINGS vacío (RFC 9113, §3.4 y §6.5).
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+def _speaks_http2(connection: socket.socket, deadline: float) -> bool:
+    """``True`` si al otro lado hay un servidor HTTP/2 (el coordinador de JAX es gRPC):
+    tras el prefacio, un servidor HTTP/2 manda su marco SETTINGS (tipo 4) enseguida. Un
+    puerto que acepta y calla (o responde otra cosa) da ``False`` al acabar la espera;
+    así JAX no se queda colgado hasta abortar con una traza nativa."""
+    connection.sendall(_HTTP2_PREFACE)
+    received = b""
+    while len(received) < 9:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        connection.settimeout(min(remaining, 1.0))
+        try:
+            chunk = connection.recv(9 - len(received))
+        except TimeoutError:
+            continue
+        if not chunk:
+            return False
+        received += chunk
+    return received[3] == 0x04
 
 
 def finish(cluster: Cluster | None) -> None:

@@ -297,6 +297,66 @@ def test_a_killed_worker_stops_the_others_and_the_run_resumes(colours, tmp_path)
     assert epochs == list(range(12))  # cada época una vez: nada se repite ni se pierde
 
 
+@pytest.fixture
+def silent_port():
+    """Un puerto de 127.0.0.1 que acepta conexiones y nunca responde (se cierra solo)."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held, stop = [], threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        for connection in held:
+            connection.close()
+        server.close()
+
+
+@pytest.mark.neutral
+def test_a_coordinator_that_accepts_and_never_answers_honours_the_wait(silent_port):
+    import time
+
+    from entrenamiento.distribuido import DistributedError, _wait_for_coordinator
+
+    start = time.monotonic()
+    with pytest.raises(DistributedError, match="acepta la conexión pero no responde como el "
+                                               "coordinador de JAX"):
+        _wait_for_coordinator("127.0.0.1", silent_port, 1, 2, 2.0)
+    assert 1.5 <= time.monotonic() - start < 4.0
+
+
+@processes
+@pytest.mark.neutral
+def test_silent_coordinator_is_one_spanish_line_without_native_trace(colours, tmp_path,
+                                                                      silent_port):
+    import time
+
+    start = time.monotonic()
+    run = _redes("clasificacion", "entrenar", "--dir", str(colours), "--epocas", "1",
+                 "--salida", str(tmp_path / "a"), "--coordinador", f"127.0.0.1:{silent_port}",
+                 "--num-procesos", "2", "--proceso", "1", "--espera-coordinador", "3")
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "no responde como el coordinador de JAX" in run.stderr
+    assert "Check failure" not in run.stderr and "Traceback" not in run.stderr
+    assert time.monotonic() - start < 3 + 30   # la espera, más arrancar Python y JAX
+
+
 @processes
 @pytest.mark.neutral
 def test_unreachable_coordinator_and_wrong_process_count(colours, tmp_path):
