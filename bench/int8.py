@@ -23,7 +23,6 @@ Uso::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from nucleo.archivos import dumps_strict  # noqa: E402
 from nucleo.entorno import import_tensorflow, native_bfloat16  # noqa: E402
 
 import_tensorflow()
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     print(f"\nint8 pierde {gap:+.4f} de mAP@0.5 frente a float32 ({verdict} el objetivo "
           f"≤ {TARGET}).")
     if args.json:
-        Path(args.json).write_text(json.dumps(
+        Path(args.json).write_text(dumps_strict(
             {"calidad": quality, "img_s": speed, "perdida_map_50": gap,
              "segundos_calibracion": quantize_seconds, "pesos": str(weights)},
             indent=2, ensure_ascii=False))

@@ -45,6 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from nucleo.archivos import dumps_strict
 from datos.anotaciones import read_voc
 from datos.sinteticos import make_shapes_dataset
 from tareas.deteccion.configuracion import DetectionConfig
@@ -195,7 +196,7 @@ def crowded(args, minutes: float) -> int:
               + " | ".join(f"{row['prueba_ap_50'][c]:.3f}" for c in labels)
               + f" | {row['prueba_map_50']:.3f} |")
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+        Path(args.json).write_text(dumps_strict(result, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -222,7 +223,7 @@ def _finish(args, result, value: float, what: str, extra: str = "") -> int:
     verdict = "cumple" if value >= target else "NO cumple"
     print(f"{what}: {value:.4f} ({verdict} el objetivo ≥ {target}){extra}")
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+        Path(args.json).write_text(dumps_strict(result, indent=2, ensure_ascii=False))
     return 0
 
 
