@@ -4,7 +4,7 @@ nuestro) y ``redes pesos descargar`` (el archivo de ImageNet de Keras, solo si s
 Ejemplo::
 
     redes pesos convertir mobilenet_v2-b0353104.pth --salida pesos/mobilenetv2_imagenet.h5
-    redes pesos descargar mobilenetv2 --destino pesos/imagenet
+    redes pesos descargar mobilenetv2 --salida pesos/imagenet
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from cli.comun import add_command
 from cli.comun import add_json_argument
 from cli.comun import bounded_float
 from cli.comun import check_outputs
+from nucleo.vocabulario import PRETRAINED_DIR
+from nucleo.vocabulario import PRETRAINED_DOWNLOADS
 
 #: ``--ancho``: el multiplicador de anchura (alpha) de MobileNetV2.
 width = bounded_float(0.1, 2.0, include_minimum=True)
@@ -58,9 +60,9 @@ def _cmd_download(args) -> int:
     from modelos.mobilenet.descarga import destination_path
     from modelos.mobilenet.descarga import download_weights
 
-    check_outputs(files=[("--destino", destination_path(args.nombre, args.destino)),
+    check_outputs(files=[("--salida", destination_path(args.nombre, args.salida)),
                          ("--json", args.json)])
-    info = download_weights(args.nombre, args.destino, url=args.url, sha256=args.sha256)
+    info = download_weights(args.nombre, args.salida, url=args.url, sha256=args.sha256)
     report(TaskResult(title="Pesos descargados",
                       metrics={"pesos": args.nombre, "bytes": info["bytes"],
                                "sha256": info["sha256"],
@@ -73,9 +75,6 @@ def _cmd_download(args) -> int:
 
 
 def _add_download(modes) -> None:
-    from modelos.mobilenet.descarga import DEFAULT_DIR
-    from modelos.mobilenet.descarga import WEIGHTS
-
     parser = modes.add_parser(
         "descargar", help="descarga, solo si se pide, los pesos de ImageNet de la "
         "MobileNetV2 de keras.applications",
@@ -84,9 +83,9 @@ def _add_download(modes) -> None:
                     "o se conoce, y que se lee como una MobileNetV2) y solo entonces lo deja "
                     "en su sitio (escritura atómica). Nada del proyecto descarga por su "
                     "cuenta.")
-    parser.add_argument("nombre", choices=sorted(WEIGHTS), help="los pesos a descargar")
-    parser.add_argument("--destino", metavar="CARPETA",
-                        help=f"carpeta de destino (por defecto {DEFAULT_DIR})")
+    parser.add_argument("nombre", choices=PRETRAINED_DOWNLOADS, help="los pesos a descargar")
+    parser.add_argument("--salida", metavar="CARPETA",
+                        help=f"carpeta donde dejarlos (por defecto {PRETRAINED_DIR})")
     parser.add_argument("--url", help="otra dirección (un espejo); por defecto la de Keras")
     parser.add_argument("--sha256", metavar="HEX",
                         help="la suma sha256 esperada (Keras no la publica: el resumen da la "

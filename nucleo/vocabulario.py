@@ -98,6 +98,10 @@ MAX_TEXT_CHARS = 500
 
 # === Detección (YOLOv2) ===
 
+#: Pesos preentrenados que ``redes pesos descargar`` baja cuando se le pide, y su carpeta
+#: por defecto.
+PRETRAINED_DOWNLOADS = ("mobilenetv2",)
+PRETRAINED_DIR = "pesos/imagenet"
 #: Extractores de darknet (``modelos.yolo.darknet``).
 DARKNET_BACKBONES = ("darknet19", "tiny")
 #: Extractores de YOLOv2: los de darknet y la MobileNetV2 de ImageNet

@@ -68,13 +68,13 @@ def test_the_file_is_readable_complete_and_keyed_by_option(tmp_path):
     # Las claves son las opciones sin guiones, y están todas (también los valores por
     # defecto), más la tarea y la precisión ya resuelta.
     assert data["epocas"] is None and data["epocas_calentamiento"] == 3  # None: la receta
-    assert data["tamanio"] == [416, 416] and data["max_cajas"] == 5
+    assert data["tamanio"] == [416, 416] and data["max_cajas"] is None  # de los datos
     expected = {option.lstrip("-").replace("-", "_")
                 for option in field_options(DetectionConfig).values()}
     assert set(data) == expected | {"tarea", "precision_usada"}
     assert data["tarea"] == "deteccion" and data["precision"] == "auto"
     assert data["precision_usada"] == "float32"
-    assert '  "epocas": 7,\n' in text and '"tamanio": [416, 416]' in text  # una clave por línea
+    assert '  "epocas": null,\n' in text and '"tamanio": [416, 416]' in text  # una por línea
     with pytest.raises(ArgumentError, match="no es una clave resuelta"):
         save_config(XorConfig(), tmp_path, resolved={"otra": 1})
 

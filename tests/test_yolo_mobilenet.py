@@ -383,7 +383,7 @@ def test_download_checks_the_file_before_leaving_it(local_server, tmp_path, caps
     digest = hashlib.sha256(served.read_bytes()).hexdigest()
     dest, summary = tmp_path / "pesos", tmp_path / "descarga.json"
     target = dest / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
-    args = ["pesos", "descargar", "mobilenetv2", "--destino", str(dest),
+    args = ["pesos", "descargar", "mobilenetv2", "--salida", str(dest),
             "--url", f"{url}/mobilenet.h5"]
     # Sin --sha256 vale el tamaño del archivo de Keras, que este no tiene.
     assert main(args) == 2
@@ -415,7 +415,7 @@ def test_download_errors_leave_nothing(local_server, tmp_path, capsys):
     (site / "otro.bin").write_bytes(b"no es HDF5" * 100)
     digest = hashlib.sha256((site / "otro.bin").read_bytes()).hexdigest()
     dest = tmp_path / "pesos"
-    base = ["pesos", "descargar", "mobilenetv2", "--destino", str(dest)]
+    base = ["pesos", "descargar", "mobilenetv2", "--salida", str(dest)]
     assert main([*base, "--url", f"{url}/otro.bin", "--sha256", digest]) == 2
     assert "Lo descargado no es la MobileNetV2 de keras.applications" in capsys.readouterr().err
     assert main([*base, "--url", f"{url}/no_existe.h5"]) == 2

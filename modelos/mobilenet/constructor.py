@@ -37,6 +37,7 @@ from nucleo.keras_listo import keras
 from nucleo.keras_listo import layers
 from nucleo.validacion import check_int, check_int_tuple, check_number
 from nucleo.vocabulario import MAX_IMAGE_SIDE
+from modelos.capas import FusedBatchNormalization
 from modelos.clasificacion.constructor import MAX_UNITS
 from modelos.clasificacion.constructor import finish_model
 from modelos.registro import register_builder
@@ -118,7 +119,8 @@ def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, *, relu: bool
     else:
         x = layers.Conv2D(filters, kernel, strides=stride, padding=padding, use_bias=False,
                           kernel_initializer=_kaiming_fan_out(), name=name)(x)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=0.9, name=f"{name}_bn")(x)
+    # La de Keras con FusedBatchNormV3 en TensorFlow (mismos pesos y cuentas).
+    x = FusedBatchNormalization(epsilon=BN_EPSILON, momentum=0.9, name=f"{name}_bn")(x)
     return layers.ReLU(max_value=6.0, name=f"{name}_relu")(x) if relu else x
 
 

@@ -23,11 +23,12 @@ from nucleo.errores import ArgumentError
 from nucleo.errores import DataError
 from nucleo.errores import DownloadError
 from nucleo.errores import ModelFileError
+from nucleo.vocabulario import PRETRAINED_DIR
 
 logger = logging.getLogger("redes")
 
 #: Carpeta por defecto de los pesos descargados.
-DEFAULT_DIR = Path("pesos") / "imagenet"
+DEFAULT_DIR = Path(PRETRAINED_DIR)
 #: Bytes por lectura.
 CHUNK = 1 << 16
 
