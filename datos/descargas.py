@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from nucleo.archivos import atomic_path
+from nucleo.archivos import sha256_of
 from nucleo.errores import ArgumentError, DataError, DownloadError
 
 logger = logging.getLogger("redes")
@@ -47,15 +48,6 @@ DATASETS = {
     ),
 }
 DEFAULT_DIR = Path("datos_descargados")
-
-
-def sha256_of(path) -> str:
-    """sha256 en hexadecimal del contenido de ``path``."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_sha256(path, expected: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 
 import functools
-import hashlib
 import logging
 import os
 import secrets
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 
+from nucleo.archivos import sha256_of
 from nucleo.errores import ModelFileError
 from inferencia.exportar import (
     DESCRIPTION,
@@ -126,11 +126,7 @@ def _usable(wanted: Path) -> Path:
 
 
 def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:24]
+    return sha256_of(path)[:24]
 
 
 def cached_export(weights, fmt: str) -> dict[str, Any]:

@@ -25,7 +25,6 @@ salida y solo al final se mueven los archivos a su sitio (la descripción, la ú
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import os
 import secrets
@@ -37,6 +36,7 @@ import numpy as np
 
 from nucleo.archivos import dumps_strict
 from nucleo.archivos import read_json
+from nucleo.archivos import sha256_of
 from nucleo.errores import ArgumentError, DataError, EnvironmentSetupError, ModelFileError
 from nucleo.vocabulario import EXPORT_FORMATS as FORMATS
 from nucleo.vocabulario import MAX_IMAGE_SIDE
@@ -170,15 +170,6 @@ def _check_shape(shape, where: str) -> None:
                                  + ".")
 
 
-def file_sha256(path: Path) -> str:
-    """El sha256 (hexadecimal) del contenido de ``path``, leído por partes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _verify_digests(description: dict[str, Any], json_path: Path) -> None:
     """Cada archivo con su sha256 en ``modelo.json`` es el que se exportó: uno cambiado por
     otro (otra exportación, una copia cortada) se rechaza antes de abrirlo."""
@@ -191,7 +182,7 @@ def _verify_digests(description: dict[str, Any], json_path: Path) -> None:
         raise ModelFileError(f"«{json_path}»: el campo «sha256» debe dar el sha256 de "
                              f"{', '.join(sorted(known))}.")
     for entry, expected in digests.items():
-        actual = file_sha256(json_path.parent / entry)
+        actual = sha256_of(json_path.parent / entry)
         if actual != expected:
             raise ModelFileError(
                 f"«{json_path.parent / entry}» no es el archivo que se exportó (sha256 "
@@ -369,7 +360,7 @@ def staged_export(output: Path, fmt: str, description: dict[str, Any]):
     staging.mkdir()
     try:
         yield staging
-        description["sha256"] = {entry: file_sha256(staging / entry)
+        description["sha256"] = {entry: sha256_of(staging / entry)
                                  for entry in (ARTIFACTS[fmt], *COMPANIONS.get(fmt, ()))
                                  if (staging / entry).is_file()}
         (staging / DESCRIPTION).write_text(

@@ -167,6 +167,17 @@ def check_output_path(path, name: str, *, folder: bool = False) -> Path:
     return path
 
 
+def sha256_of(path) -> str:
+    """sha256 en hexadecimal del contenido de ``path``, leído por partes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def strict_json(value: Any) -> Any:
     """``value`` listo para JSON estricto (RFC 8259): los reales no finitos (NaN, ±inf),
     que ``json.dumps`` escribiría como ``NaN`` y un navegador rechaza, pasan a ``None``

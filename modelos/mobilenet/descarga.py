@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from nucleo.archivos import atomic_path
+from nucleo.archivos import sha256_of
 from nucleo.errores import ArgumentError
 from nucleo.errores import DataError
 from nucleo.errores import DownloadError
@@ -120,7 +121,8 @@ def download_weights(name: str = "mobilenetv2", dest=None, *, url: str | None = 
         raise ArgumentError(f"«--sha256» debe tener 64 cifras hexadecimales; recibido "
                             f"{sha256!r}.")
     path = destination_path(name, dest)
-    if path.is_file() and (expected is None or _sha256(path) == expected):
+    present = sha256_of(path) if path.is_file() else None
+    if present is not None and expected in (None, present):
         try:
             _check_content(path, path)
         except DataError:
@@ -128,7 +130,7 @@ def download_weights(name: str = "mobilenetv2", dest=None, *, url: str | None = 
         else:
             logger.info("«%s» ya estaba y es válido: no se descarga.", path)
             return {"archivo": str(path), "bytes": path.stat().st_size,
-                    "sha256": _sha256(path), "sha256_comprobado": expected is not None,
+                    "sha256": present, "sha256_comprobado": expected is not None,
                     "ya_estaba": True}
     source = url or remote.url
     limit = remote.size if expected is None else 64 * 2**20
@@ -147,14 +149,6 @@ def download_weights(name: str = "mobilenetv2", dest=None, *, url: str | None = 
     logger.info("Guardado en «%s» (%d bytes, sha256 %s).", path, size, actual)
     return {"archivo": str(path), "bytes": size, "sha256": actual,
             "sha256_comprobado": expected is not None, "ya_estaba": False}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fetch(url: str, tmp: Path, digest, limit: int, timeout: float, progress: bool,
