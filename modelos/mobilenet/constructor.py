@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from nucleo.errores import ArgumentError
+from nucleo.errores import ModelFileError
 from nucleo.keras_listo import keras
 from nucleo.keras_listo import layers
 from nucleo.validacion import check_int, check_int_tuple, check_number
@@ -241,3 +242,18 @@ def imagenet_input(image: np.ndarray, size: int = 224) -> np.ndarray:
     top = (resized.shape[0] - size) // 2
     left = (resized.shape[1] - size) // 2
     return resized[top:top + size, left:left + size].astype(np.float32) / 255.0
+
+
+def assign_checked(layers: dict, weights: dict, path, error=ModelFileError) -> list[str]:
+    """Da a cada capa de ``layers`` (nombre → capa) sus ``weights`` (nombre → arrays),
+    comprobando antes todas las formas: si una no casa, ``error`` nombra la capa, las dos
+    formas y ``path``, y el modelo queda como estaba. Devuelve los nombres llenos."""
+    for name, arrays in weights.items():
+        expected = [tuple(w.shape) for w in layers[name].get_weights()]
+        got = [tuple(a.shape) for a in arrays]
+        if got != expected:
+            raise error(f"{path}: la capa «{name}» tiene pesos de forma {got} y el modelo "
+                        f"espera {expected} (¿otro --ancho?).")
+    for name, arrays in weights.items():
+        layers[name].set_weights(arrays)
+    return list(weights)

@@ -27,6 +27,7 @@ import re
 import numpy as np
 
 from modelos.mobilenet.constructor import BN_EPSILON
+from modelos.mobilenet.constructor import assign_checked
 from modelos.mobilenet.constructor import IMAGENET_MEAN
 from modelos.mobilenet.constructor import IMAGENET_STD
 from nucleo.errores import WeightsMismatchError
@@ -144,17 +145,7 @@ def load_keras_applications(model, path) -> list[str]:
         raise WeightsMismatchError(
             f"«{path}» no trae todas las capas del extractor (faltan p. ej. {missing}): no es "
             "una MobileNetV2 completa sin cabeza.")
-    plan = []
-    for name, arrays in weights.items():
-        expected = [tuple(w.shape) for w in ours[name].get_weights()]
-        if [a.shape for a in arrays] != expected:
-            raise WeightsMismatchError(
-                f"«{path}»: «{name}» tiene pesos de forma {[a.shape for a in arrays]} y el "
-                f"modelo espera {expected} (¿otro --ancho? el archivo de Keras es de 1.0).")
-        plan.append((ours[name], arrays))
-    for layer, arrays in plan:
-        layer.set_weights(arrays)
-    return list(weights)
+    return assign_checked(ours, weights, path, WeightsMismatchError)
 
 
 def _fold_input_scaling(out: dict[str, list[np.ndarray]]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from modelos.mobilenet.constructor import assign_checked
 from nucleo.errores import ModelFileError
 from nucleo.keras_listo import keras
 
@@ -52,18 +53,9 @@ def load_pretrained_features(model: keras.Model, path) -> dict:
     if not theirs:
         raise ModelFileError(f"{path}: no es una MobileNetV2 (no tiene capas "
                              f"«{FEATURES_PREFIX}*»); use el .h5 de «redes pesos convertir».")
-    plan = []
-    for name, layer in ours.items():
-        if name not in theirs:
-            raise ModelFileError(f"{path}: le falta la capa «{name}» del extractor.")
-        arrays = theirs[name].get_weights()
-        expected = [tuple(w.shape) for w in layer.get_weights()]
-        if [tuple(a.shape) for a in arrays] != expected:
-            raise ModelFileError(
-                f"{path}: la capa «{name}» tiene pesos de forma "
-                f"{[tuple(a.shape) for a in arrays]} y el modelo espera {expected} (¿otro "
-                "--ancho?).")
-        plan.append((layer, arrays))
-    for layer, arrays in plan:
-        layer.set_weights(arrays)
-    return {"archivo": str(path), "capas": len(plan)}
+    missing = [name for name in ours if name not in theirs]
+    if missing:
+        raise ModelFileError(f"{path}: le falta la capa «{missing[0]}» del extractor.")
+    filled = assign_checked(ours, {name: theirs[name].get_weights() for name in ours}, path)
+    return {"archivo": str(path), "capas": len(filled)}
+

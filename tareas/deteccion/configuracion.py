@@ -216,7 +216,7 @@ class DetectionConfig(TrainingConfig):
         if self.freeze_epochs is not None:
             return self.freeze_epochs
         pretrained = self.backbone == "mobilenetv2" and self.backbone_weights is not None
-        if self.recipe == "fotos" and pretrained and _backend() != "jax":
+        if self.recipe == "fotos" and pretrained and keras_backend() != "jax":
             return PRETRAINED_FREEZE_EPOCHS
         return 0
 
@@ -228,7 +228,8 @@ class DetectionConfig(TrainingConfig):
         return self.patience
 
 
-def _backend() -> str:
+def keras_backend() -> str:
+    """El backend de Keras de este proceso (se importa Keras al llamarla, no al cargar)."""
     from nucleo.keras_listo import keras
 
     return keras.backend.backend()

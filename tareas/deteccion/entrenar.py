@@ -39,6 +39,7 @@ from tareas.deteccion.configuracion import MAX_BUFFER_BOXES
 from tareas.deteccion.configuracion import SHARED_CELL_WARNING
 from tareas.deteccion.configuracion import VAL_MAP
 from tareas.deteccion.configuracion import DetectionConfig
+from tareas.deteccion.configuracion import keras_backend
 from tareas.deteccion.evaluar import ap_by_class
 from tareas.deteccion.evaluar import ap_table
 from tareas.deteccion.evaluar import evaluate_records
@@ -115,7 +116,7 @@ def _check(config: DetectionConfig) -> None:
     for name, option in (("ann_dir", "--anotaciones"), ("img_dir", "--imagenes")):
         if getattr(config, name) is None:
             raise ArgumentError(f"{where}: falta «{name} ({option})».")
-    if config.freeze_used and _keras_backend() == "jax":
+    if config.freeze_used and keras_backend() == "jax":
         raise ArgumentError("«freeze_epochs» (--congelar) necesita el backend tensorflow o "
                             "torch: con jax, fit fija las variables entrenables al empezar.")
     if config.run_dir is None and config.weights_path is not None:
@@ -407,12 +408,6 @@ def _report(config: DetectionConfig, data: _Data, result, starting_point: dict[s
         model=result.model,
         history=history,
     )
-
-
-def _keras_backend() -> str:
-    from nucleo.keras_listo import keras
-
-    return keras.backend.backend()
 
 
 def _starting_point(path, backbone: str) -> tuple[str | None, dict[str, Any]]:
