@@ -1,4 +1,5 @@
-"""Orden ``redes datos descargar``: los datos públicos de los posts del blog.
+"""Orden ``redes datos``: ``descargar`` los datos públicos de los posts del blog y
+``convertir`` un conjunto de detección de formato (:mod:`cli.conversion`).
 
 Ejemplo::
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from cli.comun import add_command
 from cli.comun import add_json_argument
 from cli.comun import check_outputs
+from cli.conversion import add_convert_mode
 from nucleo.vocabulario import DATASETS
 
 
@@ -44,4 +46,5 @@ def _add_download(modes) -> None:
 
 def add_commands(commands) -> None:
     """Añade ``redes datos``."""
-    add_command(commands, "datos", "datos públicos de los posts del blog", (_add_download,))
+    add_command(commands, "datos", "datos públicos de los posts del blog y conversión de "
+                "conjuntos de detección", (_add_download, add_convert_mode))

@@ -109,14 +109,17 @@ def boxes_wh(records, image_size=416, grid=None) -> np.ndarray:
     return np.concatenate(parts).astype(np.float64) if parts else np.zeros((0, 2))
 
 
-def anchors_from_voc(ann_dir, img_dir, labels=None, *, k: int = 5, image_size=416,
-                     seed: int = 0) -> TaskResult:
-    """Lee una carpeta VOC y calcula sus anclas (lo que hace ``redes deteccion anclas``).
+def anchors_from_voc(ann_dir=None, img_dir=None, labels=None, *, k: int = 5,
+                     image_size=416, seed: int = 0, data=None, fmt: str | None = None,
+                     split: str | None = None) -> TaskResult:
+    """Lee un conjunto y calcula sus anclas (lo que hace ``redes deteccion anclas``).
 
     Args:
-        ann_dir: carpeta de los XML.
+        ann_dir: carpeta de los XML (Pascal-VOC).
         img_dir: carpeta de las imágenes.
         labels: clases a tener en cuenta (todas si es ``None``).
+        data: en lugar de ``ann_dir`` e ``img_dir``, un conjunto en cualquier formato;
+            ``fmt`` y ``split`` como en :func:`datos.conjuntos.read_dataset`.
         k: número de anclas.
         image_size: entrada de la red, entero o ``(alto, ancho)``.
         seed: semilla de k-means.
@@ -127,10 +130,11 @@ def anchors_from_voc(ann_dir, img_dir, labels=None, *, k: int = 5, image_size=41
         ``anclas_planas`` (la lista plana de keras-yolo2), ``rejilla``, ``tamanio`` y
         ``etiquetas`` (cuenta por clase).
     """
-    from datos.anotaciones import read_voc
+    from datos.conjuntos import read_dataset
     from modelos.yolo.objetivos import grid_size
 
-    images, counts = read_voc(ann_dir, img_dir, labels)
+    images, counts = read_dataset(data, labels, fmt=fmt, ann_dir=ann_dir, img_dir=img_dir,
+                                  split=split)
     height, width = as_size(image_size)
     grid = grid_size((height, width))
     wh = boxes_wh(images, (height, width))

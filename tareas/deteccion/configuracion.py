@@ -28,6 +28,8 @@ from nucleo.errores import ArgumentError
 from nucleo.validacion import shown
 from nucleo.vocabulario import BACKBONES
 from nucleo.vocabulario import BOX_LOSSES
+from nucleo.vocabulario import DATASET_FORMATS
+from nucleo.vocabulario import DATASET_SPLITS
 from nucleo.vocabulario import DEFAULT_TRAINING_PRECISION
 from nucleo.vocabulario import MAX_IMAGE_SIDE
 from nucleo.vocabulario import MAX_LEARNING_RATE
@@ -92,6 +94,12 @@ class DetectionConfig(TrainingConfig):
     Attributes:
         ann_dir: carpeta de anotaciones Pascal-VOC (``--anotaciones``).
         img_dir: carpeta de imágenes (``--imagenes``).
+        data_dir: en lugar del par anterior, la carpeta de un conjunto en cualquier formato
+            (``--datos``; ver :func:`datos.conjuntos.read_dataset`).
+        data_format: ``"voc"``, ``"yolo"`` o ``"coco"`` (``--formato-datos``; ``None``: se
+            reconoce por el contenido).
+        split: la partición del conjunto que se lee, ``"train"``, ``"val"`` o ``"test"``
+            (``--particion``; ``None``: todo). De ella salen entrenamiento y validación.
         labels: clases (``--etiquetas``; ``["lego"]`` en el blog; ``None``: todas).
         run_dir: carpeta de registro.csv, curvas.png, precision_recall_*.png y respaldo/
             (``--salida``; ``None``: entrenamiento en memoria, sin escribir nada).
@@ -149,6 +157,9 @@ class DetectionConfig(TrainingConfig):
 
     ann_dir: Path | None = setting("--anotaciones", None)
     img_dir: Path | None = setting("--imagenes", None)
+    data_dir: Path | None = setting("--datos", None)
+    data_format: str | None = setting("--formato-datos", None, choices=DATASET_FORMATS)
+    split: str | None = setting("--particion", None, choices=DATASET_SPLITS)
     labels: tuple[str, ...] | None = setting("--etiquetas", None)
     run_dir: Path | None = setting("--salida", Path(DEFAULT_RUN))
     weights_path: Path | None = setting("--archivo-pesos", None)
