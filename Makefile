@@ -22,7 +22,7 @@ $(STAMP): setup.cfg pyproject.toml
 # GB), así que se instala antes que el extra torch.
 $(BACKENDS): $(STAMP)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[test,docs,jax,torch,onnx,openvino,litert,servicio]"
+	$(BIN)/python -m pip install --quiet -e ".[test,docs,jax,torch,onnx,openvino,litert,servicio,seguimiento,tensorboard,pronostico]"
 	$(MAKE) pesos-imagenet
 	touch $(BACKENDS)
 

@@ -214,6 +214,11 @@ _TRAINING_NUMBERS = (
      "tope)"),
 )
 
+TENSORBOARD_HELP = ("escribe también en CARPETA los registros de TensorBoard de cada época "
+                    "(pérdida, métricas y tasa de aprendizaje; en detección, val_map_50); "
+                    "se abren con «tensorboard --logdir CARPETA». Necesita el extra "
+                    "tensorboard (pip install \".[tensorboard]\"); por defecto no se escriben")
+
 CONFIG_HELP = ("vuelve a entrenar con la configuración guardada en configuracion.json de "
                "otra ejecución (el archivo o su carpeta); lo que se da en la línea manda")
 
@@ -228,8 +233,8 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, output_default: s
     """Las opciones de todo ``entrenar``, con la misma unidad en todas las tareas.
 
     ``--salida``, ``--config``, ``--epocas``, ``--lote``, ``--tasa``, ``--paciencia``,
-    ``--minutos``, ``--semilla``, ``--precision``, ``--json`` y las de distribución:
-    todos los entrenadores las admiten todas.
+    ``--minutos``, ``--semilla``, ``--precision``, ``--json``, ``--tensorboard`` y las de
+    distribución: todos los entrenadores las admiten todas.
 
     Todas valen ``None`` en argparse si no se dan: el valor por defecto es el de la
     configuración del entrenador (o el de ``--config``), y la ayuda lo dice
@@ -259,6 +264,7 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, output_default: s
     precision = texts.get("precision", PRECISION_HELP)
     parser.add_argument("--precision", choices=TRAINING_PRECISIONS, help=precision)
     add_json_argument(parser)
+    parser.add_argument("--tensorboard", metavar="CARPETA", help=TENSORBOARD_HELP)
     add_distributed_arguments(parser)
 
 
@@ -292,7 +298,8 @@ def run_dir_of(config):
 def train_with(function, config, args, **options):
     """Llama al entrenador con su configuración (y ``options``, como ``verbose``; en un
     proceso de un entrenamiento distribuido, también con su ``cluster``, y con
-    ``--dispositivos``, sus ``devices``)."""
+    ``--dispositivos``, sus ``devices``). Antes comprueba la carpeta de ``--tensorboard``."""
+    check_outputs(folders=[("--tensorboard", getattr(config, "tensorboard", None))])
     cluster = getattr(args, "cluster", None)
     if cluster is not None:
         options["cluster"] = cluster

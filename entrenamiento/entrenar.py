@@ -10,6 +10,9 @@ distribución ya aplicadas), lo entrena con ``fit`` y deja en
       curvas.png     curvas de entrenamiento y validación leídas de registro.csv
       respaldo/      estado de la última época (BackupAndRestore); se borra al terminar
 
+Con ``tensorboard=CARPETA`` escribe además allí los registros de TensorBoard (pérdida,
+métricas y tasa de aprendizaje de cada época; :func:`_tensorboard`).
+
 Si el proceso muere (incluso con SIGKILL), repetir la misma llamada reanuda el
 entrenamiento en la época siguiente a la última completada. Con ``run_dir=None`` el
 entrenamiento es en memoria: no escribe nada y devuelve el modelo con los pesos de la
@@ -145,6 +148,8 @@ def _interrupted(model, run: Run, callback_list):
         if isinstance(callback, keras.callbacks.CSVLogger) and callback.csv_file is not None \
                 and not callback.csv_file.closed:
             callback.csv_file.close()
+        elif isinstance(callback, keras.callbacks.TensorBoard):
+            callback.on_train_end()   # cierra sus archivos de eventos
         elif isinstance(callback, FreezeLayers):   # no deja capas congeladas
             callback.on_train_end()
     return history
@@ -199,12 +204,27 @@ def _build_model(build, builder_kwargs, run: Run, replicas: int):
     return model
 
 
+def _tensorboard(opts: FitOptions) -> list:
+    """El ``keras.callbacks.TensorBoard`` de ``opts.tensorboard`` (o ninguno): escalares
+    por época en ``CARPETA/train`` y ``CARPETA/validation`` (``epoch_loss``,
+    ``epoch_learning_rate``, ``epoch_map_50``...), sin el grafo (que con YOLO ocupa
+    mucho). Escribe con ``tf.summary`` también con JAX o PyTorch: se importa TensorFlow
+    antes, sin su ruido de arranque."""
+    if opts.tensorboard is None:
+        return []
+    from nucleo.entorno import import_tensorflow
+
+    import_tensorflow()
+    return [keras.callbacks.TensorBoard(log_dir=str(opts.tensorboard), write_graph=False)]
+
+
 def _callbacks(model, run: Run):
     """La lista de callbacks en su orden, el que guarda el mejor modelo y el de reanudar.
 
     Orden en ``on_epoch_end``: primero los ``evaluators`` (que añaden métricas a la
-    época), luego el CSV y el mejor modelo, la parada temprana y los del usuario, y el
-    respaldo al final (una época respaldada tiene siempre su fila y su modelo escritos).
+    época), luego el CSV, TensorBoard y el mejor modelo, la parada temprana y los del
+    usuario, y el respaldo al final (una época respaldada tiene siempre su fila y su
+    modelo escritos).
     """
     opts = run.options
     first = list(opts.evaluators)
@@ -220,7 +240,7 @@ def _callbacks(model, run: Run):
         return [*first, worker, *tail], None, worker, early
     if run.run_dir is None:
         best = InMemoryBest(opts.monitor)
-        return [*first, best, *tail], best, None, early
+        return [*first, *_tensorboard(opts), best, *tail], best, None, early
     run_metadata = dict(opts.metadata or {})
     run_metadata["entrenamiento"] = {
         "epocas": opts.epochs, "lote": opts.batch_size, "semilla": opts.seed,
@@ -233,8 +253,8 @@ def _callbacks(model, run: Run):
                             cluster=run.cluster)
     resume = ResumeState(backup if opts.backup else None, csv_logger, checkpoint,
                          run.log_path, opts.epochs, spec=builder_spec(model))
-    return ([*first, resume, csv_logger, checkpoint, *tail, *([backup] if opts.backup else [])],
-            checkpoint, resume, early)
+    return ([*first, resume, csv_logger, *_tensorboard(opts), checkpoint, *tail,
+             *([backup] if opts.backup else [])], checkpoint, resume, early)
 
 
 def _fit(model, train_data, validation_data, run: Run, callback_list):
@@ -361,7 +381,7 @@ def train(builder, builder_kwargs: Mapping[str, Any] | None = None, train_data=N
             (``epochs``, obligatorio; ``batch_size``, ``seed``, ``monitor``,
             ``patience``, ``precision``, ``devices``, ``metadata``, ``verbose``,
             ``callbacks``, ``shuffle``, ``backup``, ``weights_path``,
-            ``steps_per_execution``, ``initialize``, ``evaluators``).
+            ``steps_per_execution``, ``initialize``, ``evaluators``, ``tensorboard``).
 
     Returns:
         Un :class:`TrainResult` con el modelo (mejores pesos cargados) y las rutas

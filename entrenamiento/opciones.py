@@ -10,6 +10,7 @@ valores por defecto; :func:`fit_options` los comprueba antes de crear nada.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from nucleo.keras_listo import keras
 
 import modelos
 from entrenamiento import distribuido
+from nucleo.entorno import check_tensorboard_installed
 from nucleo.entorno import resolve_training_precision
 from nucleo.errores import ArgumentError
 from nucleo.validacion import check_int
@@ -69,6 +71,10 @@ class FitOptions:
         evaluators: callbacks que van antes que todos en cada época: añaden métricas a
             ``logs`` (p. ej. ``val_map_50``) que el registro, ``monitor`` y la parada ya
             ven; o cambian los pesos que se guardan (``keras.callbacks.SwapEMAWeights``).
+        tensorboard: carpeta donde ``keras.callbacks.TensorBoard`` escribe cada época la
+            pérdida, las métricas (también las de los ``evaluators``) y la tasa de
+            aprendizaje; ``None``, sin registros de TensorBoard. Necesita el paquete
+            ``tensorboard`` (extra ``tensorboard``); vale con cualquier backend.
     """
 
     epochs: int | None = None
@@ -87,6 +93,7 @@ class FitOptions:
     steps_per_execution: Any = None
     initialize: Callable[[keras.Model], Any] | None = None
     evaluators: Any = ()
+    tensorboard: Any = None
 
 
 def fit_options(builder_kwargs, options: Mapping[str, Any]) -> FitOptions:
@@ -120,6 +127,11 @@ def fit_options(builder_kwargs, options: Mapping[str, Any]) -> FitOptions:
         raise ArgumentError(
             f"train: «monitor» debe ser el nombre de una métrica; recibido {opts.monitor!r}."
         )
+    if opts.tensorboard is not None:
+        if not isinstance(opts.tensorboard, (str, os.PathLike)) or not str(opts.tensorboard):
+            raise ArgumentError(f"train: «tensorboard» debe ser una carpeta; recibido "
+                                f"{opts.tensorboard!r}.")
+        check_tensorboard_installed("train: «tensorboard»")
     opts.callbacks = callback_list(opts.callbacks, "callbacks")
     opts.evaluators = callback_list(opts.evaluators, "evaluators")
     return opts

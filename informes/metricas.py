@@ -109,11 +109,37 @@ def precision_recall_curves(detections, ground_truths, iou_threshold: float = 0.
         ArgumentError: si las formas, las clases o el umbral no son válidos.
     """
     check_number(iou_threshold, "iou_threshold", minimum=0, maximum=1)
+    detections, ground_truths, num_classes = check_detections(detections, ground_truths,
+                                                              num_classes)
+    det_classes = [d[:, 5].astype(np.int64) for d in detections]
+    gt_classes = [g[:, 4].astype(np.int64) for g in ground_truths]
+    return {c: _class_curve(c, detections, ground_truths, det_classes, gt_classes,
+                            iou_threshold) for c in range(num_classes)}
+
+
+def check_detections(detections, ground_truths, num_classes: int | None = None, *,
+                     where: str = "mean_average_precision"
+                     ) -> tuple[list[np.ndarray], list[np.ndarray], int]:
+    """Comprueba y convierte las detecciones y cajas verdaderas de varias imágenes.
+
+    Args:
+        detections: como en :func:`mean_average_precision`.
+        ground_truths: como en :func:`mean_average_precision`.
+        num_classes: número de clases; por defecto la mayor clase vista + 1.
+        where: la función que llama, para los mensajes de error.
+
+    Returns:
+        ``(detecciones, verdades, num_classes)``: listas de arreglos ``float64`` (N, 6) y
+        (M, 5) con clases enteras ≥ 0 y menores que ``num_classes``.
+
+    Raises:
+        ArgumentError: si las formas, las clases o el número de imágenes no son válidos.
+    """
     detections = [_as_rows(d, 6, "detections", i) for i, d in enumerate(detections)]
     ground_truths = [_as_rows(g, 5, "ground_truths", i) for i, g in enumerate(ground_truths)]
     if len(detections) != len(ground_truths):
         raise ArgumentError(
-            f"mean_average_precision: hay {len(detections)} imágenes con detecciones y "
+            f"{where}: hay {len(detections)} imágenes con detecciones y "
             f"{len(ground_truths)} con cajas verdaderas; debe haber una entrada por imagen "
             "en ambas."
         )
@@ -122,12 +148,11 @@ def precision_recall_curves(detections, ground_truths, iou_threshold: float = 0.
     seen = max([int(c.max()) + 1 for c in det_classes + gt_classes if len(c)], default=0)
     if num_classes is None:
         num_classes = max(seen, 1)
-    check_int(num_classes, "num_classes", where="mean_average_precision")
+    check_int(num_classes, "num_classes", where=where)
     if seen > num_classes:
-        raise ArgumentError(f"mean_average_precision: aparece la clase {seen - 1} con "
+        raise ArgumentError(f"{where}: aparece la clase {seen - 1} con "
                             f"num_classes={num_classes}.")
-    return {c: _class_curve(c, detections, ground_truths, det_classes, gt_classes,
-                            iou_threshold) for c in range(num_classes)}
+    return detections, ground_truths, num_classes
 
 
 def average_precision(recall, precision) -> float:

@@ -353,3 +353,19 @@ def resolve_engine_precision(engine: str, precision: str | None) -> str:
     if precision is None:
         return "bfloat16" if engine == "openvino" and native_bfloat16() else "float32"
     return check_choice(precision, "precision", ENGINE_PRECISIONS)
+
+
+def check_tensorboard_installed(where: str = "--tensorboard") -> None:
+    """Comprueba (sin importarlo) que está el paquete ``tensorboard``, que necesita
+    ``keras.callbacks.TensorBoard`` con cualquier backend (escribe con ``tf.summary``).
+
+    Raises:
+        EnvironmentSetupError: si no está instalado (dice cómo instalarlo).
+    """
+    from nucleo.errores import EnvironmentSetupError
+
+    if importlib.util.find_spec("tensorboard") is None:
+        raise EnvironmentSetupError(
+            f"{where}: escribir los registros de TensorBoard necesita el paquete "
+            "«tensorboard», que no está instalado: pip install \"redes-keras[tensorboard]\" "
+            "(o, desde el repositorio, pip install \".[tensorboard]\").")

@@ -47,7 +47,7 @@ TASKS = ("xor", "clasificacion", "pronostico", "traduccion", "deteccion")
 MODES = ("entrenar", "evaluar", "predecir", "exportar")
 #: Los modos propios de algunas tareas.
 EXTRA_MODES = {"pronostico": ("comparar",), "traduccion": ("atencion",),
-               "deteccion": ("anclas",)}
+               "deteccion": ("anclas", "revisar")}
 #: Las órdenes generales de ``redes``, que no pertenecen a una tarea.
 GENERAL_COMMANDS = ("demo", "servir", "datos", "pesos")
 #: Conjuntos públicos que ``redes datos descargar`` sabe traer (solo cuando se pide).
@@ -86,6 +86,15 @@ MAX_FORECAST_DAYS = 3650
 #: pronóstico y diez de historia como mucho.
 SERVICE_MAX_FORECAST_DAYS = 366
 MAX_HISTORY_DAYS = 3660
+#: Muchas series (``--columna-serie``): qué hacer con los días que faltan en una serie
+#: (``--huecos``): rechazar el CSV o rellenarlos con 0 unidades.
+SALES_GAP_POLICIES = ("rechazar", "rellenar")
+#: Redes del modelo global de muchas series (``--modelo`` con ``--columna-serie``).
+SALES_GLOBAL_MODELS = ("ste", "lstm", "gru")
+#: Horizonte del modelo global como máximo (días que pronostica de una vez).
+MAX_HORIZON = 366
+#: Niveles de los intervalos de predicción (``--intervalos 80 95``): enteros de 1 a 99.
+MAX_INTERVAL_LEVEL = 99
 
 # === Traducción ===
 
@@ -115,6 +124,22 @@ OBJECTNESS_LOSSES = ("logistic", "squared")
 #: Paso de la rejilla de YOLOv2 (cinco max-pools de paso 2): el lado de la entrada es
 #: múltiplo de 32.
 YOLO_STRIDE = 32
+
+# === Conjuntos de detección ===
+
+#: Formatos de anotación de un conjunto de detección (``--formato-datos`` de los datos de
+#: ``redes deteccion`` y ``--a`` de ``redes datos convertir``): Pascal-VOC (un XML por
+#: imagen), YOLO-txt de Ultralytics (``data.yaml`` + ``labels/*.txt``) y COCO (un JSON).
+DATASET_FORMATS = ("voc", "yolo", "coco")
+#: Particiones de un conjunto que las tenga (``--particion``).
+DATASET_SPLITS = ("train", "val", "test")
+#: Tamaños máximos de lo que se lee de un conjunto que puede venir de cualquier parte:
+#: ``data.yaml`` de YOLO, una etiqueta ``.txt`` de YOLO y el JSON de COCO (el de
+#: ``instances_train2017.json`` ocupa 448 MB), y la profundidad del JSON (COCO anida 5).
+MAX_DATA_YAML_BYTES = 1 << 20
+MAX_YOLO_LABEL_BYTES = 16 << 20
+MAX_COCO_JSON_BYTES = 2 << 30
+MAX_COCO_JSON_DEPTH = 10
 
 # === Servicio HTTP ===
 

@@ -61,6 +61,8 @@ class Detection(BaseModel):
     ancho: int = Field(description="ancho de la imagen original, en píxeles")
     alto: int
     cajas: list[Box] = Field(description="en píxeles de la imagen original")
+    conteo: dict[str, int] = Field(description="cuántas cajas hay de cada clase (solo las "
+                                               "clases con alguna caja)")
 
 
 class ClassScore(BaseModel):

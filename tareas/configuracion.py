@@ -18,11 +18,8 @@ opción de ``redes`` que lo da (``--epocas``), sus límites y sus valores posibl
   desconocida o un valor de otro tipo es un error que nombra el archivo y la clave.
 - :func:`overrides_from_args`: los campos cuya opción se dio en la línea de órdenes.
 
-La línea de órdenes hace::
-
-    config = (load_config(Cls, args.config) if args.config else Cls.preset(nombre))
-    config = config.replace(**overrides_from_args(Cls, args))
-    train(config)
+La línea de órdenes (:func:`cli.comun.training_config`) hace
+``Cls.build(load_config(Cls, args.config) o None, **overrides_from_args(Cls, args))``.
 
 Este módulo no importa Keras: la CLI lo usa sin cargar un backend.
 """
@@ -31,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 import numbers
 import os
@@ -43,6 +41,10 @@ from typing import Any
 from typing import ClassVar
 from typing import Self
 
+from nucleo.archivos import atomic_write
+from nucleo.archivos import read_json
+from nucleo.entorno import check_tensorboard_installed
+from nucleo.entorno import resolve_training_precision
 from nucleo.errores import ArgumentError
 from nucleo.errores import DataError
 from nucleo.validacion import check_int
@@ -69,7 +71,7 @@ _CHOICES, _CHECK, _ZERO_IS_NONE = "opciones", "comprobar", "cero_es_ninguno"
 def setting(option: str, default: Any = dataclasses.MISSING, *, minimum: float | None = None,
             maximum: float | None = None, above: float | None = None,
             below: float | None = None, choices: Sequence[Any] | None = None,
-            check=None, zero_is_none: bool = False):
+            check=None, zero_is_none: bool = False, kw_only: bool = False):
     """Un campo de configuración: su opción de la CLI, su valor por defecto y sus límites.
 
     Args:
@@ -83,14 +85,23 @@ def setting(option: str, default: Any = dataclasses.MISSING, *, minimum: float |
             (p. ej. las anclas de YOLO); se llama tras comprobar el tipo.
         zero_is_none: en la línea de órdenes, ``0`` significa ``None`` (``--paciencia 0``:
             sin parada temprana).
+        kw_only: solo por nombre al construir (los campos comunes de TrainingConfig).
     """
     metadata = {OPTION: option, _MINIMUM: minimum, _MAXIMUM: maximum, _ABOVE: above,
                 _BELOW: below, _CHOICES: tuple(choices) if choices is not None else None,
                 _CHECK: check, _ZERO_IS_NONE: zero_is_none}
+    extra = {"metadata": metadata, "kw_only": kw_only}
     if isinstance(default, Mapping):
         frozen = types.MappingProxyType(dict(default))
-        return dataclasses.field(default_factory=lambda: frozen, metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
+        return dataclasses.field(default_factory=lambda: frozen, **extra)
+    return dataclasses.field(default=default, **extra)
+
+
+def config_fields(cls) -> list[dataclasses.Field]:
+    """Los campos de ``cls`` (clase o configuración): los de la tarea y al final los comunes."""
+    common = {field.name for field in dataclasses.fields(TrainingConfig)}
+    fields = dataclasses.fields(cls)
+    return [f for f in fields if f.name not in common] + [f for f in fields if f.name in common]
 
 
 def option_key(field: dataclasses.Field) -> str:
@@ -240,6 +251,9 @@ class TrainingConfig:
     Las subclases son ``@dataclasses.dataclass(frozen=True)`` con campos de
     :func:`setting`. Al construirse se comprueba y normaliza cada campo (listas →
     tuplas, textos → rutas) y después :meth:`check` comprueba lo que une a varios.
+
+    Attributes:
+        tensorboard: carpeta de registros de TensorBoard (``--tensorboard``; todas las tareas).
     """
 
     #: La tarea (una de :data:`nucleo.vocabulario.TASKS`), escrita en el archivo.
@@ -250,6 +264,7 @@ class TrainingConfig:
     PRESET_FIELD: ClassVar[str | None] = None
     #: Claves del archivo que no son campos: lo que se resolvió al entrenar.
     RESOLVED_KEYS: ClassVar[tuple[str, ...]] = ()
+    tensorboard: Path | None = setting("--tensorboard", None, kw_only=True)
 
     def __post_init__(self):
         where = type(self).__name__
@@ -270,7 +285,7 @@ class TrainingConfig:
             ArgumentError: un campo que no existe (con la lista de los que hay), o un
                 valor no válido (nombra el campo y su opción).
         """
-        names = [field.name for field in dataclasses.fields(self)]
+        names = [field.name for field in config_fields(self)]
         unknown = [name for name in fields if name not in names]
         if unknown:
             raise ArgumentError(f"{type(self).__name__}: no hay ningún campo «{unknown[0]}»; "
@@ -309,6 +324,7 @@ class TrainingConfig:
 
         Raises:
             ArgumentError: ``config`` no es de esta clase, o un ``override`` no válido.
+            EnvironmentSetupError: ``tensorboard`` sin el paquete ``tensorboard`` instalado.
         """
         if config is None:
             start = cls.preset(overrides.get(cls.PRESET_FIELD)) if cls.PRESET_FIELD else cls()
@@ -317,12 +333,15 @@ class TrainingConfig:
         else:
             raise ArgumentError(f"«config» debe ser una {cls.__name__} (o None); recibido "
                                 f"{type(config).__name__}.")
-        return start.replace(**overrides)
+        built = start.replace(**overrides)
+        if built.tensorboard is not None:
+            check_tensorboard_installed(f"{cls.__name__}: «tensorboard (--tensorboard)»")
+        return built
 
     def to_json(self) -> dict[str, Any]:
         """Los campos con sus claves (las opciones sin guiones) y tipos de JSON."""
         return {option_key(field): _jsonable(getattr(self, field.name))
-                for field in dataclasses.fields(self)}
+                for field in config_fields(self)}
 
 
 def _jsonable(value):
@@ -373,10 +392,6 @@ def save_config(config: TrainingConfig, run_dir, *,
     Returns:
         La ruta escrita.
     """
-    import json
-
-    from nucleo.archivos import atomic_write
-
     resolved = dict(resolved or {})
     unknown = [key for key in resolved if key not in config.RESOLVED_KEYS]
     if unknown:
@@ -404,8 +419,6 @@ def save_run_config(config: TrainingConfig, run_dir, cluster=None) -> Path | Non
         return None
     resolved = {}
     if USED_PRECISION_KEY in config.RESOLVED_KEYS:
-        from nucleo.entorno import resolve_training_precision
-
         resolved[USED_PRECISION_KEY] = resolve_training_precision(config.precision)
     return save_config(config, run_dir, resolved=resolved)
 
@@ -426,8 +439,6 @@ def load_config(cls: type[TrainingConfig], path) -> TrainingConfig:
         ArgumentError: una clave desconocida o un valor no válido (nombra el archivo y la
             clave).
     """
-    from nucleo.archivos import read_json
-
     path = Path(path)
     if path.is_dir():
         path = config_path(path)
@@ -440,7 +451,7 @@ def load_config(cls: type[TrainingConfig], path) -> TrainingConfig:
     if task != cls.TASK:
         raise DataError(f"{where}: es la configuración de la tarea {shown(task)}, no de "
                         f"«{cls.TASK}».")
-    by_key = {option_key(field): field for field in dataclasses.fields(cls)}
+    by_key = {option_key(field): field for field in config_fields(cls)}
     values = {}
     for key, value in data.items():
         if key in cls.RESOLVED_KEYS:
@@ -481,9 +492,9 @@ def overrides_from_args(cls: type[TrainingConfig], namespace) -> dict[str, Any]:
 
 def field_options(cls: type[TrainingConfig]) -> dict[str, str]:
     """``{campo: opción}`` de ``cls`` (para la ayuda de la CLI o un mensaje)."""
-    return {field.name: field.metadata[OPTION] for field in dataclasses.fields(cls)}
+    return {field.name: field.metadata[OPTION] for field in config_fields(cls)}
 
 
-__all__ = ["CONFIG_NAME", "TrainingConfig", "check_augment_settings", "config_path",
-           "field_options", "load_config", "overrides_from_args", "save_config",
+__all__ = ["CONFIG_NAME", "TrainingConfig", "check_augment_settings", "config_fields",
+           "config_path", "field_options", "load_config", "overrides_from_args", "save_config",
            "save_run_config", "setting"]

@@ -92,7 +92,7 @@ def train_xor(config: XorConfig | None = None, *, verbose: Any = 0, cluster=None
                    batch_size=config.batch_size, seed=config.seed, monitor="loss",
                    patience=config.patience, precision=config.precision,
                    metadata={"tarea": "xor"}, verbose=verbose, backup=False,
-                   callbacks=limit)
+                   callbacks=limit, tensorboard=config.tensorboard)
     seconds = time.perf_counter() - start
     predictions = result.model.predict(XOR_INPUTS, verbose=0).ravel()
     rows = [{"entrada": row.astype(int).tolist(), "esperado": int(t), "prediccion": float(p),

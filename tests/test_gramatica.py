@@ -39,7 +39,8 @@ PARSER = build_parser()
 
 TRAINING_FLAGS = ("--salida", "--config", "--epocas", "--lote", "--tasa", "--paciencia",
                   "--minutos", "--semilla", "--precision", "--json", "--procesos",
-                  "--coordinador", "--num-procesos", "--proceso", "--espera-coordinador")
+                  "--coordinador", "--num-procesos", "--proceso", "--espera-coordinador",
+                  "--tensorboard")
 INFERENCE_FLAGS = ("--pesos", "--motor", "--salida", "--json")
 
 
@@ -71,7 +72,7 @@ def _uses(flag: str):
 
 def test_the_first_word_is_a_task_or_one_of_three_general_commands():
     assert tuple(subcommands(PARSER)) == TASKS + GENERAL_COMMANDS
-    assert tuple(subcommands(subcommands(PARSER)["datos"])) == ("descargar",)
+    assert tuple(subcommands(subcommands(PARSER)["datos"])) == ("descargar", "convertir")
 
 
 @pytest.mark.parametrize("task", TASKS)

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -195,6 +196,15 @@ def test_detection_draws_the_api_boxes(page, tmp_path):
     assert [f.get_attribute("data-etiqueta") for f in rows] == [c["etiqueta"] for c in boxes]
     assert canvas.size["width"] > 0
 
+    # Las cajas de cada clase: el «conteo» de la API, y lo que muestra la página.
+    counts = Counter(c["etiqueta"] for c in boxes)
+    assert expected["conteo"] == dict(counts)
+    shown = page.find_elements(By.CSS_SELECTOR, "#conteo-deteccion li")
+    assert {li.get_attribute("data-etiqueta"): int(li.get_attribute("data-n"))
+            for li in shown} == counts
+    assert [li.text.split() for li in shown] == [[f"{label}:", str(n)]
+                                                 for label, n in expected["conteo"].items()]
+
     # En el lienzo, el borde izquierdo de la última caja (la de encima) tiene su color.
     last, color = boxes[-1], rows[-1].get_attribute("data-color")
     pixels = page.execute_script("""
@@ -222,6 +232,7 @@ def test_detection_bad_file_gives_readable_message(page, tmp_path):
     assert "no_es_una_foto.png" in text
     assert page.find_element(By.ID, "lienzo-deteccion").get_attribute("data-cajas") == "0"
     assert page.find_elements(By.CSS_SELECTOR, "#lista-deteccion li") == []
+    assert page.find_elements(By.CSS_SELECTOR, "#conteo-deteccion li") == []
     screenshot(page, "error_deteccion")
 
 

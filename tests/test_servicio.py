@@ -79,8 +79,14 @@ def test_detect_gives_the_boxes_of_detect_batch_in_original_pixels(client, paths
     np.testing.assert_allclose(got, expected[:, :4], atol=0.06)
     assert [b["puntuacion"] for b in answer["cajas"]] == pytest.approx(expected[:, 4], abs=1e-4)
     assert {b["etiqueta"] for b in answer["cajas"]} <= {"circulo", "cuadrado"}
+    # El conteo por clase es el de las cajas de la respuesta, por la clase de detect_batch.
+    labels = ["circulo", "cuadrado"]
+    assert answer["conteo"] == {labels[c]: n for c, n in
+                                zip(*np.unique(expected[:, 5].astype(int), return_counts=True))}
+    assert sum(answer["conteo"].values()) == len(answer["cajas"])
     # Un umbral más alto que todas las puntuaciones: ninguna caja.
     assert _image(client, umbral=0.999).json()["cajas"] == []
+    assert _image(client, umbral=0.999).json()["conteo"] == {}
 
 
 def test_detect_png_draws_the_boxes(client):

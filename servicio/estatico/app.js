@@ -7,6 +7,7 @@
  *
  * Marcas para las pruebas en navegador (tests/test_pagina_web.py):
  *   #lienzo-deteccion[data-cajas]       cajas dibujadas en la última detección;
+ *   #conteo-deteccion li[data-etiqueta][data-n]  cajas de cada clase en esa detección;
  *   #grafico-ventas[data-puntos]        puntos dibujados (historia + pronóstico);
  *   #mapa-atencion[data-filas|columnas] tamaño del mapa de calor;
  *   #resultado-traduccion               el texto en inglés;
@@ -341,6 +342,7 @@
       li.append(swatch, name, score);
       list.append(li);
     }
+    showCounts(countsOf(response, boxes), response.modelo);
     const threshold = formatNumber($("umbral-deteccion").value, 2);
     let summary;
     if (boxes.length === 0) summary = `Ningún objeto supera el umbral ${threshold}.`;
@@ -352,6 +354,37 @@
     canvas.setAttribute("aria-label", `Foto con ${boxes.length} cajas detectadas`);
     canvas.dataset.escala = String(scale);
     canvas.dataset.cajas = String(boxes.length);
+  }
+
+  // Cajas por clase: el «conteo» de la respuesta o, si no viene, contadas aquí.
+  function countsOf(response, boxes) {
+    const given = response.conteo;
+    if (given && typeof given === "object" && !Array.isArray(given)) {
+      return Object.entries(given).map(([label, n]) => [label, Number(n) || 0]);
+    }
+    const counts = new Map();
+    for (const box of boxes) counts.set(box.etiqueta, (counts.get(box.etiqueta) || 0) + 1);
+    return Array.from(counts.entries());
+  }
+
+  function showCounts(counts, model) {
+    const list = $("conteo-deteccion");
+    list.replaceChildren();
+    for (const [label, n] of counts) {
+      const li = document.createElement("li");
+      li.dataset.etiqueta = label;
+      li.dataset.n = String(n);
+      const swatch = document.createElement("span");
+      swatch.className = "muestra";
+      swatch.style.background = colorFor(label, model);
+      const name = document.createElement("span");
+      name.textContent = `${label}:`;
+      const number = document.createElement("span");
+      number.className = "numero";
+      number.textContent = String(n);
+      li.append(swatch, name, number);
+      list.append(li);
+    }
   }
 
   function showFileName(input, nameId) {
@@ -381,6 +414,7 @@
         failureMessage(`analizar «${file.name}»`, "analizar la foto", file.name, e));
       drawEmptyCanvas();
       $("lista-deteccion").replaceChildren();
+      $("conteo-deteccion").replaceChildren();
       $("lienzo-deteccion").dataset.cajas = "0";
       $("resumen-deteccion").textContent = "Sin resultado.";
     } finally {

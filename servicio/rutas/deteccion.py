@@ -1,5 +1,6 @@
 """``POST /detectar``: las cajas de un YOLOv2 en una imagen subida."""
 
+from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
@@ -30,4 +31,6 @@ async def detect(request: Request,
     result = await run(request, model, item)
     if formato == "png":
         return Response(result["png"], media_type="image/png")
-    return {"modelo": model.name, **result}
+    # Cuántas cajas de cada clase, en el orden en que aparece cada una por primera vez.
+    counts = Counter(box["etiqueta"] for box in result["cajas"])
+    return {"modelo": model.name, **result, "conteo": dict(counts)}

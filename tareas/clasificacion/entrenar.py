@@ -178,6 +178,7 @@ def train_classifier(config: ClassifierConfig | None = None, *, verbose: Any = "
         monitor="val_loss" if validation else "loss", patience=config.patience,
         precision=config.precision, metadata=metadata,
         verbose=verbose, callbacks=limit, initialize=_pretrained(config),
+        tensorboard=config.tensorboard,
     )
     seconds = time.perf_counter() - start
     report = _report(config, split, result, run_dir, seconds)

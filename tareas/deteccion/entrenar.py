@@ -43,7 +43,9 @@ from tareas.deteccion.configuracion import keras_backend
 from tareas.deteccion.evaluar import ap_by_class
 from tareas.deteccion.evaluar import ap_table
 from tareas.deteccion.evaluar import evaluate_records
+from tareas.deteccion.evaluar import evaluation_report
 from tareas.deteccion.evaluar import plot_precision_recall
+from tareas.deteccion.revisar import warn_max_boxes
 
 logger = logging.getLogger("redes")
 
@@ -112,10 +114,15 @@ class _Data:
 
 def _check(config: DetectionConfig) -> None:
     """Lo que la configuración no comprueba sola, antes de leer ninguna imagen."""
+    from datos.conjuntos import resolve_dataset
+
     where = "train_yolo"
-    for name, option in (("ann_dir", "--anotaciones"), ("img_dir", "--imagenes")):
-        if getattr(config, name) is None:
-            raise ArgumentError(f"{where}: falta «{name} ({option})».")
+    if config.data_dir is None:
+        for name, option in (("ann_dir", "--anotaciones"), ("img_dir", "--imagenes")):
+            if getattr(config, name) is None:
+                raise ArgumentError(f"{where}: falta «{name} ({option})» (o «data_dir "
+                                    "(--datos)», un conjunto en cualquier formato).")
+    resolve_dataset(**dataset_of(config))  # datos nombrados una vez y que existen
     if config.freeze_used and keras_backend() == "jax":
         raise ArgumentError("«freeze_epochs» (--congelar) necesita el backend tensorflow o "
                             "torch: con jax, fit fija las variables entrenables al empezar.")
@@ -126,15 +133,23 @@ def _check(config: DetectionConfig) -> None:
                            where=where)
 
 
-def _read(config: DetectionConfig) -> _Data:
-    """Lee las anotaciones, divide 80/20 con la semilla y resuelve las anclas."""
-    from datos.anotaciones import read_voc
+def dataset_of(config: DetectionConfig) -> dict[str, Any]:
+    """Los argumentos de :func:`datos.conjuntos.read_dataset` que nombran los datos de
+    ``config``: ``--datos`` (cualquier formato) o el par ``--anotaciones``/``--imagenes``."""
+    return {"data": config.data_dir, "fmt": config.data_format, "ann_dir": config.ann_dir,
+            "img_dir": config.img_dir, "split": config.split}
 
-    images, counts = read_voc(config.ann_dir, config.img_dir, config.labels)
+
+def _read(config: DetectionConfig) -> _Data:
+    """Lee las anotaciones (VOC, YOLO-txt o COCO), divide 80/20 con la semilla y resuelve
+    las anclas."""
+    from datos.conjuntos import read_dataset
+
+    images, counts = read_dataset(labels=config.labels, **dataset_of(config))
     labels = list(config.labels) if config.labels else sorted(counts)
     if not any(len(record.boxes) for record in images):
-        raise DataError(f"Las anotaciones de {config.ann_dir} no tienen ningún objeto de las "
-                        f"clases {labels or '(ninguna)'}.")
+        raise DataError(f"Las anotaciones de {config.data_dir or config.ann_dir} no tienen "
+                        f"ningún objeto de las clases {labels or '(ninguna)'}.")
     train_records, val_records = split_records(images, config.validation, config.seed)
     anchors, anchor_iou = resolve_anchors(config.anchors, train_records, config.input_size,
                                           seed=config.seed)
@@ -148,11 +163,7 @@ def _buffer_size(config: DetectionConfig, records) -> int:
     """``--max-cajas`` o, sin él, las cajas de la imagen de entrenamiento con más (con
     tope): así ninguna caja de una foto llena se queda fuera del búfer de la pérdida."""
     if config.max_boxes is not None:
-        most = max((len(r.boxes) for r in records), default=0)
-        if most > config.max_boxes:
-            logger.info("--max-cajas %d: las imágenes con más cajas (hasta %d) dejan fuera "
-                        "del búfer de la pérdida las que no caben, elegidas sin mirar su "
-                        "tamaño.", config.max_boxes, most)
+        warn_max_boxes(records, config.max_boxes)   # un aviso si alguna no cabe
         return config.max_boxes
     most = max((len(r.boxes) for r in records), default=1)
     size = min(max(1, most), MAX_BUFFER_BOXES)
@@ -252,9 +263,16 @@ def _callbacks(config: DetectionConfig, steps_per_epoch: int, cluster) -> list:
     return callbacks
 
 
+def logs_val_map(config: DetectionConfig) -> bool:
+    """``True`` si cada época añade ``val_map_50`` al registro: con ``--monitor val_map_50``
+    (la receta ``fotos``) o con ``--tensorboard`` (una pasada más por la validación)."""
+    return config.monitor == VAL_MAP or config.tensorboard is not None
+
+
 def _evaluators(config: DetectionConfig, data: _Data) -> list:
-    """Con EMA, primero los pesos EMA en el modelo; con ``val_map_50``, después el mAP: el
-    registro y el mejor modelo los ven a ellos (se devuelven al empezar la época siguiente)."""
+    """Con EMA, primero los pesos EMA en el modelo; con ``val_map_50`` (o ``--tensorboard``:
+    una pasada más por la validación), después el mAP: el registro, TensorBoard y el mejor
+    modelo los ven a ellos (se devuelven al empezar la época siguiente)."""
     from nucleo.keras_listo import keras
 
     from entrenamiento.callbacks import EpochMetric
@@ -262,9 +280,9 @@ def _evaluators(config: DetectionConfig, data: _Data) -> list:
     evaluators = []
     if config.ema_momentum is not None:
         evaluators.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-    if config.monitor == VAL_MAP:
+    if logs_val_map(config):
         evaluators.append(EpochMetric(VAL_MAP, lambda model: evaluate_records(
-            model, data.val_records, data.labels, progress=False)["map"]["0.5"]))
+            model, data.val_records, data.labels, coco=False, progress=False)["map"]["0.5"]))
     return evaluators
 
 
@@ -292,6 +310,8 @@ def _metadata(config: DetectionConfig, data: _Data, start_kind: str | None) -> d
                                       "factor_tasa": UNFREEZE_RATE_FACTOR}
     return {"etiquetas": data.labels, "anclas": data.anchors,
             "anotaciones": str(config.ann_dir), "imagenes": str(config.img_dir),
+            **({"datos": str(config.data_dir), "formato": config.data_format,
+                "particion": config.split} if config.data_dir is not None else {}),
             "receta": config.recipe, "perdida_cajas": config.box_loss,
             "multiescala": [list(size) for size in data.sizes] if data.sizes else None,
             **start_metadata}
@@ -344,7 +364,7 @@ def train_yolo(config: DetectionConfig | None = None, *, verbose: Any = "auto",
         monitor=config.monitor, patience=config.patience_used, precision=config.precision,
         verbose=verbose, callbacks=callbacks, metadata=_metadata(config, data, start_kind),
         initialize=_initializer(config, starting_point),
-        evaluators=_evaluators(config, data))
+        evaluators=_evaluators(config, data), tensorboard=config.tensorboard)
     # Con --minutos, el primer callback es el TimeLimit.
     stopped = bool(config.minutes and callbacks[0].stopped)
     seconds = {"entrenamiento": time.perf_counter() - start, "inicio": start}
@@ -366,9 +386,12 @@ def _report(config: DetectionConfig, data: _Data, result, starting_point: dict[s
     else:
         best = int(np.nanargmin(history["val_loss"])) if history.get("val_loss") else None
     per_class = ap_by_class(evaluation, data.labels)
+    extra = evaluation_report(evaluation)  # COCO, conteos por clase y matriz de confusión
     files = {name: path for name, path in training_files(result).items() if path is not None}
     if pr_paths:
         files["precision_recall"] = pr_paths
+        files["matriz_confusion"] = evaluation["confusion"].plot(
+            result.run_dir / "matriz_confusion.png")
     freeze = ({"congelar": {"epocas": config.freeze_used, "factor_tasa": UNFREEZE_RATE_FACTOR}}
               if config.freeze_used else {})
     return TaskResult(
@@ -376,6 +399,7 @@ def _report(config: DetectionConfig, data: _Data, result, starting_point: dict[s
         metrics={
             "map_50": evaluation["map"]["0.5"],
             "map_30": evaluation["map"]["0.3"],
+            **extra["metrics"],
             "cajas_tragonas": evaluation["tragonas"].rate,
             "loss": history["loss"][best] if best is not None else None,
             "val_loss": history["val_loss"][best] if best is not None else None,
@@ -386,7 +410,9 @@ def _report(config: DetectionConfig, data: _Data, result, starting_point: dict[s
         },
         files=files,
         data={
+            "resumen": extra["summary"],
             "ap_por_clase": per_class,
+            **extra["data"],
             "anclas": data.anchors,
             "iou_media_anclas": data.anchor_iou,
             "max_cajas": data.max_boxes,
@@ -400,8 +426,9 @@ def _report(config: DetectionConfig, data: _Data, result, starting_point: dict[s
             **({"punto_de_partida": starting_point} if starting_point else {}),
             **freeze,
         },
-        tables=[ap_table(per_class)],
-        text=["anclas: " + ", ".join(f"{v:g}" for pair in data.anchors for v in pair)]
+        tables=[ap_table(per_class), *extra["tables"]],
+        text=[extra["summary"],
+              "anclas: " + ", ".join(f"{v:g}" for pair in data.anchors for v in pair)]
         + ([f"punto de partida: «{starting_point['archivo']}» ({starting_point['tipo']}), "
             f"{starting_point['convoluciones']} de {starting_point['convoluciones_extractor']} "
             "convoluciones del extractor"] if starting_point else []),

@@ -1,9 +1,10 @@
-"""Evaluar un detector: mAP@0.5 y @0.3 por clase, curvas de precisión y exhaustividad
-y cajas desmesuradas."""
+"""Evaluar un detector: mAP@0.5 y @0.3 por clase (VOC), las métricas de COCO, curvas de
+precisión y exhaustividad, matriz de confusión con conteos por clase y cajas desmesuradas."""
 
 from __future__ import annotations
 
 
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -25,9 +26,15 @@ MAP_SCORE_THRESHOLD = 0.01
 
 IOU_THRESHOLDS = (0.5, 0.3)
 
+logger = logging.getLogger("redes")
 
-# Puntuación mínima para dibujar una detección (obj_threshold del blog).
+
+# Puntuación mínima para dibujar una detección (obj_threshold del blog); también la de la
+# matriz de confusión y los conteos por clase.
 DRAW_THRESHOLD = 0.3
+
+# IoU mínima de un acierto en la matriz de confusión.
+MATRIX_IOU = 0.5
 
 
 def ground_truths(records, labels: Sequence[str]) -> list[np.ndarray]:
@@ -79,19 +86,30 @@ def predict_records(model, records, *, batch_size: int = 8,
 def evaluate_records(model, records, labels: Sequence[str], *,
                      iou_thresholds: Sequence[float] = IOU_THRESHOLDS,
                      obj_threshold: float = MAP_SCORE_THRESHOLD, nms_threshold: float = 0.3,
-                     batch_size: int = 8, progress: bool = True) -> dict[str, Any]:
+                     matrix_threshold: float = DRAW_THRESHOLD, matrix_iou: float = MATRIX_IOU,
+                     coco: bool = True, batch_size: int = 8,
+                     progress: bool = True) -> dict[str, Any]:
     """mAP y AP por clase de ``model`` sobre ``records`` a varios umbrales de IoU.
+
+    El mAP recorre todas las detecciones con puntuación ≥ ``obj_threshold`` (bajo: toda
+    la curva); la matriz de confusión y los conteos, solo las que se dibujan
+    (≥ ``matrix_threshold``, o ``obj_threshold`` si es mayor).
 
     Returns:
         ``{"map": {umbral: mAP}, "ap": {umbral: {clase: AP}}, "curvas": {umbral:
         {índice: PrecisionRecall}}, "predicciones": [(N, 6) por registro], "imagenes",
-        "cajas", "detecciones", "tragonas"}``; las clases sin cajas verdaderas tienen AP
-        ``nan`` y no cuentan en el mAP. ``tragonas`` es el
+        "cajas", "detecciones", "tragonas", "confusion", "coco"}``; las clases sin cajas
+        verdaderas tienen AP ``nan`` y no cuentan en el mAP. ``tragonas`` es el
         :class:`~informes.metricas.OversizedBoxes` de las detecciones que se dibujan
         (puntuación ≥ ``DRAW_THRESHOLD``): cajas ≥ 1,5 veces el área de su caja verdadera.
+        ``confusion`` es la :class:`~informes.matriz_deteccion.DetectionConfusion`;
+        con ``coco``, ``coco`` es el :class:`~informes.metricas_coco.CocoResult` y
+        ``ap["0.5:0.95"]`` la AP de COCO de cada clase (si no, ``coco`` es ``None``).
     """
+    from informes.matriz_deteccion import detection_confusion
     from informes.metricas import oversized_boxes
     from informes.metricas import precision_recall_curves
+    from informes.metricas_coco import coco_evaluation
 
     detections = predict_records(model, records, batch_size=batch_size,
                                  obj_threshold=obj_threshold, nms_threshold=nms_threshold,
@@ -116,20 +134,47 @@ def evaluate_records(model, records, labels: Sequence[str], *,
         result["map"][key] = float(np.mean(defined))
         result["ap"][key] = aps
         result["curvas"][key] = curves
+    result["confusion"] = detection_confusion(
+        detections, truths, labels, score_threshold=max(matrix_threshold, obj_threshold),
+        iou_threshold=matrix_iou)
+    result["coco"] = coco_evaluation(detections, truths, len(labels), labels) if coco else None
+    if coco:
+        result["ap"]["0.5:0.95"] = {labels[c]: ap for c, ap in result["coco"].ap.items()}
     return result
 
 
 def ap_by_class(evaluation: dict[str, Any], labels: Sequence[str]) -> dict[str, dict]:
-    """``{clase: {"0.5": AP, "0.3": AP}}`` de :func:`evaluate_records`."""
+    """``{clase: {"0.5": AP, "0.3": AP, "0.5:0.95": AP de COCO}}`` de
+    :func:`evaluate_records`."""
     return {label: {key: aps[label] for key, aps in evaluation["ap"].items()}
             for label in labels}
 
 
 def ap_table(per_class: dict[str, dict]) -> Table:
-    """La tabla «AP por clase» (IoU 0.5 y 0.3)."""
-    return Table("AP por clase", ("Clase", "AP (IoU 0.5)", "AP (IoU 0.3)"),
-                 [(label, f"{ap['0.5']:.4f}", f"{ap['0.3']:.4f}")
+    """La tabla «AP por clase» (IoU 0.5 y 0.3 de VOC y, si está, 0.5:0.95 de COCO)."""
+    coco = all("0.5:0.95" in ap for ap in per_class.values())
+    return Table("AP por clase", ("Clase", "AP (IoU 0.5)", "AP (IoU 0.3)",
+                                  *(("AP (IoU 0.5:0.95, COCO)",) if coco else ())),
+                 [(label, f"{ap['0.5']:.4f}", f"{ap['0.3']:.4f}",
+                   *((f"{ap['0.5:0.95']:.4f}",) if coco else ()))
                   for label, ap in per_class.items()])
+
+
+def evaluation_report(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """Lo que :func:`evaluate_records` añade a un informe, además del mAP de VOC.
+
+    Returns:
+        ``{"metrics": cifras de COCO, "data": conteos y matriz, "tables": [conteos],
+        "summary": la línea «mAP@0.5 (VOC) … · mAP@0.5:0.95 (COCO) …»}``.
+    """
+    from informes.metricas_coco import map_summary
+
+    confusion, coco = evaluation["confusion"], evaluation["coco"]
+    return {"metrics": coco.metrics if coco is not None else {},
+            "data": {"conteo_por_clase": confusion.counts(),
+                     "matriz_confusion": confusion.to_json()},
+            "tables": [confusion.table()],
+            "summary": map_summary(evaluation["map"]["0.5"], coco)}
 
 
 def plot_precision_recall(curves, labels: Sequence[str], out_dir,
@@ -168,43 +213,61 @@ def plot_precision_recall(curves, labels: Sequence[str], out_dir,
     return paths
 
 
-def evaluate_yolo(weights, ann_dir, img_dir, out_dir=None, *,
+def evaluate_yolo(weights, ann_dir=None, img_dir=None, out_dir=None, *, data=None,
+                  fmt: str | None = None, split: str | None = None,
                   obj_threshold: float = MAP_SCORE_THRESHOLD, nms_threshold: float = 0.3,
+                  matrix_threshold: float = DRAW_THRESHOLD, matrix_iou: float = MATRIX_IOU,
                   batch_size: int = 8, engine: str = "keras") -> TaskResult:
-    """mAP@0.5 y @0.3 de un modelo guardado sobre una carpeta VOC y sus curvas PR.
+    """mAP@0.5 y @0.3 (VOC) y las métricas de COCO de un modelo guardado sobre una carpeta
+    VOC, sus curvas PR y su matriz de confusión.
 
     Las anotaciones con clases que el modelo no conoce se leen igual; esos objetos
-    se ignoran (lo dice el informe de ``read_voc``).
+    se ignoran (lo dice el informe de ``read_voc``). Los datos son el par VOC
+    ``ann_dir``/``img_dir`` o ``data``, un conjunto en cualquier formato (``fmt``,
+    ``split``: ver :func:`datos.conjuntos.read_dataset`).
 
     Args:
         weights: ``.h5`` de ``redes deteccion entrenar`` o carpeta de ``redes TAREA exportar``.
         engine: motor de inferencia (:func:`inferencia.motores.load_engine`).
+        obj_threshold: puntuación mínima de las detecciones del mAP (baja: toda la curva).
+        matrix_threshold: puntuación mínima de las detecciones de la matriz de confusión
+            y los conteos por clase (las que se dibujan).
+        matrix_iou: IoU mínima de un acierto en la matriz.
 
     Returns:
         Un :class:`~informes.resultado.TaskResult`: ``metrics`` (``map_50``,
-        ``map_30``), ``files["precision_recall"]`` y en ``data`` ``ap_por_clase``,
+        ``map_30``, las de :data:`~informes.metricas_coco.COCO_METRICS`),
+        ``files["precision_recall"]``, ``files["matriz_confusion"]`` y en ``data``
+        ``ap_por_clase``, ``conteo_por_clase``, ``matriz_confusion``, ``resumen``,
         ``imagenes``, ``cajas`` y ``detecciones``.
     """
-    from datos.anotaciones import read_voc
+    from datos.conjuntos import read_dataset
+    from informes.metricas_coco import coco_summary
     from inferencia.motores import load_engine
     from modelos.yolo.constructor import yolo_config
 
     model = load_engine(weights, engine)
     labels = yolo_config(model)["labels"]
-    images, _ = read_voc(ann_dir, img_dir, labels)
+    images, _ = read_dataset(data, labels, fmt=fmt, ann_dir=ann_dir, img_dir=img_dir,
+                             split=split)
     evaluation = evaluate_records(model, images, labels, obj_threshold=obj_threshold,
-                                  nms_threshold=nms_threshold, batch_size=batch_size)
+                                  nms_threshold=nms_threshold, matrix_threshold=matrix_threshold,
+                                  matrix_iou=matrix_iou, batch_size=batch_size)
     out_dir = Path(weights).parent if out_dir is None else Path(out_dir)
     paths = plot_precision_recall(evaluation["curvas"]["0.5"], labels, out_dir)
+    matrix_path = evaluation["confusion"].plot(out_dir / "matriz_confusion.png")
     per_class = ap_by_class(evaluation, labels)
+    extra = evaluation_report(evaluation)
+    logger.info("Métricas de COCO (pycocotools):\n%s", coco_summary(evaluation["coco"]))
     return TaskResult(
         title=f"YOLOv2: {evaluation['imagenes']} imágenes, {evaluation['cajas']} cajas",
         metrics={"map_50": evaluation["map"]["0.5"], "map_30": evaluation["map"]["0.3"],
-                 "cajas_tragonas": evaluation["tragonas"].rate},
-        files={"precision_recall": paths},
-        data={"motor": model.name, "ap_por_clase": per_class,
-              "imagenes": evaluation["imagenes"],
+                 **extra["metrics"], "cajas_tragonas": evaluation["tragonas"].rate},
+        files={"precision_recall": paths, "matriz_confusion": matrix_path},
+        data={"motor": model.name, "resumen": extra["summary"], "ap_por_clase": per_class,
+              **extra["data"], "imagenes": evaluation["imagenes"],
               "cajas": evaluation["cajas"], "detecciones": evaluation["detecciones"]},
-        tables=[ap_table(per_class)],
+        tables=[ap_table(per_class), *extra["tables"]],
+        text=[extra["summary"]],
         model=model.keras_model or model,  # el de Keras si el motor es keras
     )

@@ -39,6 +39,8 @@ from tareas.base import Predictor
 from modelos.registro import builder_spec
 from modelos.registro import family_of
 from modelos.yolo.preprocesado import resize_image
+from tareas.deteccion.seguimiento import ObjectTracker
+from tareas.deteccion.seguimiento import id_color
 
 logger = logging.getLogger("redes")
 
@@ -46,13 +48,15 @@ GREEN = (0, 255, 0)
 SUFFIX = "_detected"
 
 
-def draw_boxes(image: np.ndarray, detections, labels: Sequence[str]) -> np.ndarray:
+def draw_boxes(image: np.ndarray, detections, labels: Sequence[str], ids=None) -> np.ndarray:
     """Dibuja cada detección como el ``draw_boxes`` del artículo: caja verde y texto.
 
     Args:
         image: ``uint8`` (alto, ancho, 3) RGB (no se modifica).
         detections: (N, 6) ``xmin, ymin, xmax, ymax, puntuación, clase`` en píxeles.
         labels: nombres de las clases.
+        ids: con seguimiento, la identidad de cada detección: la caja toma su color
+            (:func:`~tareas.deteccion.seguimiento.id_color`) y el texto, ``#3 circulo 0.87``.
 
     Returns:
         Una copia de ``image`` con las cajas.
@@ -63,17 +67,20 @@ def draw_boxes(image: np.ndarray, detections, labels: Sequence[str]) -> np.ndarr
     height = out.shape[0]
     thickness = max(1, round(height / 200))
     scale = max(0.35, 1e-3 * height)
-    for xmin, ymin, xmax, ymax, score, cls in np.asarray(detections).reshape(-1, 6):
+    rows = np.asarray(detections).reshape(-1, 6)
+    for (xmin, ymin, xmax, ymax, score, cls), identity in zip(
+            rows, [None] * len(rows) if ids is None else ids, strict=True):
         p1, p2 = (int(xmin), int(ymin)), (int(xmax), int(ymax))
-        cv2.rectangle(out, p1, p2, GREEN, thickness)
-        text = f"{labels[int(cls)]} {score:.2f}"
+        color = GREEN if identity is None else id_color(identity)
+        cv2.rectangle(out, p1, p2, color, thickness)
+        text = ("" if identity is None else f"#{identity} ") + f"{labels[int(cls)]} {score:.2f}"
         (text_w, text_h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         # Encima de la caja, o dentro si no cabe por arriba; fondo oscuro para leerlo.
         top = p1[1] - text_h - base - 2 if p1[1] - text_h - base - 2 >= 0 else p1[1]
         cv2.rectangle(out, (p1[0], top), (p1[0] + text_w + 2, top + text_h + base + 2),
                       (0, 0, 0), -1)
         cv2.putText(out, text, (p1[0] + 1, top + text_h + 1), cv2.FONT_HERSHEY_SIMPLEX,
-                    scale, GREEN, thickness, cv2.LINE_AA)
+                    scale, color, thickness, cv2.LINE_AA)
     return out
 
 
@@ -216,7 +223,7 @@ def open_capture(source):
 
 def run_stream(model, source, *, output=None, window=None, obj_threshold: float = 0.3,
                nms_threshold: float = 0.3, max_frames: int | None = None,
-               batch_size: int = 4) -> TaskResult:
+               batch_size: int = 4, tracks=None, tracking=None) -> TaskResult:
     """Detecta fotograma a fotograma de un vídeo o una cámara.
 
     ``model`` es como en :func:`detect_images`. Los fotogramas se procesan por lotes de
@@ -225,10 +232,14 @@ def run_stream(model, source, *, output=None, window=None, obj_threshold: float 
     decodificación y NMS que las fotos y el servicio. Cada fotograma con sus cajas va a
     ``output`` (un MP4 con los mismos fotogramas por segundo y tamaño) y/o a ``window``
     (un objeto con ``show(frame) -> bool``, como :class:`FrameWindow`; ``False`` termina).
+    Con ``tracks`` (un CSV), sigue los objetos con ByteTrack (``tracking``: las opciones de
+    :class:`~tareas.deteccion.seguimiento.ObjectTracker`, como ``line``, que cuenta sus
+    cruces): cada caja lleva su identidad y las filas van a ``tracks`` en el formato MOT.
 
     Returns:
         Un :class:`~informes.resultado.TaskResult`: ``metrics`` (``fotogramas``,
-        ``detecciones``), ``files["video"]`` si se grabó y ``data["interrumpido"]``.
+        ``detecciones``), ``files["video"]`` si se grabó y ``data["interrumpido"]``; con
+        seguimiento, ``files["seguimiento"]``, ``identidades`` y los cruces de la línea.
 
     Raises:
         DataError: fuente que no se abre o destino que no se puede escribir.
@@ -249,6 +260,7 @@ def run_stream(model, source, *, output=None, window=None, obj_threshold: float 
         capture = open_capture(source)
         stack.callback(capture.release)
         fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+        tracker = None if tracks is None else ObjectTracker(fps, **(tracking or {}))
         total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
         if max_frames is not None:
             total = max_frames if total is None else min(total, max_frames)
@@ -265,7 +277,7 @@ def run_stream(model, source, *, output=None, window=None, obj_threshold: float 
                                                         nms_threshold=nms_threshold)
                                       for frame in batch])
             for frame, rows in zip(batch, found, strict=True):
-                drawn = draw_boxes(frame, rows, labels)
+                drawn = _draw(frame, rows, labels, tracker)
                 detections_total += len(rows)
                 if tmp is not None:
                     if writer is None:
@@ -279,11 +291,21 @@ def run_stream(model, source, *, output=None, window=None, obj_threshold: float 
             bar.update(len(batch))
         if tmp is not None and writer is None:
             raise DataError(f"{source} no tiene ningún fotograma legible.")
-    return TaskResult(title=f"Detección en {source}",
-                      metrics={"fotogramas": frames, "detecciones": detections_total},
-                      files={} if output is None else {"video": Path(output)},
-                      data={"interrumpido": interrupted},
-                      text=["interrumpido con q"] if interrupted else [])
+    result = TaskResult(title=f"Detección en {source}",
+                        metrics={"fotogramas": frames, "detecciones": detections_total},
+                        files={} if output is None else {"video": Path(output)},
+                        data={"interrumpido": interrupted},
+                        text=["interrumpido con q"] if interrupted else [])
+    return result if tracker is None else tracker.add_to(result, tracks, labels)
+
+
+def _draw(frame: np.ndarray, rows, labels, tracker) -> np.ndarray:
+    """Las cajas de un fotograma; con seguimiento, las de los objetos seguidos con su
+    identidad, y la línea de conteo."""
+    if tracker is None:
+        return draw_boxes(frame, rows, labels)
+    rows, ids = tracker.update(rows)
+    return tracker.draw_line(draw_boxes(frame, rows, labels, ids))
 
 
 def _read_frames(capture, count: int) -> list[np.ndarray]:

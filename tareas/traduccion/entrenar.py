@@ -173,7 +173,8 @@ def train_numbers(config: TranslationConfig | None = None, *, verbose: Any = "au
                    batch_size=config.batch_size, seed=config.seed,
                    monitor="val_loss" if data.validation is not None else "loss",
                    patience=config.patience, precision=config.precision, metadata=metadata,
-                   verbose=verbose, callbacks=[*limit, counter])
+                   verbose=verbose, callbacks=[*limit, counter],
+                   tensorboard=config.tensorboard)
     timing = {"train": time.perf_counter() - train_start, "start": start,
               "steps": counter.steps, "stopped": bool(limit and limit[0].stopped)}
     report = _report(config, data, result, kwargs, timing)

@@ -141,6 +141,7 @@ def train_sales(config: SalesConfig | None = None, *, series=None, verbose: Any 
         seed=config.seed, monitor="loss", patience=config.patience,
         precision=config.precision, callbacks=limit,
         metadata=_sales_metadata(prepared, config.variant, settings), verbose=verbose,
+        tensorboard=config.tensorboard,
     )
     seconds = time.perf_counter() - start
     report = _report(config, prepared, result, run_dir)
