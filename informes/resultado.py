@@ -48,7 +48,13 @@ _LABELS = {"epocas": "Épocas", "segundos": "Segundos", "modelo": "Modelo",
            "fichas_por_s_decodificacion": "Fichas por segundo (decodificación)",
            "epocas_corridas": "Épocas corridas en esta ejecución",
            "segundos_entrenando": "Segundos entrenando (fit)",
-           "motivo_parada": "Por qué paró"}
+           "motivo_parada": "Por qué paró", "clases": "Clases",
+           "max_cajas_por_imagen": "Cajas en la imagen con más",
+           "media_cajas_por_imagen": "Cajas por imagen (media)",
+           "cajas_que_no_caben": "Cajas que no caben con --max-cajas",
+           "iou_media_anclas": "Mejor IoU con las anclas (media)",
+           "fraccion_iou_anclas_bajo_0_5": "Fracción de cajas con IoU < 0.5 con las anclas",
+           "identidades": "Identidades distintas"}
 
 
 @dataclasses.dataclass(frozen=True)
