@@ -54,7 +54,8 @@ _LABELS = {"epocas": "Épocas", "segundos": "Segundos", "modelo": "Modelo",
            "cajas_que_no_caben": "Cajas que no caben con --max-cajas",
            "iou_media_anclas": "Mejor IoU con las anclas (media)",
            "fraccion_iou_anclas_bajo_0_5": "Fracción de cajas con IoU < 0.5 con las anclas",
-           "identidades": "Identidades distintas"}
+           "identidades": "Identidades distintas",
+           "cajas_tragonas": "Cajas desmesuradas (≥ 1,5 veces el área de la verdadera)"}
 
 
 @dataclasses.dataclass(frozen=True)
