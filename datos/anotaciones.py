@@ -58,6 +58,7 @@ from datos.anotaciones_comun import images_by_stem
 from datos.anotaciones_comun import make_record
 from datos.anotaciones_comun import place_box
 from datos.anotaciones_comun import unreferenced_images
+from datos.anotaciones_comun import wanted_label
 from datos.anotaciones_escritura import COORDINATES
 from datos.anotaciones_escritura import relative_image_path
 from datos.anotaciones_escritura import write_voc
@@ -205,9 +206,7 @@ def _read_one(xml_path: Path, img_root: Path, wanted, report: VocReport,
             continue
         seen.append(name)
         where = f"objeto {number} ({name!r})"
-        if wanted is not None and name not in wanted:
-            report.dropped_objects.append(
-                (xml_path, f"{where}: etiqueta desconocida (se pidieron {list(wanted)})"))
+        if not wanted_label(report, xml_path, where, name, wanted):
             continue
         try:
             box = _read_box(obj)

@@ -48,6 +48,7 @@ from datos.anotaciones_comun import image_size
 from datos.anotaciones_comun import make_record
 from datos.anotaciones_comun import place_box
 from datos.anotaciones_comun import unreferenced_images
+from datos.anotaciones_comun import wanted_label
 from datos.anotaciones_escritura import relative_image_path
 from nucleo.errores import ArgumentError
 from nucleo.errores import DataError
@@ -369,9 +370,7 @@ def _record(image: Path, width: int, height: int, objects: list, path: Path, wan
     for where, name, (x, y, w, h) in objects:
         seen.append(name)
         where = f"{where} ({name!r})"
-        if wanted is not None and name not in wanted:
-            report.dropped_objects.append(
-                (path, f"{where}: etiqueta desconocida (se pidieron {list(wanted)})"))
+        if not wanted_label(report, path, where, name, wanted):
             continue
         placed = place_box(report, path, where, (x, y, x + w, y + h), width, height,
                            tolerance=_ROUNDING)

@@ -227,6 +227,17 @@ def format_box(box) -> str:
     return "(" + ", ".join(format_number(v) for v in box) + ")"
 
 
+def wanted_label(report: VocReport, source: Path, where: str, name: str, wanted) -> bool:
+    """Si el objeto ``name`` es de una clase pedida (``wanted``; ``None``: todas). Si no, lo
+    anota en ``report.dropped_objects`` como «etiqueta desconocida» (el motivo que
+    :mod:`tareas.deteccion.revisar` cuenta como objeto de otra clase)."""
+    if wanted is None or name in wanted:
+        return True
+    report.dropped_objects.append(
+        (source, f"{where}: etiqueta desconocida (se pidieron {list(wanted)})"))
+    return False
+
+
 def place_box(report: VocReport, source: Path, where: str, box, width: int,
               height: int, *, tolerance: float = 0.0
               ) -> tuple[float, float, float, float] | None:

@@ -50,6 +50,7 @@ from datos.anotaciones_comun import image_files
 from datos.anotaciones_comun import image_size
 from datos.anotaciones_comun import make_record
 from datos.anotaciones_comun import place_box
+from datos.anotaciones_comun import wanted_label
 from datos.imagenes import IMAGE_EXTENSIONS
 from nucleo.errores import DataError
 from nucleo.errores import EmptyDataError
@@ -398,9 +399,7 @@ def _read_one(image: Path, label: Path, layout: YoloLayout, wanted, report: VocR
             continue
         seen.append(name)
         where = f"línea {number} ({name!r})"
-        if wanted is not None and name not in wanted:
-            report.dropped_objects.append(
-                (label, f"{where}: etiqueta desconocida (se pidieron {list(wanted)})"))
+        if not wanted_label(report, label, where, name, wanted):
             continue
         cx, cy, w, h = values
         if w <= 0 or h <= 0:
