@@ -41,6 +41,9 @@ DEFAULT_COLUMNS = ("fecha", "unidades")
 MAX_SALES_VALUE = 1e15
 # Separadores que delatan un CSV «europeo» o de hoja de cálculo: el lector usa comas.
 _OTHER_SEPARATORS = (";", "\t", "|")
+#: Mayor CSV de ventas que se lee (256 MiB: millones de filas en formato largo); uno mayor
+#: se rechaza antes de abrirlo, en lugar de llenar la memoria.
+MAX_CSV_BYTES = 256 * 2**20
 
 
 # === La serie ===
@@ -119,7 +122,7 @@ def _parse_value(text: str) -> float | None:
     return value
 
 
-def _value_problem(value: float) -> str | None:
+def value_problem(value: float) -> str | None:
     """Por qué ``value`` no sirve como venta, o ``None`` si sirve."""
     if not math.isfinite(value):
         return "no es un número finito"
@@ -129,7 +132,7 @@ def _value_problem(value: float) -> str | None:
     return None
 
 
-def _separator_hint(row: list[str]) -> str:
+def separator_hint(row: list[str]) -> str:
     """Una pista si las celdas de ``row`` traen otro separador de columnas (``;``...)."""
     text = ",".join(row)
     for separator in _OTHER_SEPARATORS:
@@ -161,7 +164,7 @@ def check_sales_values(series: SalesSeries) -> SalesSeries:
         i = int(bad[0])
         raise DataError(
             f"«{series.source or 'la serie'}»: el valor {float(values[i])!r} del {dates[i]} "
-            f"{_value_problem(float(values[i]))}."
+            f"{value_problem(float(values[i]))}."
         )
     return series
 
@@ -216,7 +219,7 @@ def read_sales_csv(path, date_column=None, value_column=None) -> SalesSeries:
         (604, '2017-01-02')
     """
     path = Path(path)
-    lines = _read_csv_rows(path)
+    lines = read_csv_rows(path)
     lines, date_index, value_index = _locate_columns(path, lines, date_column, value_column)
     dates, values, line_numbers = [], [], []
     needed = max(date_index, value_index) + 1
@@ -228,7 +231,7 @@ def read_sales_csv(path, date_column=None, value_column=None) -> SalesSeries:
     return _sorted_series(path, dates, values, line_numbers)
 
 
-def _read_csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+def read_csv_rows(path: Path) -> list[tuple[int, list[str]]]:
     """Las filas no vacías del CSV con su número de línea (desde 1).
 
     Raises:
@@ -239,6 +242,10 @@ def _read_csv_rows(path: Path) -> list[tuple[int, list[str]]]:
         raise DataError(f"«{path}» es una carpeta; se esperaba el archivo CSV de ventas.")
     if not path.is_file():
         raise DataError(f"No existe el archivo CSV de ventas «{path}».")
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise DataError(f"«{path}» ocupa {size} bytes, más de los {MAX_CSV_BYTES} que se leen "
+                        "(256 MiB); divídelo o quita columnas que no se usan.")
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             lines = [(number, row) for number, row in enumerate(csv.reader(handle), start=1)
@@ -261,7 +268,7 @@ def _locate_columns(path: Path, lines: list[tuple[int, list[str]]], date_column,
     header = None
     first_row = lines[0][1]
     # «2017-01-02;236» o «fecha;unidades»: una sola columna, o una fecha pegada a otra celda.
-    hint = _separator_hint(first_row)
+    hint = separator_hint(first_row)
     if hint and (len(first_row) == 1 or any(
             parse_date(first_row[0].split(separator)[0]) is not None
             for separator in _OTHER_SEPARATORS)):
@@ -286,20 +293,20 @@ def _parse_row(path: Path, number: int, row: list[str], date_index: int, value_i
     if len(row) < needed:
         raise DataError(
             f"«{path}», línea {number}: se esperaban al menos {needed} columnas "
-            f"(fecha y valor) y hay {len(row)}: {','.join(row)!r}.{_separator_hint(row)}"
+            f"(fecha y valor) y hay {len(row)}: {','.join(row)!r}.{separator_hint(row)}"
         )
     date = parse_date(row[date_index])
     if date is None:
         raise DataError(
             f"«{path}», línea {number}: la fecha {row[date_index].strip()!r} no se "
-            f"entiende; se espera AAAA-MM-DD (p. ej. 2017-01-02).{_separator_hint(row)}"
+            f"entiende; se espera AAAA-MM-DD (p. ej. 2017-01-02).{separator_hint(row)}"
         )
     value = _parse_value(row[value_index])
-    problem = "no es un número" if value is None else _value_problem(value)
+    problem = "no es un número" if value is None else value_problem(value)
     if problem:
         raise DataError(
             f"«{path}», línea {number}: el valor {row[value_index].strip()!r} "
-            f"{problem}.{_separator_hint(row)}"
+            f"{problem}.{separator_hint(row)}"
         )
     return date, value
 

@@ -30,6 +30,7 @@ from modelos.registro import get_builder
 from modelos.mobilenet import build_mobilenetv2
 from modelos.seq2seq import build_seq2seq
 from modelos.transformer import build_decoder_lm, build_encoder_classifier, build_transformer
+from modelos.ventas import build_sales_global
 from modelos.ventas import build_sales_mlp
 from modelos.ventas import build_sales_rnn
 from modelos.yolo import build_yolo
@@ -40,6 +41,7 @@ __all__ = [
     "build_encoder_classifier",
     "build_mlp",
     "build_mobilenetv2",
+    "build_sales_global",
     "build_sales_mlp",
     "build_seq2seq",
     "build_sales_rnn",

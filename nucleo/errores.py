@@ -20,6 +20,19 @@ class DataError(RedesError, ValueError):
     """Datos de entrada inválidos (carpeta, imagen, CSV, anotación...)."""
 
 
+class FieldError(DataError):
+    """Un campo de una entrada estructurada (una petición JSON) no es válido.
+
+    Attributes:
+        field: el campo, con su posición (``series[2].futuras.precio``); ``redes servir``
+            lo devuelve en «campo».
+    """
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
 class EmptyDataError(DataError):
     """Una carpeta o clase no contiene ningún dato utilizable."""
 

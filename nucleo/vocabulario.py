@@ -147,6 +147,8 @@ MAX_COCO_JSON_DEPTH = 10
 SERVICE_MAX_MB = 10.0
 SERVICE_MAX_PIXELS = 40_000_000
 SERVICE_BATCH_REQUESTS = 8
+#: Series como mucho en una petición de muchas series a ``/ventas/pronostico``.
+SERVICE_MAX_SERIES = 1000
 
 # === Textos de ayuda comunes ===
 

@@ -84,7 +84,8 @@ async def prepare(fn, *args):
     except TooLargeError as exc:
         raise ApiError(413, str(exc), "imagen") from None
     except RedesError as exc:
-        raise ApiError(422, str(exc)) from None
+        # Un FieldError (una petición JSON) sabe qué campo falló.
+        raise ApiError(422, str(exc), getattr(exc, "field", None)) from None
 
 
 async def read_image(request: Request, upload):

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import tempfile
@@ -203,18 +204,46 @@ def series_from_csv(data: bytes, filename: str):
     """
     from datos.ventas import read_sales_csv
 
-    shown = f"archivo «{Path(filename or 'subido.csv').name[:80]}»"
-    if not data.strip():
-        raise ApiError(422, f"{shown}: está vacío; se esperaba un CSV fecha,unidades.",
-                       "archivo")
+    with uploaded_csvs({"archivo": (data, filename)}) as paths:
+        return read_sales_csv(paths["archivo"])
+
+
+@contextlib.contextmanager
+def uploaded_csvs(uploads: dict[str, tuple[bytes, str] | None],
+                  expected: str = "fecha,unidades"):
+    """Escribe cada CSV subido (``campo → (bytes, nombre)``) en una carpeta temporal propia,
+    que se borra al salir, y da ``campo → ruta`` (``None`` si no se subió).
+
+    Un :class:`~nucleo.errores.DataError` dentro del bloque sale como 422 que nombra el
+    archivo subido (nunca la ruta temporal) y su campo.
+
+    Raises:
+        ApiError: 422 con un archivo vacío o con el error del lector.
+    """
+    shown = {field: f"archivo «{Path(upload[1] or 'subido.csv').name[:80]}»"
+             for field, upload in uploads.items() if upload is not None}
     with tempfile.TemporaryDirectory(prefix="redes-servir-") as folder:
-        path = Path(folder) / "ventas.csv"
-        path.write_bytes(data)
+        paths: dict[str, Path | None] = {}
+        for field, upload in uploads.items():
+            if upload is None:
+                paths[field] = None
+                continue
+            if not upload[0].strip():
+                raise ApiError(422, f"{shown[field]}: está vacío; se esperaba un CSV "
+                                    f"{expected}.", field)
+            paths[field] = Path(folder) / f"{field}.csv"
+            paths[field].write_bytes(upload[0])
         try:
-            return read_sales_csv(path)
+            yield paths
         except DataError as exc:
-            message = str(exc).replace(f"«{path}»", shown).replace(str(path), shown)
-            raise ApiError(422, message, "archivo") from None
+            message, culprit = str(exc), None
+            for field, path in paths.items():
+                if path is not None and str(path) in message:
+                    message = message.replace(f"«{path}»", shown[field]).replace(
+                        str(path), shown[field])
+                    culprit = culprit or field
+            raise ApiError(422, message, culprit or getattr(exc, "field", None)
+                           or next(iter(uploads))) from None
 
 
 # === Errores de validación de FastAPI ===

@@ -11,9 +11,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from datos.ventas_esquema import MAX_SCHEMA_COLUMNS
 from nucleo.vocabulario import MAX_HISTORY_DAYS
+from nucleo.vocabulario import MAX_HORIZON
 from nucleo.vocabulario import MAX_TEXT_CHARS
 from nucleo.vocabulario import SERVICE_MAX_FORECAST_DAYS as MAX_FORECAST_DAYS
+from nucleo.vocabulario import SERVICE_MAX_SERIES
 
 ImageFormat = Literal["json", "png"]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -105,6 +108,96 @@ class Forecast(BaseModel):
     modelo: str
     historia: list[DatedValue]
     pronostico: list[DatedValue]
+
+
+# === Muchas series (un modelo global: ``redes pronostico entrenar --columna-serie``) ===
+
+Covariates = Annotated[
+    dict[str, Annotated[list[FiniteFloat], Field(max_length=MAX_HISTORY_DAYS)]],
+    Field(max_length=MAX_SCHEMA_COLUMNS)]
+
+
+class SeriesHistory(BaseModel):
+    """Una serie de una petición de muchas series: su historia y sus covariables."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    serie: str = Field(min_length=1, max_length=400,
+                       description="la serie, como la nombra el modelo: sus columnas unidas "
+                                   "con « / » (p. ej. «T01 / P003»)")
+    fechas: list[str] = Field(max_length=MAX_HISTORY_DAYS,
+                              description="fechas AAAA-MM-DD de la historia, sin repetir")
+    unidades: list[FiniteFloat] = Field(max_length=MAX_HISTORY_DAYS,
+                                        description="unidades vendidas cada fecha")
+    covariables: Covariates = Field(
+        default_factory=dict,
+        description="cada covariable del modelo (futuras y pasadas): un valor por fecha")
+    futuras: Covariates = Field(
+        default_factory=dict,
+        description="cada covariable futura del modelo: un valor por día pronosticado")
+
+
+class ManySeriesRequest(BaseModel):
+    """Muchas series de una vez, para un modelo global: cada una con su historia en
+    unidades y, si el modelo las usa, sus covariables."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "series": [{"serie": "T01 / P001",
+                    "fechas": ["2022-04-17", "2022-04-18", "2022-04-19"],
+                    "unidades": [31, 28, 35],
+                    "covariables": {"precio": [2.5, 2.5, 2.0], "festivo": [0, 0, 0]},
+                    "futuras": {"precio": [2.0, 2.5], "festivo": [0, 1]}}],
+        "dias": 2}]})
+
+    series: list[SeriesHistory] = Field(min_length=1, max_length=SERVICE_MAX_SERIES,
+                                        description="las series, cada una una vez")
+    # strict: un booleano no es un número de días (true no se lee como 1).
+    dias: int | None = Field(None, ge=1, le=MAX_HORIZON, strict=True,
+                             description="días a pronosticar (por defecto, y como mucho, "
+                                         "el horizonte del modelo)")
+
+
+class ForecastDay(BaseModel):
+    """Un día pronosticado por un modelo global: la mediana y los extremos de cada
+    intervalo (``inferior_80``, ``superior_80``, ``inferior_95``...)."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, float]
+
+    fecha: str
+    unidades: float = Field(description="la mediana del pronóstico")
+
+
+class SeriesForecast(BaseModel):
+    serie: str
+    historia: list[DatedValue]
+    pronostico: list[ForecastDay]
+
+
+class ManyForecast(BaseModel):
+    modelo: str
+    horizonte: int = Field(description="días que el modelo pronostica de una vez")
+    niveles: list[int] = Field(description="niveles de los intervalos, en %")
+    series: list[SeriesForecast] = Field(description="en el orden de la petición")
+
+
+def inline_schema(model: type[BaseModel]) -> dict:
+    """El esquema JSON de ``model`` sin ``$defs`` (cada referencia sustituida por su
+    definición), para ponerlo tal cual en el OpenAPI de una ruta."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(definitions[ref.rsplit("/", 1)[1]])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    return resolve(schema)
 
 
 class TranslationRequest(BaseModel):

@@ -40,6 +40,8 @@ TINY_BUILDS = {
              "width_multiplier": 0.25},
     "ventas": {"variant": "ste"},
     "ventas_rnn": {"cell": "gru", "units": 4},
+    "ventas_global": {"n_series": 3, "steps": 7, "horizon": 4, "hierarchy": [2, 2],
+                      "n_future": 1, "levels": [80], "hidden_units": 8, "dropout": 0.0},
     "transformer": {"src_vocab": 30, "tgt_vocab": 20, "num_layers": 1, "d_model": 8,
                     "num_heads": 2, "d_ff": 16},
     # Codificador en un solo sentido: keras.layers.Bidirectional serializa su capa al

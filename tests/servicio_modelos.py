@@ -123,3 +123,41 @@ def running_server(models, settings=None):
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+#: El modelo global diminuto de las pruebas: columnas, covariables, retardos y horizonte.
+GLOBAL_SERIES_COLUMNS = ("tienda", "producto")
+GLOBAL_FUTURE = ("precio", "festivo")
+GLOBAL_STEPS, GLOBAL_HORIZON, GLOBAL_LEVELS = 14, 7, (80, 95)
+
+
+def save_global_model(root):
+    """Un modelo global de ventas diminuto, SIN entrenar (semilla fija), de las 6 series ×
+    120 días de :func:`~datos.ventas_sinteticas.make_multi_series`, guardado con los
+    metadatos que escribe ``train_sales_global`` (escalas ajustadas con sus días de
+    entrenamiento y factores conformales fijos). Sirve para probar la fontanería de
+    ``redes servir`` y de ``redes pronostico evaluar``, no la calidad.
+
+    Returns:
+        ``(ruta del modelo.h5, DataFrame largo, SeriesSchema)``.
+    """
+    from datos.ventas_sinteticas import make_multi_series
+    from datos.ventas_ventanas import SeriesEncoding
+    from tareas.ventas.global_configuracion import GlobalSalesConfig
+    from tareas.ventas.global_red import global_metadata
+
+    frame, schema = make_multi_series(6, 120, seed=0)
+    config = GlobalSalesConfig(series_columns=GLOBAL_SERIES_COLUMNS,
+                               future_covariates=GLOBAL_FUTURE, levels=GLOBAL_LEVELS,
+                               horizon=GLOBAL_HORIZON, steps=GLOBAL_STEPS)
+    held = config.held_validation + config.held_calibration
+    encoding = SeriesEncoding.fit(frame, schema, held)
+    keras.utils.set_random_seed(0)
+    model = modelos.build_sales_global(
+        len(encoding.keys), GLOBAL_STEPS, GLOBAL_HORIZON,
+        hierarchy=[len(v) for v in encoding.vocabularies], n_future=len(GLOBAL_FUTURE),
+        levels=list(GLOBAL_LEVELS), hidden_units=8, decoder_units=4)
+    path = modelos.save(model, Path(root) / "ventas_global" / "modelo.h5",
+                        metadata=global_metadata(encoding, config, "sinteticas",
+                                                 {80: 0.1, 95: 0.2}))
+    return path, frame, schema

@@ -27,9 +27,11 @@ from tareas.deteccion.configuracion import DetectionConfig
 from tareas.traduccion.configuracion import DEMO_CONFIG
 from tareas.traduccion.configuracion import TranslationConfig
 from tareas.ventas.configuracion import SalesConfig
+from tareas.ventas.global_configuracion import GlobalSalesConfig
 from tareas.xor import XorConfig
 
-CLASSES = (XorConfig, ClassifierConfig, SalesConfig, TranslationConfig, DetectionConfig)
+CLASSES = (XorConfig, ClassifierConfig, SalesConfig, GlobalSalesConfig, TranslationConfig,
+           DetectionConfig)
 
 
 def _every_config():
@@ -41,6 +43,11 @@ def _every_config():
     yield SalesConfig(csv="ventas.csv", variant="ste", blog_ste=True, date_column=0,
                       value_column="unidades", patience=3, minutes=2.0,
                       precision="mixed_bfloat16")
+    yield GlobalSalesConfig(csv="largo.csv", series_columns=("tienda", "producto"),
+                            future_covariates=("precio", "festivo"),
+                            past_covariates=("temperatura",), gaps="rellenar", levels=(90,),
+                            horizon=14, variant="gru", validation=0, calibration=21,
+                            patience=2, date_column="dia")
     yield TranslationConfig(architecture="lstm", n_train=None, minutes=1.5,
                             learning_rate=0.002, patience=4)
     yield DEMO_CONFIG

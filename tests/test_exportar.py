@@ -52,6 +52,9 @@ BUILDERS = {
     "seq2seq": lambda: modelos.build_seq2seq(30, 30, units=8, embed_dim=8, max_len=12),
     "ventas": lambda: modelos.build_sales_mlp("ste"),
     "ventas_rnn": lambda: modelos.build_sales_rnn("lstm", units=4),
+    "ventas_global": lambda: modelos.build_sales_global(
+        5, steps=7, horizon=4, hierarchy=[2, 3], n_future=1, n_past=1, levels=[80, 95],
+        hidden_units=8),
     "xor": modelos.build_xor,
     "mlp": lambda: modelos.build_mlp(input_dim=16, hidden=(8,), num_classes=3),
     "deportes": lambda: modelos.build_sports_cnn(input_shape=(21, 28, 3), num_classes=4),
@@ -71,7 +74,7 @@ CASES = [(name, fmt) for name in ("yolo", "yolo_mobilenetv2") for fmt in FORMATS
     ("ventas", "saved_model"), ("xor", "openvino"), ("mlp", "litert"), ("deportes", "onnx"),
     ("cifar", "saved_model"), ("transformer_clasificador", "onnx"),
     ("transformer_lm", "openvino"), ("ventas_rnn", "saved_model"), ("seq2seq", "onnx"),
-    ("mobilenetv2", "onnx")]
+    ("mobilenetv2", "onnx"), ("ventas_global", "onnx")]
 
 
 def test_every_registered_builder_is_exported_by_some_case():

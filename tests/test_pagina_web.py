@@ -358,3 +358,71 @@ def test_translation_unknown_word_gives_readable_message(page):
     assert "patata" in text
     assert page.find_element(By.ID, "resultado-traduccion").text == ""
     assert not page.find_element(By.ID, "mapa-atencion").is_displayed()
+
+
+# --- muchas series: un modelo global, con intervalos ---
+@pytest.fixture(scope="module")
+def servidor_global(tmp_path_factory):
+    """``redes servir`` de verdad con solo el modelo global diminuto, y el CSV largo de su
+    historia y el de sus covariables futuras."""
+    pytest.importorskip("uvicorn")
+    from datos.ventas_multiples import write_long_sales
+    from servicio.modelos_servidos import load_served_model
+    from tests.servicio_modelos import running_server, save_global_model
+
+    root = tmp_path_factory.mktemp("pagina_global")
+    weights, frame, schema = save_global_model(root)
+    cut = frame["fecha"] < "2022-04-20"
+    history = write_long_sales(frame[cut], schema, root / "historia.csv")
+    future = write_long_sales(frame[~cut].drop(columns="unidades"), schema, root / "futuro.csv")
+    with running_server([load_served_model(weights)]) as url:
+        yield url + "/", history, future
+
+
+def _band_extent(path):
+    """``{x: (y más alto, y más bajo)}`` del polígono de una banda (SVG: y crece hacia abajo)."""
+    pairs = re.findall(r"(-?[\d.]+),(-?[\d.]+)", path.get_attribute("d"))
+    extent = {}
+    for x, y in pairs:
+        low, high = extent.get(x, (float("inf"), float("-inf")))
+        extent[x] = (min(low, float(y)), max(high, float(y)))
+    return extent
+
+
+def test_sales_many_series_draws_the_interval_bands(browser, servidor_global):
+    url, history, future = servidor_global
+    browser.get(url + "#ventas")
+    wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "body")
+             .get_attribute("data-modelos") == "1", "la lista de modelos")
+    # El modelo usa covariables futuras: la página pide su CSV.
+    assert browser.find_element(By.ID, "control-futuro-ventas").is_displayed()
+    browser.find_element(By.ID, "futuro-ventas").send_keys(str(future))
+    browser.find_element(By.ID, "archivo-ventas").send_keys(str(history))
+    chart = browser.find_element(By.ID, "grafico-ventas")
+    wait_for(browser, lambda d: chart.get_attribute("data-bandas") == "95,80",
+             "las bandas de los intervalos")
+    assert not browser.find_element(By.ID, "error-ventas").is_displayed()
+    assert chart.get_attribute("data-series") == "6"
+    assert chart.get_attribute("data-pronostico") == "7"  # el horizonte del modelo
+    bands = chart.find_elements(By.CSS_SELECTOR, "path.banda")
+    assert [band.get_attribute("data-nivel") for band in bands] == ["95", "80"]
+    wide, narrow = (_band_extent(band) for band in bands)
+    assert len(wide) == len(narrow) == 7   # un par de extremos por día pronosticado
+    for x, (top, bottom) in narrow.items():  # la del 80 % cabe en la del 95 %
+        assert wide[x][0] <= top + 0.11 and bottom <= wide[x][1] + 0.11
+    legend = chart.find_elements(By.CSS_SELECTOR, ".leyenda-banda text")
+    assert [text.text for text in legend] == ["Intervalo 95 %", "Intervalo 80 %"]
+    headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR,
+                                                       "#tabla-pronostico thead th")]
+    assert headers == ["Fecha", "Unidades", "Intervalo 80 %", "Intervalo 95 %"]
+    screenshot(browser, "ventas_muchas_series")
+
+    # Otra serie del selector: se dibuja la suya, también con sus bandas.
+    picker = browser.find_element(By.ID, "serie-ventas")
+    assert picker.is_displayed()
+    names = [option.text for option in picker.find_elements(By.TAG_NAME, "option")]
+    assert len(names) == 6 and chart.get_attribute("data-serie") == names[0]
+    browser.execute_script("const s = arguments[0]; s.value = '3';"
+                           "s.dispatchEvent(new Event('change'));", picker)
+    wait_for(browser, lambda d: chart.get_attribute("data-serie") == names[3], "otra serie")
+    assert len(chart.find_elements(By.CSS_SELECTOR, "path.banda")) == 2

@@ -69,7 +69,14 @@ def _masked_loss_case():
     return _registered("MaskedSparseCrossEntropy")(label_smoothing=0.1), y_true, _floats(2, 4, 6)
 
 
-LOSS_CASES = {"YoloLoss": _yolo_case, "MaskedSparseCrossEntropy": _masked_loss_case}
+def _pinball_case():
+    # Mediana y el intervalo del 80 %: (B, H) reales frente a (B, H, 3) cuantiles.
+    loss = _registered("PinballLoss")(quantiles=[0.5, 0.1, 0.9])
+    return loss, _floats(2, 4), _floats(2, 4, 3)
+
+
+LOSS_CASES = {"YoloLoss": _yolo_case, "MaskedSparseCrossEntropy": _masked_loss_case,
+              "PinballLoss": _pinball_case}
 
 
 def _logits(tokens, vocab=6):

@@ -9,6 +9,9 @@
  *   #lienzo-deteccion[data-cajas]       cajas dibujadas en la última detección;
  *   #conteo-deteccion li[data-etiqueta][data-n]  cajas de cada clase en esa detección;
  *   #grafico-ventas[data-puntos]        puntos dibujados (historia + pronóstico);
+ *   #grafico-ventas[data-bandas]        niveles de los intervalos dibujados («95,80» o «»),
+ *     cada uno un path.banda[data-nivel] y su .leyenda-banda[data-nivel] en la leyenda;
+ *   #grafico-ventas[data-series|serie]  series de la respuesta y la que se dibuja;
  *   #mapa-atencion[data-filas|columnas] tamaño del mapa de calor;
  *   #resultado-traduccion               el texto en inglés;
  *   #error-<tarea>                      el último error legible de cada pestaña.
@@ -43,6 +46,9 @@
     labels: {}, // nombre de modelo → [etiqueta, ...]
     requestSeq: { deteccion: 0, ventas: 0, traduccion: 0 },
     salesCsv: null, // último CSV enviado (para repetir al cambiar los días)
+    salesFuture: null, // CSV de covariables futuras (modelos de muchas series)
+    salesResponse: null, // última respuesta de muchas series (para cambiar de serie)
+    info: {}, // nombre de modelo → lo que cuenta /modelos de él
   };
 
   // --- números y fechas en castellano ---
@@ -216,6 +222,7 @@
       const tab = TAB_OF_TASK[m.tarea] || m.tarea;
       (state.models[tab] = state.models[tab] || []).push(m.nombre);
       state.labels[m.nombre] = Array.isArray(m.etiquetas) ? m.etiquetas : [];
+      state.info[m.nombre] = m;
     }
     for (const task of TASKS) {
       const names = state.models[task] || [];
@@ -241,6 +248,7 @@
       selector.replaceChildren(...names.map((n) => new Option(n, n)));
       $(`control-modelo-${task}`).hidden = names.length < 2;
     }
+    updateSalesControls();
   }
 
   async function loadModels() {
@@ -493,8 +501,40 @@
   }
 
   function drawSales(response) {
-    const allHistory = seriesPoints(response.historia, "historia");
-    const forecastPoints = seriesPoints(response.pronostico, "pronostico");
+    // Muchas series (un modelo global): se dibuja la elegida en «Serie».
+    const many = Array.isArray(response.series);
+    const picker = $("serie-ventas");
+    if (!many) {
+      state.salesResponse = null;
+      $("control-serie-ventas").hidden = true;
+      drawSeries(response, response, 1);
+      return;
+    }
+    if (response.series.length === 0) throw new ApiError("La respuesta no trae ninguna serie.", 200);
+    const previous = picker.selectedOptions[0]?.textContent;
+    const names = response.series.map((item) => String(item.serie));
+    picker.replaceChildren(...names.map((name, i) => new Option(name, String(i))));
+    picker.value = String(Math.max(0, names.indexOf(previous)));
+    $("control-serie-ventas").hidden = names.length < 2;
+    state.salesResponse = response;
+    drawSeries(response, response.series[Number(picker.value)], names.length);
+  }
+
+  function intervalLevels(response, forecastRows) {
+    // Los niveles de la respuesta cuyos extremos vienen, finitos, en todos los días.
+    const levels = Array.isArray(response.niveles) ? response.niveles : [];
+    return levels.filter((level) => forecastRows.length > 0 && forecastRows.every((p) =>
+      Number.isFinite(Number(p[`inferior_${level}`])) &&
+      Number.isFinite(Number(p[`superior_${level}`])))).sort((a, b) => b - a); // ancho primero
+  }
+
+  function drawSeries(response, item, seriesCount) {
+    const allHistory = seriesPoints(item.historia, "historia");
+    const forecastPoints = seriesPoints(item.pronostico, "pronostico");
+    const levels = intervalLevels(response, item.pronostico);
+    const bands = levels.map((level) => item.pronostico.map((p, i) => ({
+      t: forecastPoints[i].t, lo: Number(p[`inferior_${level}`]),
+      hi: Number(p[`superior_${level}`]) })));
     const historyPoints = allHistory.slice(-MAX_HISTORY_DAYS);
     const allPoints = historyPoints.concat(forecastPoints);
     const chart = $("grafico-ventas");
@@ -513,8 +553,10 @@
     const day = 86400000;
     const tMin = t0;
     const tMax = t1 > t0 ? t1 : t0 + day;
-    let yMin = Math.min(...allPoints.map((p) => p.y));
-    const yMax = Math.max(...allPoints.map((p) => p.y));
+    const ys = allPoints.map((p) => p.y).concat(...bands.map((band) =>
+      band.flatMap((b) => [b.lo, b.hi])));
+    let yMin = Math.min(...ys);
+    const yMax = Math.max(...ys);
     if (yMin >= 0 && yMin < 0.5 * yMax) yMin = 0; // ventas: el cero como referencia
     const yScale = niceTicks(yMin, yMax, 5);
     const X = (t) => m.left + ((t - tMin) / (tMax - tMin)) * width;
@@ -567,6 +609,9 @@
         "text-anchor": fits ? "start" : "end" }, fits ? "pronóstico →" : "pronóstico →|"));
     }
 
+    // Intervalos: una banda sombreada por nivel, la más ancha debajo y más clara
+    drawBands(chart, bands, levels, X, Y);
+
     // Series
     const pointsAttr = (points) => points.map((p) => `${X(p.t).toFixed(1)},${Y(p.y).toFixed(1)}`)
       .join(" ");
@@ -595,6 +640,14 @@
     legend.append(svg("text", { x: 36, y: 5 }, "Historia"));
     legend.append(svg("line", { class: "serie-pronostico", x1: 120, x2: 148, y1: 0, y2: 0 }));
     legend.append(svg("text", { x: 156, y: 5 }, `Pronóstico (${forecastPoints.length} días)`));
+    levels.forEach((level, k) => {
+      const entry = svg("g", { class: "leyenda-banda", "data-nivel": level,
+        transform: `translate(${330 + 150 * k}, 0)` });
+      entry.append(svg("rect", { class: "banda", x: 0, y: -6, width: 28, height: 12,
+        "fill-opacity": bandOpacity(k) }));
+      entry.append(svg("text", { x: 36, y: 5 }, `Intervalo ${level} %`));
+      legend.append(entry);
+    });
     chart.append(legend);
 
     chart.removeAttribute("hidden"); // en SVG no hay propiedad «hidden»
@@ -602,9 +655,14 @@
     chart.dataset.pronostico = String(forecastPoints.length);
     chart.dataset.marcasX = String(xTicks);
     chart.dataset.puntos = String(allPoints.length);
+    chart.dataset.bandas = levels.join(",");
+    chart.dataset.series = String(seriesCount);
+    chart.dataset.serie = item.serie === undefined ? "" : String(item.serie);
 
     // Resumen y tabla
-    let summary = `Historia: ${historyPoints.length} días`;
+    let summary = item.serie === undefined ? "" : `Serie «${item.serie}»` +
+      (seriesCount > 1 ? ` (una de ${seriesCount}). ` : ". ");
+    summary += `Historia: ${historyPoints.length} días`;
     if (allHistory.length > historyPoints.length) {
       summary += ` (los últimos de ${allHistory.length})`;
     }
@@ -612,18 +670,57 @@
       summary += `; pronóstico del ${shortDate(forecastPoints[0].t, true)} al ` +
         `${shortDate(forecastPoints[forecastPoints.length - 1].t, true)}`;
     }
+    if (levels.length) {
+      summary += `; intervalos del ${levels.slice().reverse().join(" y del ")} %`;
+    }
     $("resumen-ventas").textContent = `${summary}. Modelo: ${response.modelo || "?"}.`;
-    const tableBody = $("tabla-pronostico").querySelector("tbody");
-    tableBody.replaceChildren(...forecastPoints.map((p) => {
-      const row = document.createElement("tr");
-      const f = document.createElement("td");
-      f.textContent = shortDate(p.t, true);
-      const u = document.createElement("td");
-      u.textContent = formatNumber(p.y, 1);
-      row.append(f, u);
-      return row;
-    }));
+    fillSalesTable(forecastPoints, item.pronostico, levels.slice().reverse());
+  }
+
+  function bandOpacity(k) {
+    // La banda más ancha (k = 0) es la más clara; las de dentro se oscurecen al sumarse.
+    return (0.18 + 0.14 * k).toFixed(2);
+  }
+
+  function drawBands(chart, bands, levels, X, Y) {
+    bands.forEach((band, k) => {
+      if (band.length === 0) return;
+      const upper = band.map((b) => `${X(b.t).toFixed(1)},${Y(b.hi).toFixed(1)}`);
+      const lower = band.slice().reverse().map((b) =>
+        `${X(b.t).toFixed(1)},${Y(b.lo).toFixed(1)}`);
+      const path = svg("path", { class: "banda", "data-nivel": levels[k],
+        "fill-opacity": bandOpacity(k), d: `M${upper.join("L")}L${lower.join("L")}Z` });
+      path.append(svg("title", {}, `Intervalo del ${levels[k]} %`));
+      chart.append(path);
+    });
+  }
+
+  function fillSalesTable(forecastPoints, rows, levels) {
+    const headers = ["Fecha", "Unidades"].concat(levels.map((l) => `Intervalo ${l} %`));
+    $("tabla-pronostico").querySelector("thead").replaceChildren(tableRow(headers, "th"));
+    $("tabla-pronostico").querySelector("tbody").replaceChildren(...forecastPoints.map((p, i) =>
+      tableRow([shortDate(p.t, true), formatNumber(p.y, 1)].concat(levels.map((l) =>
+        `${formatNumber(rows[i][`inferior_${l}`], 1)} – ` +
+        `${formatNumber(rows[i][`superior_${l}`], 1)}`)), "td")));
     $("tabla-pronostico").hidden = forecastPoints.length === 0;
+  }
+
+  function tableRow(cells, tag) {
+    const row = document.createElement("tr");
+    for (const text of cells) {
+      const cell = document.createElement(tag);
+      if (tag === "th") cell.scope = "col";
+      cell.textContent = text;
+      row.append(cell);
+    }
+    return row;
+  }
+
+  function updateSalesControls() {
+    // El CSV de covariables futuras, solo con un modelo que las usa.
+    const info = state.info[$("modelo-ventas").value] || {};
+    const futures = Array.isArray(info.covariables_futuras) ? info.covariables_futuras : [];
+    $("control-futuro-ventas").hidden = futures.length === 0;
   }
 
   function clearSales() {
@@ -631,6 +728,9 @@
     chart.replaceChildren($("titulo-grafico-ventas"));
     chart.setAttribute("hidden", "");
     chart.dataset.puntos = "0";
+    chart.dataset.bandas = "";
+    state.salesResponse = null;
+    $("control-serie-ventas").hidden = true;
     $("tabla-pronostico").hidden = true;
     $("resumen-ventas").textContent = "Sin resultado.";
   }
@@ -644,6 +744,9 @@
     const form = new FormData();
     form.append("archivo", file, file.name);
     form.append("dias", $("dias-ventas").value);
+    if (state.salesFuture && !$("control-futuro-ventas").hidden) {
+      form.append("futuro", state.salesFuture, state.salesFuture.name);
+    }
     try {
       const response = await callApiJson(withModel("ventas/pronostico", "ventas"),
         { method: "POST", body: form });
@@ -679,7 +782,21 @@
     });
     $("ejemplo-ventas").addEventListener("click", useSample);
     $("dias-ventas").addEventListener("change", () => forecast(state.salesCsv));
-    $("modelo-ventas").addEventListener("change", () => forecast(state.salesCsv));
+    $("modelo-ventas").addEventListener("change", () => {
+      updateSalesControls();
+      forecast(state.salesCsv);
+    });
+    $("futuro-ventas").addEventListener("change", (ev) => {
+      showFileName(ev.target, "nombre-futuro");
+      state.salesFuture = ev.target.files[0] || null;
+      forecast(state.salesCsv);
+    });
+    $("serie-ventas").addEventListener("change", (ev) => {
+      const response = state.salesResponse;
+      if (!response) return;
+      const item = response.series[Number(ev.target.value)];
+      if (item) drawSeries(response, item, response.series.length);
+    });
     $("formulario-ventas").addEventListener("submit", (ev) => {
       ev.preventDefault();
       forecast(state.salesCsv);

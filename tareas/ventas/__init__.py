@@ -12,6 +12,18 @@ Son las tareas de ``redes pronostico entrenar|predecir|comparar``; cada una devu
   día de la semana y suavizado exponencial.
 - :mod:`~tareas.ventas.comparacion`: :func:`compare` y :func:`format_comparison`.
 - :mod:`~tareas.ventas.demo`: :func:`run_sales_demo` (la parte de ``redes demo``).
+- Muchas series en una red global con intervalos (``--columna-serie``):
+  :mod:`~tareas.ventas.global_entrenamiento` (:func:`train_sales_global`, con
+  :class:`GlobalSalesConfig`), :mod:`~tareas.ventas.global_prediccion`
+  (:func:`forecast_global`), :mod:`~tareas.ventas.global_red`
+  (:class:`GlobalNetworkForecaster`, para los *backtests*),
+  :mod:`~tareas.ventas.global_evaluacion` (``evaluate_global``: ``evaluar``) y
+  :mod:`~tareas.ventas.global_predictor` (el predictor de ``redes servir``, que
+  :func:`load` elige para un modelo global).
+- Backtests de muchas series frente a statsforecast y LightGBM (``comparar
+  --columna-serie``): :mod:`~tareas.ventas.backtest` (el protocolo ``Forecaster`` y
+  ``run_backtest``), :mod:`~tareas.ventas.pares` (ingenuo estacional, statsforecast,
+  LightGBM) y :mod:`~tareas.ventas.comparacion_multiple` (``compare_many``).
 
 Protocolo (igual para todos los modelos y referencias): los últimos ``validation`` días
 son la validación; nunca se usan para entrenar ni para ajustar el escalador. Cada día de
@@ -55,13 +67,18 @@ from tareas.ventas.pronostico import recursive_forecast
 from tareas.ventas.referencias import BASELINES
 
 from tareas.ventas.evaluacion import evaluate_sales
+from tareas.ventas.global_configuracion import GlobalSalesConfig
+from tareas.ventas.global_entrenamiento import train_sales_global
+from tareas.ventas.global_prediccion import forecast_global
+from tareas.ventas.global_red import GlobalNetworkForecaster
 
 __all__ = [
     "BASELINES", "BLOG_EPOCHS", "BLOG_STEPS", "BLOG_VALIDATION", "compare", "default_run_dir",
-    "evaluate", "forecast", "ForecastPredictor", "format_comparison", "load", "load_sales_model",
+    "evaluate", "forecast", "forecast_global", "ForecastPredictor", "format_comparison",
+    "GlobalNetworkForecaster", "GlobalSalesConfig", "load", "load_sales_model",
     "MAX_FORECAST_DAYS", "MODEL_CASES", "next_dates", "open_weekdays", "plot_comparison",
     "plot_series", "predict", "predict_part", "recursive_forecast", "run_sales_demo",
-    "SalesConfig", "train", "train_sales",
+    "SalesConfig", "train", "train_sales", "train_sales_global",
 ]
 
 # La interfaz común de las tareas (ver tareas.base): entrenar con su configuración,

@@ -325,8 +325,15 @@ class ForecastPredictor(Predictor):
         return results
 
 
-def load(weights, engine: str = "keras") -> ForecastPredictor:
-    """Carga un modelo de ventas con su escalador para pronosticar (ver
-    :func:`load_sales_model`)."""
+def load(weights, engine: str = "keras") -> Predictor:
+    """Carga un modelo de ventas para pronosticar: uno de una serie con su escalador (ver
+    :func:`load_sales_model`), o uno global de muchas series
+    (:class:`~tareas.ventas.global_predictor.GlobalForecastPredictor`)."""
+    from inferencia.motores import source_info
+
+    if source_info(weights)["builder"] == "ventas_global":
+        from tareas.ventas.global_predictor import load_global_predictor
+
+        return load_global_predictor(weights, engine)
     model, scaler, variant, steps = load_sales_model(weights, engine)
     return ForecastPredictor(weights, model, scaler, variant, steps)
