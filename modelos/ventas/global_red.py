@@ -7,7 +7,8 @@ cada nivel de la jerarquía: tienda, producto) y el logaritmo de su escala, y de
 los ``horizon`` días siguientes de una vez (salida múltiple), cada uno con su mediana y
 los extremos de cada intervalo (:mod:`modelos.ventas.cuantiles`).
 
-Salida múltiple y no recursiva, por lo medido con ``bench/ventas_multiples.py`` (60 series
+Salida múltiple y no recursiva, por lo medido con una primera versión de
+``bench/ventas_multiples.py`` (60 series
 × 500 días sintéticas, horizonte 28, la misma red, 10 épocas y semilla; CPU AMD EPYC Zen 3
 compartida de 2 núcleos): la recursiva (horizonte 1, cada mediana vuelve como retardo)
 da un MASE de validación un 4 % peor (0.690 frente a 0.666; el ingenuo estacional, 1.129)
