@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datos.ventas_multiples import DATE, KEY, VALUE, frame_table, read_long_table
+from datos.ventas_multiples import DATE, KEY, VALUE
 from datos.ventas_ventanas import join_windows, series_windows
 from informes.resultado import Table
 from informes.resultado import TaskResult
@@ -35,7 +35,7 @@ from nucleo.archivos import write_csv
 from nucleo.errores import DataError
 from nucleo.validacion import check_int
 from nucleo.vocabulario import MAX_HISTORY_DAYS
-from tareas.ventas.global_prediccion import pick_series, plot_grid
+from tareas.ventas.global_prediccion import model_history, pick_series, plot_grid
 from tareas.ventas.global_red import forecast_frame, load_global
 from tareas.ventas.intervalos import interval_report, mase, naive_scale, seasonal_naive
 
@@ -59,22 +59,6 @@ def smape(real: np.ndarray, forecast: np.ndarray) -> np.ndarray:
     denominator = np.abs(real) + np.abs(forecast)
     return np.minimum(np.divide(200.0 * error, denominator, out=np.zeros_like(error),
                                 where=denominator > 0), 200.0)
-
-
-def _history(model, data, date_column, value_column, gaps, min_length: int):
-    """La historia validada con el esquema del modelo (CSV o ``DataFrame``)."""
-    stored = model.metadata
-    gaps = gaps or stored.get("huecos", "rechazar")
-    schema = model.schema
-    if isinstance(data, pd.DataFrame):
-        return frame_table(data, schema, gaps=gaps, min_length=min_length, source="historia")
-    return read_long_table(
-        data, date_column=date_column if date_column is not None else stored.get(
-            "columna_fecha"),
-        value_column=value_column if value_column is not None else stored.get(
-            "columna_valor"),
-        series_columns=schema.series_columns, future_covariates=schema.future_covariates,
-        past_covariates=schema.past_covariates, gaps=gaps, min_length=min_length)
 
 
 def _padded(rows: pd.DataFrame, extra: int) -> pd.DataFrame:
@@ -164,7 +148,8 @@ def evaluate_global(weights, data, days: int | None = None, *, out_dir=None,
     model = load_global(weights, engine)
     days = trained_global_days(model) if days is None else days
     check_int(days, "days", maximum=MAX_HISTORY_DAYS, where=where)
-    table = _history(model, data, date_column, value_column, gaps, model.steps + days)
+    table = model_history(model, data, date_column, value_column, gaps,
+                          min_length=model.steps + days)
     windows, real, naive, scales, names = _windows(model, table, days)
     measured = real.shape[1]
     full = model.units(windows)

@@ -88,20 +88,23 @@ def write_forecast(path: Path, forecast: pd.DataFrame, levels) -> Path:
                       in zip(forecast[KEY], dates, values, strict=True)))
 
 
-def _history(model, data, date_column, value_column, gaps):
-    """La historia validada con el esquema del modelo (CSV o ``DataFrame``)."""
+def model_history(model, data, date_column=None, value_column=None, gaps=None, *,
+                  min_length: int = 1):
+    """La historia (CSV largo o ``DataFrame``) validada con el esquema de ``model``: sus
+    columnas de serie, covariables y, si no se dan, su política de huecos y sus columnas
+    de fecha y valor; cada serie con al menos ``min_length`` días."""
     stored = model.metadata
     gaps = gaps or stored.get("huecos", "rechazar")
-    if isinstance(data, pd.DataFrame):
-        return frame_table(data, model.schema, gaps=gaps, source="historia")
     schema = model.schema
+    if isinstance(data, pd.DataFrame):
+        return frame_table(data, schema, gaps=gaps, min_length=min_length, source="historia")
     return read_long_table(
         data, date_column=date_column if date_column is not None else stored.get(
             "columna_fecha"),
         value_column=value_column if value_column is not None else stored.get(
             "columna_valor"),
         series_columns=schema.series_columns, future_covariates=schema.future_covariates,
-        past_covariates=schema.past_covariates, gaps=gaps)
+        past_covariates=schema.past_covariates, gaps=gaps, min_length=min_length)
 
 
 def forecast_global(weights, data, *, future=None, days: int | None = None, out_dir=None,
@@ -137,7 +140,7 @@ def forecast_global(weights, data, *, future=None, days: int | None = None, out_
     if days is not None and check_int(days, "days", where=where) > model.horizon:
         raise ArgumentError(f"{where}: «days» (--dias) es {days} y el modelo pronostica "
                             f"{model.horizon} días de una vez (su horizonte).")
-    table = _history(model, data, date_column, value_column, gaps)
+    table = model_history(model, data, date_column, value_column, gaps)
     extra = None if future is None else read_future(future, model.schema,
                                                     date_column=date_column)
     forecast = model.forecast(table.frame, extra, lines=table.lines, source=table.source)
