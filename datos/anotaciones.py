@@ -37,7 +37,6 @@ Referencia:
 
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Collection
@@ -59,6 +58,7 @@ from datos.anotaciones_comun import make_record
 from datos.anotaciones_comun import place_box
 from datos.anotaciones_comun import unreferenced_images
 from datos.anotaciones_comun import wanted_label
+from datos.anotaciones_comun import finite_number
 from datos.anotaciones_escritura import COORDINATES
 from datos.anotaciones_escritura import relative_image_path
 from datos.anotaciones_escritura import write_voc
@@ -289,15 +289,6 @@ def _read_box(obj: ET.Element) -> tuple[float, float, float, float]:
     bndbox = obj.find("bndbox")
     if bndbox is None:
         raise AnnotationSkipped("sin <bndbox>")
-    values = []
-    for name in COORDINATES:
-        text = (bndbox.findtext(name) or "").strip()
-        try:
-            value = float(text)
-        except ValueError:
-            raise AnnotationSkipped(f"<{name}> = {text!r} no es un número") from None
-        if not math.isfinite(value):
-            raise AnnotationSkipped(f"<{name}> = {text!r} no es un número finito")
-        values.append(value)
-    return tuple(values)
+    return tuple(finite_number((bndbox.findtext(name) or "").strip(), f"<{name}>")
+                 for name in COORDINATES)
 

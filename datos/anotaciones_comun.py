@@ -17,6 +17,7 @@ funciones:
 from __future__ import annotations
 
 import logging
+import math
 import struct
 from collections import Counter
 from collections.abc import Iterable
@@ -225,6 +226,18 @@ def unreferenced_images(folders: Iterable[Path], used: set[Path], *,
 def format_box(box) -> str:
     """``(x1, y1, x2, y2)`` con los enteros sin decimales."""
     return "(" + ", ".join(format_number(v) for v in box) + ")"
+
+
+def finite_number(text: str, name: str) -> float:
+    """``text`` como número finito; si no lo es, :class:`AnnotationSkipped` con ``name`` (el
+    campo tal como lo ve quien anotó: ``<xmin>``, ``cx``...) y el texto leído."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise AnnotationSkipped(f"{name} = {text!r} no es un número") from None
+    if not math.isfinite(value):
+        raise AnnotationSkipped(f"{name} = {text!r} no es un número finito")
+    return value
 
 
 def wanted_label(report: VocReport, source: Path, where: str, name: str, wanted) -> bool:

@@ -51,6 +51,7 @@ from datos.anotaciones_comun import image_size
 from datos.anotaciones_comun import make_record
 from datos.anotaciones_comun import place_box
 from datos.anotaciones_comun import wanted_label
+from datos.anotaciones_comun import finite_number
 from datos.imagenes import IMAGE_EXTENSIONS
 from nucleo.errores import DataError
 from nucleo.errores import EmptyDataError
@@ -450,13 +451,6 @@ def _parse_line(parts: list[str], layout: YoloLayout) -> tuple[str, tuple[float,
         raise AnnotationSkipped(f"la clase {index} no está en «names» de "
                                 f"{layout.yaml_path.name} ({len(known)} clases: "
                                 f"{known[0]} a {known[-1]})")
-    values = []
-    for name, text in zip(("cx", "cy", "ancho", "alto"), parts[1:], strict=True):
-        try:
-            value = float(text)
-        except ValueError:
-            raise AnnotationSkipped(f"{name} = {text!r} no es un número") from None
-        if not math.isfinite(value):
-            raise AnnotationSkipped(f"{name} = {text!r} no es un número finito")
-        values.append(value)
-    return layout.names[index], tuple(values)
+    values = tuple(finite_number(text, name)
+                   for name, text in zip(("cx", "cy", "ancho", "alto"), parts[1:], strict=True))
+    return layout.names[index], values
