@@ -110,20 +110,22 @@ class SeasonalNaiveForecaster(_Local):
         horizon = self._ready()
         values = history[VALUE].to_numpy(np.float64)
         dates = history[DATE].to_numpy()
-        keys, lasts, means = [], [], []
-        bounds: dict[int, tuple[list, list]] = {level: ([], []) for level in self.levels}
+        forecasts = []
         for key, rows in series_slices(history):
             mean, intervals = seasonal_naive_forecast(values[rows], horizon, self.levels,
                                                       season=self.season, window=self.window)
-            keys.append(key)
-            lasts.append(dates[rows][-1])
-            means.append(mean)
-            for level, (low, high) in intervals.items():
-                bounds[level][0].append(low)
-                bounds[level][1].append(high)
-        return forecast_frame(keys, lasts, np.array(means).reshape(len(keys), horizon),
-                              {level: (np.array(low), np.array(high))
-                               for level, (low, high) in bounds.items()})
+            forecasts.append((key, dates[rows][-1], mean, intervals))
+        return stacked_forecasts(forecasts, horizon, self.levels)
+
+
+def stacked_forecasts(forecasts, horizon: int, levels) -> pd.DataFrame:
+    """El ``DataFrame`` del contrato a partir de ``(serie, último día, media, {nivel:
+    (inferior, superior)})`` de cada serie, en su orden."""
+    keys = [key for key, _, _, _ in forecasts]
+    means = np.array([mean for _, _, mean, _ in forecasts]).reshape(len(forecasts), horizon)
+    bounds = {level: tuple(np.array([found[level][side] for _, _, _, found in forecasts])
+                           for side in (0, 1)) for level in levels}
+    return forecast_frame(keys, [last for _, last, _, _ in forecasts], means, bounds)
 
 
 # Lo que statsforecast puede lanzar al ajustar una serie difícil (todo ceros, constante).
@@ -177,8 +179,7 @@ class StatsForecastForecaster(_Local):
         if covariates:
             upcoming = future[covariates].to_numpy(np.float64)
             ahead = {key: upcoming[rows] for key, rows in series_slices(future)}
-        keys, lasts, means, failed = [], [], [], []
-        bounds: dict[int, tuple[list, list]] = {level: ([], []) for level in self.levels}
+        forecasts, failed = [], []
         for key, rows in series_slices(history):
             y = values[rows] if self.window is None else values[rows][-self.window:]
             x = known[rows][-len(y):] if covariates else None
@@ -189,19 +190,12 @@ class StatsForecastForecaster(_Local):
                 failed.append(f"{key} ({type(error).__name__})")
                 mean, intervals = seasonal_naive_forecast(y, horizon, self.levels,
                                                           season=self.season)
-            keys.append(key)
-            lasts.append(dates[rows][-1])
-            means.append(mean)
-            for level, (low, high) in intervals.items():
-                bounds[level][0].append(low)
-                bounds[level][1].append(high)
+            forecasts.append((key, dates[rows][-1], mean, intervals))
         if failed:
             self.notes.append(f"{len(failed)} series con el ingenuo estacional porque el "
                               f"ajuste falló: {', '.join(failed[:5])}"
                               f"{'…' if len(failed) > 5 else ''}")
-        return forecast_frame(keys, lasts, np.array(means).reshape(len(keys), horizon),
-                              {level: (np.array(low), np.array(high))
-                               for level, (low, high) in bounds.items()})
+        return stacked_forecasts(forecasts, horizon, self.levels)
 
     def _one(self, y, horizon, x, x_future):
         """``(media, {nivel: (inferior, superior)})`` de una serie."""
