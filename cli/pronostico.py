@@ -248,10 +248,11 @@ def _add_train(modes) -> None:
         parser, output_default="pesos/ventas_<modelo> (pesos/ventas_global_<modelo> con "
         "--columna-serie)",
         defaults={"epocas": 40, "lote": 7, "tasa": 1e-3},
-        texts={**_TEXTS, "epocas": "épocas (por defecto 40, como el blog; 30 con "
-                                   "--columna-serie)",
-               "lote": "filas por lote de entrenamiento (por defecto 7, como el blog; 64 con "
-                       "--columna-serie)"})
+        texts={**_TEXTS, "epocas": "épocas (por defecto 40, como el blog; con "
+                                   "--columna-serie, 30 o las que den 6.000 pasos si hay "
+                                   "pocos datos)",
+               "lote": "filas por lote de entrenamiento (por defecto 7, como el blog; con "
+                       "--columna-serie, de 8 a 64 según los ejemplos)"})
     parser.set_defaults(func=_cmd_train)
 
 
@@ -278,7 +279,7 @@ def _add_global_train_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--dias-calibracion", type=non_negative_int, metavar="N",
                        help="días antes de la validación que calibran los intervalos "
                             "(conformal), nunca vistos al entrenar (por defecto el "
-                            "horizonte; 0: sin calibrar)")
+                            "horizonte, y más con menos de 29 series; 0: sin calibrar)")
 
 
 def _add_gaps(parser) -> None:
@@ -358,10 +359,11 @@ def _add_compare(modes) -> None:
     _add_validation_days(parser, minimum=1, default=None,
                          text="(por defecto 30; solo con una serie)")
     parser.add_argument("--epocas", type=positive_int, metavar="N",
-                        help="épocas (por defecto 40, como el blog; 30 con muchas series)")
+                        help="épocas (por defecto 40, como el blog; con muchas series, "
+                             "30 o las que den 6.000 pasos si hay pocos datos)")
     parser.add_argument("--lote", type=positive_int, metavar="N",
                         help="filas por lote de entrenamiento (por defecto 7, como el blog; "
-                             "64 con muchas series)")
+                             "con muchas series, de 8 a 64 según los ejemplos)")
     parser.add_argument("--tasa", type=learning_rate, metavar="TASA",
                         help=_TEXTS["tasa"])
     _add_global_train_arguments(parser)

@@ -167,6 +167,30 @@ def test_cli_errors_are_one_line_and_a_global_config_trains_the_global_model(tmp
     assert not _is_global(argparse.Namespace(**given, config=None))
 
 
+def test_unset_batch_epochs_and_calibration_follow_the_size_of_the_data():
+    """Sin --lote, --epocas ni --dias-calibracion: muchas series, lotes de 64, 30 épocas y
+    el horizonte para calibrar; una sola serie, lotes de 8, al menos 6.000 pasos y días de
+    calibración de más (ver bench/RESULTS.md, el CSV del blog)."""
+    from tareas.ventas.global_configuracion import GlobalSalesConfig, resolve_calibration
+    from tareas.ventas.global_configuracion import resolve_schedule
+
+    base = GlobalSalesConfig()
+    many = resolve_schedule(base, 124_000)
+    assert (many.batch_size, many.epochs) == (64, 30)
+    one = resolve_schedule(base, 520)
+    assert (one.batch_size, one.epochs) == (8, 93)   # 65 lotes × 93 ≥ 6.000 pasos
+    assert resolve_schedule(base, 2_400).batch_size == 32
+    given = base.replace(batch_size=32, epochs=3)
+    assert resolve_schedule(given, 520) == given
+    assert resolve_calibration(base, [600] * 200).calibration == HORIZON
+    assert resolve_calibration(base, [600]).calibration == 2 * HORIZON
+    assert resolve_calibration(base, [600] * 24).calibration == HORIZON + 5
+    # Sin sitio (la serie más corta apenas llega) o si el usuario lo dio: no se toca.
+    assert resolve_calibration(base, [600, 100]).calibration == HORIZON
+    assert resolve_calibration(base.replace(calibration=0), [600]).calibration == 0
+    assert resolve_calibration(base.replace(levels=()), [600]).calibration is None
+
+
 # === Un entrenamiento de verdad, por la orden ===
 
 @pytest.fixture(scope="module")
@@ -190,6 +214,11 @@ def trained(tmp_path_factory):
 
 def test_global_model_beats_the_seasonal_naive_on_held_out_days(trained):
     metrics = trained["result"]["metricas"]
+    # La carpeta guarda lo resuelto: 24 series, 5 días de calibración de más; el lote, de
+    # los ejemplos.
+    saved = json.loads((trained["run"] / "configuracion.json").read_text())
+    assert (saved["dias_calibracion"], saved["epocas"]) == (HORIZON + 5, 15)
+    assert saved["lote"] == 8 * (metrics["ejemplos_entrenamiento"] // 512)
     assert metrics["series"] == 24 and metrics["modelo"] == "global ste"
     assert metrics["val_mase"] < 0.9 * metrics["val_mase_ingenuo"], metrics
     assert metrics["val_mae_unidades"] < 0.9 * metrics["val_mae_unidades_ingenuo"], metrics

@@ -24,7 +24,8 @@ from datos.ventas_multiples import DATE, KEY, SeriesSchema, frame_table, future_
 from datos.ventas_multiples import read_future
 from datos.ventas_ventanas import SeriesEncoding, Windows
 from nucleo.errores import DataError, ModelFileError
-from tareas.ventas.global_configuracion import GlobalSalesConfig
+from tareas.ventas.global_configuracion import GlobalSalesConfig, resolve_calibration
+from tareas.ventas.global_configuracion import resolve_schedule
 from tareas.ventas.global_datos import GlobalData, forecast_windows, inputs_of, layout_of
 from tareas.ventas.intervalos import apply_factors, conformal_factors
 
@@ -268,8 +269,9 @@ class GlobalNetworkForecaster:
                                       "levels": tuple(levels), "validation": 0})
         table = frame_table(train, schema, gaps=config.gaps,
                             min_length=config.steps + horizon + config.held_calibration)
+        config = resolve_calibration(config, table.frame.groupby(KEY, sort=False).size())
         data = split_global(table, config.steps, horizon, 0, config.held_calibration)
-        self.model, _ = fit_global(data, config)
+        self.model, _ = fit_global(data, resolve_schedule(config, len(data.train)))
 
     def predict(self, history: pd.DataFrame, future: pd.DataFrame | None) -> pd.DataFrame:
         if self.model is None:
