@@ -29,7 +29,8 @@ mismo presupuesto, el búfer de cajas de la pérdida de antes (las 5 de mayor á
 ahora (del tamaño de la imagen más llena, elegido sin mirar el tamaño): AP por clase en
 imágenes generadas aparte, con la del triángulo como la cifra que mirar:
 
-    python bench/yolo_calidad.py --llenas --backbone tiny --tamanio 416 --minutos 8
+    python bench/yolo_calidad.py --llenas --receta fotos --backbone tiny --ancho 0.25 \
+        --tamanio 320 --imagenes 200 --prueba 50 --epocas 40 --minutos 30
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ def main(argv=None) -> int:
     parser.add_argument("--sin-multiescala", dest="multiescala", action="store_const",
                         const=False, help="sin multiescala (también con la receta fotos)")
     parser.add_argument("--semillas", type=int, nargs="+", help="con --fotos (por defecto 0)")
+    parser.add_argument("--epocas", type=int,
+                        help="épocas fijas (el presupuesto en pasos, que no depende de lo "
+                        "ocupada que esté la máquina); --minutos queda como tope")
     parser.add_argument("--llenas", action="store_true",
                         help="fotos llenas generadas: búfer de antes frente al de ahora")
     parser.add_argument("--prueba-fraccion", type=float, default=0.2,
@@ -180,12 +184,15 @@ def crowded(args, minutes: float) -> int:
         test = evaluate_yolo(summary.file("pesos"), test_dir / "annotations",
                              test_dir / "images", work / f"prueba_{variant}")
         rows[variant] = {
-            "epocas": summary.metrics["epocas"], "max_cajas": summary.data["max_cajas"],
+            "epocas": summary.metrics["epocas"],
+            "segundos": round(summary.data["segundos"]["entrenamiento"]),
+            "max_cajas": summary.data["max_cajas"],
             "celdas_compartidas": summary.data["celdas_compartidas"],
             "prueba_map_50": test.metrics["map_50"],
             "prueba_ap_50": {k: v["0.5"] for k, v in test.data["ap_por_clase"].items()}}
         print(json.dumps({variant: rows[variant]}, ensure_ascii=False))
-    result = {"minutos_maximos": minutes, "imagenes": args.imagenes, "prueba": args.prueba,
+    result = {"minutos_maximos": minutes, "epocas_fijas": args.epocas,
+              "ancho": args.ancho, "imagenes": args.imagenes, "prueba": args.prueba,
               "tamanio": args.tamanio, "backbone": args.backbone, "receta": args.receta,
               "filas": rows}
     print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -210,7 +217,7 @@ def _train(args, folder: Path, labels, run_dir: Path, minutes: float, seed: int,
         run_dir=run_dir, input_size=args.tamanio, backbone=args.backbone,
         width_multiplier=args.ancho, backbone_weights=args.backbone_pesos,
         # La receta fotos entrena hasta que se acaba el tiempo; la del blog, 7 épocas.
-        epochs=None if args.receta == "fotos" else 1000,
+        epochs=args.epocas or (None if args.receta == "fotos" else 1000),
         train_times=5, batch_size=args.lote, anchors="auto",
         warmup_epochs=args.calentamiento, learning_rate=args.tasa, cosine=not args.constante,
         patience=None, precision=args.precision, minutes=minutes, seed=seed,
