@@ -22,6 +22,7 @@ from datos.ventas_multiples import frame_table, read_long_table
 from datos.ventas_ventanas import SeriesEncoding, Windows, join_windows, series_windows
 from modelos.ventas.global_red import GlobalLayout, pack_inputs
 from nucleo.errores import ArgumentError
+from tareas.ventas.global_configuracion import resolve_calibration, resolve_schedule
 from tareas.ventas.intervalos import naive_scale
 
 
@@ -113,6 +114,22 @@ def split_global(table: LongTable, steps: int, horizon: int, validation: int,
     joined = {name: join_windows(found) if found else None for name, found in parts.items()}
     return GlobalData(table, encoding, joined["train"], joined["calibration"],
                       joined["validation"], np.asarray(scales), steps, horizon)
+
+
+def prepare_global(table: LongTable, config):
+    """Los ejemplos de un entrenamiento y la configuración con lo que no se dio resuelto.
+
+    Primero los días de calibración (dependen de cuántas series hay y de lo que miden),
+    después el reparto de :func:`split_global` y, con los ejemplos de entrenamiento ya
+    contados, el lote y las épocas.
+
+    Returns:
+        ``(configuración resuelta, GlobalData)``.
+    """
+    config = resolve_calibration(config, table.frame.groupby(KEY, sort=False).size())
+    data = split_global(table, config.steps, config.horizon, config.held_validation,
+                        config.held_calibration)
+    return resolve_schedule(config, len(data.train)), data
 
 
 def forecast_windows(encoding: SeriesEncoding, frame: pd.DataFrame, future: np.ndarray,

@@ -23,9 +23,8 @@ from informes.resultado import TaskResult
 from informes.resultado import training_files
 from tareas.configuracion import save_run_config
 from tareas.ventas.comun import VALIDATION_PLOT
-from tareas.ventas.global_configuracion import GlobalSalesConfig, resolve_calibration
-from tareas.ventas.global_configuracion import resolve_schedule
-from tareas.ventas.global_datos import GlobalData, read_global, split_global
+from tareas.ventas.global_configuracion import GlobalSalesConfig
+from tareas.ventas.global_datos import GlobalData, prepare_global, read_global
 from tareas.ventas.global_prediccion import pick_series, plot_grid
 from tareas.ventas.global_red import GlobalModel, fit_global, forecast_frame, global_metadata
 from tareas.ventas.intervalos import SEASON, interval_report, mase
@@ -58,11 +57,7 @@ def train_sales_global(config: GlobalSalesConfig | None = None, *, data=None,
     from entrenamiento.callbacks import TimeLimit
 
     config = GlobalSalesConfig.build(config, **overrides)
-    table = read_global(config, data)
-    config = resolve_calibration(config, table.frame.groupby(KEY, sort=False).size())
-    prepared = split_global(table, config.steps, config.horizon, config.held_validation,
-                            config.held_calibration)
-    config = resolve_schedule(config, len(prepared.train))
+    config, prepared = prepare_global(read_global(config, data), config)
     run_dir = config.resolved_run_dir()
     config_file = save_run_config(config.replace(run_dir=run_dir), run_dir, cluster)
     limit = [] if config.minutes is None else [TimeLimit(config.minutes * 60.0, cluster)]
@@ -70,8 +65,8 @@ def train_sales_global(config: GlobalSalesConfig | None = None, *, data=None,
     model, result = fit_global(prepared, config, run_dir=run_dir, verbose=verbose,
                                cluster=cluster, devices=devices, callbacks=limit,
                                metadata=global_metadata(prepared.encoding, config,
-                                                        table.source))
-    model.metadata = global_metadata(prepared.encoding, config, table.source,
+                                                        prepared.table.source))
+    model.metadata = global_metadata(prepared.encoding, config, prepared.table.source,
                                      model.factors)["global"]
     if result.weights_path is not None and (cluster is None or cluster.chief):
         import modelos

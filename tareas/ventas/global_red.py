@@ -24,8 +24,7 @@ from datos.ventas_multiples import DATE, KEY, SeriesSchema, frame_table, future_
 from datos.ventas_multiples import read_future
 from datos.ventas_ventanas import SeriesEncoding, Windows
 from nucleo.errores import DataError, ModelFileError
-from tareas.ventas.global_configuracion import GlobalSalesConfig, resolve_calibration
-from tareas.ventas.global_configuracion import resolve_schedule
+from tareas.ventas.global_configuracion import GlobalSalesConfig
 from tareas.ventas.global_datos import GlobalData, forecast_windows, inputs_of, layout_of
 from tareas.ventas.intervalos import apply_factors, conformal_factors
 
@@ -263,15 +262,14 @@ class GlobalNetworkForecaster:
 
     def fit(self, train: pd.DataFrame, schema: SeriesSchema, horizon: int,
             levels: tuple[int, ...] = ()) -> None:
-        from tareas.ventas.global_datos import split_global
+        from tareas.ventas.global_datos import prepare_global
 
         config = GlobalSalesConfig(**{**self.settings, "horizon": horizon,
                                       "levels": tuple(levels), "validation": 0})
         table = frame_table(train, schema, gaps=config.gaps,
                             min_length=config.steps + horizon + config.held_calibration)
-        config = resolve_calibration(config, table.frame.groupby(KEY, sort=False).size())
-        data = split_global(table, config.steps, horizon, 0, config.held_calibration)
-        self.model, _ = fit_global(data, resolve_schedule(config, len(data.train)))
+        config, data = prepare_global(table, config)
+        self.model, _ = fit_global(data, config)
 
     def predict(self, history: pd.DataFrame, future: pd.DataFrame | None) -> pd.DataFrame:
         if self.model is None:
