@@ -46,6 +46,7 @@ from nucleo.entorno import set_random_seed
 from nucleo.keras_listo import keras
 
 import modelos
+from modelos.compilado import build_optimizer
 from entrenamiento import distribuido
 from entrenamiento.callbacks import BackupCallback
 from entrenamiento.callbacks import BestModelCheckpoint
@@ -281,6 +282,7 @@ def _fit(model, train_data, validation_data, run: Run, callback_list):
         # La barra de Keras reescribe la línea; fuera de una terminal (CI, un
         # registro redirigido) sería un muro de texto: una línea por época.
         verbose = 1 if sys.stdout.isatty() else 2
+    build_optimizer(model)  # con TensorFlow, un solo trazado del primer paso
     try:
         return model.fit(**fit_kwargs, validation_data=validation_data, epochs=opts.epochs,
                          verbose=verbose, callbacks=callback_list)

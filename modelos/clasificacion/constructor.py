@@ -22,6 +22,7 @@ from nucleo.keras_listo import layers
 from nucleo.errores import ArgumentError
 from nucleo.vocabulario import MAX_IMAGE_SIDE
 from nucleo.validacion import check_int, check_int_tuple, shown
+from modelos.compilado import build_optimizer
 from modelos.registro import register_builder
 
 #: Máximo de neuronas de una capa, de entradas de un vector o de clases.
@@ -90,6 +91,7 @@ def finish_model(
             loss=default_loss if loss is None else loss,
             metrics=list(default_metrics) if metrics is None else metrics,
         )
+        build_optimizer(model)
     return model
 
 

@@ -54,6 +54,7 @@ from nucleo.errores import ArgumentError
 from nucleo.validacion import check_int, check_number
 from nucleo.vocabulario import MAX_HORIZON
 from nucleo.vocabulario import SALES_GLOBAL_MODELS as CELLS
+from modelos.compilado import build_optimizer
 from modelos.registro import register_builder
 from modelos.ventas.cuantiles import PinballLoss
 from modelos.ventas.cuantiles import check_levels
@@ -269,6 +270,7 @@ def build_sales_global(
             optimizer=keras.optimizers.Adam(learning_rate) if optimizer is None else optimizer,
             loss=PinballLoss(quantiles) if loss is None else loss,
             metrics=[] if metrics is None else metrics)
+        build_optimizer(model)
     return model
 
 

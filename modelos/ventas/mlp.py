@@ -37,6 +37,7 @@ from nucleo.keras_listo import ops
 
 from nucleo.errores import ArgumentError
 from nucleo.validacion import check_int, check_number
+from modelos.compilado import build_optimizer
 from modelos.registro import register_builder
 
 from nucleo.vocabulario import MAX_LAGS as MAX_STEPS
@@ -190,6 +191,7 @@ def compile_like_blog(model, learning_rate: float, optimizer=None, loss=None,
         loss="mean_absolute_error" if loss is None else loss,
         metrics=["mse"] if metrics is None else metrics,
     )
+    build_optimizer(model)
 
 
 def input_shape(variant: str, steps: int) -> tuple[int, ...]:
