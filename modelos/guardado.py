@@ -281,7 +281,10 @@ def load(path, compile: bool = True):
 
     Args:
         path: archivo HDF5 escrito por :func:`save`.
-        compile: si es ``False`` el modelo se devuelve sin compilar.
+        compile: si es ``False`` el modelo se devuelve sin compilar. Compilado (para
+            seguir entrenando), con TensorFlow trae ya las variables del optimizador
+            (:func:`~modelos.compilado.build_optimizer`): para solo predecir, ``False``
+            ahorra esa memoria (el doble de los pesos con Adam).
 
     Returns:
         El ``keras.Model`` reconstruido, con los mismos pesos.
