@@ -282,7 +282,9 @@ def _fit(model, train_data, validation_data, run: Run, callback_list):
         # La barra de Keras reescribe la línea; fuera de una terminal (CI, un
         # registro redirigido) sería un muro de texto: una línea por época.
         verbose = 1 if sys.stdout.isatty() else 2
-    build_optimizer(model)  # con TensorFlow, un solo trazado del primer paso
+    # Con TensorFlow, un solo trazado del primer paso. Los constructores del proyecto ya
+    # crean el optimizador al compilar; uno registrado por el usuario quizá no.
+    build_optimizer(model)
     try:
         return model.fit(**fit_kwargs, validation_data=validation_data, epochs=opts.epochs,
                          verbose=verbose, callbacks=callback_list)

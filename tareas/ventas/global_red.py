@@ -26,6 +26,7 @@ from datos.ventas_ventanas import SeriesEncoding, Windows
 from nucleo.errores import DataError, ModelFileError
 from tareas.ventas.global_configuracion import GlobalSalesConfig
 from tareas.ventas.global_datos import GlobalData, forecast_windows, inputs_of, layout_of
+from tareas.ventas.global_datos import prepare_global
 from tareas.ventas.intervalos import apply_factors, conformal_factors
 
 #: El constructor registrado del modelo global.
@@ -262,8 +263,6 @@ class GlobalNetworkForecaster:
 
     def fit(self, train: pd.DataFrame, schema: SeriesSchema, horizon: int,
             levels: tuple[int, ...] = ()) -> None:
-        from tareas.ventas.global_datos import prepare_global
-
         config = GlobalSalesConfig(**{**self.settings, "horizon": horizon,
                                       "levels": tuple(levels), "validation": 0})
         table = frame_table(train, schema, gaps=config.gaps,
