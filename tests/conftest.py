@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import socket
 import urllib.request
 from pathlib import Path
@@ -97,7 +98,11 @@ def service_models(tmp_path_factory):
     from servicio.modelos_servidos import load_served_model
     from tests.servicio_modelos import save_service_models
 
-    paths = save_service_models(tmp_path_factory.mktemp("servicio"))
+    def build(folder):
+        return {task: str(path) for task, path in save_service_models(folder).items()}
+
+    paths = {task: Path(path) for task, path in
+             _once_per_run(tmp_path_factory, "servicio", build).items()}
     return paths, {task: load_served_model(path) for task, path in paths.items()}
 
 
@@ -113,16 +118,46 @@ def servidor_web(service_models):
 
 
 # === Datos y modelos compartidos ===
-# Cada uno se construye una sola vez por proceso de pruebas (con ``pytest -n 2``, una vez
-# en cada proceso que lo pida) y solo si alguna prueba lo pide, en una carpeta de
-# ``tmp_path_factory``. Son de solo lectura: una prueba que escriba junto a sus archivos
-# los copia antes a su ``tmp_path``; los registros se entregan copiados a cada prueba.
+# Cada uno se construye una sola vez por ejecución de pytest, también con ``pytest -n 2``:
+# el primer proceso que lo pide lo construye en una carpeta común a los procesos
+# (:func:`_once_per_run`) y el otro lo lee de allí. Solo si alguna prueba lo pide. Son de
+# solo lectura: una prueba que escriba junto a sus archivos los copia antes a su
+# ``tmp_path``; los registros se entregan copiados a cada prueba.
+
+def _once_per_run(tmp_path_factory, name, build):
+    """``build(carpeta)`` una sola vez en toda la ejecución; devuelve lo que devolvió.
+
+    Sin xdist, en una carpeta de ``tmp_path_factory``. Con xdist, en
+    ``<carpeta de la ejecución>/compartido/<name>`` (la carpeta padre de la de cada
+    proceso): el primer proceso construye con el cerrojo tomado y deja el resultado
+    (JSON) en ``.hecho.json``; los demás esperan el cerrojo y leen ese resultado. Si la
+    construcción falla, no queda marca y el siguiente lo intenta de nuevo (y falla con su
+    propio error).
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return build(tmp_path_factory.mktemp(name))
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent / "compartido"
+    root.mkdir(exist_ok=True)
+    folder, done = root / name, root / f"{name}.hecho.json"
+    with FileLock(str(root / f"{name}.lock")):
+        if done.is_file():
+            return json.loads(done.read_text(encoding="utf-8"))
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir()
+        result = build(folder)
+        done.write_text(json.dumps(result), encoding="utf-8")
+    return result
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory):
     """La caché de exportaciones (``$REDES_CACHE``) de todas las pruebas: una carpeta de la
-    sesión, nunca ``~/.cache/redes-keras``. También la heredan los procesos que lanzan."""
-    folder = tmp_path_factory.mktemp("cache")
+    ejecución (común a los procesos de ``pytest -n``), nunca ``~/.cache/redes-keras``.
+    También la heredan los procesos que lanzan."""
+    folder = Path(_once_per_run(tmp_path_factory, "cache", str))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REDES_CACHE", str(folder))
         yield folder
@@ -143,9 +178,12 @@ def shapes(tmp_path_factory):
     from datos.sinteticos import make_shapes_dataset
     from tests.helpers import SHAPES_IMAGES, SHAPES_LABELS, SHAPES_SIZE
 
-    return make_shapes_dataset(tmp_path_factory.mktemp("figuras"), n_images=SHAPES_IMAGES,
-                               image_size=(SHAPES_SIZE, SHAPES_SIZE), classes=SHAPES_LABELS,
-                               max_objects=2, seed=0)
+    def build(folder):
+        return str(make_shapes_dataset(
+            folder, n_images=SHAPES_IMAGES, image_size=(SHAPES_SIZE, SHAPES_SIZE),
+            classes=SHAPES_LABELS, max_objects=2, seed=0))
+
+    return Path(_once_per_run(tmp_path_factory, "figuras", build))
 
 
 @pytest.fixture(scope="session")
@@ -168,9 +206,11 @@ def wide_shapes(tmp_path_factory):
     from datos.sinteticos import make_shapes_dataset
     from tests.helpers import WIDE_SHAPES_IMAGES, WIDE_SHAPES_SIZE
 
-    return make_shapes_dataset(tmp_path_factory.mktemp("figuras_apaisadas"),
-                               n_images=WIDE_SHAPES_IMAGES, image_size=WIDE_SHAPES_SIZE,
-                               max_objects=3, seed=1)
+    def build(folder):
+        return str(make_shapes_dataset(folder, n_images=WIDE_SHAPES_IMAGES,
+                                       image_size=WIDE_SHAPES_SIZE, max_objects=3, seed=1))
+
+    return Path(_once_per_run(tmp_path_factory, "figuras_apaisadas", build))
 
 
 @pytest.fixture(scope="session")
@@ -191,10 +231,13 @@ def held_out_shapes(tmp_path_factory):
     from datos.sinteticos import make_shapes_dataset
     from tareas.deteccion.demo import DEMO
 
-    size = DEMO.image_size
-    return make_shapes_dataset(tmp_path_factory.mktemp("prueba") / "figuras", n_images=100,
-                               image_size=(size, size), classes=DEMO.classes,
-                               max_objects=2, seed=100)
+    def build(folder):
+        size = DEMO.image_size
+        return str(make_shapes_dataset(folder / "figuras", n_images=100,
+                                       image_size=(size, size), classes=DEMO.classes,
+                                       max_objects=2, seed=100))
+
+    return Path(_once_per_run(tmp_path_factory, "prueba", build))
 
 
 #: El entrenamiento corto del detector compartido, por la orden: 160 imágenes de figuras
@@ -217,15 +260,18 @@ def trained_detector(tmp_path_factory):
     from datos.sinteticos import make_shapes_dataset
     from tareas.deteccion.demo import DEMO
 
-    base = tmp_path_factory.mktemp("detector")
-    size, classes = DEMO.image_size, list(DEMO.classes)
-    train = make_shapes_dataset(base / "entrenamiento", n_images=160, image_size=(size, size),
-                                classes=classes, max_objects=2, seed=0)
-    summary = base / "resumen.json"
-    code = main(["deteccion", "entrenar", "--anotaciones", str(train / "annotations"),
-                 "--imagenes", str(train / "images"), "--etiquetas", *classes,
-                 "--tamanio", str(size), *DETECTOR_TRAINING,
-                 "--salida", str(base / "red_figuras"), "--json", str(summary)])
-    assert code == 0
-    result = json.loads(summary.read_text())
+    def build(base):
+        size, classes = DEMO.image_size, list(DEMO.classes)
+        train = make_shapes_dataset(base / "entrenamiento", n_images=160,
+                                    image_size=(size, size), classes=classes, max_objects=2,
+                                    seed=0)
+        summary = base / "resumen.json"
+        code = main(["deteccion", "entrenar", "--anotaciones", str(train / "annotations"),
+                     "--imagenes", str(train / "images"), "--etiquetas", *classes,
+                     "--tamanio", str(size), *DETECTOR_TRAINING,
+                     "--salida", str(base / "red_figuras"), "--json", str(summary)])
+        assert code == 0
+        return json.loads(summary.read_text())
+
+    result = _once_per_run(tmp_path_factory, "detector", build)
     return Path(result["archivos"]["pesos"]), result
