@@ -2,12 +2,15 @@
 
 Con el backend de ``KERAS_BACKEND``::
 
-    python -m tests.portabilidad --guardar CARPETA [--comprobar OTRA ...]
+    python -m tests.portabilidad --guardar CARPETA [--comprobar OTRA ...] [--esperar S]
 
 ``--guardar`` construye cada constructor de :data:`tests.helpers.TINY_BUILDS` con pesos
 perturbados (semilla fija), lo guarda con ``modelos.save`` en ``CARPETA/<nombre>.h5`` y
 deja al lado sus entradas y predicciones (``.npz``, sin pickle). ``--comprobar`` carga
 los modelos de otra carpeta con ``modelos.load`` y predice con las mismas entradas.
+Al terminar de guardar deja ``CARPETA/listo``; con ``--esperar S``, antes de comprobar
+una carpeta se espera hasta S segundos a que tenga su ``listo`` (dos backends que guardan
+y se comprueban uno a otro a la vez).
 
 Escribe en la salida estándar un JSON: el backend, la diferencia máxima por carpeta
 comprobada y constructor (absoluta, o relativa al mayor valor de la salida si pasa de
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +59,16 @@ def save_all(folder: Path) -> None:
         modelos.save(model, folder / f"{name}.h5")
         np.savez(folder / f"{name}.npz", **{f"x{i}": a for i, a in enumerate(listed)},
                  **{f"y{i}": a for i, a in enumerate(outputs)})
+    (folder / "listo").touch()
+
+
+def wait_ready(folder: Path, seconds: float) -> None:
+    """Espera a que otro proceso termine de guardar en ``folder`` (su ``listo``)."""
+    deadline = time.monotonic() + seconds
+    while not (folder / "listo").is_file():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"«{folder}» no terminó de guardarse en {seconds:g} s")
+        time.sleep(0.1)
 
 
 def check_all(folder: Path) -> dict[str, float]:
@@ -79,9 +93,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--guardar", type=Path)
     parser.add_argument("--comprobar", type=Path, nargs="*", default=[])
+    parser.add_argument("--esperar", type=float, default=0.0)
     args = parser.parse_args(argv)
     if args.guardar:
         save_all(args.guardar)
+    for folder in args.comprobar:
+        wait_ready(folder, args.esperar)
     report = {"backend": keras.backend.backend(),
               "diferencias": {str(f): check_all(f) for f in args.comprobar},
               "tensorflow_importado": "tensorflow" in sys.modules}

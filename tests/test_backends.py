@@ -83,36 +83,53 @@ def test_cli_backend_option_only_takes_known_backends(capsys):
 
 # === Otros backends, en sus propios procesos ===
 
-def _run(backend: str, *args: str) -> dict:
+def _start(backend: str, *args: str) -> subprocess.Popen:
+    """``python -m tests.portabilidad ARGS`` con ``backend``, sin esperar a que termine."""
     env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(REPO)}
     if backend == "jax":  # modelos diminutos: XLA sin optimizar compila ~2 veces antes
         env.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
-    done = subprocess.run([sys.executable, "-m", "tests.portabilidad", *args], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return subprocess.Popen([sys.executable, "-m", "tests.portabilidad", *args], cwd=REPO,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _reports(running: list[subprocess.Popen]) -> list[dict]:
+    """El JSON que escribe cada ``tests.portabilidad`` al terminar bien; si uno falla, los
+    demás (que quizá esperan lo que él iba a guardar) se detienen."""
+    reports = []
+    try:
+        for process in running:
+            out, err = process.communicate(timeout=600)
+            assert process.returncode == 0, err[-3000:]
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for process in running:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    return reports
 
 
 @pytest.mark.skipif(not OTHERS, reason="solo hay un backend instalado")
 def test_weights_saved_under_each_backend_load_under_every_other(tmp_path):
-    """Cada constructor registrado: guardado con A, cargado con B, predicciones iguales."""
+    """Cada constructor registrado: guardado con A, cargado con B, predicciones iguales.
+
+    Este proceso guarda lo suyo; los otros backends, a la vez y cada uno en su proceso,
+    guardan lo suyo y comprueban lo de todos los demás (esperan a que esté guardado), y
+    al final este comprueba lo de los otros: cada par una vez y un solo arranque por
+    backend."""
     current = keras.backend.backend()
     folders = {b: tmp_path / b for b in INSTALLED}
     from tests import portabilidad
 
     portabilidad.save_all(folders[current])
-    reports = []
-    # El primero se lanza dos veces: mejor PyTorch, que arranca y predice antes que JAX.
-    others = sorted(OTHERS, key=lambda b: b != "torch")
-    for backend in others:  # cada otro backend guarda lo suyo y comprueba lo que ya hay
-        ready = [str(folders[b]) for b in INSTALLED if folders[b].is_dir()]
-        reports.append(_run(backend, "--guardar", str(folders[backend]), "--comprobar", *ready))
-    # Lo que falta: el actual comprueba a los demás y el primero al último.
+    running = [_start(backend, "--guardar", str(folders[backend]), "--esperar", "400",
+                      "--comprobar", *(str(folders[b]) for b in INSTALLED if b != backend))
+               for backend in OTHERS]
+    reports = _reports(running)
     reports.append({"backend": current, "tensorflow_importado": current == "tensorflow",
                     "diferencias": {str(folders[b]): portabilidad.check_all(folders[b])
                                     for b in OTHERS}})
-    if len(others) > 1:
-        reports.append(_run(others[0], "--comprobar", str(folders[others[-1]])))
     checked = set()
     for report in reports:
         assert report["tensorflow_importado"] == (report["backend"] == "tensorflow"), report
