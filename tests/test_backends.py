@@ -83,30 +83,35 @@ def test_cli_backend_option_only_takes_known_backends(capsys):
 
 # === Otros backends, en sus propios procesos ===
 
-def _start(backend: str, *args: str) -> subprocess.Popen:
-    """``python -m tests.portabilidad ARGS`` con ``backend``, sin esperar a que termine."""
+def _start(backend: str, log: Path, *args: str) -> subprocess.Popen:
+    """``python -m tests.portabilidad ARGS`` con ``backend``, sin esperar a que termine.
+
+    La salida va a ``log`` (``.out`` y ``.err``), no a tuberías: mientras se espera a un
+    proceso, el otro podría llenar la suya y quedarse parado antes de dejar su ``listo``.
+    """
     env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(REPO)}
     if backend == "jax":  # modelos diminutos: XLA sin optimizar compila ~2 veces antes
         env.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
-    return subprocess.Popen([sys.executable, "-m", "tests.portabilidad", *args], cwd=REPO,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    with open(log.with_suffix(".out"), "w") as out, open(log.with_suffix(".err"), "w") as err:
+        return subprocess.Popen([sys.executable, "-m", "tests.portabilidad", *args],
+                                cwd=REPO, env=env, stdout=out, stderr=err)
 
 
-def _reports(running: list[subprocess.Popen]) -> list[dict]:
+def _reports(running: dict[Path, subprocess.Popen]) -> list[dict]:
     """El JSON que escribe cada ``tests.portabilidad`` al terminar bien; si uno falla, los
     demás (que quizá esperan lo que él iba a guardar) se detienen."""
     reports = []
     try:
-        for process in running:
-            out, err = process.communicate(timeout=600)
-            assert process.returncode == 0, err[-3000:]
+        for log, process in running.items():
+            code = process.wait(timeout=600)
+            assert code == 0, log.with_suffix(".err").read_text()[-3000:]
+            out = log.with_suffix(".out").read_text()
             reports.append(json.loads(out.strip().splitlines()[-1]))
     finally:
-        for process in running:
+        for process in running.values():
             if process.poll() is None:
                 process.kill()
-                process.communicate()
+                process.wait()
     return reports
 
 
@@ -123,9 +128,10 @@ def test_weights_saved_under_each_backend_load_under_every_other(tmp_path):
     from tests import portabilidad
 
     portabilidad.save_all(folders[current])
-    running = [_start(backend, "--guardar", str(folders[backend]), "--esperar", "400",
-                      "--comprobar", *(str(folders[b]) for b in INSTALLED if b != backend))
-               for backend in OTHERS]
+    running = {tmp_path / backend: _start(
+        backend, tmp_path / backend, "--guardar", str(folders[backend]), "--esperar", "400",
+        "--comprobar", *(str(folders[b]) for b in INSTALLED if b != backend))
+        for backend in OTHERS}
     reports = _reports(running)
     reports.append({"backend": current, "tensorflow_importado": current == "tensorflow",
                     "diferencias": {str(folders[b]): portabilidad.check_all(folders[b])
