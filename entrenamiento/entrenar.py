@@ -46,7 +46,7 @@ from nucleo.entorno import set_random_seed
 from nucleo.keras_listo import keras
 
 import modelos
-from modelos.compilado import build_optimizer
+from modelos.compilado import build_for_fit
 from entrenamiento import distribuido
 from entrenamiento.callbacks import BackupCallback
 from entrenamiento.callbacks import BestModelCheckpoint
@@ -282,9 +282,10 @@ def _fit(model, train_data, validation_data, run: Run, callback_list):
         # La barra de Keras reescribe la línea; fuera de una terminal (CI, un
         # registro redirigido) sería un muro de texto: una línea por época.
         verbose = 1 if sys.stdout.isatty() else 2
-    # Con TensorFlow, un solo trazado del primer paso. Los constructores del proyecto ya
-    # crean el optimizador al compilar; uno registrado por el usuario quizá no.
-    build_optimizer(model)
+    # Con TensorFlow, un solo trazado del primer paso: el optimizador (los constructores
+    # del proyecto ya lo crean al compilar; uno registrado por el usuario quizá no) y las
+    # métricas se crean antes.
+    build_for_fit(model, fit_kwargs["x"])
     try:
         return model.fit(**fit_kwargs, validation_data=validation_data, epochs=opts.epochs,
                          verbose=verbose, callbacks=callback_list)

@@ -157,6 +157,46 @@ def test_pydataset_input(tmp_path):
     assert len(result.history["val_loss"]) == 2
 
 
+class _Batches(keras.utils.PyDataset):
+    """4 lotes de 32 de :func:`make_data` como ``PyDataset``."""
+
+    def __init__(self, x, y):
+        super().__init__()
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        part = slice(32 * index, 32 * (index + 1))
+        return self.x[part], self.y[part]
+
+
+@pytest.mark.parametrize("kind", ["arreglos", "pydataset"])
+def test_the_first_step_is_traced_once_with_its_metrics(monkeypatch, kind):
+    """El MLP compila con ``accuracy``: sin crear antes sus variables, TensorFlow trazaría el
+    primer paso dos veces (lo que hace ``fit`` solo, abajo)."""
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    traces = []
+    original = TensorFlowTrainer.train_step
+
+    def counted(self, batch):
+        traces.append(1)
+        return original(self, batch)
+
+    monkeypatch.setattr(TensorFlowTrainer, "train_step", counted)
+    x, y = make_data(128)
+    data = (x, y) if kind == "arreglos" else _Batches(x, y)
+    result = train("mlp", TINY, data, run_dir=None, epochs=2, verbose=0, seed=0)
+    assert len(traces) == 1
+    assert result.history["accuracy"][-1] > 0.5
+    traces.clear()
+    model = modelos.build_mlp(**TINY)
+    model.fit(x, y, epochs=1, verbose=0)
+    assert len(traces) == 2
+
+
 def test_mixed_bfloat16_trains_and_restores_policy(tmp_path):
     train_data, val_data = split()
     result = train("mlp", TINY, train_data, val_data, run_dir=tmp_path, epochs=4,
