@@ -9,9 +9,12 @@ trace el paso de entrenamiento una sola vez.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from nucleo.keras_listo import keras
+
+logger = logging.getLogger(__name__)
 
 
 def compiled(fn: Callable) -> Callable:
@@ -65,14 +68,17 @@ def build_for_fit(model, data) -> None:
     build_optimizer(model)
     if keras.backend.backend() != "tensorflow" or not _metrics_unbuilt(model):
         return
-    if hasattr(data, "element_spec"):
-        batch = data.element_spec
-    elif isinstance(data, keras.utils.PyDataset) and len(data):
-        batch = data[0]
-    else:
-        return
-    with model.distribute_strategy.scope():
-        model._symbolic_build(data_batch=batch)
+    try:
+        if hasattr(data, "element_spec"):
+            batch = data.element_spec
+        elif isinstance(data, keras.utils.PyDataset) and len(data):
+            batch = data[0]
+        else:
+            return
+        with model.distribute_strategy.scope():
+            model._symbolic_build(data_batch=batch)
+    except Exception as exc:  # noqa: BLE001 — solo es un atajo: fit las creará él mismo
+        logger.debug("build_for_fit: las métricas se crearán al trazar (%s).", exc)
 
 
 def _metrics_unbuilt(model) -> bool:
