@@ -142,21 +142,6 @@ def test_early_stopping_on_plateau(tmp_path):
     assert result.history["val_loss"][0] == result.history["val_loss"][1]
 
 
-def test_pydataset_input(tmp_path):
-    x, y = make_data(128)
-
-    class Batches(keras.utils.PyDataset):
-        def __len__(self):
-            return 4
-
-        def __getitem__(self, index):
-            part = slice(32 * index, 32 * (index + 1))
-            return x[part], y[part]
-
-    result = train("mlp", TINY, Batches(), Batches(), run_dir=tmp_path, epochs=2, verbose=0)
-    assert len(result.history["val_loss"]) == 2
-
-
 class _Batches(keras.utils.PyDataset):
     """4 lotes de 32 de :func:`make_data` como ``PyDataset``."""
 
@@ -170,6 +155,13 @@ class _Batches(keras.utils.PyDataset):
     def __getitem__(self, index):
         part = slice(32 * index, 32 * (index + 1))
         return self.x[part], self.y[part]
+
+
+def test_pydataset_input(tmp_path):
+    x, y = make_data(128)
+    result = train("mlp", TINY, _Batches(x, y), _Batches(x, y), run_dir=tmp_path, epochs=2,
+                   verbose=0)
+    assert len(result.history["val_loss"]) == 2
 
 
 @pytest.mark.parametrize("kind", ["arreglos", "pydataset"])
